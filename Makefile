@@ -1,0 +1,42 @@
+# Set-up and entry points. `make demo` and `make test` each create .venv and
+# install what they need; nothing relies on packages installed by hand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# PyTorch is declared as a range in pyproject.toml; this pins the builds we test with.
+PIP_INSTALL := $(BIN)/pip install --constraint constraints.txt
+STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: demo test lint typecheck bench bench-quick clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PIP_INSTALL) --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/eoforge demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/bench_loading.py
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/bench_loading.py --quick
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

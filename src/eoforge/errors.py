@@ -1,0 +1,109 @@
+"""Exceptions raised by eoforge for predictable input mistakes.
+
+Every exception carries a message that says what was wrong, in which file, and
+what to do about it. They all derive from :class:`EoforgeError`, so callers
+(and the CLI) can catch one type and print a one-line message instead of a deep
+traceback from GDAL or PyTorch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from os import PathLike
+
+
+def _fmt_path(path: str | PathLike[str] | None) -> str:
+    return "" if path is None else f"{path}: "
+
+
+class EoforgeError(Exception):
+    """Base class of every error eoforge raises for bad input.
+
+    Args:
+        message: What went wrong.
+        path: The file or folder concerned, if any; it prefixes the message.
+        fix: What the user should do about it; it is appended to the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | PathLike[str] | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.path = None if path is None else str(path)
+        self.fix = fix
+        self.reason = message
+        text = f"{_fmt_path(path)}{message}"
+        if fix:
+            text = f"{text} Fix: {fix}"
+        super().__init__(text)
+
+
+class UnreadableFileError(EoforgeError):
+    """A file cannot be opened or decoded (corrupt, truncated, wrong format)."""
+
+
+class EmptyFileError(UnreadableFileError):
+    """A file has zero bytes."""
+
+
+class MissingFileError(EoforgeError, FileNotFoundError):
+    """A path that was given does not exist."""
+
+
+class NotGeoreferencedError(EoforgeError):
+    """A raster has no CRS or no geotransform, so it cannot be placed on a grid."""
+
+
+class OutsideSourcesError(EoforgeError):
+    """A requested window does not overlap any source."""
+
+
+class LabelsOutsideSceneError(EoforgeError):
+    """A label layer does not overlap the scene (or request grid) it should label."""
+
+
+class BandNotFoundError(EoforgeError, KeyError):
+    """A band name is unknown, or no source provides it."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message otherwise
+        return Exception.__str__(self)
+
+
+class CRSMismatchError(EoforgeError):
+    """Two coordinate reference systems cannot be reconciled or reprojected."""
+
+
+class UnsupportedDtypeError(EoforgeError):
+    """A raster's data type cannot be turned into float32 without a user choice."""
+
+
+class MetadataError(EoforgeError):
+    """Product metadata (MTL, MTD, STAC) is missing a field or malformed."""
+
+
+class CatalogError(EoforgeError):
+    """A catalog cannot be built, loaded or queried as asked."""
+
+
+class ConfigError(EoforgeError):
+    """A configuration value is invalid."""
+
+
+def available_list(names: Iterable[str], limit: int = 40) -> str:
+    """Format a list of available names for an error message.
+
+    Args:
+        names: The names to list.
+        limit: How many to show before eliding the rest.
+
+    Returns:
+        A comma-separated string, elided with a count past ``limit``.
+    """
+    items = sorted(set(names))
+    shown = ", ".join(items[:limit])
+    if len(items) > limit:
+        shown += f", ... ({len(items) - limit} more)"
+    return shown or "(none)"

@@ -1,0 +1,108 @@
+"""Radiometry: how stored digital numbers become physical values.
+
+A :class:`Radiometry` is attached to every band the reader loads. It is
+serialisable (plain numbers), so catalogs and model bundles can store it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class Radiometry:
+    """Conversion from stored values (DN) to physical values, and validity rules.
+
+    ``value = DN * scale + offset``. For thermal bands with ``k1`` and ``k2``
+    set, that value is at-sensor radiance L (W m-2 sr-1 um-1) and the result is
+    brightness temperature ``T = k2 / ln(k1 / L + 1)`` in kelvin.
+
+    Attributes:
+        scale: Multiplicative factor applied to DN.
+        offset: Additive term applied after scaling (physical units).
+        nodata: Stored value marking missing pixels (compared on DN), or None.
+        valid_range: Inclusive (min, max) of valid *physical* values, or None.
+        unit: Unit of the physical value, e.g. ``"reflectance"``, ``"dB"``,
+            ``"K"``, ``"m"``, ``"DN"``.
+        k1: Thermal constant K1 (W m-2 sr-1 um-1), or None.
+        k2: Thermal constant K2 (K), or None.
+    """
+
+    scale: float = 1.0
+    offset: float = 0.0
+    nodata: float | None = None
+    valid_range: tuple[float, float] | None = None
+    unit: str = "DN"
+    k1: float | None = None
+    k2: float | None = None
+
+    @property
+    def is_identity(self) -> bool:
+        """Whether :meth:`apply` leaves values unchanged (besides the cast to float32)."""
+        return self.scale == 1.0 and self.offset == 0.0 and self.k1 is None
+
+    def apply(self, dn: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+        """Convert stored values to physical values.
+
+        Args:
+            dn: Stored values, any real dtype, any shape.
+
+        Returns:
+            float32 array of the same shape, in :attr:`unit`.
+        """
+        value = dn.astype(np.float32, copy=True)
+        if self.scale != 1.0:
+            value *= np.float32(self.scale)
+        if self.offset != 0.0:
+            value += np.float32(self.offset)
+        if self.k1 is not None and self.k2 is not None:
+            radiance = value.astype(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                temp = self.k2 / np.log(self.k1 / radiance + 1.0)
+            value = temp.astype(np.float32)
+        return value
+
+    def valid(self, dn: npt.NDArray[Any], value: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+        """Validity of pixels given their stored and physical values.
+
+        Args:
+            dn: Stored values.
+            value: Physical values from :meth:`apply` (same shape).
+
+        Returns:
+            Boolean array, True where the pixel is valid.
+        """
+        ok: npt.NDArray[np.bool_] = np.isfinite(value)
+        if self.nodata is not None:
+            if np.isnan(self.nodata):
+                ok &= ~np.isnan(dn)
+            else:
+                ok &= dn != self.nodata
+        if self.valid_range is not None:
+            lo, hi = self.valid_range
+            ok &= (value >= lo) & (value <= hi)
+        return ok
+
+    def with_nodata(self, nodata: float | None) -> Radiometry:
+        """Return a copy with ``nodata`` replaced."""
+        return Radiometry(**{**asdict(self), "nodata": nodata})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (tuples become lists)."""
+        out = asdict(self)
+        if self.valid_range is not None:
+            out["valid_range"] = list(self.valid_range)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Radiometry:
+        """Inverse of :meth:`to_dict`."""
+        vr = data.get("valid_range")
+        return cls(**{**data, "valid_range": None if vr is None else (float(vr[0]), float(vr[1]))})
+
+
+IDENTITY = Radiometry()
