@@ -1,8 +1,11 @@
 """GDAL settings eoforge sets so that users do not have to.
 
 They suit cloud-optimised GeoTIFFs on local disks and object stores: no
-directory listing on open, merged HTTP range requests, a bounded block cache.
+directory listing on open, merged HTTP range requests, no sidecar files.
 Values already set in the environment win, so users can still override them.
+The block cache keeps GDAL's default (5 % of RAM per process): random patch
+sampling revisits tiles, and a smaller cache makes every revisit a new
+decompression. Set ``GDAL_CACHEMAX`` (MB) to bound it with many workers.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ GDAL_DEFAULTS: dict[str, str] = {
     "GDAL_HTTP_VERSION": "2",
     "VSI_CACHE": "TRUE",
     "VSI_CACHE_SIZE": "25000000",
-    # Block cache per process, in MB; with many DataLoader workers a large default multiplies.
-    "GDAL_CACHEMAX": "256",
     # Sidecar .aux.xml files must not be written next to the user's data.
     "GDAL_PAM_ENABLED": "NO",
 }
