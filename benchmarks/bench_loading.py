@@ -96,9 +96,10 @@ def make_files(folder: Path, size: int) -> list[Path]:
 
 
 def _smooth_block(rng: np.random.Generator, bands: int, height: int, width: int) -> np.ndarray:
+    """Reflectance-like DN: 80 m patches of land cover plus sensor noise (sigma 10 DN)."""
     coarse = rng.integers(500, 4000, (bands, height // 8 + 1, width // 8 + 1)).astype(np.float32)
     up = coarse.repeat(8, axis=1).repeat(8, axis=2)[:, :height, :width]
-    noise = rng.normal(0, 40, (bands, height, width)).astype(np.float32)
+    noise = rng.normal(0, 10, (bands, height, width)).astype(np.float32)
     return np.clip(up + noise, 1, 65535).astype(np.uint16)
 
 

@@ -99,34 +99,34 @@ def test_explicit_radiometry_and_valid_range(tmp_path: Path) -> None:
     assert valid[0].tolist() == [True, False, True, False]  # 20000 -> 1.9 out of range; 0 nodata
 
 
-def test_warped_read_from_another_crs(tmp_path: Path) -> None:
-    # A smooth field in UTM 31N, reprojected to UTM 32N on disk, read back onto the 31N grid.
-    yy, xx = np.mgrid[0:200, 0:200]
-    field = (1000 + 3 * xx + 2 * yy).astype(np.float32)[None]
-    t = Affine(10, 0, 690000, 0, -10, 5600000)  # near the zone edge, so 32N is meaningful
-    src31 = write_tif(tmp_path / "f31.tif", field, t, UTM31, descriptions=["DEM.dsm"])
+def _write_in_utm32(path: Path, field: np.ndarray, transform: Affine) -> Path:
+    """Reproject a UTM 31N float field to UTM 32N (bilinear, NaN outside) and write it."""
+    height, width = field.shape[-2:]
+    bounds = rasterio.transform.array_bounds(height, width, transform)
     dst_t, w, h = calculate_default_transform(
-        UTM31, "EPSG:32632", 200, 200, 690000, 5598000, 692000, 5600000, resolution=10
+        UTM31, "EPSG:32632", width, height, *bounds, resolution=10
     )
     out = np.full((1, h, w), np.nan, np.float32)
     reproject(
         field,
         out,
-        src_transform=t,
+        src_transform=transform,
         src_crs=UTM31,
         dst_transform=dst_t,
         dst_crs="EPSG:32632",
         resampling=Resampling.bilinear,
         dst_nodata=np.nan,
     )
-    src32 = write_tif(
-        tmp_path / "f32.tif",
-        out,
-        dst_t,
-        "EPSG:32632",
-        nodata=float("nan"),
-        descriptions=["DEM.dsm"],
-    )
+    return write_tif(path, out, dst_t, "EPSG:32632", nodata=float("nan"), descriptions=["DEM.dsm"])
+
+
+def test_warped_read_from_another_crs(tmp_path: Path) -> None:
+    # A smooth field in UTM 31N, reprojected to UTM 32N on disk, read back onto the 31N grid.
+    yy, xx = np.mgrid[0:200, 0:200]
+    field = (1000 + 3 * xx + 2 * yy).astype(np.float32)[None]
+    t = Affine(10, 0, 690000, 0, -10, 5600000)  # near the zone edge, so 32N is meaningful
+    src31 = write_tif(tmp_path / "f31.tif", field, t, UTM31, descriptions=["DEM.dsm"])
+    src32 = _write_in_utm32(tmp_path / "f32.tif", field, t)
     grid = sub_grid(_grid_of(src31), 50, 50, 100, 100)
     arr, valid = read(src32, grid, ["DEM.dsm"], resampling="bilinear")
     expected, _ = read(src31, grid, ["DEM.dsm"])
@@ -142,34 +142,8 @@ def test_mosaic_across_crss(tmp_path: Path) -> None:
     left = write_tif(
         tmp_path / "left.tif", field[:, :, :100].copy(), t, UTM31, descriptions=["DEM.dsm"]
     )
-    t_right = t @ Affine.translation(100, 0)
-    dst_t, w, h = calculate_default_transform(
-        UTM31,
-        "EPSG:32632",
-        100,
-        100,
-        *rasterio.transform.array_bounds(100, 100, t_right)[::1],
-        resolution=10,
-    )
-    out = np.full((1, h, w), np.nan, np.float32)
-    reproject(
-        field[:, :, 100:].copy(),
-        out,
-        src_transform=t_right,
-        src_crs=UTM31,
-        dst_transform=dst_t,
-        dst_crs="EPSG:32632",
-        resampling=Resampling.bilinear,
-        dst_nodata=np.nan,
-    )
-    right = write_tif(
-        tmp_path / "right.tif",
-        out,
-        dst_t,
-        "EPSG:32632",
-        nodata=float("nan"),
-        descriptions=["DEM.dsm"],
-    )
+    right_half = field[:, :, 100:].copy()
+    right = _write_in_utm32(tmp_path / "right.tif", right_half, t @ Affine.translation(100, 0))
     grid = make_grid((100, 200), t, UTM31)
     arr, valid = read([left, right], grid, ["DEM.dsm"])
     assert valid[:, :100].all() and valid[2:-2, 102:-2].all()

