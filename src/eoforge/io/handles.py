@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from odc.geo.geobox import GeoBox
-from rasterio.errors import RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from eoforge.errors import (
     EmptyFileError,
@@ -81,7 +82,10 @@ def open_dataset(path: str | Path) -> rasterio.io.DatasetReader:
     """
     text = check_path(path)
     try:
-        return rasterio.open(text)
+        with warnings.catch_warnings():
+            # eoforge raises NotGeoreferencedError itself when a grid is needed
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(text)
     except RasterioIOError as exc:
         raise UnreadableFileError(
             f"cannot be opened as a raster ({_short(exc)}).",
