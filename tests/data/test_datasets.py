@@ -198,3 +198,20 @@ def test_regions_from_sources_traces_the_valid_footprint(tif) -> None:
     dataset = GeoDataset(None, [source], ["S2.B02"])
     assert all(bool(dataset[w]["valid"].all()) for w in list(sampler)[:50])
     assert isinstance(region, Region)
+
+
+def test_window_from_one_sensor_reads_bands_of_another(tif, rowcol_source: RasterSource) -> None:
+    # an S1 layer over the same area, coarser (20 m) so it is warped onto the S2 windows
+    vv = np.full((32, 48), -12.5, np.float32)
+    s1 = source_from_file(
+        tif("s1.tif", vv, from_origin(730_000.0, 5_000_000.0, 20, 20), "EPSG:32631"),
+        bands=["S1.VV"],
+    )
+    sampler = RandomGeoSampler(regions_from_sources([rowcol_source]), size=16, length=8, seed=1)
+    dataset = GeoDataset(sampler, [rowcol_source, s1], ["S2.B02", "S1.VV"])
+    for window in sampler:
+        assert window.sources == (0,)
+        sample = dataset[window]
+        assert sample["image"].shape == (2, 16, 16)
+        assert bool(sample["valid"].all())
+        assert float(sample["image"][1].mean()) == -12.5

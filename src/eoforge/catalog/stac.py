@@ -250,6 +250,14 @@ def _resolution(item: pystac.Item, assets: Sequence[pystac.Asset]) -> float | No
     return None if gsd is None else float(gsd)
 
 
+def _item_kind(rasters: Sequence[pystac.Asset]) -> str:
+    """``label_raster`` when every raster asset has the STAC ``labels`` role, else ``image``."""
+    label_roles = {"labels", "label", "labels-raster"}
+    if rasters and all(label_roles & set(a.roles or ()) for a in rasters):
+        return "label_raster"
+    return "image"
+
+
 def _item_row(item: pystac.Item, stac_file: Path) -> Row:
     source = item_source(item, stac_file)
     rasters = [a for a in item.assets.values() if _is_raster(a)]
@@ -264,7 +272,7 @@ def _item_row(item: pystac.Item, stac_file: Path) -> Row:
     assert crs is not None
     return {
         "id": item.id,
-        "kind": "image",
+        "kind": _item_kind(rasters),
         "path": item.get_self_href() or str(stac_file),
         "crs": crs.to_wkt(),
         "epsg": crs.epsg,

@@ -25,6 +25,7 @@ from eoforge.data.windows import Window
 from eoforge.errors import ConfigError, OutsideSourcesError
 from eoforge.geo.grid import grid_to_sample
 from eoforge.io.reader import SourceLike, as_sources, read
+from eoforge.io.source import RasterSource
 
 Sample = dict[str, Any]
 LabelKind = Literal["raster", "vector", "boxes", "oriented_boxes"]
@@ -55,6 +56,9 @@ class GeoDataset(Dataset[Sample]):
             windows it yields, e.g. through ``DataLoader(sampler=...)``;
             ``len`` is the sampler's), or None (index with windows only).
         image_sources: Image sources or paths; a window's ``sources`` index them.
+            Bands those sources lack are read from the other sources that hold
+            them (e.g. Sentinel-1 bands beside a window drawn on a Sentinel-2
+            scene), as a mosaic on the window's grid.
         bands: Band names (or aliases) to read, in channel order.
         label: Raster label layer (source or path) or vector layer (path or
             GeoDataFrame), or None for unlabelled samples.
@@ -131,9 +135,18 @@ class GeoDataset(Dataset[Sample]):
             "sampler yields (DataLoader(dataset, sampler=sampler)), not with integers."
         )
 
+    def _with_other_sensors(self, chosen: list[RasterSource]) -> list[RasterSource]:
+        """``chosen`` plus the other sources holding bands ``chosen`` lacks (e.g. S1 beside S2)."""
+        missing = [b for b in self.bands if not any(s.resolve(b) for s in chosen)]
+        if not missing:
+            return chosen
+        extra = [s for s in self.sources if s not in chosen and any(s.resolve(b) for b in missing)]
+        return chosen + extra
+
     def _read_image(self, window: Window) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
         chosen = [self.sources[i] for i in window.sources] or self.sources
         if not window.is_time_series:
+            chosen = self._with_other_sensors(chosen)
             return read(chosen, window.grid, self.bands, self.resampling, fill=self.fill)
         steps = [read(s, window.grid, self.bands, self.resampling, fill=self.fill) for s in chosen]
         image = np.stack([values for values, _ in steps])
