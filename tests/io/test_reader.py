@@ -190,3 +190,24 @@ def test_mosaic_of_tiles_equals_the_whole(real_data: Path) -> None:
     e2, _ = read(whole, region, ["RGB.green"])
     g2, _ = read(tiles, region, ["RGB.green"])
     np.testing.assert_array_equal(g2, e2)
+
+
+def test_mosaic_earlier_source_wins_and_later_fills_its_holes(tmp_path: Path) -> None:
+    first = np.full((2, 16, 16), 10, np.uint16)
+    first[:, :4, :] = 0  # a strip of nodata
+    first[1, 8, 8] = 0  # a hole in one band only
+    second = np.full((2, 16, 16), 20, np.uint16)
+    a = write_tif(
+        tmp_path / "a.tif", first, T31, UTM31, nodata=0, descriptions=["S2.B02", "S2.B03"]
+    )
+    b = write_tif(
+        tmp_path / "b.tif", second, T31, UTM31, nodata=0, descriptions=["S2.B02", "S2.B03"]
+    )
+    grid = _grid_of(a)
+    arr, valid = read([a, b], grid, ["S2.B02", "S2.B03"])
+    assert valid.all()
+    assert (arr[:, :4] == 20).all() and (arr[:, 4:8] == 10).all()
+    assert arr[1, 8, 8] == 20 and arr[0, 8, 8] == 10
+    alone, alone_valid = read(a, grid, ["S2.B02", "S2.B03"], fill=-5)
+    assert not alone_valid[:4].any() and not alone_valid[8, 8] and alone_valid.sum() == 16 * 12 - 1
+    assert (alone[:, :4] == -5).all() and alone[1, 8, 8] == -5 and alone[0, 8, 8] == 10

@@ -189,8 +189,17 @@ class HandleCache:
     def __init__(self, max_open: int = 32) -> None:
         self.max_open = max(1, max_open)
         self._handles: OrderedDict[str, rasterio.io.DatasetReader] = OrderedDict()
+        self._grids: dict[str, GeoBox] = {}
         self._pid = os.getpid()
         self._lock = threading.Lock()
+
+    def grid(self, path: str) -> GeoBox:
+        """The grid of ``path`` (parsed once per open handle: CRS parsing is not free)."""
+        ds = self.get(path)
+        grid = self._grids.get(path)
+        if grid is None:
+            grid = self._grids[path] = dataset_grid(ds)
+        return grid
 
     def get(self, path: str) -> rasterio.io.DatasetReader:
         """An open dataset for ``path``, opening it (and evicting the oldest) if needed."""
@@ -198,6 +207,7 @@ class HandleCache:
             if os.getpid() != self._pid:
                 # Inherited from the parent through fork: forget, never close, the parent's handles.
                 self._handles = OrderedDict()
+                self._grids = {}
                 self._pid = os.getpid()
             ds = self._handles.get(path)
             if ds is not None:
@@ -207,7 +217,8 @@ class HandleCache:
         with self._lock:
             self._handles[path] = ds
             while len(self._handles) > self.max_open:
-                _, old = self._handles.popitem(last=False)
+                old_path, old = self._handles.popitem(last=False)
+                self._grids.pop(old_path, None)
                 old.close()
         return ds
 
@@ -221,6 +232,7 @@ class HandleCache:
                 for ds in self._handles.values():
                     ds.close()
             self._handles = OrderedDict()
+            self._grids = {}
             self._pid = os.getpid()
 
 

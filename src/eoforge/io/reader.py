@@ -31,8 +31,9 @@ from eoforge.errors import (
     available_list,
 )
 from eoforge.geo.grid import bounds_in, crs_of, pixel_window
-from eoforge.io.handles import HANDLES, dataset_grid, read_failed
+from eoforge.io.handles import HANDLES, read_failed
 from eoforge.io.source import BandAsset, RasterSource
+from eoforge.sensors.radiometry import Radiometry
 
 SourceLike = RasterSource | str | Path
 
@@ -75,20 +76,47 @@ def _to_real(dn: npt.NDArray[Any], mode: str | None) -> npt.NDArray[Any]:
         return np.asarray(10.0 * np.log10(power))
 
 
+Calibrated = tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_] | None]
+"""Physical values ``[C,h,w]`` and validity ``[C,h,w]`` (None: every pixel valid)."""
+
+
+def _validity(rad: Radiometry, raw: npt.NDArray[Any], value: npt.NDArray[np.float32]) -> Any:
+    """Validity of ``value``, or None when no rule can reject a pixel (the common fast case)."""
+    trivially_finite = np.issubdtype(raw.dtype, np.integer) and rad.k1 is None
+    if trivially_finite and rad.nodata is None and rad.valid_range is None:
+        return None
+    return rad.valid(raw, value)
+
+
 def _calibrate(
     dn: npt.NDArray[Any], assets: Sequence[BandAsset], mask: npt.NDArray[np.bool_] | None
-) -> npt.NDArray[np.float32]:
-    """DN ``[C,h,w]`` to physical float32 with NaN where invalid."""
-    out = np.empty(dn.shape, np.float32)
+) -> Calibrated:
+    """DN ``[C,h,w]`` to physical float32 values and their validity.
+
+    Bands sharing one radiometry (the usual case: all bands of a product) are
+    converted in one vectorised pass.
+    """
+    groups: dict[tuple[Radiometry, str | None], list[int]] = {}
     for c, asset in enumerate(assets):
-        raw = _to_real(dn[c], asset.complex_mode)
-        value = asset.radiometry.apply(raw)
-        ok = asset.radiometry.valid(raw, value)
-        if mask is not None:
-            ok &= mask
-        value[~ok] = np.nan
-        out[c] = value
-    return out
+        groups.setdefault((asset.radiometry, asset.complex_mode), []).append(c)
+    values = np.empty(dn.shape, np.float32)
+    ok: npt.NDArray[np.bool_] | None = None
+    for (rad, mode), channels in groups.items():
+        whole = len(channels) == len(assets)
+        raw = _to_real(dn if whole else dn[channels], mode)
+        value = rad.apply(raw)
+        valid = _validity(rad, raw, value)
+        if whole:
+            values, ok = value, valid
+            break
+        values[channels] = value
+        if valid is not None:
+            if ok is None:
+                ok = np.ones(dn.shape, bool)
+            ok[channels] = valid
+    if mask is not None:
+        ok = np.broadcast_to(mask, dn.shape).copy() if ok is None else ok & mask
+    return values, ok
 
 
 def _read_window(
@@ -129,7 +157,7 @@ def _read_aligned(
     ds: rasterio.io.DatasetReader,
     assets: list[BandAsset],
     win: tuple[int, int, int, int],
-) -> tuple[npt.NDArray[np.float32], tuple[slice, slice]] | None:
+) -> tuple[Calibrated, tuple[slice, slice]] | None:
     """Plain windowed read of the part of ``win`` inside the file; None if disjoint."""
     row, col, height, width = win
     r0, c0 = max(row, 0), max(col, 0)
@@ -184,7 +212,9 @@ def _read_warped(
         out_shape = (max(1, (r1 - r0) // factor), max(1, (c1 - c0) // factor))
     dn = _read_window(ds, [a.index for a in assets], window, out_shape, Resampling.average)
     mask = _mask_for(source, ds.name, ds, window, out_shape)
-    values = _calibrate(dn, assets, mask)
+    values, ok = _calibrate(dn, assets, mask)
+    if ok is not None:
+        values[~ok] = np.nan  # NaN is the warper's nodata: invalid pixels never blend in
     src_transform = ds.window_transform(window)
     if out_shape is not None:
         src_transform = src_transform @ rasterio.Affine.scale(
@@ -246,7 +276,8 @@ def read(
             wanted; each must be provided by at least one source.
         resampling: Used only when a source is not pixel-aligned with the
             grid: ``"nearest"`` (labels), ``"bilinear"``, ``"cubic"``, ``"average"``...
-        fill: Value written where a pixel is invalid.
+        fill: Value written where a band has no valid data (per band; ``valid`` is
+            False where any band lacks it).
 
     Returns:
         ``(array, valid)``: float32 ``[C, H, W]`` in physical units (per the
@@ -260,14 +291,14 @@ def read(
     src_list = as_sources(sources)
     rs = _resampling(resampling)
     plan = _resolve_bands(src_list, bands)
-    out = np.full((len(bands), grid.shape.y, grid.shape.x), np.nan, np.float32)
+    canvas = _Canvas(len(bands), grid.shape.y, grid.shape.x)
     touched = False
     for source, pairs in zip(src_list, plan, strict=True):
         by_path: dict[str, list[tuple[int, BandAsset]]] = {}
         for c, asset in pairs:
             by_path.setdefault(asset.path, []).append((c, asset))
         for path, group in by_path.items():
-            touched |= _fill_from_file(source, path, group, grid, rs, out)
+            touched |= _fill_from_file(source, path, group, grid, rs, canvas)
     if not touched:
         raise OutsideSourcesError(
             f"the requested grid ({_describe(grid)}) does not overlap any of the "
@@ -276,9 +307,72 @@ def read(
             fix="request a window inside the sources' footprint (check its CRS and bounds with "
             "`eoforge info FILE`).",
         )
-    valid = np.all(np.isfinite(out), axis=0)
-    out[~np.isfinite(out)] = fill
-    return out, valid
+    return canvas.finish(fill)
+
+
+class _Canvas:
+    """The output being filled: values ``[C,H,W]`` and which pixels hold valid data.
+
+    The first source to write a channel copies straight in (or hands over its
+    array when it fills every channel and pixel); later ones, in a mosaic,
+    only fill pixels still missing, so earlier sources win. Channels known
+    to be fully valid skip the per-pixel bookkeeping.
+    """
+
+    def __init__(self, channels: int, height: int, width: int) -> None:
+        self.shape = (channels, height, width)
+        self.values = np.empty(self.shape, np.float32)
+        self.have = np.zeros(self.shape, bool)
+        self.fresh = [True] * channels
+        self.full = [False] * channels
+
+    def _covers(self, region: tuple[slice, slice]) -> bool:
+        rows, cols = region
+        _, height, width = self.shape
+        return (rows.start, rows.stop, cols.start, cols.stop) == (0, height, 0, width)
+
+    def put(
+        self,
+        channels: Sequence[int],
+        region: tuple[slice, slice],
+        values: npt.NDArray[np.float32],
+        ok: npt.NDArray[np.bool_] | None,
+    ) -> None:
+        covers = self._covers(region)
+        if covers and all(self.fresh) and list(channels) == list(range(self.shape[0])):
+            self.values = values  # one source, whole window: no copy
+            self.fresh = [False] * len(channels)
+            if ok is None:
+                self.full = [True] * len(channels)
+            else:
+                self.have = ok
+            return
+        rows, cols = region
+        for i, c in enumerate(channels):
+            if self.full[c]:
+                continue
+            out, have = self.values[c, rows, cols], self.have[c, rows, cols]  # views
+            if self.fresh[c]:
+                out[...] = values[i]
+                self.fresh[c] = False
+                if ok is None and covers:
+                    self.full[c] = True
+                else:
+                    have[...] = True if ok is None else ok[i]
+                continue
+            take = ~have if ok is None else ~have & ok[i]
+            np.copyto(out, values[i], where=take)
+            have |= take
+
+    def finish(self, fill: float) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+        partial = [c for c in range(self.shape[0]) if not self.full[c]]
+        if not partial:
+            return self.values, np.ones(self.shape[1:], bool)
+        have = self.have[partial]
+        valid: npt.NDArray[np.bool_] = np.asarray(have.all(axis=0))
+        if not valid.all():
+            self.values[partial] = np.where(have, self.values[partial], np.float32(fill))
+        return self.values, valid
 
 
 def _fill_from_file(
@@ -287,10 +381,10 @@ def _fill_from_file(
     group: list[tuple[int, BandAsset]],
     grid: GeoBox,
     resampling: Resampling,
-    out: npt.NDArray[np.float32],
+    canvas: _Canvas,
 ) -> bool:
     ds = HANDLES.get(path)
-    src_grid = dataset_grid(ds)
+    src_grid = HANDLES.grid(path)
     channels = [c for c, _ in group]
     assets = [a for _, a in group]
     win = pixel_window(src_grid, grid)
@@ -298,16 +392,14 @@ def _fill_from_file(
         got = _read_aligned(source, ds, assets, win)
         if got is None:
             return False
-        values, (rows, cols) = got
-        for i, c in enumerate(channels):
-            view = out[c, rows, cols]  # a view: basic slicing
-            np.copyto(view, values[i], where=np.isnan(view))
+        (values, ok), region = got
+        canvas.put(channels, region, values, ok)
         return True
     warped = _read_warped(source, ds, assets, src_grid, grid, resampling)
     if warped is None:
         return False
-    for i, c in enumerate(channels):
-        np.copyto(out[c], warped[i], where=np.isnan(out[c]))
+    whole = (slice(0, grid.shape.y), slice(0, grid.shape.x))
+    canvas.put(channels, whole, np.nan_to_num(warped, nan=0.0), np.isfinite(warped))
     return True
 
 

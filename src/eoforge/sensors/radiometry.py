@@ -76,11 +76,12 @@ class Radiometry:
         Returns:
             Boolean array, True where the pixel is valid.
         """
-        ok: npt.NDArray[np.bool_] = np.isfinite(value)
-        if self.nodata is not None:
-            if np.isnan(self.nodata):
-                ok &= ~np.isnan(dn)
-            else:
+        ok: npt.NDArray[np.bool_]
+        if np.issubdtype(dn.dtype, np.integer) and self.k1 is None:
+            ok = np.ones(dn.shape, bool) if self.nodata is None else dn != self.nodata
+        else:
+            ok = np.isfinite(value)
+            if self.nodata is not None and not np.isnan(self.nodata):
                 ok &= dn != self.nodata
         if self.valid_range is not None:
             lo, hi = self.valid_range
