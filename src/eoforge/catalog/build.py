@@ -20,12 +20,12 @@ from rasterio.errors import RasterioError
 from rich.console import Console
 from rich.progress import Progress
 
-from eoforge.catalog.names import band_sort_key, canonical_band, registry_sensor
 from eoforge.catalog.pattern import NameMatch, compile_pattern, match_name, scene_name
 from eoforge.catalog.rows import raster_row, vector_row
 from eoforge.errors import EoforgeError, MissingFileError, UnreadableFileError
 from eoforge.io.handles import check_path
 from eoforge.io.source import RASTER_SUFFIXES, BandAsset, RasterSource, source_from_file
+from eoforge.sensors.names import band_sort_key, canonical_band, registry_sensor
 
 Row = dict[str, Any]
 

@@ -15,9 +15,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from eoforge.catalog.names import canonical_band, registry_sensor
 from eoforge.catalog.rows import KINDS, bounds_polygon_wgs84
 from eoforge.errors import CatalogError
+from eoforge.sensors.names import canonical_band, registry_sensor
 
 TimeLike = datetime | date | str
 

@@ -24,12 +24,12 @@ import shapely.geometry
 from odc.geo import CRS
 from pystac.errors import STACError
 
-from eoforge.catalog.names import canonical_band, registry_sensor
 from eoforge.catalog.rows import to_utc
 from eoforge.errors import CatalogError, MetadataError
 from eoforge.geo.grid import footprint_wgs84
 from eoforge.io.handles import check_path
 from eoforge.io.source import RASTER_SUFFIXES, BandAsset, RasterSource
+from eoforge.sensors.names import canonical_band, registry_sensor
 from eoforge.sensors.radiometry import Radiometry
 
 Row = dict[str, Any]

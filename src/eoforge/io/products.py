@@ -18,6 +18,7 @@ from typing import Any
 from eoforge.errors import EoforgeError, MissingFileError, NotGeoreferencedError
 from eoforge.io.handles import FileInfo, check_path, file_info
 from eoforge.io.source import RASTER_SUFFIXES, BandAsset, RasterSource, source_from_file
+from eoforge.sensors.names import band_sort_key
 from eoforge.sensors.radiometry import Radiometry
 
 
@@ -145,7 +146,7 @@ def _group_source(
     names = [m.band for m in members]
     meta_rad = _metadata_radiometry(meta, names)
     assets: dict[str, BandAsset] = {}
-    for m in sorted(members, key=lambda m: _band_sort_key(m.band)):
+    for m in sorted(members, key=lambda m: band_sort_key(m.band)):
         info = file_info(m.path)
         rad = meta_rad.get(m.band)
         if rad is None:
@@ -167,13 +168,6 @@ def _as_datetime(day: date | datetime | None) -> datetime | None:
     if day is None or isinstance(day, datetime):
         return day
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _band_sort_key(name: str) -> tuple[str, int, str]:
-    """Natural order of band names: B2 before B10, B8 before B8A, quality bands last."""
-    prefix, _, band = name.rpartition(".")
-    digits = "".join(ch for ch in band if ch.isdigit())
-    return prefix, int(digits) if digits else 1_000_000, band
 
 
 def open_sources(path: str | Path, *, calibrate: bool = True) -> list[RasterSource]:

@@ -16,6 +16,7 @@ Example:
 
 from eoforge.sensors.band import Band, ProductLevel, Sensor
 from eoforge.sensors.landsat import LandsatMetadata, parse_landsat_mtl
+from eoforge.sensors.names import band_sort_key, canonical_band, registry_sensor
 from eoforge.sensors.products import (
     BandFile,
     StackInfo,
@@ -45,6 +46,8 @@ __all__ = [
     "Sentinel2Metadata",
     "StackInfo",
     "band_for_wavelength",
+    "band_sort_key",
+    "canonical_band",
     "default_radiometry",
     "find_metadata",
     "get_band",
@@ -54,5 +57,6 @@ __all__ = [
     "list_sensors",
     "parse_landsat_mtl",
     "parse_s2_mtd",
+    "registry_sensor",
     "resolve_bands",
 ]

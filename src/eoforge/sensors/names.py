@@ -12,6 +12,7 @@ import re
 from functools import cache
 
 from eoforge.errors import EoforgeError
+from eoforge.sensors.registry import get_band, list_sensors
 
 _PLATFORMS: tuple[tuple[str, str], ...] = (
     (r"^(sentinel2[ab]?|s2[abcd]?)$", "S2"),
@@ -42,7 +43,6 @@ def registry_sensor(text: str | None) -> str | None:
     """
     if not text:
         return None
-    from eoforge.sensors.registry import list_sensors
 
     for name in list_sensors():
         if name.lower() == text.lower():
@@ -67,8 +67,6 @@ def canonical_band(name: str, sensor: str | None = None) -> str:
         ``sensor`` only sensor-qualified names are resolved: a bare ``"B04"``
         could belong to any sensor.
     """
-    from eoforge.sensors.registry import get_band
-
     if sensor is None and "." not in name:
         return name
 
@@ -79,7 +77,7 @@ def canonical_band(name: str, sensor: str | None = None) -> str:
 
 
 def band_sort_key(name: str) -> tuple[str, int, str]:
-    """Natural order of band names: B2 before B10, B8 before B8A."""
+    """Natural order of band names: B2 before B10, B8 before B8A, quality bands (no digits) last."""
     prefix, _, band = name.rpartition(".")
     digits = re.search(r"\d+", band)
-    return prefix, int(digits.group()) if digits else 0, band
+    return prefix, int(digits.group()) if digits else 1_000_000, band
