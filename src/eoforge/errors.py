@@ -107,3 +107,7 @@ def available_list(names: Iterable[str], limit: int = 40) -> str:
     if len(items) > limit:
         shown += f", ... ({len(items) - limit} more)"
     return shown or "(none)"
+
+
+class UnsafeModelFileError(EoforgeError):
+    """A weights file would need unpickling arbitrary Python objects to load."""

@@ -11,6 +11,8 @@ Samplers yield :class:`Window` records (a GeoBox plus the sources to read),
 """
 
 from eoforge.data.balanced import ClassBalancedSampler
+from eoforge.data.bigearthnet import BigEarthNetDataset
+from eoforge.data.chips import ChangeTripletDataset, ClassFolderDataset, ImageMaskDataset
 from eoforge.data.collate import collate, grid_of, uncollate
 from eoforge.data.datasets import GeoDataset
 from eoforge.data.samplers import GridGeoSampler, RandomGeoSampler, TimeSeriesSampler
@@ -18,10 +20,14 @@ from eoforge.data.sharding import GeoSampler, shard_positions
 from eoforge.data.windows import Region, Window, regions_from_sources
 
 __all__ = [
+    "BigEarthNetDataset",
+    "ChangeTripletDataset",
     "ClassBalancedSampler",
+    "ClassFolderDataset",
     "GeoDataset",
     "GeoSampler",
     "GridGeoSampler",
+    "ImageMaskDataset",
     "RandomGeoSampler",
     "Region",
     "TimeSeriesSampler",

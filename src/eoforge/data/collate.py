@@ -61,8 +61,8 @@ def collate(samples: Sequence[Mapping[str, Any]]) -> Batch:
 
 
 def batch_size(batch: Mapping[str, Any]) -> int:
-    """Number of samples in a batch (from its ``crs`` list)."""
-    return len(batch["crs"])
+    """Number of samples in a batch (from its ``crs`` list, or ``image`` for non-geo chips)."""
+    return len(batch["crs"]) if "crs" in batch else len(batch["image"])
 
 
 def uncollate(batch: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,248 @@
+"""BigEarthNet (v1 folder layout): Sentinel-2 patches, optional Sentinel-1, multi-hot labels.
+
+Each patch is a folder of one GeoTIFF per band (``<patch>_B04.tif``...) beside
+``<patch>_labels_metadata.json``, whose ``labels`` list CORINE class names.
+Bands are read by name through :mod:`eoforge.io` onto the patch's 10 m grid
+(20 m and 60 m bands resampled), with the reader's radiometry (L2A DN to
+reflectance). Sentinel-1 patches, when given, are matched to Sentinel-2 ones
+by the ``corresponding_s2_patch`` of their metadata (else by tile and patch
+position) and stacked as extra channels after the Sentinel-2 bands.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from eoforge.errors import ConfigError, MetadataError, MissingFileError
+from eoforge.geo.grid import grid_to_sample
+from eoforge.io import open_sources, read
+
+Sample = dict[str, Any]
+
+S2_BANDS = (
+    "S2.B01", "S2.B02", "S2.B03", "S2.B04", "S2.B05", "S2.B06",
+    "S2.B07", "S2.B08", "S2.B8A", "S2.B09", "S2.B11", "S2.B12",
+)  # fmt: skip
+"""The 12 Sentinel-2 L2A bands of a BigEarthNet patch (B10 is not distributed)."""
+
+S1_BANDS = ("S1.VV", "S1.VH")
+
+CLASSES_43 = (
+    "Continuous urban fabric", "Discontinuous urban fabric", "Industrial or commercial units",
+    "Road and rail networks and associated land", "Port areas", "Airports",
+    "Mineral extraction sites", "Dump sites", "Construction sites", "Green urban areas",
+    "Sport and leisure facilities", "Non-irrigated arable land", "Permanently irrigated land",
+    "Rice fields", "Vineyards", "Fruit trees and berry plantations", "Olive groves", "Pastures",
+    "Annual crops associated with permanent crops", "Complex cultivation patterns",
+    "Land principally occupied by agriculture, with significant areas of natural vegetation",
+    "Agro-forestry areas", "Broad-leaved forest", "Coniferous forest", "Mixed forest",
+    "Natural grassland", "Moors and heathland", "Sclerophyllous vegetation",
+    "Transitional woodland/shrub", "Beaches, dunes, sands", "Bare rock",
+    "Sparsely vegetated areas", "Burnt areas", "Inland marshes", "Peatbogs", "Salt marshes",
+    "Salines", "Intertidal flats", "Water courses", "Water bodies", "Coastal lagoons",
+    "Estuaries", "Sea and ocean",
+)  # fmt: skip
+"""The 43 CORINE level-3 classes of the original BigEarthNet labels, in their usual order."""
+
+CLASSES_19 = (
+    "Urban fabric", "Industrial or commercial units", "Arable land", "Permanent crops",
+    "Pastures", "Complex cultivation patterns",
+    "Land principally occupied by agriculture, with significant areas of natural vegetation",
+    "Agro-forestry areas", "Broad-leaved forest", "Coniferous forest", "Mixed forest",
+    "Natural grassland and sparsely vegetated areas",
+    "Moors, heathland and sclerophyllous vegetation", "Transitional woodland, shrub",
+    "Beaches, dunes, sands", "Inland wetlands", "Coastal wetlands", "Inland waters",
+    "Marine waters",
+)  # fmt: skip
+"""The 19-class nomenclature of Sumbul et al. (2021), in its original order."""
+
+CLASS_43_TO_19 = {
+    0: 0, 1: 0, 2: 1, 11: 2, 12: 2, 13: 2, 14: 3, 15: 3, 16: 3, 18: 3, 17: 4, 19: 5,
+    20: 6, 21: 7, 22: 8, 23: 9, 24: 10, 25: 11, 31: 11, 26: 12, 27: 12, 28: 13, 29: 14,
+    33: 15, 34: 15, 35: 16, 36: 16, 38: 17, 39: 17, 40: 18, 41: 18, 42: 18,
+}  # fmt: skip
+"""43-class index to 19-class index; classes absent here have no 19-class counterpart."""
+
+_TILE = re.compile(r"_T(\d{2}[A-Z]{3})_")
+_S1_KEY = re.compile(r"_(\d{2}[A-Z]{3})_(\d+)_(\d+)$")
+_POSITION = re.compile(r"_(\d+)_(\d+)$")
+
+
+def read_metadata(folder: Path) -> dict[str, Any]:
+    """The ``*_labels_metadata.json`` of a patch folder.
+
+    Raises:
+        MetadataError: The file is missing or not valid JSON.
+    """
+    path = folder / f"{folder.name}_labels_metadata.json"
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise MetadataError(
+            f"cannot read the patch metadata: {exc}.",
+            path=path,
+            fix="keep each patch folder as distributed, with its labels_metadata.json.",
+        ) from exc
+    return data
+
+
+def find_patches(root: Path) -> list[Path]:
+    """Patch folders under ``root`` (sorted), recognised by their labels metadata.
+
+    Raises:
+        MissingFileError: ``root`` does not exist.
+        ConfigError: No patch found.
+    """
+    if not root.is_dir():
+        raise MissingFileError("folder not found.", path=root, fix="check the dataset root.")
+    patches = sorted(p.parent for p in root.glob("*/*_labels_metadata.json"))
+    if not patches:
+        raise ConfigError(
+            "no BigEarthNet patch folders (with *_labels_metadata.json) found.",
+            path=root,
+            fix="point at the folder that holds the patch folders.",
+        )
+    return patches
+
+
+def _s2_key(folder: Path, meta: dict[str, Any]) -> tuple[str, str, str] | None:
+    tile = _TILE.search(str(meta.get("tile_source", "")))
+    position = _POSITION.search(folder.name)
+    if tile is None or position is None:
+        return None
+    return (tile.group(1), position.group(1), position.group(2))
+
+
+def match_s1(s2_patches: Sequence[Path], root_s1: Path) -> list[Path]:
+    """The Sentinel-1 patch folder of each Sentinel-2 patch.
+
+    A Sentinel-1 patch's ``corresponding_s2_patch`` names its partner; without
+    it, patches match by MGRS tile (from the Sentinel-2 ``tile_source``) and
+    patch position (the ``_<x>_<y>`` name suffix).
+
+    Raises:
+        ConfigError: A Sentinel-2 patch has no Sentinel-1 partner.
+    """
+    by_name: dict[str, Path] = {}
+    by_key: dict[tuple[str, str, str], Path] = {}
+    for folder in find_patches(root_s1):
+        partner = read_metadata(folder).get("corresponding_s2_patch")
+        if partner:
+            by_name[str(partner)] = folder
+        if match := _S1_KEY.search(folder.name):
+            by_key[(match.group(1), match.group(2), match.group(3))] = folder
+    out: list[Path] = []
+    for s2 in s2_patches:
+        found = by_name.get(s2.name)
+        if found is None and (key := _s2_key(s2, read_metadata(s2))) is not None:
+            found = by_key.get(key)
+        if found is None:
+            raise ConfigError(
+                f"no Sentinel-1 patch matches Sentinel-2 patch {s2.name}.",
+                path=root_s1,
+                fix="use the BigEarthNet-S1 folder of the same release, or drop root_s1.",
+            )
+        out.append(found)
+    return out
+
+
+def multi_hot(names: Sequence[str], num_classes: Literal[19, 43], path: Path) -> torch.Tensor:
+    """Float32 multi-hot ``[K]`` of CORINE class names in the chosen nomenclature.
+
+    Raises:
+        MetadataError: A name is not one of the 43 BigEarthNet classes.
+    """
+    unknown = [n for n in names if n not in CLASSES_43]
+    if unknown:
+        raise MetadataError(
+            f"unknown BigEarthNet classes {unknown}.",
+            path=path,
+            fix="labels must be CORINE names of the 43-class BigEarthNet nomenclature.",
+        )
+    indices = [CLASSES_43.index(n) for n in names]
+    if num_classes == 19:
+        indices = [CLASS_43_TO_19[i] for i in indices if i in CLASS_43_TO_19]
+    label = torch.zeros(num_classes, dtype=torch.float32)
+    label[indices] = 1.0
+    return label
+
+
+class BigEarthNetDataset(Dataset[Sample]):
+    """BigEarthNet patches as geo samples with multi-hot labels.
+
+    Samples: ``image`` float32 ``[C, 120, 120]`` (reflectance for S2 bands,
+    dB for S1 bands; channels in :attr:`bands` order), ``valid`` bool
+    ``[120, 120]``, ``label`` float32 multi-hot ``[K]`` over :attr:`classes`,
+    and the patch's 10 m grid as ``crs`` and ``transform``.
+
+    Args:
+        root_s2: Folder holding the Sentinel-2 patch folders.
+        root_s1: Folder holding the Sentinel-1 patch folders, or None.
+        bands: Sentinel-2 band names or aliases to read.
+        s1_bands: Sentinel-1 bands stacked after them (when ``root_s1`` is given).
+        num_classes: 19 (the recommended nomenclature) or 43 (original CORINE).
+        resampling: Resampling of 20 m / 60 m bands and of S1 onto the 10 m grid.
+        transforms: Called on each sample dict last.
+
+    Raises:
+        ConfigError: No patches, an unknown ``num_classes``, or an S2 patch
+            without an S1 partner.
+    """
+
+    def __init__(
+        self,
+        root_s2: str | Path,
+        root_s1: str | Path | None = None,
+        bands: Sequence[str] = S2_BANDS,
+        s1_bands: Sequence[str] = S1_BANDS,
+        *,
+        num_classes: Literal[19, 43] = 19,
+        resampling: str = "bilinear",
+        transforms: Callable[[Sample], Sample] | None = None,
+    ) -> None:
+        if num_classes not in (19, 43):
+            raise ConfigError(f"num_classes must be 19 or 43, got {num_classes}.")
+        self.patches = find_patches(Path(root_s2))
+        self.s1_patches = None if root_s1 is None else match_s1(self.patches, Path(root_s1))
+        self.s2_bands = list(bands)
+        self.s1_bands = [] if root_s1 is None else list(s1_bands)
+        self.num_classes: Literal[19, 43] = num_classes
+        self.classes = list(CLASSES_19 if num_classes == 19 else CLASSES_43)
+        self.resampling = resampling
+        self.transforms = transforms
+
+    @property
+    def bands(self) -> list[str]:
+        """Channel names of ``image``: the S2 bands, then the S1 bands."""
+        return self.s2_bands + self.s1_bands
+
+    def __len__(self) -> int:
+        return len(self.patches)
+
+    def __getitem__(self, index: int) -> Sample:
+        folder = self.patches[index]
+        s2 = open_sources(folder)
+        grid = min((s.grid() for s in s2), key=lambda g: abs(g.resolution.x))
+        image, valid = read(s2, grid, self.s2_bands, self.resampling)
+        if self.s1_patches is not None:
+            radar, radar_valid = read(
+                open_sources(self.s1_patches[index]), grid, self.s1_bands, self.resampling
+            )
+            image = np.concatenate([image, radar])
+            valid = valid & radar_valid
+        labels = read_metadata(folder).get("labels", [])
+        sample: Sample = {
+            "image": torch.from_numpy(image),
+            "valid": torch.from_numpy(valid),
+            "label": multi_hot(labels, self.num_classes, folder),
+            **grid_to_sample(grid),
+        }
+        return self.transforms(sample) if self.transforms is not None else sample

@@ -1,0 +1,54 @@
+"""Networks for any band set: builder, registry, stems, weights, bundles.
+
+Example:
+    >>> from eoforge.models import ModelSpec, build_model
+    >>> spec = ModelSpec(task="segmentation", arch="unet",
+    ...                  in_bands=["S2.B02", "S2.B03", "S2.B04", "S2.B08"], num_classes=5)
+    >>> model = build_model(spec)  # [B, 4, H, W] -> [B, 5, H, W]
+"""
+
+# Importing the architecture modules registers them.
+from eoforge.models import change, change_attention, classification, forest, segmentation
+from eoforge.models.builder import build_model, load_pretrained
+from eoforge.models.bundle import (
+    Bundle,
+    ClassInfo,
+    LoadedBundle,
+    Normalization,
+    load_bundle,
+    read_bundle_json,
+    save_bundle,
+)
+from eoforge.models.forest import PixelForest
+from eoforge.models.registry import ModelInfo, list_models, register_model
+from eoforge.models.spec import ModelSpec, Task
+from eoforge.models.stems import adapt_stem, match_bands
+from eoforge.models.weights import ImportReport, import_weights, load_state_dict_file
+
+__all__ = [
+    "Bundle",
+    "ClassInfo",
+    "ImportReport",
+    "LoadedBundle",
+    "ModelInfo",
+    "ModelSpec",
+    "Normalization",
+    "PixelForest",
+    "Task",
+    "adapt_stem",
+    "build_model",
+    "change",
+    "change_attention",
+    "classification",
+    "forest",
+    "import_weights",
+    "list_models",
+    "load_bundle",
+    "load_pretrained",
+    "load_state_dict_file",
+    "match_bands",
+    "read_bundle_json",
+    "register_model",
+    "save_bundle",
+    "segmentation",
+]

@@ -1,0 +1,72 @@
+"""Build a network from a :class:`~eoforge.models.spec.ModelSpec`.
+
+Forward contract, which tasks and the predict engine rely on:
+
+* classification / multilabel: ``[B, C, H, W] -> logits [B, K]``
+* regression: ``[B, C, H, W] -> values [B, K]``
+* segmentation: ``[B, C, H, W] -> logits [B, K, H, W]`` (any H, W)
+* pixel_regression: ``[B, C, H, W] -> values [B, K, H, W]`` (any H, W)
+* change: ``[B, 2, C, H, W] -> logits [B, K, H, W]`` (binary change: K = 2)
+
+``C = len(spec.in_bands)`` and ``K = spec.num_classes``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from torch import nn
+
+from eoforge.errors import ConfigError
+from eoforge.models.registry import get_factory
+from eoforge.models.spec import ModelSpec
+from eoforge.models.weights import ImportReport, import_weights, load_state_dict_file
+
+logger = logging.getLogger(__name__)
+
+
+def stem_bands(model: nn.Module, spec: ModelSpec) -> list[str]:
+    """Bands of the model's first convolution, in channel order.
+
+    ``spec.in_bands`` unless the model says otherwise (early fusion stacks
+    both dates: ``in_bands + in_bands``).
+    """
+    bands = getattr(model, "stem_bands", None)
+    return list(bands) if bands is not None else list(spec.in_bands)
+
+
+def build_model(spec: ModelSpec) -> nn.Module:
+    """A network for ``spec``, initialised from ``spec.pretrained`` if set.
+
+    Args:
+        spec: What to build.
+
+    Returns:
+        The network (in training mode), honouring the forward contract above.
+
+    Raises:
+        ConfigError: Unknown architecture or backbone, task the architecture
+            does not serve, bad options, or pretrained weights that do not fit.
+        MissingFileError: ``spec.pretrained`` does not exist.
+        UnsafeModelFileError: ``spec.pretrained`` needs unpickling objects.
+    """
+    model = get_factory(spec)(spec)
+    if spec.pretrained is not None:
+        report = load_pretrained(model, spec)
+        logger.info("%s: %s", spec.pretrained, report.summary())
+    return model
+
+
+def load_pretrained(model: nn.Module, spec: ModelSpec) -> ImportReport:
+    """Import ``spec.pretrained`` into ``model`` with stem adaptation.
+
+    Raises:
+        ConfigError: When nothing in the file fits the model.
+    """
+    path = Path(str(spec.pretrained))
+    state = load_state_dict_file(path)
+    try:
+        return import_weights(model, state, spec.pretrained_bands, stem_bands(model, spec))
+    except ConfigError as error:
+        raise ConfigError(error.reason, path=path, fix=error.fix) from None

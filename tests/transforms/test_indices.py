@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from eoforge.errors import ConfigError
+from eoforge.transforms import AppendIndices
+
+
+def test_indices_found_by_canonical_band_names() -> None:
+    bands = ["S2.B03", "S2.B04", "S2.B08", "S2.B11", "S2.B12"]
+    green, red, nir, swir16, swir22 = 0.1, 0.05, 0.4, 0.2, 0.1
+    image = torch.tensor([green, red, nir, swir16, swir22])[:, None, None].expand(5, 2, 2)
+    t = AppendIndices(bands, ["ndvi", "ndwi", "ndbi", "nbr"])
+    out = t({"image": image, "mask": torch.zeros(2, 2)})["image"]
+    assert out.shape == (9, 2, 2)
+    expected = [
+        (nir - red) / (nir + red),
+        (green - nir) / (green + nir),
+        (swir16 - nir) / (swir16 + nir),
+        (nir - swir22) / (nir + swir22),
+    ]
+    torch.testing.assert_close(out[5:, 0, 0], torch.tensor(expected))
+    assert t.out_bands[-4:] == ["ndvi", "ndwi", "ndbi", "nbr"]
+
+
+def test_indices_work_on_landsat_batches_and_zero_denominators() -> None:
+    t = AppendIndices(["L8.B4", "L8.B5"], ["ndvi"])
+    batch = torch.zeros(3, 2, 4, 4)
+    out = t.append(batch)
+    assert out.shape == (3, 3, 4, 4)
+    assert torch.equal(out[:, 2], torch.zeros(3, 4, 4))
+
+
+def test_missing_band_or_unknown_index_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="needs a 'swir22' band"):
+        AppendIndices(["S2.B04", "S2.B08"], ["nbr"])
+    with pytest.raises(ConfigError, match="unknown spectral index"):
+        AppendIndices(["S2.B04", "S2.B08"], ["foo"])
