@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from odc.geo.geobox import GeoBox
+from torch.utils.data import default_collate
 
 from eoforge.errors import ConfigError
 from eoforge.geo.grid import grid_from_sample
@@ -32,7 +33,10 @@ def _stack(key: str, values: list[torch.Tensor]) -> torch.Tensor:
             fix="use one window size per batch (samplers yield a fixed size; for mixed sizes "
             "use batch_size=1 or resize in transforms).",
         )
-    return torch.stack(values)
+    # default_collate stacks straight into shared memory inside DataLoader workers, saving
+    # the copy that sending a freshly stacked batch to the main process would cost.
+    stacked: torch.Tensor = default_collate(values)
+    return stacked
 
 
 def collate(samples: Sequence[Mapping[str, Any]]) -> Batch:
