@@ -215,3 +215,24 @@ def test_window_from_one_sensor_reads_bands_of_another(tif, rowcol_source: Raste
         assert sample["image"].shape == (2, 16, 16)
         assert bool(sample["valid"].all())
         assert float(sample["image"][1].mean()) == -12.5
+
+
+def test_batched_reads_equal_single_reads_without_a_stacking_copy(
+    rowcol_source: RasterSource,
+) -> None:
+    sampler = RandomGeoSampler(regions_from_sources([rowcol_source]), size=16, length=8, seed=3)
+    dataset = GeoDataset(sampler, [rowcol_source], ["S2.B02", "S2.B03"])
+    windows = list(sampler)
+    items = dataset.__getitems__(windows)
+    batch = collate(items)
+    assert (
+        batch["image"].untyped_storage().data_ptr()
+        == items[0]["image"].untyped_storage().data_ptr()
+    )
+    singles = collate([dataset[w] for w in windows])
+    assert torch.equal(batch["image"], singles["image"])
+    assert torch.equal(batch["valid"], singles["valid"])
+    assert batch["transform"] == singles["transform"]
+    loader = DataLoader(dataset, sampler=sampler, batch_size=4, num_workers=2, collate_fn=collate)
+    through_workers = torch.cat([b["image"] for b in loader])
+    assert torch.equal(through_workers, singles["image"])

@@ -211,3 +211,14 @@ def test_mosaic_earlier_source_wins_and_later_fills_its_holes(tmp_path: Path) ->
     alone, alone_valid = read(a, grid, ["S2.B02", "S2.B03"], fill=-5)
     assert not alone_valid[:4].any() and not alone_valid[8, 8] and alone_valid.sum() == 16 * 12 - 1
     assert (alone[:, :4] == -5).all() and alone[1, 8, 8] == -5 and alone[0, 8, 8] == 10
+
+
+def test_read_into_a_given_array(stack: Path) -> None:
+    grid = sub_grid(_grid_of(stack), 2, 3, 16, 16)
+    expected, _ = read(stack, grid, ["S2.B04", "S2.B02"])
+    out = np.full((2, 16, 16), -1, np.float32)
+    got, valid = read(stack, grid, ["S2.B04", "S2.B02"], out=out)
+    assert got is out and valid.all()
+    np.testing.assert_array_equal(out, expected)
+    with pytest.raises(ValueError, match="float32"):
+        read(stack, grid, ["S2.B04"], out=np.zeros((2, 16, 16), np.float32))

@@ -25,6 +25,28 @@ LIST_KEYS = frozenset({"crs", "transform", "boxes", "labels"})
 """Keys always kept as per-sample lists (grids, and detection targets of varying length)."""
 
 
+def _batch_view(values: list[torch.Tensor]) -> torch.Tensor | None:
+    """The batch tensor when ``values`` are consecutive items of one, else None.
+
+    :meth:`~eoforge.data.datasets.GeoDataset.__getitems__` returns such items.
+    """
+    first = values[0]
+    if not first.is_contiguous():
+        return None
+    size, pointer, offset = (
+        first.numel(),
+        first.untyped_storage().data_ptr(),
+        first.storage_offset(),
+    )
+    for i, value in enumerate(values):
+        same_block = value.untyped_storage().data_ptr() == pointer
+        if not (same_block and value.is_contiguous() and value.shape == first.shape):
+            return None
+        if value.storage_offset() != offset + i * size:
+            return None
+    return first.as_strided((len(values), *first.shape), (size, *first.stride()))
+
+
 def _stack(key: str, values: list[torch.Tensor]) -> torch.Tensor:
     shapes = {tuple(v.shape) for v in values}
     if len(shapes) > 1:
@@ -33,6 +55,9 @@ def _stack(key: str, values: list[torch.Tensor]) -> torch.Tensor:
             fix="use one window size per batch (samplers yield a fixed size; for mixed sizes "
             "use batch_size=1 or resize in transforms).",
         )
+    view = _batch_view(values)
+    if view is not None:
+        return view  # already one batch buffer: no copy
     # default_collate stacks straight into shared memory inside DataLoader workers, saving
     # the copy that sending a freshly stacked batch to the main process would cost.
     stacked: torch.Tensor = default_collate(values)

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from odc.geo.geobox import GeoBox
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, get_worker_info
 
 from eoforge.data.sharding import GeoSampler
 from eoforge.data.windows import Window
@@ -30,6 +30,22 @@ from eoforge.io.source import RasterSource
 Sample = dict[str, Any]
 LabelKind = Literal["raster", "vector", "boxes", "oriented_boxes"]
 _VECTOR_KINDS = ("vector", "boxes", "oriented_boxes")
+
+
+def batch_buffer(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised tensor for a batch; in shared memory inside a DataLoader worker.
+
+    A worker's batch travels to the main process through shared memory; allocating it
+    there from the start (as ``default_collate`` does) spares a copy of every batch.
+    """
+    if get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    storage: torch.UntypedStorage = torch.UntypedStorage._new_shared(  # type: ignore[no-untyped-call]
+        int(np.prod(shape)) * itemsize
+    )
+    strides = torch.empty(shape, dtype=dtype, device="meta").stride()
+    return torch.empty(0, dtype=dtype).set_(storage, 0, shape, strides)
 
 
 def as_window(item: Window | GeoBox) -> Window:
@@ -111,13 +127,52 @@ class GeoDataset(Dataset[Sample]):
         return len(self.windows)
 
     def __getitem__(self, key: int | Window | GeoBox) -> Sample:
-        window = as_window(self._window(key))
-        image, valid = self._read_image(window)
-        sample: Sample = {
-            "image": torch.from_numpy(image),
-            "valid": torch.from_numpy(valid),
-            **grid_to_sample(window.grid),
-        }
+        return self._sample(as_window(self._window(key)))
+
+    def __getitems__(self, keys: Sequence[int | Window | GeoBox]) -> list[Sample]:
+        """Samples of a whole batch, read straight into one batch-shaped buffer.
+
+        DataLoader workers call this with a batch of keys. Same-shape windows
+        are read into one ``[B, C, H, W]`` tensor (in shared memory inside a
+        worker), so neither a per-sample float array nor the stacking copy of
+        collation is needed: :func:`~eoforge.data.collate.collate` recognises
+        the items as consecutive views and returns the buffer itself.
+        """
+        windows = [as_window(self._window(k)) for k in keys]
+        shapes = {(w.grid.shape.y, w.grid.shape.x) for w in windows}
+        if len(shapes) != 1 or any(w.is_time_series for w in windows):
+            return [self._sample(w) for w in windows]
+        height, width = shapes.pop()
+        images = batch_buffer((len(windows), len(self.bands), height, width), torch.float32)
+        valids = batch_buffer((len(windows), height, width), torch.bool)
+        return [
+            self._sample(w, image_out=images[i], valid_out=valids[i]) for i, w in enumerate(windows)
+        ]
+
+    def _sample(
+        self,
+        window: Window,
+        image_out: torch.Tensor | None = None,
+        valid_out: torch.Tensor | None = None,
+    ) -> Sample:
+        if image_out is None or valid_out is None:
+            image_np, valid_np = self._read_image(window)
+            image, valid = torch.from_numpy(image_np), torch.from_numpy(valid_np)
+        else:
+            chosen = self._with_other_sensors(
+                [self.sources[i] for i in window.sources] or self.sources
+            )
+            _, valid_np = read(
+                chosen,
+                window.grid,
+                self.bands,
+                self.resampling,
+                fill=self.fill,
+                out=image_out.numpy(),
+            )
+            valid_out.numpy()[...] = valid_np
+            image, valid = image_out, valid_out
+        sample: Sample = {"image": image, "valid": valid, **grid_to_sample(window.grid)}
         if window.datetimes is not None:
             times = [np.nan if t is None else t.timestamp() for t in window.datetimes]
             sample["time"] = torch.tensor(times, dtype=torch.float64)

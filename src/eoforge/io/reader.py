@@ -89,22 +89,25 @@ def _validity(rad: Radiometry, raw: npt.NDArray[Any], value: npt.NDArray[np.floa
 
 
 def _calibrate(
-    dn: npt.NDArray[Any], assets: Sequence[BandAsset], mask: npt.NDArray[np.bool_] | None
+    dn: npt.NDArray[Any],
+    assets: Sequence[BandAsset],
+    mask: npt.NDArray[np.bool_] | None,
+    out: npt.NDArray[np.float32] | None = None,
 ) -> Calibrated:
     """DN ``[C,h,w]`` to physical float32 values and their validity.
 
     Bands sharing one radiometry (the usual case: all bands of a product) are
-    converted in one vectorised pass.
+    converted in one vectorised pass, straight into ``out`` when given.
     """
     groups: dict[tuple[Radiometry, str | None], list[int]] = {}
     for c, asset in enumerate(assets):
         groups.setdefault((asset.radiometry, asset.complex_mode), []).append(c)
-    values = np.empty(dn.shape, np.float32)
+    values = np.empty(dn.shape, np.float32) if out is None else out
     ok: npt.NDArray[np.bool_] | None = None
     for (rad, mode), channels in groups.items():
         whole = len(channels) == len(assets)
         raw = _to_real(dn if whole else dn[channels], mode)
-        value = rad.apply(raw)
+        value = rad.apply(raw, out=values if whole else None)
         valid = _validity(rad, raw, value)
         if whole:
             values, ok = value, valid
@@ -157,6 +160,8 @@ def _read_aligned(
     ds: rasterio.io.DatasetReader,
     assets: list[BandAsset],
     win: tuple[int, int, int, int],
+    canvas: _Canvas,
+    channels: list[int],
 ) -> tuple[Calibrated, tuple[slice, slice]] | None:
     """Plain windowed read of the part of ``win`` inside the file; None if disjoint."""
     row, col, height, width = win
@@ -168,7 +173,7 @@ def _read_aligned(
     dn = _read_window(ds, [a.index for a in assets], window)
     mask = _mask_for(source, ds.name, ds, window)
     target = (slice(r0 - row, r1 - row), slice(c0 - col, c1 - col))
-    return _calibrate(dn, assets, mask), target
+    return _calibrate(dn, assets, mask, canvas.direct_target(channels, target)), target
 
 
 def _read_warped(
@@ -265,6 +270,7 @@ def read(
     resampling: str | Resampling = "bilinear",
     *,
     fill: float = 0.0,
+    out: npt.NDArray[np.float32] | None = None,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """Read named bands from sources onto a grid.
 
@@ -278,6 +284,8 @@ def read(
             grid: ``"nearest"`` (labels), ``"bilinear"``, ``"cubic"``, ``"average"``...
         fill: Value written where a band has no valid data (per band; ``valid`` is
             False where any band lacks it).
+        out: float32 ``[C, H, W]`` array to fill (e.g. one item of a batch in shared
+            memory); values are converted straight into it. None: a new array.
 
     Returns:
         ``(array, valid)``: float32 ``[C, H, W]`` in physical units (per the
@@ -291,7 +299,7 @@ def read(
     src_list = as_sources(sources)
     rs = _resampling(resampling)
     plan = _resolve_bands(src_list, bands)
-    canvas = _Canvas(len(bands), grid.shape.y, grid.shape.x)
+    canvas = _Canvas(len(bands), grid.shape.y, grid.shape.x, _checked_out(out, bands, grid))
     touched = False
     for source, pairs in zip(src_list, plan, strict=True):
         by_path: dict[str, list[tuple[int, BandAsset]]] = {}
@@ -310,6 +318,15 @@ def read(
     return canvas.finish(fill)
 
 
+def _checked_out(
+    out: npt.NDArray[np.float32] | None, bands: Sequence[str], grid: GeoBox
+) -> npt.NDArray[np.float32] | None:
+    expected = (len(bands), grid.shape.y, grid.shape.x)
+    if out is not None and (out.shape != expected or out.dtype != np.float32):
+        raise ValueError(f"out must be float32 {expected}; got {out.dtype} {out.shape}")
+    return out
+
+
 class _Canvas:
     """The output being filled: values ``[C,H,W]`` and which pixels hold valid data.
 
@@ -319,9 +336,11 @@ class _Canvas:
     to be fully valid skip the per-pixel bookkeeping.
     """
 
-    def __init__(self, channels: int, height: int, width: int) -> None:
+    def __init__(
+        self, channels: int, height: int, width: int, out: npt.NDArray[np.float32] | None = None
+    ) -> None:
         self.shape = (channels, height, width)
-        self.values = np.empty(self.shape, np.float32)
+        self.values = np.empty(self.shape, np.float32) if out is None else out
         self.have = np.zeros(self.shape, bool)
         self.fresh = [True] * channels
         self.full = [False] * channels
@@ -330,6 +349,13 @@ class _Canvas:
         rows, cols = region
         _, height, width = self.shape
         return (rows.start, rows.stop, cols.start, cols.stop) == (0, height, 0, width)
+
+    def direct_target(
+        self, channels: Sequence[int], region: tuple[slice, slice]
+    ) -> npt.NDArray[np.float32] | None:
+        """The output array itself when a read fills all of it first (then no copy is needed)."""
+        whole = list(channels) == list(range(self.shape[0]))
+        return self.values if whole and all(self.fresh) and self._covers(region) else None
 
     def put(
         self,
@@ -340,7 +366,8 @@ class _Canvas:
     ) -> None:
         covers = self._covers(region)
         if covers and all(self.fresh) and list(channels) == list(range(self.shape[0])):
-            self.values = values  # one source, whole window: no copy
+            if values is not self.values:
+                self.values[...] = values
             self.fresh = [False] * len(channels)
             if ok is None:
                 self.full = [True] * len(channels)
@@ -389,7 +416,7 @@ def _fill_from_file(
     assets = [a for _, a in group]
     win = pixel_window(src_grid, grid)
     if win is not None:
-        got = _read_aligned(source, ds, assets, win)
+        got = _read_aligned(source, ds, assets, win, canvas, channels)
         if got is None:
             return False
         (values, ok), region = got

@@ -45,16 +45,24 @@ class Radiometry:
         """Whether :meth:`apply` leaves values unchanged (besides the cast to float32)."""
         return self.scale == 1.0 and self.offset == 0.0 and self.k1 is None
 
-    def apply(self, dn: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    def apply(
+        self, dn: npt.NDArray[Any], out: npt.NDArray[np.float32] | None = None
+    ) -> npt.NDArray[np.float32]:
         """Convert stored values to physical values.
 
         Args:
             dn: Stored values, any real dtype, any shape.
+            out: float32 array of the same shape to write into (e.g. a slice of a
+                batch in shared memory), or None for a new array.
 
         Returns:
-            float32 array of the same shape, in :attr:`unit`.
+            float32 array of the same shape, in :attr:`unit` (``out`` when given).
         """
-        value = dn.astype(np.float32, copy=True)
+        if out is None:
+            value = dn.astype(np.float32, copy=True)
+        else:
+            np.copyto(out, dn, casting="unsafe")
+            value = out
         if self.scale != 1.0:
             value *= np.float32(self.scale)
         if self.offset != 0.0:
@@ -63,7 +71,7 @@ class Radiometry:
             radiance = value.astype(np.float64)
             with np.errstate(divide="ignore", invalid="ignore"):
                 temp = self.k2 / np.log(self.k1 / radiance + 1.0)
-            value = temp.astype(np.float32)
+            value[...] = temp
         return value
 
     def valid(self, dn: npt.NDArray[Any], value: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
