@@ -112,3 +112,35 @@ def test_item_collection_and_cli_dispatch(tmp_path: Path) -> None:
     # from_paths recognises STAC JSON given explicitly.
     merged = Catalog.from_paths([path], progress=False)
     assert merged.frame["id"].tolist() == ["x", "y"]
+
+
+def test_canonical_eo_band_names_win_over_common_names(tmp_path: Path) -> None:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    paths = {}
+    for name in ("S2.B05", "S2.B06", "S2.B07"):
+        paths[name] = tmp_path / f"{name}.tif"
+        with rasterio.open(
+            paths[name],
+            "w",
+            driver="GTiff",
+            width=8,
+            height=8,
+            count=1,
+            dtype="uint16",
+            crs="EPSG:32631",
+            transform=from_origin(500000, 5600000, 20, 20),
+        ) as dst:
+            dst.write(np.ones((1, 8, 8), np.uint16))
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    point = {"type": "Point", "coordinates": [3.0, 50.5]}
+    item = pystac.Item("s2", point, None, when, {"platform": "sentinel-2a"})
+    for name, path in paths.items():
+        asset = pystac.Asset(path.name, media_type=pystac.MediaType.GEOTIFF, roles=["data"])
+        asset.extra_fields["eo:bands"] = [{"name": name, "common_name": "rededge"}]
+        item.add_asset(name, asset)
+    item.set_self_href(str(tmp_path / "item.json"))
+    item.save_object(include_self_link=True)
+    (row,) = list(Catalog.from_stac(tmp_path / "item.json"))
+    assert sorted(row.bands) == ["S2.B05", "S2.B06", "S2.B07"]

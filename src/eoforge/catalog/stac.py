@@ -25,12 +25,13 @@ from odc.geo import CRS
 from pystac.errors import STACError
 
 from eoforge.catalog.rows import to_utc
-from eoforge.errors import CatalogError, MetadataError
+from eoforge.errors import CatalogError, EoforgeError, MetadataError
 from eoforge.geo.grid import footprint_wgs84
 from eoforge.io.handles import check_path
 from eoforge.io.source import RASTER_SUFFIXES, BandAsset, RasterSource
-from eoforge.sensors.names import canonical_band, registry_sensor
+from eoforge.sensors.names import registry_sensor
 from eoforge.sensors.radiometry import Radiometry
+from eoforge.sensors.registry import get_band
 
 Row = dict[str, Any]
 
@@ -140,10 +141,20 @@ def _band_name(
     names = [str(v) for v in (eo.get("name"), raster.get("name"), eo.get("common_name")) if v]
     fallback = key if count == 1 else f"{key}_{index + 1}"
     for candidate in (*names, fallback):
-        resolved = canonical_band(candidate, sensor)
-        if resolved != candidate:
+        resolved = _registered(candidate, sensor)
+        if resolved is not None:
             return resolved
     return names[0] if names else fallback
+
+
+def _registered(name: str, sensor: str | None) -> str | None:
+    """The canonical name when the registry knows ``name`` (already canonical or not), else None."""
+    if sensor is None and "." not in name:
+        return None  # a bare id or alias could belong to any sensor
+    try:
+        return get_band(name, sensor=sensor).name
+    except EoforgeError:
+        return None
 
 
 def _radiometry(raster: Mapping[str, Any]) -> Radiometry:

@@ -1,0 +1,1 @@
+"""The ``eoforge`` command line: thin wiring of the library's packages."""
