@@ -51,9 +51,9 @@ def _root(
 
 
 def _register_all() -> None:
-    from eoforge.cli import demo, index, info, synth
+    from eoforge.cli import demo, evaluate, index, info, models, synth, train
 
-    for module in (info, index, synth, demo):
+    for module in (info, index, synth, demo, train, evaluate, models):
         module.register(app)
 
 

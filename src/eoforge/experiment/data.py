@@ -1,0 +1,258 @@
+"""Build an experiment's datasets from its ``data`` section, for every data kind.
+
+:func:`build_data` returns :class:`ExperimentData`: training and validation
+datasets, factories of their samplers (built late, inside each DDP process,
+so they shard by rank), the input band names, the classes, the GSD and patch
+size that go into the bundle, and a stream of training samples for the
+normalisation statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Dataset, Sampler, Subset
+
+from eoforge.data import (
+    BigEarthNetDataset,
+    ChangeTripletDataset,
+    ClassFolderDataset,
+    ImageMaskDataset,
+    RandomGeoSampler,
+)
+from eoforge.errors import ConfigError
+from eoforge.experiment.classes import (
+    ClassSet,
+    RemapLabels,
+    config_classes,
+    legend_classes,
+    named_classes,
+    read_legend,
+)
+from eoforge.experiment.config import (
+    BigEarthNetData,
+    ChangeTripletData,
+    ClassFolderData,
+    DataCommon,
+    ExperimentConfig,
+    GeoData,
+    ImageMaskData,
+)
+from eoforge.experiment.geo_data import (
+    geo_dataset,
+    hold_out,
+    image_regions,
+    owned_pixels,
+    scoring_regions,
+    tile_sampler,
+    train_sampler,
+)
+from eoforge.experiment.sampling import ShuffledIndices
+from eoforge.experiment.scenes import scene_sources
+
+Sample = dict[str, Any]
+SamplerFactory = Callable[[], Sampler[Any]]
+
+
+@dataclass
+class ExperimentData:
+    """Everything training needs from the data section.
+
+    Attributes:
+        train: Training dataset (indexed by what ``train_sampler`` yields).
+        val: Validation dataset.
+        train_sampler: Builds the training sampler (call inside each process).
+        val_sampler: Builds the validation sampler.
+        bands: Input band names, channel order.
+        classes: Output classes (empty for regression).
+        gsd: Ground sample distance in metres, when known.
+        patch_size: Training patch side in pixels.
+        stats_samples: Yields training samples for normalisation statistics.
+    """
+
+    train: Dataset[Sample]
+    val: Dataset[Sample]
+    train_sampler: SamplerFactory
+    val_sampler: SamplerFactory
+    bands: list[str]
+    classes: ClassSet
+    gsd: float | None
+    patch_size: int
+    stats_samples: Callable[[], Iterator[Sample]] = field(repr=False)
+
+
+def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
+    """The datasets and samplers of ``config.data``.
+
+    Args:
+        config: The experiment.
+        run_dir: Run folder (synthetic scenes are generated below it).
+
+    Raises:
+        ConfigError: Inconsistent data (no classes, bands missing...).
+    """
+    data = config.data
+    if isinstance(data, GeoData):
+        return _geo(config, data, run_dir)
+    builders: dict[str, Callable[[Any, ExperimentConfig], ExperimentData]] = {
+        "class_folder": _class_folder,
+        "image_mask": _image_mask,
+        "change_triplet": _change_triplet,
+        "bigearthnet": _bigearthnet,
+    }
+    return builders[data.kind](data, config)
+
+
+def geo_classes(data: GeoData, scene: Path | None, task: str) -> ClassSet:
+    """Classes of geo data: from the legend (optionally merged by ``classes``) or the list."""
+    if task == "pixel_regression":
+        return ClassSet([], [], [])
+    if data.legend is not None:
+        entries = read_legend(data.legend, scene)
+        return legend_classes(entries, data.legend.exclude, data.classes)
+    assert data.classes is not None
+    return config_classes(data.classes)
+
+
+def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentData:
+    seed, ignore = config.trainer.seed, config.task.ignore_index
+    bands = list(data.bands)
+    train_src = scene_sources(data.train, bands, run_dir, "data.train")
+    classes = geo_classes(data, train_src.folder, config.task.kind)
+    table = classes.lookup(ignore)
+    steps = [] if table is None else [RemapLabels(table, ignore)]
+    regions = image_regions(train_src, bands)
+    if data.val is None:
+        regions, val_regions = hold_out(regions, data.val_fraction, data.patch_size)
+        val_src, val_layers = train_src, data.train
+    else:
+        val_src = scene_sources(data.val, bands, run_dir, "data.val")
+        val_regions, val_layers = scoring_regions(val_src, bands), data.val
+    tile = data.val_patch_size or data.patch_size
+    once = owned_pixels(val_regions, tile)
+    train = geo_dataset(train_src, bands, data.train.label, data.train.target, steps, ignore)
+    val = geo_dataset(val_src, bands, val_layers.label, val_layers.target, [*steps, once], ignore)
+
+    def stats() -> Iterator[Sample]:
+        sampler = RandomGeoSampler(regions, data.patch_size, data.stats_samples, seed=seed + 1)
+        for window in sampler.epoch_windows(0):
+            yield train[window]
+
+    return ExperimentData(
+        train=train,
+        val=val,
+        train_sampler=lambda: train_sampler(data, regions, seed),
+        val_sampler=lambda: tile_sampler(val_regions, tile),
+        bands=bands,
+        classes=classes,
+        gsd=abs(float(regions[0].grid.resolution.x)),
+        patch_size=data.patch_size,
+        stats_samples=stats,
+    )
+
+
+def split_chips(
+    dataset: Dataset[Sample], size: int, fraction: float, seed: int
+) -> tuple[Subset[Sample], Subset[Sample]]:
+    """A seeded random split of a chip dataset: ``fraction`` (at least one item) for validation.
+
+    Raises:
+        ConfigError: Fewer than two items.
+    """
+    if size < 2:
+        raise ConfigError(
+            f"only {size} item(s): cannot hold some out for validation.",
+            fix="add data or give a separate validation folder.",
+        )
+    order = np.random.default_rng(seed).permutation(size)
+    count = min(size - 1, max(1, round(size * fraction)))
+    return Subset(dataset, order[count:].tolist()), Subset(dataset, order[:count].tolist())
+
+
+def _chip_data(
+    train: Dataset[Sample],
+    val: Dataset[Sample] | None,
+    common: DataCommon,
+    config: ExperimentConfig,
+    bands: list[str],
+    classes: ClassSet,
+) -> ExperimentData:
+    seed = config.trainer.seed
+    size = len(train)  # type: ignore[arg-type]
+    if val is None:
+        train, val = split_chips(train, size, common.val_fraction, seed)
+        size = len(train)
+    val_size = len(val)  # type: ignore[arg-type]
+    first = train[0]["image"]
+
+    def stats() -> Iterator[Sample]:
+        order = np.random.default_rng(seed + 1).permutation(size)
+        for index in order[: common.stats_samples]:
+            yield train[int(index)]
+
+    return ExperimentData(
+        train=train,
+        val=val,
+        train_sampler=lambda: ShuffledIndices(size, shuffle=True, seed=seed),
+        val_sampler=lambda: ShuffledIndices(val_size, shuffle=False),
+        bands=bands,
+        classes=classes,
+        gsd=None,
+        patch_size=int(first.shape[-1]),
+        stats_samples=stats,
+    )
+
+
+def _class_folder(data: ClassFolderData, config: ExperimentConfig) -> ExperimentData:
+    train = ClassFolderDataset(data.root, bands=data.bands)
+    val = None if data.val_root is None else ClassFolderDataset(data.val_root, bands=data.bands)
+    if val is not None and val.classes != train.classes:
+        raise ConfigError(
+            f"data.val_root: classes {val.classes} differ from data.root's {train.classes}.",
+            fix="give both folders the same class sub-folders.",
+        )
+    classes = named_classes(train.classes)
+    return _chip_data(train, val, data, config, train.bands, classes)
+
+
+def _chip_classes(common: DataCommon, default: list[str] | None, key: str) -> ClassSet:
+    if common.classes is not None:
+        return config_classes(common.classes)
+    if default is None:
+        raise ConfigError(f"{key}: missing.", fix="list the classes (name, values, color).")
+    return named_classes(default)
+
+
+def _image_mask(data: ImageMaskData, config: ExperimentConfig) -> ExperimentData:
+    classes = _chip_classes(data, None, "data.classes")
+    table = classes.lookup(config.task.ignore_index)
+    remap = None if table is None else RemapLabels(table, config.task.ignore_index)
+    train = ImageMaskDataset(data.images, data.masks, bands=data.bands, transforms=remap)
+    val = None
+    if data.val_images is not None and data.val_masks is not None:
+        val = ImageMaskDataset(data.val_images, data.val_masks, bands=data.bands, transforms=remap)
+    return _chip_data(train, val, data, config, train.bands, classes)
+
+
+def _change_triplet(data: ChangeTripletData, config: ExperimentConfig) -> ExperimentData:
+    default = ["no_change", "change"] if data.binary else None
+    classes = _chip_classes(data, default, "data.classes")
+    train = ChangeTripletDataset(data.root, binary=data.binary, bands=data.bands)
+    val = None
+    if data.val_root is not None:
+        val = ChangeTripletDataset(data.val_root, binary=data.binary, bands=data.bands)
+    return _chip_data(train, val, data, config, train.bands, classes)
+
+
+def _bigearthnet(data: BigEarthNetData, config: ExperimentConfig) -> ExperimentData:
+    dataset = BigEarthNetDataset(
+        data.root_s2, data.root_s1, data.bands, data.s1_bands, num_classes=data.num_classes
+    )
+    classes = named_classes(dataset.classes)
+    result = _chip_data(dataset, None, data, config, dataset.bands, classes)
+    result.gsd = 10.0
+    return result

@@ -1,0 +1,78 @@
+"""The LightningDataModule of an experiment: loaders over :class:`ExperimentData`.
+
+Samplers are built in :meth:`ExperimentDataModule.setup`, which Lightning
+calls inside each process once the process group exists, so eoforge's
+samplers pick up their DDP rank; Lightning must therefore not swap in its
+own distributed sampler (``use_distributed_sampler=False``). Each loader
+draws its worker seeds from its own generator, never from the global one, so
+creating a loader (e.g. when resuming) leaves the training random stream alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from eoforge.data import collate
+from eoforge.experiment.data import ExperimentData
+from eoforge.experiment.sampling import SkippingSampler
+
+
+class ExperimentDataModule(L.LightningDataModule):
+    """Training and validation loaders.
+
+    Args:
+        data: Datasets and sampler factories.
+        batch_size: Samples per batch.
+        num_workers: Loader worker processes.
+        seed: Seed of the loaders' worker-seed generators.
+    """
+
+    def __init__(self, data: ExperimentData, batch_size: int, num_workers: int, seed: int) -> None:
+        super().__init__()
+        self.data = data
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.train_sampler: SkippingSampler | None = None
+        self.val_sampler: Sampler[Any] | None = None
+
+    def setup(self, stage: str) -> None:
+        """Build the samplers (inside each process: they read its DDP rank)."""
+        if self.train_sampler is None:
+            self.train_sampler = SkippingSampler(self.data.train_sampler())
+            self.val_sampler = self.data.val_sampler()
+
+    def skipper(self) -> SkippingSampler:
+        """The training sampler (after :meth:`setup`)."""
+        self.setup("fit")
+        assert self.train_sampler is not None
+        return self.train_sampler
+
+    def _loader(
+        self, dataset: Any, sampler: Sampler[Any], offset: int, drop_last: bool = False
+    ) -> DataLoader[Any]:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            collate_fn=collate,
+            drop_last=drop_last,
+            persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.seed + offset),
+        )
+
+    def train_dataloader(self) -> DataLoader[Any]:
+        """Loader of training batches; a last partial batch is dropped (batch norm needs > 1)."""
+        sampler = self.skipper()
+        return self._loader(self.data.train, sampler, 0, drop_last=len(sampler) > self.batch_size)
+
+    def val_dataloader(self) -> DataLoader[Any]:
+        """Loader of validation batches."""
+        self.setup("validate")
+        assert self.val_sampler is not None
+        return self._loader(self.data.val, self.val_sampler, 1)

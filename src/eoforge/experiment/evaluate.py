@@ -1,0 +1,178 @@
+"""``evaluate(bundle, data)``: score a model bundle on a dataset with the task's metric code.
+
+``data`` is an experiment config file (its validation split, exactly as
+training scored it), a folder (a synthetic/STAC scene folder for geo
+bundles, scored whole on the label raster's grid with every pixel counted
+once; the dataset root for chip bundles), or a ``data`` section as a
+mapping. The bundle's ``experiment.yaml`` supplies how its training read
+data (label band, class merging, ignore index), the bundle its weights and
+normalisation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import DataLoader
+
+from eoforge.data import collate
+from eoforge.errors import ConfigError, MissingFileError
+from eoforge.experiment.data import ExperimentData, build_data
+from eoforge.experiment.export import CONFIG_FILE
+from eoforge.experiment.loading import read_yaml, validate_config
+from eoforge.experiment.scoring import score
+from eoforge.models import LoadedBundle, load_bundle
+from eoforge.tasks import EOTask, build_task
+
+DataSpec = str | PathLike[str] | dict[str, Any]
+
+
+def training_config(bundle_dir: Path) -> dict[str, Any]:
+    """The raw training config saved in the bundle (``experiment.yaml``).
+
+    Raises:
+        MissingFileError: The bundle was not written by ``eoforge train``.
+    """
+    path = bundle_dir / CONFIG_FILE
+    if not path.is_file():
+        raise MissingFileError(
+            "the bundle has no training config.",
+            path=path,
+            fix="evaluate bundles exported by `eoforge train`, or pass a config file as DATA.",
+        )
+    return read_yaml(path)
+
+
+def folder_data(section: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The training ``data`` section re-pointed at ``folder`` (used whole for evaluation).
+
+    Raises:
+        ConfigError: A data kind that a bare folder cannot describe.
+    """
+    data = copy.deepcopy(section)
+    kind = data["kind"]
+    if kind == "geo":
+        train = data["train"]
+        scenes = {
+            "images": [str(folder)],
+            "label": train.get("label"),
+            "target": train.get("target"),
+        }
+        data.update(train=scenes, val=copy.deepcopy(scenes))
+        if data.get("legend") is not None and data["legend"].get("path") is None:
+            data["legend"]["path"] = str(folder)
+    elif kind in ("class_folder", "change_triplet"):
+        data.update(root=str(folder), val_root=str(folder))
+    elif kind == "image_mask":
+        images, masks = str(folder / "images"), str(folder / "masks")
+        data.update(images=images, masks=masks, val_images=images, val_masks=masks)
+    else:
+        raise ConfigError(
+            f"a bare folder cannot describe {kind!r} data.",
+            path=folder,
+            fix="pass an experiment config file (its data section) instead.",
+        )
+    return data
+
+
+def evaluation_data(bundle_dir: Path, data: DataSpec) -> tuple[ExperimentData, dict[str, Any], str]:
+    """Datasets for evaluation, the validated config's raw form, and a description of the data."""
+    raw = training_config(bundle_dir)
+    source = Path(data) if not isinstance(data, dict) else None
+    if source is not None and source.is_file():
+        raw = read_yaml(source)
+        described = str(source)
+    elif source is not None and source.is_dir():
+        raw["data"] = folder_data(raw["data"], source)
+        described = str(source)
+    elif isinstance(data, dict):
+        raw["data"] = data
+        described = "data section"
+    else:
+        raise MissingFileError("evaluation data not found.", path=source, fix="check the path.")
+    config = validate_config(raw, source if source is not None else bundle_dir / CONFIG_FILE)
+    return build_data(config, config.trainer.output_dir), raw, described
+
+
+def evaluation_task(loaded: LoadedBundle, raw: dict[str, Any], data: ExperimentData) -> EOTask:
+    """The bundle's task with its normalisation and the config's loss and ignore index.
+
+    Raises:
+        ConfigError: The data's bands or classes do not match the bundle.
+    """
+    bundle = loaded.bundle
+    if list(data.bands) != list(bundle.bands):
+        raise ConfigError(
+            f"the data provides bands {data.bands} but the bundle needs {bundle.bands}.",
+            fix="describe the data with the bundle's bands.",
+        )
+    names = [c.name for c in bundle.classes]
+    if names and data.classes.names != names:
+        raise ConfigError(
+            f"the data's classes {data.classes.names} differ from the bundle's {names}.",
+            fix="use the class definitions the bundle was trained with.",
+        )
+    task = raw.get("task", {})
+    regression = bundle.task in ("regression", "pixel_regression")
+    return build_task(
+        bundle.task,
+        loaded.model,
+        model_spec=bundle.model,
+        loss=task.get("loss"),
+        ignore_index=None if regression else task.get("ignore_index", 255),
+        normalization=(bundle.normalization.mean, bundle.normalization.std),
+        class_names=names or None,
+        num_classes=bundle.model.num_classes,
+        augment=False,
+    )
+
+
+def evaluate(
+    bundle_dir: str | PathLike[str],
+    data: DataSpec,
+    out: str | PathLike[str] | None = None,
+    *,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Score a bundle on a dataset and write the metrics as JSON.
+
+    Args:
+        bundle_dir: Bundle folder written by ``eoforge train``.
+        data: Config file, data folder, or ``data`` section (see the module doc).
+        out: JSON file to write (default ``<bundle>/../evaluation.json``).
+        progress: Show a progress bar.
+
+    Returns:
+        ``{metric: value}`` (``"miou"``, ``"accuracy"``, ``"loss"``...).
+
+    Raises:
+        ConfigError, MissingFileError: Bad bundle or data.
+    """
+    folder = Path(bundle_dir)
+    loaded = load_bundle(folder)
+    dataset, raw, described = evaluation_data(folder, data)
+    task = evaluation_task(loaded, raw, dataset)
+    loader = DataLoader(
+        dataset.val,
+        batch_size=int(raw["data"].get("batch_size", 8)),
+        sampler=dataset.val_sampler(),
+        collate_fn=collate,
+    )
+    metrics = score(task, loader, progress=progress)
+    target = Path(out) if out is not None else folder.parent / "evaluation.json"
+    report = {"bundle": str(folder), "data": described, "metrics": metrics}
+    write_json(target, report)
+    return metrics
+
+
+def write_json(path: Path, content: dict[str, Any]) -> None:
+    """Write JSON through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staging.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    os.replace(staging, path)

@@ -1,0 +1,241 @@
+"""Geo data for training and evaluation: datasets on windows, samplers, hold-out split.
+
+Training draws random windows (:class:`~eoforge.data.RandomGeoSampler`),
+validation tiles its scenes (:class:`~eoforge.data.GridGeoSampler`); without
+separate validation scenes the last rows of each training scene are held out
+(a spatial split: no training window touches them). Pixel-regression targets
+are read onto each window's grid and thinned to sparse "footprints" fixed in
+map coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from odc.geo.geobox import GeoBox
+
+from eoforge.data import GeoDataset, GridGeoSampler, RandomGeoSampler, Region
+from eoforge.data.sharding import GeoSampler
+from eoforge.data.windows import regions_from_sources
+from eoforge.errors import ConfigError
+from eoforge.experiment.config import GeoData, LabelLayer, TargetLayer
+from eoforge.experiment.scenes import SceneSources, label_band_of
+from eoforge.geo.grid import grid_from_sample
+from eoforge.io.reader import read
+from eoforge.io.source import RasterSource
+
+Sample = dict[str, Any]
+Transform = Callable[[Sample], Sample]
+
+
+class Compose:
+    """Apply sample transforms in order (picklable, for loader workers)."""
+
+    def __init__(self, steps: Sequence[Transform]) -> None:
+        self.steps = list(steps)
+
+    def __call__(self, sample: Sample) -> Sample:
+        """Return the transformed sample."""
+        for step in self.steps:
+            sample = step(sample)
+        return sample
+
+
+def sample_grid(sample: Sample) -> GeoBox:
+    """The grid of a single sample (from its ``crs``, ``transform`` and image size)."""
+    height, width = sample["image"].shape[-2:]
+    return grid_from_sample(sample["crs"], sample["transform"], (int(height), int(width)))
+
+
+def footprint_mask(grid: GeoBox, fraction: float, seed: int) -> np.ndarray[Any, Any]:
+    """Pixels of ``grid`` that carry a sparse label, fixed by their map position.
+
+    A pixel is kept when a hash of its global column and row (map coordinate
+    divided by the pixel size) and ``seed`` falls below ``fraction``, so
+    overlapping windows agree on which pixels are labelled.
+    """
+    a = grid.affine
+    cols = np.floor(a.c / a.a).astype(np.int64) + np.arange(grid.shape.x, dtype=np.int64)
+    rows = np.floor(a.f / a.e).astype(np.int64) + np.arange(grid.shape.y, dtype=np.int64)
+    key = (rows[:, None] * 73856093) ^ (cols[None, :] * 19349663) ^ (seed * 83492791)
+    mixed = (key * 2654435761) % 4294967296
+    return np.asarray(mixed < fraction * 4294967296)
+
+
+class ReadTarget:
+    """Sample transform adding ``target`` float32 ``[H, W]`` (NaN: unlabelled).
+
+    Args:
+        sources: Sources of the target band.
+        layer: The configured target (band, footprint fraction and seed).
+    """
+
+    def __init__(self, sources: list[RasterSource], layer: TargetLayer) -> None:
+        self.sources, self.layer = sources, layer
+
+    def __call__(self, sample: Sample) -> Sample:
+        """Return ``sample`` with its ``target``."""
+        grid = sample_grid(sample)
+        values, valid = read(self.sources, grid, [self.layer.band], resampling="nearest")
+        keep = valid & footprint_mask(
+            grid, self.layer.footprint_fraction, self.layer.footprint_seed
+        )
+        sample["target"] = torch.from_numpy(np.where(keep, values[0], np.nan).astype(np.float32))
+        return sample
+
+
+Rect = tuple[int, int, int, int]
+
+
+def _bounds(grid: GeoBox) -> tuple[float, float, float, float]:
+    box = grid.boundingbox
+    return box.left, box.bottom, box.right, box.top
+
+
+def _key(x: float, y: float, height: int, width: int) -> tuple[float, float, int, int]:
+    return round(x, 6), round(y, 6), height, width
+
+
+class OwnedPixels:
+    """Sample transform keeping ``valid`` only on pixels no earlier tile covered.
+
+    Grid tiling pulls the last row and column of tiles back inside the scene,
+    so they overlap their neighbours; scoring every pixel once means each
+    tile owns only what earlier tiles (in sampler order) did not cover.
+    Identical tiles (the same grid read from another date) own the same pixels.
+
+    Args:
+        windows: The tiles' grids, in the sampler's order (one CRS).
+    """
+
+    def __init__(self, windows: Sequence[GeoBox]) -> None:
+        boxes = np.array([_bounds(w) for w in windows], np.float64).reshape(-1, 4)
+        self.covered: dict[tuple[float, float, int, int], list[Rect]] = {}
+        for i, window in enumerate(windows):
+            key = _key(window.affine.c, window.affine.f, window.shape.y, window.shape.x)
+            if key not in self.covered:
+                self.covered[key] = self._earlier(window, boxes[:i])
+
+    @staticmethod
+    def _earlier(window: GeoBox, earlier: np.ndarray[Any, Any]) -> list[Rect]:
+        left, bottom, right, top = _bounds(window)
+        res_x, res_y = abs(window.resolution.x), abs(window.resolution.y)
+        hits = (earlier[:, 0] < right) & (earlier[:, 2] > left)
+        hits &= (earlier[:, 1] < top) & (earlier[:, 3] > bottom)
+        rects = []
+        for x0, y0, x1, y1 in earlier[hits]:
+            c0, c1 = round((max(x0, left) - left) / res_x), round((min(x1, right) - left) / res_x)
+            r0, r1 = round((top - min(y1, top)) / res_y), round((top - max(y0, bottom)) / res_y)
+            rects.append((r0, r1, c0, c1))
+        return rects
+
+    def __call__(self, sample: Sample) -> Sample:
+        """Return ``sample`` with ``valid`` limited to the pixels it owns."""
+        height, width = sample["valid"].shape
+        transform = sample["transform"]
+        valid = sample["valid"].clone()
+        for r0, r1, c0, c1 in self.covered.get(_key(transform[2], transform[5], height, width), []):
+            valid[r0:r1, c0:c1] = False
+        sample["valid"] = valid
+        return sample
+
+
+@dataclass
+class GeoSplit:
+    """A dataset and the sampler that yields its windows."""
+
+    dataset: GeoDataset
+    sampler: GeoSampler
+
+
+def geo_dataset(
+    sources: SceneSources,
+    bands: list[str],
+    layer: LabelLayer | None,
+    target: TargetLayer | None,
+    steps: Sequence[Transform],
+    ignore_index: int,
+) -> GeoDataset:
+    """A :class:`GeoDataset` over a split's sources with its label or target."""
+    transforms = list(steps)
+    if target is not None and sources.target is not None:
+        transforms.insert(0, ReadTarget(sources.target, target))
+    vector = layer is not None and layer.kind == "vector"
+    fill = ignore_index
+    if vector and layer is not None and layer.background is not None:
+        fill = layer.background
+    return GeoDataset(
+        None,
+        sources.images,
+        bands,
+        label=sources.label,
+        label_kind="vector" if vector else "raster",
+        label_band=label_band_of(sources.label, layer),
+        label_attribute=layer.attribute if layer is not None else None,
+        classes=layer.values if layer is not None else None,
+        label_fill=fill,
+        transforms=Compose(transforms) if transforms else None,
+    )
+
+
+def image_regions(sources: SceneSources, bands: list[str]) -> list[Region]:
+    """One region per image source that holds the first requested band."""
+    holding = [s for s in sources.images if s.resolve(bands[0])]
+    return regions_from_sources(holding or sources.images)
+
+
+def scoring_regions(sources: SceneSources, bands: list[str]) -> list[Region]:
+    """Regions to tile for scoring: the label raster's grid, else the images'."""
+    if isinstance(sources.label, list):
+        return regions_from_sources(sources.label)
+    return image_regions(sources, bands)
+
+
+def hold_out(
+    regions: list[Region], fraction: float, tile: int
+) -> tuple[list[Region], list[Region]]:
+    """Split each region's grid by rows: the top for training, the last ``fraction`` for validation.
+
+    Raises:
+        ConfigError: A region is too small to leave a training patch.
+    """
+    train, val = [], []
+    for region in regions:
+        height = region.grid.shape.y
+        rows = max(1, math.ceil(height * fraction))
+        if height - rows < tile:
+            raise ConfigError(
+                f"data.val_fraction: holding out {rows} of {height} rows leaves no room for "
+                f"a {tile}-pixel training patch.",
+                fix="lower data.val_fraction or data.patch_size, or give data.val scenes.",
+            )
+        top: GeoBox = region.grid[: height - rows, :]
+        bottom: GeoBox = region.grid[height - rows :, :]
+        train.append(Region(top, region.footprint, region.source, region.datetime))
+        val.append(Region(bottom, region.footprint, region.source, region.datetime))
+    return train, val
+
+
+def train_sampler(data: GeoData, regions: list[Region], seed: int) -> RandomGeoSampler:
+    """Random training windows drawn from ``(seed, epoch)``."""
+    return RandomGeoSampler(regions, data.patch_size, data.samples_per_epoch, seed=seed)
+
+
+def tile_sampler(
+    regions: list[Region], size: int, rank: int | None = None, world_size: int | None = None
+) -> GridGeoSampler:
+    """Tiles covering the regions, no taller or wider than the smallest region."""
+    height = min(size, *(r.grid.shape.y for r in regions))
+    width = min(size, *(r.grid.shape.x for r in regions))
+    return GridGeoSampler(regions, (height, width), rank=rank, world_size=world_size)
+
+
+def owned_pixels(regions: list[Region], size: int) -> OwnedPixels:
+    """The every-pixel-once transform for the tiles of :func:`tile_sampler` (all ranks)."""
+    tiles = tile_sampler(regions, size, rank=0, world_size=1)
+    return OwnedPixels([w.grid for w in tiles.windows])

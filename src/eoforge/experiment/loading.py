@@ -1,0 +1,230 @@
+"""Read an experiment YAML file, apply ``key=value`` overrides, validate, explain errors.
+
+Validation problems become one :class:`~eoforge.errors.ConfigError` whose
+one-line message names the file, the dotted key (``data.bands[2]``) and the
+fix, never a pydantic traceback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
+from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
+from eoforge.models import list_models
+
+TASKS_OF_DATA = {
+    "geo": ("segmentation", "pixel_regression"),
+    "class_folder": ("classification",),
+    "image_mask": ("segmentation",),
+    "change_triplet": ("change",),
+    "bigearthnet": ("multilabel",),
+}
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def load_config(path: str | PathLike[str], overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Read, override and validate an experiment config.
+
+    Args:
+        path: YAML file.
+        overrides: ``"dotted.key=value"`` items; values are parsed as YAML
+            (``trainer.max_epochs=2``, ``data.bands=[S2.B04,S2.B08]``).
+
+    Returns:
+        The validated config.
+
+    Raises:
+        MissingFileError: ``path`` does not exist.
+        UnreadableFileError: The file is not YAML.
+        ConfigError: A bad override or an invalid config (the message names
+            the file and the dotted key).
+    """
+    file = Path(path)
+    raw = read_yaml(file)
+    for item in overrides:
+        apply_override(raw, item, file)
+    return validate_config(raw, file)
+
+
+def read_yaml(file: Path) -> dict[str, Any]:
+    """The mapping at the top of a YAML file.
+
+    Raises:
+        MissingFileError, UnreadableFileError: Missing or unparsable file.
+        ConfigError: The top level is not a mapping.
+    """
+    if not file.is_file():
+        raise MissingFileError("config file not found.", path=file, fix="check the path.")
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UnreadableFileError(
+            f"not valid YAML{where}.", path=file, fix="fix the YAML syntax."
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            "the config must be a mapping with data, model, task, optim and trainer sections.",
+            path=file,
+            fix="start the file with 'data:'.",
+        )
+    return raw
+
+
+def _key_parts(key: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for name, index in _PART.findall(key):
+        parts.append(int(index) if index else name)
+    return parts
+
+
+def apply_override(raw: dict[str, Any], item: str, file: Path) -> None:
+    """Set ``raw[dotted.key] = value`` from ``"dotted.key=value"`` (YAML value).
+
+    Raises:
+        ConfigError: No ``=``, or a key that walks through a non-container.
+    """
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(
+            f"override {item!r} is not key=value.",
+            path=file,
+            fix="write overrides as --set trainer.max_epochs=2.",
+        )
+    parts = _key_parts(key.strip())
+    node: Any = raw
+    for part, following in itertools.pairwise(parts):
+        node = _child(node, part, following, key, file)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    _set(node, parts[-1], value, key, file)
+
+
+def _child(node: Any, part: str | int, following: str | int, key: str, file: Path) -> Any:
+    if isinstance(part, int):
+        if not isinstance(node, list) or part >= len(node):
+            raise ConfigError(f"override {key}: no item [{part}].", path=file)
+        return node[part]
+    if not isinstance(node, dict):
+        raise ConfigError(f"override {key}: {part!r} is inside a value, not a section.", path=file)
+    return node.setdefault(part, [] if isinstance(following, int) else {})
+
+
+def _set(node: Any, part: str | int, value: Any, key: str, file: Path) -> None:
+    settable = isinstance(part, int) and isinstance(node, list) and part < len(node)
+    if settable or (isinstance(part, str) and isinstance(node, dict)):
+        node[part] = value
+    else:
+        raise ConfigError(f"override {key}: cannot set this key.", path=file)
+
+
+def validate_config(raw: dict[str, Any], file: Path) -> ExperimentConfig:
+    """Validate a raw mapping; problems become one-line :class:`ConfigError` messages."""
+    try:
+        config = ExperimentConfig.model_validate(raw)
+    except ValidationError as error:
+        raise _explain(error, file) from None
+    check_consistency(config, file)
+    return config
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a dotted key: ``data.bands[2]`` (union tags dropped)."""
+    parts = list(loc)
+    if len(parts) > 1 and parts[0] == "data" and parts[1] in DATA_KINDS:
+        del parts[1]
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not str(part).startswith("function-"):
+            text += f".{part}" if text else str(part)
+    return text or "<top level>"
+
+
+def _fix(detail: ErrorDetails) -> str:
+    kind = detail["type"]
+    if kind == "missing":
+        return "add this key."
+    if kind == "extra_forbidden":
+        return "remove it or correct its spelling."
+    if kind == "union_tag_invalid":
+        return f"use one of {', '.join(DATA_KINDS)}."
+    if "does not exist" in detail["msg"]:
+        return "check the path (relative paths start at the working directory)."
+    if "unknown band" in detail["msg"] or "ambiguous band" in detail["msg"]:
+        return "use canonical band names like S2.B04, or sensor aliases like S2.red."
+    if "unknown architecture" in detail["msg"]:
+        return "use a name from `eoforge models`."
+    return "correct the value."
+
+
+def _explain(error: ValidationError, file: Path) -> ConfigError:
+    details = error.errors(include_url=False)
+    first = details[0]
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif first["type"] not in ("missing", "value_error", "union_tag_invalid"):
+        message = f"{message} (got {first['input']!r})"
+    more = f" ({len(details) - 1} more problems)" if len(details) > 1 else ""
+    key = dotted(first["loc"]) + (".kind" if first["type"] == "union_tag_invalid" else "")
+    text = " ".join(f"{key}: {message}{more}.".split())
+    return ConfigError(text, path=file, fix=_fix(first))
+
+
+def check_consistency(config: ExperimentConfig, file: Path) -> None:
+    """Checks across sections: data kind vs task, architecture vs task, labels present.
+
+    Raises:
+        ConfigError: Naming the offending key.
+    """
+    kind, task = config.data.kind, config.task.kind
+    if task not in TASKS_OF_DATA[kind]:
+        raise ConfigError(
+            f"task.kind: {task!r} cannot be trained on data.kind {kind!r}.",
+            path=file,
+            fix=f"use task.kind {' or '.join(TASKS_OF_DATA[kind])}.",
+        )
+    serves = {info.name: info.tasks for info in list_models()}[config.model.arch]
+    if task not in serves:
+        raise ConfigError(
+            f"model.arch: {config.model.arch!r} does not serve task {task!r}.",
+            path=file,
+            fix=f"pick an architecture for {task!r} from `eoforge models`.",
+        )
+    if kind == "geo":
+        _check_geo_layers(config, file)
+
+
+def _check_geo_layers(config: ExperimentConfig, file: Path) -> None:
+    data = config.data
+    assert data.kind == "geo"
+    wanted = "target" if config.task.kind == "pixel_regression" else "label"
+    for split in ("train", "val"):
+        scenes = getattr(data, split)
+        if scenes is not None and getattr(scenes, wanted) is None:
+            raise ConfigError(
+                f"data.{split}.{wanted}: missing; task {config.task.kind!r} needs it.",
+                path=file,
+                fix=f"add data.{split}.{wanted}.",
+            )
+    if wanted == "label" and data.classes is None and data.legend is None:
+        raise ConfigError(
+            "data.classes: missing; segmentation needs its classes.",
+            path=file,
+            fix="list data.classes (name, values, color) or give data.legend.",
+        )

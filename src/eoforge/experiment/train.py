@@ -1,0 +1,254 @@
+"""``train(config)``: data, normalisation, model, Lightning fit, bundle export.
+
+The run folder (``trainer.output_dir``) receives ``config.yaml`` (the
+resolved config), ``checkpoints/last.ckpt`` (every N training steps and at
+each epoch end), ``logs/version_<n>/metrics.csv`` (Lightning's CSV logger, one version per
+attempt, so a resumed run keeps the interrupted attempt's log) and
+``bundle/`` (weights, ``bundle.json``, ``experiment.yaml``). The
+``pixel_forest`` baseline is fitted by :mod:`.forest` instead of gradient
+descent and exported the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch import nn
+
+from eoforge.errors import ConfigError
+from eoforge.experiment.config import ExperimentConfig
+from eoforge.experiment.data import ExperimentData, build_data
+from eoforge.experiment.datamodule import ExperimentDataModule
+from eoforge.experiment.export import export_bundle, fold_target_scale, write_config
+from eoforge.experiment.resume import ExactResume, persist_metrics
+from eoforge.models import ModelSpec, build_model
+from eoforge.tasks import EOTask, build_task
+from eoforge.transforms import compute_band_stats
+
+LAST = "last.ckpt"
+MONITORS = {
+    "segmentation": ("val/miou", "max"),
+    "change": ("val/miou", "max"),
+    "classification": ("val/accuracy", "max"),
+    "multilabel": ("val/map", "max"),
+    "regression": ("val/rmse", "min"),
+    "pixel_regression": ("val/rmse", "min"),
+}
+
+
+@dataclass
+class TrainResult:
+    """What a training run wrote.
+
+    Attributes:
+        bundle: The exported model bundle folder.
+        run_dir: The run folder.
+        metrics: Final metrics (``"val/miou"``, ``"train/loss"``...).
+        checkpoint: ``last.ckpt`` (None for the pixel forest).
+        log_dir: Folder of ``metrics.csv`` (None for the pixel forest).
+        seconds: Wall time of the run.
+    """
+
+    bundle: Path
+    run_dir: Path
+    metrics: dict[str, float]
+    checkpoint: Path | None
+    log_dir: Path | None
+    seconds: float
+
+
+def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
+    """The network spec: architecture from the config, bands and outputs from the data."""
+    m = config.model
+    outputs = (
+        1 if config.task.kind in ("regression", "pixel_regression") else len(data.classes.names)
+    )
+    extra: dict[str, Any] = {}
+    if m.pretrained_bands is not None:
+        extra["pretrained_bands"] = m.pretrained_bands
+    return ModelSpec(
+        task=config.task.kind,
+        arch=m.arch,
+        backbone=m.backbone,
+        in_bands=data.bands,
+        num_classes=outputs,
+        pretrained=None if m.pretrained is None else str(m.pretrained),
+        options=dict(m.options),
+        **extra,
+    )
+
+
+def target_stats(data: ExperimentData) -> tuple[float, float]:
+    """Mean and std of the finite regression targets of the statistics sample."""
+    values = [s["target"][torch.isfinite(s["target"])] for s in data.stats_samples()]
+    joined = torch.cat([v.flatten().double() for v in values])
+    if joined.numel() < 2:
+        raise ConfigError(
+            "no labelled target pixel in the training sample.",
+            fix="raise data.train.target.footprint_fraction or data.stats_samples.",
+        )
+    return float(joined.mean()), max(float(joined.std()), 1e-6)
+
+
+def make_task(
+    config: ExperimentConfig, spec: ModelSpec, data: ExperimentData, norm: tuple[Any, Any]
+) -> EOTask:
+    """The Lightning task around a fresh network."""
+    t, o = config.task, config.optim
+    regression = t.kind in ("regression", "pixel_regression")
+    options: dict[str, Any] = {
+        "model_spec": spec,
+        "loss": t.loss,
+        "class_weights": t.class_weights,
+        "ignore_index": None if regression else t.ignore_index,
+        "lr": o.lr,
+        "weight_decay": o.weight_decay,
+        "optimizer": o.optimizer,
+        "scheduler": o.scheduler,
+        "max_epochs": config.trainer.max_epochs,
+        "augment": t.augment,
+        "normalization": norm,
+        "class_names": data.classes.names or None,
+    }
+    if regression:
+        options["target_normalization"] = target_stats(data)
+    task = build_task(t.kind, build_model(spec), **options)
+    persist_metrics(task)
+    return task
+
+
+def last_checkpoint(
+    folder: Path, *, epochs: int | None = None, steps: int | None = None
+) -> Callback:
+    """A checkpoint callback overwriting ``folder/last.ckpt`` every N epochs or N training steps."""
+    return ModelCheckpoint(
+        folder,
+        filename="last",
+        save_top_k=1,
+        enable_version_counter=False,
+        every_n_epochs=epochs,
+        every_n_train_steps=steps,
+    )
+
+
+def callbacks(config: ExperimentConfig, run_dir: Path, resume: ExactResume) -> list[Callback]:
+    """``last.ckpt`` every N steps and at epoch ends, early stopping, exact resume."""
+    folder = run_dir / "checkpoints"
+    every = config.trainer.checkpoint_every_n_steps
+    found: list[Callback] = [last_checkpoint(folder, epochs=1), resume]
+    if every > 0:
+        found.append(last_checkpoint(folder, steps=every))
+    patience = config.trainer.early_stopping_patience
+    if patience is not None:
+        monitor, mode = MONITORS[config.task.kind]
+        found.append(EarlyStopping(config.trainer.monitor or monitor, patience=patience, mode=mode))
+    return found
+
+
+def make_trainer(
+    config: ExperimentConfig, run_dir: Path, found: list[Callback], bar: bool
+) -> L.Trainer:
+    """A Lightning trainer as the config says (CSV logs, no sanity pass, eoforge samplers)."""
+    t = config.trainer
+    return L.Trainer(
+        max_epochs=t.max_epochs,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        strategy=t.strategy,
+        precision=t.precision,  # type: ignore[arg-type]
+        default_root_dir=run_dir,
+        logger=CSVLogger(run_dir, name="logs"),
+        callbacks=found,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,
+        log_every_n_steps=10,
+        enable_progress_bar=bar,
+        enable_model_summary=False,
+    )
+
+
+def trained_network(task: EOTask) -> nn.Module:
+    """The task's network, regression heads made to output physical units."""
+    model: nn.Module = task.model
+    mean, std = getattr(task, "target_mean", None), getattr(task, "target_std", None)
+    if isinstance(mean, torch.Tensor) and isinstance(std, torch.Tensor):
+        fold_target_scale(model, float(mean), float(std))
+    return model
+
+
+def checkpoint_to_resume(run_dir: Path, resume: bool) -> Path | None:
+    """``last.ckpt`` when resuming; refuse to silently mix a new run into an old one.
+
+    Raises:
+        ConfigError: Resuming without a checkpoint, or a new run over one.
+    """
+    last = run_dir / "checkpoints" / LAST
+    if resume and not last.is_file():
+        raise ConfigError(
+            "no checkpoint to resume from.", path=last, fix="run without --resume to start afresh."
+        )
+    if not resume and last.is_file():
+        raise ConfigError(
+            "this run folder already holds a checkpoint.",
+            path=last,
+            fix="pass --resume to continue it, or set trainer.output_dir to a new folder.",
+        )
+    return last if resume else None
+
+
+def train(config: ExperimentConfig, resume: bool = False, *, progress: bool = True) -> TrainResult:
+    """Train the experiment and export its bundle.
+
+    Args:
+        config: The validated experiment.
+        resume: Continue from ``<output_dir>/checkpoints/last.ckpt``.
+        progress: Show Lightning's progress bar.
+
+    Returns:
+        Where everything was written, and the final metrics.
+
+    Raises:
+        ConfigError: Bad data or settings, or a checkpoint problem.
+    """
+    start = time.perf_counter()
+    run_dir = config.trainer.output_dir
+    ckpt = checkpoint_to_resume(run_dir, resume)
+    if config.trainer.threads is not None:
+        torch.set_num_threads(config.trainer.threads)
+    L.seed_everything(config.trainer.seed, workers=True, verbose=False)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_config(run_dir / "config.yaml", config)
+    data = build_data(config, run_dir)
+    if config.model.arch == "pixel_forest":
+        from eoforge.experiment.forest import train_forest
+
+        return train_forest(config, data, run_dir, start)
+    stats = compute_band_stats(data.stats_samples(), data.bands, max_samples=None)
+    norm = (stats.mean.tolist(), stats.std.tolist())
+    spec = model_spec(config, data)
+    task = make_task(config, spec, data, norm)
+    module = ExperimentDataModule(
+        data, config.data.batch_size, config.data.num_workers, config.trainer.seed
+    )
+    exact = ExactResume(module.skipper, config.data.batch_size)
+    trainer = make_trainer(config, run_dir, callbacks(config, run_dir, exact), progress)
+    trainer.fit(task, datamodule=module, ckpt_path=ckpt, weights_only=True)
+    metrics = task.final_metrics()
+    bundle = run_dir / "bundle"
+    if trainer.is_global_zero:  # one process writes the bundle
+        export_bundle(bundle, trained_network(task), spec, data, norm, metrics, config)
+    return TrainResult(
+        bundle=bundle,
+        run_dir=run_dir,
+        metrics=metrics,
+        checkpoint=run_dir / "checkpoints" / LAST,
+        log_dir=Path(trainer.log_dir) if trainer.log_dir is not None else None,
+        seconds=time.perf_counter() - start,
+    )

@@ -1,0 +1,105 @@
+"""Training on chip datasets: class folders, LEVIR-CD change pairs, BigEarthNet S2 + S1.
+
+Each run leaves a bundle that :func:`evaluate` reads back with the very metrics
+training reported for its validation data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from tests.experiment.helpers import BANDS, write_config
+
+from eoforge.experiment import load_config, train
+from eoforge.experiment.evaluate import evaluate
+from eoforge.io import read
+from eoforge.io.reader import as_sources
+from eoforge.models import read_bundle_json
+
+TINY_TRAINER = {"max_epochs": 1, "checkpoint_every_n_steps": 0}
+
+
+def _val_metrics(bundle: Path) -> dict[str, float]:
+    metrics = read_bundle_json(bundle).metrics
+    return {k.removeprefix("val/"): v for k, v in metrics.items() if k.startswith("val/")}
+
+
+def _train_and_reread(tmp_path: Path, raw: dict[str, Any]) -> Path:
+    path = write_config(tmp_path / "experiment.yaml", raw)
+    result = train(load_config(path), progress=False)
+    assert evaluate(result.bundle, path, tmp_path / "metrics.json") == _val_metrics(result.bundle)
+    return result.bundle
+
+
+def write_class_chips(scene: Path, root: Path, size: int = 32) -> Path:
+    """Cut a scene into ``size`` px 4-band chips filed as vegetated/sparse by their NDVI."""
+    s2 = as_sources(next((scene / "s2").iterdir()))
+    grid = min((s.grid() for s in s2), key=lambda g: abs(g.resolution.x))
+    chips = []
+    for row in range(0, grid.shape.y, size):
+        for col in range(0, grid.shape.x, size):
+            image, _ = read(s2, grid[row : row + size, col : col + size], BANDS)
+            chips.append(image)
+    ndvi = [float(((c[3] - c[2]) / (c[3] + c[2] + 1e-6)).mean()) for c in chips]
+    cut = float(np.median(ndvi))
+    for index, (chip, value) in enumerate(zip(chips, ndvi, strict=True)):
+        folder = root / ("vegetated" if value > cut else "sparse")
+        folder.mkdir(parents=True, exist_ok=True)
+        profile = {"driver": "GTiff", "count": 4, "dtype": "float32", "width": size}
+        profile.update(height=size, transform=Affine.identity())
+        with rasterio.open(folder / f"chip_{index:03d}.tif", "w", **profile) as dst:
+            dst.write(chip)
+    return root
+
+
+def test_scene_classification_from_class_folders(tiny_scene: Path, tmp_path: Path) -> None:
+    root = write_class_chips(tiny_scene, tmp_path / "chips")
+    raw = {
+        "data": {"kind": "class_folder", "root": str(root), "bands": BANDS, "batch_size": 4},
+        "model": {"arch": "timm_classifier", "backbone": "mobilenetv3_small_050"},
+        "task": {"kind": "classification"},
+        "trainer": {**TINY_TRAINER, "output_dir": str(tmp_path / "run")},
+    }
+    bundle = read_bundle_json(_train_and_reread(tmp_path, raw))
+    assert [c.name for c in bundle.classes] == ["sparse", "vegetated"]
+    assert bundle.patch_size == 32 and bundle.bands == BANDS
+
+
+def test_change_detection_on_levir_cd(real_data: Path, tmp_path: Path) -> None:
+    root = real_data / "levir_cd"
+    raw = {
+        "data": {"kind": "change_triplet", "root": str(root), "batch_size": 2},
+        "model": {"arch": "fc_siam_diff", "backbone": "tu-mobilenetv3_small_050"},
+        "task": {"kind": "change", "loss": "ce+dice"},
+        "trainer": {**TINY_TRAINER, "output_dir": str(tmp_path / "run")},
+    }
+    bundle = read_bundle_json(_train_and_reread(tmp_path, raw))
+    assert [c.name for c in bundle.classes] == ["no_change", "change"]
+    assert bundle.bands == ["RGB.red", "RGB.green", "RGB.blue"]
+    assert "val/f1_change" in bundle.metrics
+
+
+def test_multilabel_on_bigearthnet_s2_by_name_with_s1(real_data: Path, tmp_path: Path) -> None:
+    root = real_data / "bigearthnet"
+    raw = {
+        "data": {
+            "kind": "bigearthnet",
+            "root_s2": str(root / "BigEarthNet-S2-Example"),
+            "root_s1": str(root / "BigEarthNet-S1-Example"),
+            "bands": ["S2.B02", "S2.B03", "S2.B04", "S2.B08", "S2.B11"],
+            "s1_bands": ["S1.VV", "S1.VH"],
+            "batch_size": 2,
+            "val_fraction": 0.34,
+        },
+        "model": {"arch": "timm_classifier", "backbone": "mobilenetv3_small_050"},
+        "task": {"kind": "multilabel"},
+        "trainer": {**TINY_TRAINER, "output_dir": str(tmp_path / "run")},
+    }
+    bundle = read_bundle_json(_train_and_reread(tmp_path, raw))
+    assert bundle.bands == ["S2.B02", "S2.B03", "S2.B04", "S2.B08", "S2.B11", "S1.VV", "S1.VH"]
+    assert len(bundle.classes) == 19 and bundle.gsd == 10.0
+    assert {"val/map", "val/f1_macro"} <= set(bundle.metrics)
