@@ -1,11 +1,11 @@
 """``eoforge demo``: the whole job on built-in synthetic data.
 
-The stages available today are the data core's: generate a synthetic
+The stages it runs today are the data core's: generate a synthetic
 Sentinel-2 + Sentinel-1 scene with labels and a second, unseen scene, index
 them into a catalog, and stream labelled training patches by band name
-through the samplers and a multi-worker DataLoader. Training, whole-scene
-prediction and the report join as the training core and inference engine
-land; the demo says so in its summary instead of pretending.
+through the samplers and a multi-worker DataLoader. Training in the demo,
+whole-scene prediction and the report join with the inference engine and
+the demo work; the summary says so instead of pretending.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ S2_BANDS = [
 ]
 S1_BANDS = ["S1.VV", "S1.VH"]
 PENDING = (
-    "train a segmentation model, predict the unseen scene, report: not yet available "
-    "(they arrive with the training core and the scene inference engine)"
+    "training inside the demo, prediction of the unseen scene and the report: not yet "
+    "available (they arrive with the scene inference engine and the demo); train today with "
+    "`eoforge train configs/landcover_synthetic.yaml`"
 )
 
 
