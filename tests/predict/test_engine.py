@@ -1,0 +1,116 @@
+"""Tiled prediction: seamless blending, no offset, nodata kept, a valid COG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from affine import Affine
+from rio_cogeo.cogeo import cog_validate
+from tests.helpers import write_tif
+
+from eoforge.geo import make_grid
+from eoforge.io import source_from_file
+from eoforge.predict import RowBlender, TilingOptions, predict_scene, ramp, tile_weights
+
+T = Affine(10, 0, 600000, 0, -10, 5700000)
+
+
+def test_ramp_is_positive_symmetric_and_one_inside() -> None:
+    w = ramp(64, 16)
+    assert (w > 0).all() and np.allclose(w, w[::-1]) and (w[16:48] == 1).all()
+    assert w[0] < 0.01 and tile_weights(8, 8, 0).min() == 1
+
+
+@pytest.mark.parametrize(("tile", "overlap", "batch"), [(128, 32, 3), (96, 0, 2), (256, 64, 8)])
+def test_identity_model_reproduces_the_scene(
+    tmp_path: Path, tile: int, overlap: int, batch: int
+) -> None:
+    rows, cols = np.mgrid[0:300, 0:500].astype(np.float32)
+    data = np.stack([rows * 1000 + cols, rows, cols, np.sin(rows / 7) * np.cos(cols / 11)])
+    data[:, 40:60, 100:180] = -9999  # nodata block
+    path = write_tif(
+        tmp_path / "scene.tif",
+        data.astype(np.float32),
+        T,
+        "EPSG:32631",
+        nodata=-9999,
+        descriptions=["b1", "b2", "b3", "b4"],
+    )
+    source = source_from_file(path)
+    grid = make_grid((300, 500), T, "EPSG:32631")
+    out = predict_scene(
+        lambda x: x,
+        source,
+        grid,
+        ["b1", "b2", "b3", "b4"],
+        tmp_path / "out.tif",
+        channels=4,
+        options=TilingOptions(tile, overlap, batch),
+    )
+    assert cog_validate(str(out), quiet=True)[0]
+    assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob(".*cog*"))
+    with rasterio.open(out) as ds:
+        assert ds.crs == rasterio.crs.CRS.from_epsg(32631) and ds.transform == T
+        assert ds.overviews(1) or max(ds.shape) <= 512  # no overview below one COG block
+        got = ds.read()
+    invalid = data[0] == -9999
+    assert np.isnan(got[:, invalid]).all()
+    np.testing.assert_allclose(got[:, ~invalid], data[:, ~invalid], rtol=1e-6, atol=1e-4)
+
+
+def test_blender_refuses_tiles_above_released_rows() -> None:
+    blender = RowBlender(1, 10, 20)
+    blender.add(np.ones((1, 5, 10), np.float32), (0, 0, 5, 10), np.ones((5, 10), np.float32))
+    list(blender.release(5))
+    with pytest.raises(ValueError, match="released"):
+        blender.add(np.ones((1, 5, 10), np.float32), (2, 0, 5, 10), np.ones((5, 10), np.float32))
+
+
+def test_blend_of_two_models_in_overlap_is_weighted(tmp_path: Path) -> None:
+    data = np.ones((1, 64, 200), np.float32)
+    path = write_tif(tmp_path / "ones.tif", data, T, "EPSG:32631", descriptions=["b1"])
+    grid = make_grid((64, 200), T, "EPSG:32631")
+    calls = {"n": 0}
+
+    def alternating(x: torch.Tensor) -> torch.Tensor:
+        outs = []
+        for item in x:  # tiles alternate between 0 and 1: overlaps must blend smoothly
+            outs.append(item * (calls["n"] % 2))
+            calls["n"] += 1
+        return torch.stack(outs)
+
+    out = predict_scene(
+        alternating,
+        source_from_file(path),
+        grid,
+        ["b1"],
+        tmp_path / "o.tif",
+        channels=1,
+        options=TilingOptions(64, 32, 1),
+    )
+    with rasterio.open(out) as ds:
+        row = ds.read(1)[32]
+    assert row.min() >= 0 and row.max() <= 1
+    assert np.abs(np.diff(row)).max() < 0.2  # no hard seams between tiles
+
+
+def test_large_output_is_a_cog_with_overviews(tmp_path: Path) -> None:
+    data = np.random.default_rng(0).random((2, 700, 1100), dtype=np.float32)
+    path = write_tif(tmp_path / "big.tif", data, T, "EPSG:32631", descriptions=["b1", "b2"])
+    grid = make_grid((700, 1100), T, "EPSG:32631")
+    out = predict_scene(
+        lambda x: x,
+        source_from_file(path),
+        grid,
+        ["b1", "b2"],
+        tmp_path / "big_out.tif",
+        channels=2,
+    )
+    assert cog_validate(str(out), quiet=True)[0]
+    with rasterio.open(out) as ds:
+        assert ds.overviews(1) == [2]
+        np.testing.assert_allclose(ds.read(), data, rtol=1e-6)
