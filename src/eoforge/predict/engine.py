@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,8 +26,9 @@ from rio_cogeo.profiles import cog_profiles
 
 from eoforge.geo.grid import crs_of, tile_grid
 from eoforge.io.reader import SourceLike, as_sources, read
-from eoforge.io.source import RasterSource
 from eoforge.predict.blend import RowBlender, tile_weights
+
+OverviewResampling = Literal["nearest", "average", "mode", "bilinear"]
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 """Maps a batch ``[B, C, h, w]`` float32 to per-pixel outputs ``[B, K, h, w]``."""
@@ -55,6 +57,10 @@ def _run_batch(
     return out.float().numpy()
 
 
+RowWriter = Callable[[int, npt.NDArray[np.float32], npt.NDArray[np.bool_]], None]
+"""Receives ``(first_row, blended [K, rows, W], invalid [rows, W])`` as rows complete."""
+
+
 def predict_scene(
     predictor: Predictor,
     sources: SourceLike | Sequence[SourceLike],
@@ -69,7 +75,8 @@ def predict_scene(
     """Predict ``grid`` from ``sources`` and write the blended outputs as a float32 COG.
 
     Args:
-        predictor: The model as a function of a normalised batch (see :data:`Predictor`).
+        predictor: The model as a function of a batch (see :data:`Predictor`);
+            invalid input pixels arrive as NaN.
         sources: Image sources or paths holding ``bands``.
         grid: Output grid (the tiles are its pixel-aligned sub-windows).
         bands: Band names the predictor expects, in channel order.
@@ -81,16 +88,79 @@ def predict_scene(
     Returns:
         The path written.
     """
-    opts = options or TilingOptions()
-    src_list = as_sources(sources)
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial.tif")
-    profile = {
+    profile = _profile(grid, channels, "float32", nodata)
+
+    def fill(dst: rasterio.io.DatasetWriter) -> None:
+        def write(first: int, values: npt.NDArray[np.float32], bad: npt.NDArray[np.bool_]) -> None:
+            values[:, bad] = nodata
+            dst.write(values, window=Window(0, first, values.shape[2], values.shape[1]))
+
+        stream_scene(predictor, sources, grid, bands, channels, options or TilingOptions(), write)
+
+    return write_cog(Path(out), profile, fill)
+
+
+def classify_scene(
+    predictor: Predictor,
+    sources: SourceLike | Sequence[SourceLike],
+    grid: GeoBox,
+    bands: Sequence[str],
+    out: str | Path,
+    *,
+    classes: Sequence[tuple[int, str, str]],
+    options: TilingOptions | None = None,
+) -> Path:
+    """Predict ``grid`` and write the class map (argmax of blended scores) as a uint8 COG.
+
+    Args:
+        predictor: Returns per-class scores ``[B, K, h, w]`` (probabilities blend best).
+        sources: Image sources or paths holding ``bands``.
+        grid: Output grid.
+        bands: Band names the predictor expects.
+        out: Final path of the COG.
+        classes: ``(id, name, "#rrggbb")`` per output channel, in channel order.
+        options: Tile size, overlap and batch size.
+
+    Returns:
+        The path written. Pixels with invalid input hold :data:`CLASS_NODATA`;
+        the band carries a colour table and its class names as tags.
+    """
+    ids = np.array([c[0] for c in classes], np.uint8)
+    profile = _profile(grid, 1, "uint8", CLASS_NODATA)
+
+    def fill(dst: rasterio.io.DatasetWriter) -> None:
+        dst.write_colormap(1, {c[0]: _rgb(c[2]) for c in classes})
+        dst.update_tags(1, **{f"CLASS_{c[0]}": c[1] for c in classes})
+        dst.set_band_description(1, "class")
+
+        def write(first: int, values: npt.NDArray[np.float32], bad: npt.NDArray[np.bool_]) -> None:
+            labels = ids[np.nan_to_num(values, nan=-np.inf).argmax(axis=0)]
+            labels[bad] = CLASS_NODATA
+            dst.write(labels[None], window=Window(0, first, labels.shape[1], labels.shape[0]))
+
+        stream_scene(
+            predictor, sources, grid, bands, len(classes), options or TilingOptions(), write
+        )
+
+    return write_cog(Path(out), profile, fill, resampling="nearest")
+
+
+CLASS_NODATA = 255
+"""Class map value of pixels whose inputs are invalid."""
+
+
+def _rgb(color: str) -> tuple[int, int, int, int]:
+    value = color.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), 255
+
+
+def _profile(grid: GeoBox, count: int, dtype: str, nodata: float) -> dict[str, object]:
+    return {
         "driver": "GTiff",
         "height": grid.shape.y,
         "width": grid.shape.x,
-        "count": channels,
-        "dtype": "float32",
+        "count": count,
+        "dtype": dtype,
         "crs": crs_of(grid).to_wkt(),
         "transform": grid.affine,
         "nodata": nodata,
@@ -98,25 +168,39 @@ def predict_scene(
         "blockxsize": 256,
         "blockysize": 256,
     }
+
+
+def write_cog(
+    out: Path,
+    profile: dict[str, object],
+    fill: Callable[[rasterio.io.DatasetWriter], None],
+    resampling: OverviewResampling = "average",
+) -> Path:
+    """Create a GeoTIFF under a temporary name, let ``fill`` write it, then publish a COG.
+
+    Nothing appears under ``out`` unless every step succeeded.
+    """
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial.tif")
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
-            _stream(predictor, src_list, grid, bands, opts, channels, nodata, dst)
-        _to_cog(tmp, out)
+            fill(dst)
+        _to_cog(tmp, out, resampling)
     finally:
         tmp.unlink(missing_ok=True)
     return out
 
 
-def _stream(
+def stream_scene(
     predictor: Predictor,
-    sources: list[RasterSource],
+    sources: SourceLike | Sequence[SourceLike],
     grid: GeoBox,
     bands: Sequence[str],
-    opts: TilingOptions,
     channels: int,
-    nodata: float,
-    dst: rasterio.io.DatasetWriter,
+    opts: TilingOptions,
+    write: RowWriter,
 ) -> None:
+    """Run the tiles of ``grid`` through ``predictor`` and hand blended rows to ``write``."""
+    src_list = as_sources(sources)
     tiles = tile_grid(grid, opts.tile, opts.overlap)
     blender = RowBlender(channels, grid.shape.x, grid.shape.y)
     invalid = RowBlender(1, grid.shape.x, grid.shape.y)
@@ -133,7 +217,7 @@ def _stream(
         pending.clear()
 
     for index, tile in enumerate(tiles):
-        image, valid = read(sources, tile.grid, bands)
+        image, valid = read(src_list, tile.grid, bands, fill=float("nan"))
         pending.append((tile.window, image))
         invalid.add(
             (~valid)[None].astype(np.float32), tile.window, np.ones(valid.shape, np.float32)
@@ -143,29 +227,23 @@ def _stream(
             flush()
         if last_in_row:
             next_start = starts[starts.index(tile.window[0]) + 1]
-            _write_rows(blender, invalid, next_start, nodata, dst)
+            masks = dict(invalid.release(next_start))
+            for first, values in blender.release(next_start):
+                write(first, values, masks[first][0] > 0)
 
 
-def _write_rows(
-    blender: RowBlender,
-    invalid: RowBlender,
-    until: int,
-    nodata: float,
-    dst: rasterio.io.DatasetWriter,
-) -> None:
-    masks = dict(invalid.release(until))
-    for first, values in blender.release(until):
-        bad = masks[first][0] > 0
-        values[:, bad] = nodata
-        rows = values.shape[1]
-        dst.write(values, window=Window(0, first, values.shape[2], rows))
-
-
-def _to_cog(tmp: Path, out: Path) -> None:
+def _to_cog(tmp: Path, out: Path, resampling: OverviewResampling = "average") -> None:
     staged = out.with_name(f".{out.name}.{os.getpid()}.cog.tif")
     try:
         profile = dict(cog_profiles["deflate"])
-        cog_translate(str(tmp), str(staged), profile, quiet=True, overview_resampling="average")
+        cog_translate(
+            str(tmp),
+            str(staged),
+            profile,
+            quiet=True,
+            overview_resampling=resampling,
+            forward_band_tags=True,
+        )
         staged.replace(out)
     finally:
         staged.unlink(missing_ok=True)
