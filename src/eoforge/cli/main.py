@@ -51,9 +51,9 @@ def _root(
 
 
 def _register_all() -> None:
-    from eoforge.cli import demo, evaluate, index, info, models, synth, train
+    from eoforge.cli import demo, evaluate, index, info, models, predict, synth, train
 
-    for module in (info, index, synth, demo, train, evaluate, models):
+    for module in (info, index, synth, demo, train, evaluate, models, predict):
         module.register(app)
 
 

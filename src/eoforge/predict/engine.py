@@ -57,6 +57,9 @@ def _run_batch(
     return out.float().numpy()
 
 
+Progress = Callable[[int, int], None]
+"""Receives ``(pixels predicted so far, pixels to predict)``, overlaps counted."""
+
 RowWriter = Callable[[int, npt.NDArray[np.float32], npt.NDArray[np.bool_]], None]
 """Receives ``(first_row, blended [K, rows, W], invalid [rows, W])`` as rows complete."""
 
@@ -109,6 +112,7 @@ def classify_scene(
     *,
     classes: Sequence[tuple[int, str, str]],
     options: TilingOptions | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Predict ``grid`` and write the class map (argmax of blended scores) as a uint8 COG.
 
@@ -120,6 +124,7 @@ def classify_scene(
         out: Final path of the COG.
         classes: ``(id, name, "#rrggbb")`` per output channel, in channel order.
         options: Tile size, overlap and batch size.
+        progress: Optional ``(done, total)`` pixel counter for progress bars.
 
     Returns:
         The path written. Pixels with invalid input hold :data:`CLASS_NODATA`;
@@ -198,8 +203,12 @@ def stream_scene(
     channels: int,
     opts: TilingOptions,
     write: RowWriter,
+    progress: Progress | None = None,
 ) -> None:
-    """Run the tiles of ``grid`` through ``predictor`` and hand blended rows to ``write``."""
+    """Run the tiles of ``grid`` through ``predictor`` and hand blended rows to ``write``.
+
+    ``progress(done_pixels, total_pixels)`` is called after each batch of tiles.
+    """
     src_list = as_sources(sources)
     tiles = tile_grid(grid, opts.tile, opts.overlap)
     blender = RowBlender(channels, grid.shape.x, grid.shape.y)
@@ -214,8 +223,13 @@ def stream_scene(
         for (window, _), values in zip(pending, outputs, strict=True):
             weights = tile_weights(window[2], window[3], opts.overlap)
             blender.add(values, window, weights)
+        if progress is not None:
+            done_px[0] += sum(w[2] * w[3] for w, _ in pending)
+            progress(done_px[0], total_px)
         pending.clear()
 
+    total_px = sum(t.window[2] * t.window[3] for t in tiles)
+    done_px = [0]
     for index, tile in enumerate(tiles):
         image, valid = read(src_list, tile.grid, bands, fill=float("nan"))
         pending.append((tile.window, image))
