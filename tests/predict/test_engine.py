@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -114,3 +116,26 @@ def test_large_output_is_a_cog_with_overviews(tmp_path: Path) -> None:
     with rasterio.open(out) as ds:
         assert ds.overviews(1) == [2]
         np.testing.assert_allclose(ds.read(), data, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("length", "max_tile", "overlap"),
+    [(2048, 1024, 32), (10_000, 1024, 32), (300, 128, 32), (97, 128, 8), (5000, 512, 64)],
+)
+def test_tile_layout_covers_overlaps_and_wastes_little(
+    length: int, max_tile: int, overlap: int
+) -> None:
+    from eoforge.predict.tiling import axis_layout
+
+    tile, starts = axis_layout(length, max_tile, overlap)
+    assert tile <= max(max_tile, length) and starts[0] == 0 and starts[-1] + tile == length
+    if len(starts) > 1:
+        assert tile % 32 == 0
+        assert max(b - a for a, b in itertools.pairwise(starts)) <= tile - overlap
+    covered = len(starts) * tile
+    fixed = (
+        math.ceil((length - overlap) / (max_tile - overlap)) * max_tile
+        if length > max_tile
+        else length
+    )
+    assert covered <= fixed  # never more work than a fixed-stride layout

@@ -24,9 +24,10 @@ from rasterio.windows import Window
 from rio_cogeo.cogeo import cog_translate
 from rio_cogeo.profiles import cog_profiles
 
-from eoforge.geo.grid import crs_of, tile_grid
+from eoforge.geo.grid import crs_of
 from eoforge.io.reader import SourceLike, as_sources, read
 from eoforge.predict.blend import RowBlender, tile_weights
+from eoforge.predict.tiling import plan_tiles
 
 OverviewResampling = Literal["nearest", "average", "mode", "bilinear"]
 
@@ -210,7 +211,7 @@ def stream_scene(
     ``progress(done_pixels, total_pixels)`` is called after each batch of tiles.
     """
     src_list = as_sources(sources)
-    tiles = tile_grid(grid, opts.tile, opts.overlap)
+    tiles = plan_tiles(grid, opts.tile, opts.overlap)
     blender = RowBlender(channels, grid.shape.x, grid.shape.y)
     invalid = RowBlender(1, grid.shape.x, grid.shape.y)
     pending: list[tuple[tuple[int, int, int, int], npt.NDArray[np.float32]]] = []
