@@ -25,7 +25,7 @@ Examples:
 
   eoforge predict runs/landcover/bundle scenes/unseen/stac/collection.json --out maps
 
-  eoforge predict bundle S2_scene_folder/ --out maps --tile 512 --overlap 64 --batch 8
+  eoforge predict bundle S2_scene_folder/ --out maps --tile 512 --overlap 32 --batch 8
 """
 
 
@@ -52,9 +52,9 @@ def predict(
     bundle: Annotated[Path, typer.Argument(help="Model bundle folder.")],
     scenes: Annotated[list[Path], typer.Argument(help="Scene files, folders or STAC JSON.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("predictions"),
-    tile: Annotated[int, typer.Option(help="Tile size in pixels.")] = 512,
+    tile: Annotated[int, typer.Option(help="Largest tile size in pixels.")] = 1024,
     overlap: Annotated[int, typer.Option(help="Overlap between tiles in pixels.")] = 64,
-    batch: Annotated[int, typer.Option(help="Tiles per forward pass.")] = 8,
+    batch: Annotated[int, typer.Option(help="Tiles per forward pass.")] = 2,
 ) -> None:
     """Classify scenes (see ``eoforge predict --help``)."""
     console = Console()

@@ -40,14 +40,15 @@ class TilingOptions:
     """How a scene is cut for the model.
 
     Attributes:
-        tile: Tile height and width in pixels.
+        tile: Largest tile height and width in pixels (tiles are spread evenly and
+            may be smaller; large tiles recompute less of the scene in the overlaps).
         overlap: Pixels shared by neighbouring tiles (blended).
         batch: Tiles per forward pass.
     """
 
-    tile: int = 512
+    tile: int = 1024
     overlap: int = 64
-    batch: int = 8
+    batch: int = 2
 
 
 def _run_batch(
@@ -212,8 +213,9 @@ def stream_scene(
     """
     src_list = as_sources(sources)
     tiles = plan_tiles(grid, opts.tile, opts.overlap)
-    blender = RowBlender(channels, grid.shape.x, grid.shape.y)
-    invalid = RowBlender(1, grid.shape.x, grid.shape.y)
+    capacity = 2 * max(t.window[2] for t in tiles)
+    blender = RowBlender(channels, grid.shape.x, grid.shape.y, capacity)
+    invalid = RowBlender(1, grid.shape.x, grid.shape.y, capacity)
     pending: list[tuple[tuple[int, int, int, int], npt.NDArray[np.float32]]] = []
     starts = [*sorted({t.window[0] for t in tiles}), grid.shape.y]
 
