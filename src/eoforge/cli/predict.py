@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from eoforge.errors import ConfigError
-from eoforge.geo.grid import grid_from_bounds
-from eoforge.io import RasterSource, open_sources
-from eoforge.predict import TilingOptions, bundle_predictor, classify_scene
+
+if TYPE_CHECKING:
+    from eoforge.io import RasterSource
 
 HELP = """Classify whole scenes with a model bundle; write one class-map COG per scene.
 
@@ -31,6 +31,7 @@ Examples:
 
 def _scenes(paths: list[Path], bands: list[str]) -> list[RasterSource]:
     from eoforge.catalog import Catalog
+    from eoforge.io import open_sources
 
     found: list[RasterSource] = []
     for path in paths:
@@ -57,6 +58,9 @@ def predict(
     batch: Annotated[int, typer.Option(help="Tiles per forward pass.")] = 2,
 ) -> None:
     """Classify scenes (see ``eoforge predict --help``)."""
+    from eoforge.geo.grid import grid_from_bounds
+    from eoforge.predict import TilingOptions, bundle_predictor, classify_scene
+
     console = Console()
     predictor, loaded = bundle_predictor(bundle)
     info = loaded.bundle
