@@ -38,18 +38,14 @@ Examples:
   eoforge demo --fast
 """
 
-S2_BANDS = [
-    "S2.B02",
-    "S2.B03",
-    "S2.B04",
-    "S2.B05",
-    "S2.B06",
-    "S2.B07",
-    "S2.B08",
-    "S2.B8A",
-    "S2.B11",
-    "S2.B12",
-]
+def _s2_bands() -> list[str]:
+    """Sentinel-2 L2A bands at 10 and 20 m, from the sensor registry (no 60 m bands)."""
+    from eoforge.sensors import get_sensor
+
+    return [b.name for b in get_sensor("S2").bands_at("L2A") if b.gsd_m and b.gsd_m <= 20]
+
+
+S2_BANDS = _s2_bands()
 S1_BANDS = ["S1.VV", "S1.VH"]
 PENDING = (
     "training inside the demo, prediction of the unseen scene and the report: not yet "
