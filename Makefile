@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP_INSTALL) --quiet -e '.[dev]'
+	$(PIP_INSTALL) --quiet -e '.[dev,dask]'
 	touch $(STAMP)
 
 $(BENCH_STAMP): $(STAMP)
-	$(PIP_INSTALL) --quiet -e '.[dev,bench]'
+	$(PIP_INSTALL) --quiet -e '.[dev,dask,bench]'
 	touch $(BENCH_STAMP)
 
 demo: $(STAMP)

@@ -1,15 +1,26 @@
-"""Scene prediction throughput: the bare model versus eoforge's whole pipeline.
+"""Whole-scene prediction: eoforge versus the bare model, TerraTorch and geoai; memory; Dask.
 
-Fixed model: segmentation-models-pytorch U-Net, ResNet-18 encoder, random
-init, eval mode, 4 input bands, 6 classes, 2 torch threads. ``bare`` runs the
-model alone on 512 x 512 tiles already in memory (batch 8): the limit.
-``pipeline`` runs ``eoforge.predict.classify_scene`` on a 4-band float32 COG
-with smooth random content (read + infer + blend + write the class-map COG).
-``efficiency`` = pipeline scene megapixels/s / bare megapixels/s.
+Fixed model for speed: segmentation-models-pytorch U-Net, ResNet-18 encoder,
+random init, eval mode, 4 input bands, 6 classes, 2 torch threads, saved as
+an eoforge bundle (normalisation mean 0 / std 1). Scenes: 4-band float32
+tiled deflate GeoTIFFs with smooth random content. All in one process run:
 
-Not yet measured here (see the inference-engine issue): the TerraTorch and
-geoai peers, peak-RSS growth from a 10,000² to a 40,000² scene, and the Dask
-speed-up. The last line of stdout is one JSON object.
+* ``bare_mpix_per_s``: the model alone on 512 x 512 tiles in memory, batch 8.
+* ``pipeline_mpix_per_s``: ``eoforge.predict.predict_scene`` on the speed
+  scene (10,000²; read + infer + blend + class-map COG), ``efficiency`` =
+  pipeline / bare.
+* ``vs_terratorch``, ``vs_geoai``: eoforge scene MP/s / the peer's on the same
+  5,000² scene and model, peers with 512-px tiles and 64-px overlap
+  (``peers_predict.py``; skipped with a note where a peer is absent).
+* ``rss_small_mb``, ``rss_large_mb``, ``rss_growth``: peak RSS of the real
+  ``eoforge predict`` command on a 10,000² and a 40,000² scene with a cheap
+  3x3-conv bundle. The large scene is a GDAL VRT mosaic of 4 x 4 copies of
+  the small file (real reads, no 25 GB of disk).
+* ``dask_speedup``: the speed scene through a local Dask cluster, 1 worker vs
+  2 workers of 1 thread each (cluster started and model loaded before timing).
+
+``--quick``: 4,000² for speed, peers and Dask; 5,000² vs 20,000² for memory.
+The last line of stdout is one JSON object.
 
 Run: ``python benchmarks/bench_predict.py [--quick] [--out results.json]``.
 """
@@ -18,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,17 +38,27 @@ from typing import Any
 
 import numpy as np
 import rasterio
-import segmentation_models_pytorch as smp
 import torch
 from affine import Affine
 from scipy.ndimage import zoom
 
 from eoforge.geo import make_grid
 from eoforge.io import source_from_file
-from eoforge.predict import TilingOptions, classify_scene
+from eoforge.models import Bundle, ClassInfo, ModelSpec, Normalization, build_model, save_bundle
+from eoforge.predict import (
+    BundleModel,
+    ClassDef,
+    OutputSpec,
+    RunOptions,
+    TilingOptions,
+    predict_scene,
+)
 
-BANDS = ["b1", "b2", "b3", "b4"]
+BANDS = ["S2.B02", "S2.B03", "S2.B04", "S2.B08"]
 CLASSES = [(i, f"class{i}", f"#{i * 40:02x}{255 - i * 40:02x}80") for i in range(6)]
+SPEC = OutputSpec("classes", tuple(ClassDef(*c) for c in CLASSES))
+TRANSFORM = Affine(10, 0, 500000, 0, -10, 5600000)
+EOFORGE = Path(sys.executable).with_name("eoforge")
 
 
 def make_scene(path: Path, size: int) -> Path:
@@ -50,7 +73,7 @@ def make_scene(path: Path, size: int) -> Path:
         "count": 4,
         "dtype": "float32",
         "crs": "EPSG:32631",
-        "transform": Affine(10, 0, 500000, 0, -10, 5600000),
+        "transform": TRANSFORM,
         "tiled": True,
         "blockxsize": 512,
         "blockysize": 512,
@@ -63,10 +86,55 @@ def make_scene(path: Path, size: int) -> Path:
             coarse = rng.random((4, h // 32 + 2, size // 32 + 2), dtype=np.float32)
             block = zoom(coarse, (1, 32, 32), order=1)[:, :h, :size].astype(np.float32)
             dst.write(block, window=rasterio.windows.Window(0, row, size, h))
-            for b, name in enumerate(BANDS, start=1):
-                dst.set_band_description(b, name)
+        for b, name in enumerate(BANDS, start=1):
+            dst.set_band_description(b, name)
     tmp.rename(path)
     return path
+
+
+def mosaic_vrt(path: Path, tile: Path, size: int, copies: int) -> Path:
+    """A ``copies`` x ``copies`` GDAL VRT mosaic of ``tile`` (``size``² each)."""
+    total = size * copies
+    bands = []
+    for b, name in enumerate(BANDS, start=1):
+        sources = "".join(
+            f"<SimpleSource><SourceFilename relativeToVRT='0'>{tile.resolve()}</SourceFilename>"
+            f"<SourceBand>{b}</SourceBand>"
+            f"<SrcRect xOff='0' yOff='0' xSize='{size}' ySize='{size}'/>"
+            f"<DstRect xOff='{j * size}' yOff='{i * size}' xSize='{size}' ySize='{size}'/>"
+            "</SimpleSource>"
+            for i in range(copies)
+            for j in range(copies)
+        )
+        bands.append(
+            f"<VRTRasterBand dataType='Float32' band='{b}'><Description>{name}</Description>"
+            f"{sources}</VRTRasterBand>"
+        )
+    with rasterio.open(tile) as src:
+        wkt = src.crs.to_wkt()
+    gt = ", ".join(str(v) for v in TRANSFORM.to_gdal())
+    path.write_text(
+        f"<VRTDataset rasterXSize='{total}' rasterYSize='{total}'><SRS>{wkt}</SRS>"
+        f"<GeoTransform>{gt}</GeoTransform>{''.join(bands)}</VRTDataset>"
+    )
+    return path
+
+
+def save_model_bundle(folder: Path, arch: str, **options: Any) -> tuple[Path, torch.nn.Module]:
+    """Random-init ``arch`` (seed 0) saved as a bundle with identity normalisation."""
+    torch.manual_seed(0)
+    spec = ModelSpec(task="segmentation", arch=arch, in_bands=BANDS, num_classes=6, options=options)
+    model = build_model(spec).eval()
+    bundle = Bundle(
+        task="segmentation",
+        model=spec,
+        bands=BANDS,
+        normalization=Normalization(mean=[0.0] * 4, std=[1.0] * 4),
+        patch_size=512,
+        gsd=10.0,
+        classes=[ClassInfo(id=i, name=n, color=c) for i, n, c in CLASSES],
+    )
+    return save_bundle(folder, model, bundle), model
 
 
 def bare_rate(model: torch.nn.Module, batches: int) -> float:
@@ -80,50 +148,152 @@ def bare_rate(model: torch.nn.Module, batches: int) -> float:
     return batches * 8 * 512 * 512 / 1e6 / (time.perf_counter() - start)
 
 
-def pipeline_rate(
-    model: torch.nn.Module, scene: Path, size: int, opts: TilingOptions, out: Path
+def eoforge_rate(
+    model: BundleModel, scene: Path, size: int, opts: TilingOptions, out: Path, **run: Any
 ) -> float:
-    """Scene megapixels/s of eoforge: read + infer + blend + write the COG."""
-
-    def predictor(images: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(model(torch.nan_to_num(images)), dim=1)
-
-    grid = make_grid((size, size), Affine(10, 0, 500000, 0, -10, 5600000), "EPSG:32631")
+    """Scene megapixels/s of eoforge: read + infer + blend + write the class-map COG."""
+    grid = make_grid((size, size), TRANSFORM, "EPSG:32631")
     start = time.perf_counter()
-    with torch.inference_mode():
-        classify_scene(
-            predictor, source_from_file(scene), grid, BANDS, out, classes=CLASSES, options=opts
-        )
+    predict_scene(
+        model,
+        source_from_file(scene),
+        grid,
+        BANDS,
+        out,
+        spec=SPEC,
+        options=opts,
+        run=RunOptions(**run),
+    )
     return size * size / 1e6 / (time.perf_counter() - start)
+
+
+def peak_rss_mb(command: list[str]) -> float:
+    """Peak resident memory of a child process, MB (from the kernel's accounting)."""
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        raise RuntimeError(f"{' '.join(command)} failed: {err[-2000:]}")
+    return usage.ru_maxrss / 1024
+
+
+def memory(data: Path, small: int, copies: int, tile: int) -> dict[str, float]:
+    """Peak RSS of ``eoforge predict`` on a ``small``² scene and on a mosaic ``copies`` wide."""
+    bundle, _ = save_model_bundle(data / "bundle_cnn", "simple_cnn", width=16, depth=2)
+    small_scene = make_scene(data / f"scene_{small}.tif", small)
+    large_scene = mosaic_vrt(data / f"mosaic_{small * copies}.vrt", small_scene, small, copies)
+    out = {}
+    for key, scene in (("small", small_scene), ("large", large_scene)):
+        start = time.perf_counter()
+        cmd = [str(EOFORGE), "--quiet", "predict", str(bundle), str(scene), "--out"]
+        cmd += [str(data / f"mem_{key}"), "--tile", str(tile), "--batch", "1"]
+        out[key] = peak_rss_mb(cmd)
+        print(
+            f"memory {key}: peak RSS {out[key]:.0f} MB ({time.perf_counter() - start:.0f} s)",
+            file=sys.stderr,
+        )
+    return {
+        "rss_small_mb": round(out["small"], 1),
+        "rss_large_mb": round(out["large"], 1),
+        "rss_growth": round(out["large"] / out["small"], 3),
+    }
+
+
+def dask_speedup(
+    model: BundleModel, scene: Path, size: int, opts: TilingOptions, data: Path
+) -> float:
+    """Time on a 1-worker / 2-worker local cluster (1 thread each), clusters warmed up."""
+    from distributed import Client, LocalCluster
+
+    rates = {}
+    for workers in (1, 2):
+        with (
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            client.run(model.build)
+            out = data / f"dask{workers}" / "scene"
+            rates[workers] = eoforge_rate(model, scene, size, opts, out, client=client)
+        print(f"dask {workers} worker(s): {rates[workers]:.3f} MP/s", file=sys.stderr)
+    return rates[2] / rates[1]
+
+
+def peers(
+    model: torch.nn.Module, scene: Path, size: int, eoforge_mpix: float, data: Path
+) -> dict[str, float | None]:
+    """``vs_terratorch`` / ``vs_geoai``: eoforge MP/s over each peer's, None if absent."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import peers_predict  # type: ignore[import-not-found]
+
+    result: dict[str, float | None] = {}
+    runs = {
+        "terratorch": lambda: peers_predict.terratorch_scene(model, scene, tile=512, overlap=64),
+        "geoai": lambda: peers_predict.geoai_scene(
+            model, scene, data / "geoai_out.tif", tile=512, overlap=64
+        ),
+    }
+    for name, run in runs.items():
+        got = run()
+        if got is None:
+            print(f"{name}: not installed, skipped", file=sys.stderr)
+            result[f"{name}_mpix_per_s"] = result[f"vs_{name}"] = None
+            continue
+        print(f"{name}: {got.mpix_per_s:.3f} MP/s ({got.note})", file=sys.stderr)
+        result[f"{name}_mpix_per_s"] = round(got.mpix_per_s, 4)
+        result[f"vs_{name}"] = round(eoforge_mpix / got.mpix_per_s, 3)
+    return result
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a 2048² scene instead of 10,000²")
+    parser.add_argument("--quick", action="store_true", help="smaller scenes (< 10 minutes)")
     parser.add_argument("--data", type=Path, default=Path("benchmarks/.data/predict"))
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--tile", type=int, default=1024)
-    parser.add_argument("--overlap", type=int, default=32)
+    parser.add_argument("--tile", type=int, default=2048, help="eoforge's largest tile")
+    parser.add_argument("--overlap", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument(
+        "--only", nargs="*", default=["speed", "peers", "memory", "dask"], help="parts to run"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
-    size = 2048 if args.quick else 10_000
+    speed_px = 4000 if args.quick else 10_000
+    peer_px = 4000 if args.quick else 5000
+    mem_px, copies = (5000, 4) if args.quick else (10_000, 4)
     args.data.mkdir(parents=True, exist_ok=True)
-    scene = make_scene(args.data / f"scene_{size}.tif", size)
-    model = smp.Unet("resnet18", encoder_weights=None, in_channels=4, classes=6).eval()
-    bare = bare_rate(model, 2 if args.quick else 4)
-    print(f"bare model: {bare:.3f} MP/s", file=sys.stderr)
-    opts = TilingOptions(args.tile, args.overlap, max(1, 8 * 512 * 512 // args.tile**2))
-    pipe = pipeline_rate(model, scene, size, opts, args.data / "classes.tif")
-    print(f"eoforge pipeline: {pipe:.3f} MP/s", file=sys.stderr)
-    result = {
-        "bare_mpix_per_s": round(bare, 4),
-        "pipeline_mpix_per_s": round(pipe, 4),
-        "efficiency": round(pipe / bare, 3),
-        "scene_px": size,
-        "tile": args.tile,
-        "overlap": args.overlap,
-        "batch": opts.batch,
-    }
+    folder, net = save_model_bundle(args.data / "bundle_unet", "unet", decoder="unet")
+    model = BundleModel((str(folder),))
+    opts = TilingOptions(args.tile, args.overlap, args.batch)
+    result: dict[str, Any] = {"quick": args.quick, "tile": args.tile, "overlap": args.overlap}
+    if "speed" in args.only:
+        scene = make_scene(args.data / f"scene_{speed_px}.tif", speed_px)
+        bare = bare_rate(net, 2 if args.quick else 4)
+        print(f"bare model: {bare:.3f} MP/s", file=sys.stderr)
+        pipe = eoforge_rate(model, scene, speed_px, opts, args.data / "speed" / "scene")
+        print(f"eoforge {speed_px}²: {pipe:.3f} MP/s", file=sys.stderr)
+        result |= {
+            "bare_mpix_per_s": round(bare, 4),
+            "pipeline_mpix_per_s": round(pipe, 4),
+            "efficiency": round(pipe / bare, 3),
+            "speed_scene_px": speed_px,
+        }
+    if "peers" in args.only:
+        scene = make_scene(args.data / f"scene_{peer_px}.tif", peer_px)
+        mine = eoforge_rate(model, scene, peer_px, opts, args.data / "peers" / "scene")
+        print(f"eoforge {peer_px}²: {mine:.3f} MP/s", file=sys.stderr)
+        result |= {"peer_scene_px": peer_px, "eoforge_peer_scene_mpix_per_s": round(mine, 4)}
+        result |= peers(net, scene, peer_px, mine, args.data)
+    if "memory" in args.only:
+        result |= memory(args.data, mem_px, copies, 1024)
+        result |= {"rss_small_px": mem_px, "rss_large_px": mem_px * copies}
+    if "dask" in args.only:
+        scene = make_scene(args.data / f"scene_{peer_px}.tif", peer_px)
+        result["dask_speedup"] = round(dask_speedup(model, scene, peer_px, opts, args.data), 3)
+        result["dask_scene_px"] = peer_px
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2))

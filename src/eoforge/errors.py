@@ -8,7 +8,7 @@ traceback from GDAL or PyTorch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from os import PathLike
 
 
@@ -111,3 +111,31 @@ def available_list(names: Iterable[str], limit: int = 40) -> str:
 
 class UnsafeModelFileError(EoforgeError):
     """A weights file would need unpickling arbitrary Python objects to load."""
+
+
+def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
+    """The candidates closest to a mistyped ``name`` (case-insensitive), best first.
+
+    Args:
+        name: The name that was not found.
+        candidates: Valid names.
+        limit: How many to return at most.
+
+    Returns:
+        Up to ``limit`` candidates, spelled as given; empty when none is close.
+    """
+    import difflib
+
+    by_key: dict[str, str] = {}
+    for candidate in candidates:
+        by_key.setdefault(candidate.lower(), candidate)
+    found = difflib.get_close_matches(name.lower(), list(by_key), n=limit, cutoff=0.6)
+    return [by_key[key] for key in found]
+
+
+def did_you_mean(matches: Sequence[str]) -> str:
+    """``"Did you mean S2.B09 or S2.B12?"`` for the given close matches, ``""`` for none."""
+    if not matches:
+        return ""
+    listed = matches[0] if len(matches) == 1 else f"{', '.join(matches[:-1])} or {matches[-1]}"
+    return f"Did you mean {listed}?"

@@ -56,4 +56,48 @@ def test_predict_on_a_scene_without_the_bands_says_so(tmp_path: Path) -> None:
     scene = write_tif(tmp_path / "dem.tif", data, T, "EPSG:32631", descriptions=["DEM.dsm"])
     done = _run("predict", str(bundle), str(scene), "--out", str(tmp_path / "maps"))
     assert done.returncode == 2
-    assert "provides all the bundle's bands" in done.stderr and "Fix:" in done.stderr
+    assert "provides all the model's bands" in done.stderr and "Fix:" in done.stderr
+
+
+def test_a_folder_of_three_scenes_and_a_stac_item_predict_in_one_call(tmp_path: Path) -> None:
+    from tests.catalog.test_stac import _item
+
+    bundle = _bundle(tmp_path)
+    folder = tmp_path / "scenes"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(3):
+        data = rng.random((2, 64 + 16 * i, 80), dtype=np.float32)
+        write_tif(folder / f"scene{i}.tif", data, T, "EPSG:32631", descriptions=BANDS)
+    item = _item(tmp_path / "stac" / "item-a", "item-a", 10, with_proj=True)
+    item.set_self_href(str(tmp_path / "stac" / "item-a" / "item-a.json"))
+    item.save_object(include_self_link=False)
+    done = _run(
+        "predict",
+        str(bundle),
+        str(folder),
+        str(tmp_path / "stac" / "item-a" / "item-a.json"),
+        "--out",
+        str(tmp_path / "maps"),
+        "--vectors",
+        "--tile",
+        "64",
+        "--overlap",
+        "16",
+    )
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in (tmp_path / "maps").iterdir())
+    stems = ["item-a", "scene0", "scene1", "scene2"]
+    suffixes = ["_classes.geojson", "_classes.parquet", "_classes.tif", "_confidence.tif"]
+    assert names == sorted(s + x for s in stems for x in suffixes)
+    for i in range(3):
+        with rasterio.open(tmp_path / "maps" / f"scene{i}_classes.tif") as ds:
+            assert ds.shape == (64 + 16 * i, 80) and ds.transform == T
+    with rasterio.open(tmp_path / "maps" / "item-a_classes.tif") as ds:
+        assert ds.crs == rasterio.crs.CRS.from_epsg(32633) and ds.shape == (16, 16)
+    import geopandas as gpd
+
+    polygons = gpd.read_parquet(tmp_path / "maps" / "scene0_classes.parquet")
+    assert set(polygons["class_name"]) <= {"bare", "vegetation"}
+    assert abs(polygons["area_m2"].sum() - 64 * 80 * 100) < 1e-6
+    assert "wrote" in done.stdout and "MP/s" in done.stdout

@@ -20,6 +20,7 @@ TASK_OF = {
     "fc_siam_conc": "change",
     "lenet_cd": "change",
     "pixel_forest": "segmentation",
+    "simple_cnn": "segmentation",
 }
 
 

@@ -16,7 +16,7 @@ from tests.helpers import write_tif
 
 from eoforge.geo import make_grid
 from eoforge.io import source_from_file
-from eoforge.predict import RowBlender, TilingOptions, predict_scene, ramp, tile_weights
+from eoforge.predict import OutputSpec, TilingOptions, predict_scene, ramp, tile_weights
 
 T = Affine(10, 0, 600000, 0, -10, 5700000)
 
@@ -27,9 +27,16 @@ def test_ramp_is_positive_symmetric_and_one_inside() -> None:
     assert w[0] < 0.01 and tile_weights(8, 8, 0).min() == 1
 
 
-@pytest.mark.parametrize(("tile", "overlap", "batch"), [(128, 32, 3), (96, 0, 2), (256, 64, 8)])
+def _values(n: int) -> OutputSpec:
+    return OutputSpec("values", names=tuple(f"b{i + 1}" for i in range(n)))
+
+
+@pytest.mark.parametrize(
+    ("tile", "overlap", "batch", "block"),
+    [(128, 32, 3, 128), (96, 0, 2, 200), (256, 64, 8, 512), (64, 16, 3, 150)],
+)
 def test_identity_model_reproduces_the_scene(
-    tmp_path: Path, tile: int, overlap: int, batch: int
+    tmp_path: Path, tile: int, overlap: int, batch: int, block: int
 ) -> None:
     rows, cols = np.mgrid[0:300, 0:500].astype(np.float32)
     data = np.stack([rows * 1000 + cols, rows, cols, np.sin(rows / 7) * np.cos(cols / 11)])
@@ -49,12 +56,13 @@ def test_identity_model_reproduces_the_scene(
         source,
         grid,
         ["b1", "b2", "b3", "b4"],
-        tmp_path / "out.tif",
-        channels=4,
-        options=TilingOptions(tile, overlap, batch),
-    )
+        tmp_path / "out",
+        spec=_values(4),
+        options=TilingOptions(tile, overlap, batch, block, multiple=16),
+    )["values"]
+    assert out == tmp_path / "out_values.tif"
     assert cog_validate(str(out), quiet=True)[0]
-    assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob(".*cog*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out_values.tif", "scene.tif"]
     with rasterio.open(out) as ds:
         assert ds.crs == rasterio.crs.CRS.from_epsg(32631) and ds.transform == T
         assert ds.overviews(1) or max(ds.shape) <= 512  # no overview below one COG block
@@ -62,14 +70,6 @@ def test_identity_model_reproduces_the_scene(
     invalid = data[0] == -9999
     assert np.isnan(got[:, invalid]).all()
     np.testing.assert_allclose(got[:, ~invalid], data[:, ~invalid], rtol=1e-6, atol=1e-4)
-
-
-def test_blender_refuses_tiles_above_released_rows() -> None:
-    blender = RowBlender(1, 10, 20)
-    blender.add(np.ones((1, 5, 10), np.float32), (0, 0, 5, 10), np.ones((5, 10), np.float32))
-    list(blender.release(5))
-    with pytest.raises(ValueError, match="released"):
-        blender.add(np.ones((1, 5, 10), np.float32), (2, 0, 5, 10), np.ones((5, 10), np.float32))
 
 
 def test_blend_of_two_models_in_overlap_is_weighted(tmp_path: Path) -> None:
@@ -90,11 +90,11 @@ def test_blend_of_two_models_in_overlap_is_weighted(tmp_path: Path) -> None:
         source_from_file(path),
         grid,
         ["b1"],
-        tmp_path / "o.tif",
-        channels=1,
+        tmp_path / "o",
+        spec=_values(1),
         options=TilingOptions(64, 32, 1),
     )
-    with rasterio.open(out) as ds:
+    with rasterio.open(out["values"]) as ds:
         row = ds.read(1)[32]
     assert row.min() >= 0 and row.max() <= 1
     assert np.abs(np.diff(row)).max() < 0.2  # no hard seams between tiles
@@ -109,9 +109,9 @@ def test_large_output_is_a_cog_with_overviews(tmp_path: Path) -> None:
         source_from_file(path),
         grid,
         ["b1", "b2"],
-        tmp_path / "big_out.tif",
-        channels=2,
-    )
+        tmp_path / "big_out",
+        spec=_values(2),
+    )["values"]
     assert cog_validate(str(out), quiet=True)[0]
     with rasterio.open(out) as ds:
         assert ds.overviews(1) == [2]

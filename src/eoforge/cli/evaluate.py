@@ -1,22 +1,36 @@
-"""``eoforge evaluate``: score a model bundle on a dataset, print and save the metrics."""
+"""``eoforge evaluate``: score a model bundle on a dataset, or a predicted map on its reference."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-HELP = """Score a model bundle on a dataset and save the metrics as JSON.
+from eoforge.errors import ConfigError
 
-DATA is an experiment config (its validation data, scored as training
-scored it), a synthetic or STAC scene folder for geo bundles (scored whole,
-every pixel of the label raster once, classes mapped as in training), or
-the dataset root for chip bundles (class folders, LEVIR-CD layout,
-images/ + masks/). The bundle's normalisation is used; the metrics are the
-training metrics' code.
+if TYPE_CHECKING:
+    from eoforge.evaluate import SceneScore
+
+HELP = """Score a model bundle on a dataset, or a predicted map against a reference.
+
+Bundle form (BUNDLE DATA): DATA is an experiment config (its validation
+data, scored as training scored it), a synthetic or STAC scene folder for
+geo bundles (scored whole, every pixel of the label raster once, classes
+mapped as in training), or the dataset root for chip bundles (class
+folders, LEVIR-CD layout, images/ + masks/). The bundle's normalisation is
+used; the metrics are the training metrics' code.
+
+Map form (PREDICTION.tif REFERENCE): when the first argument is a raster
+file, the single-band prediction (a class map from eoforge predict, or
+values with --regression) is scored against REFERENCE, a label raster in
+any CRS and resolution or a vector layer (GeoJSON, GeoPackage, GeoParquet,
+Shapefile) whose --field holds the class ids (or values). The reference is
+brought onto the prediction's grid and only their overlap is scored;
+nodata and --ignore values in either map are skipped.
 
 Examples:
 
@@ -25,18 +39,71 @@ Examples:
   eoforge evaluate runs/landcover/bundle scenes/unseen
 
   eoforge evaluate runs/levir/bundle configs/levir_cd.yaml --out levir-metrics.json
+
+  eoforge evaluate maps/scene_classes.tif labels/landcover_4326.tif --ignore 0 --out metrics.json
+
+  eoforge evaluate maps/scene_classes.tif labels/parcels.gpkg --field crop_id
+
+  eoforge evaluate maps/canopy_height.tif lidar_chm.tif --regression
 """
+
+_RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2")
 
 
 def evaluate(
-    bundle: Annotated[Path, typer.Argument(help="Bundle folder written by eoforge train.")],
-    data: Annotated[Path, typer.Argument(help="Config file, scene folder or dataset root.")],
+    first: Annotated[
+        Path,
+        typer.Argument(
+            metavar="BUNDLE|PREDICTION",
+            help="Bundle folder written by eoforge train, or a predicted map (GeoTIFF).",
+        ),
+    ],
+    second: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DATA|REFERENCE",
+            help="Config file, scene folder or dataset root; or a label raster or vector layer.",
+        ),
+    ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Metrics JSON (default: evaluation.json beside the bundle)."),
+        typer.Option(
+            "--out",
+            help="Metrics JSON (default: evaluation.json beside the bundle, "
+            "or PREDICTION.metrics.json).",
+        ),
+    ] = None,
+    field: Annotated[
+        str | None,
+        typer.Option("--field", help="Attribute of a vector reference holding the labels."),
+    ] = None,
+    regression: Annotated[
+        bool, typer.Option("--regression", help="Score values (MAE, RMSE, bias, R²).")
+    ] = False,
+    ignore: Annotated[
+        list[float] | None,
+        typer.Option("--ignore", help="Value to skip in either map; repeat for several."),
     ] = None,
 ) -> None:
-    """Evaluate a bundle (see ``eoforge evaluate --help``)."""
+    """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
+    if _is_map(first):
+        _evaluate_map(first, second, out, field, regression, ignore or [])
+        return
+    if field is not None or regression or ignore:
+        raise ConfigError(
+            "--field, --regression and --ignore apply to predicted maps, not to bundles.",
+            path=first,
+            fix="pass a prediction GeoTIFF as the first argument, or drop those options.",
+        )
+    _evaluate_bundle(first, second, out)
+
+
+def _is_map(path: Path) -> bool:
+    # A missing *.tif is still meant as a map: its error should name the file, not bundle.json.
+    return path.is_file() or (not path.exists() and path.suffix.lower() in _RASTER_SUFFIXES)
+
+
+def _evaluate_bundle(bundle: Path, data: Path, out: Path | None) -> None:
     from eoforge.experiment.evaluate import evaluate as run_evaluation
 
     target = out if out is not None else bundle.parent / "evaluation.json"
@@ -49,6 +116,68 @@ def evaluate(
         table.add_row(name, f"{value:.4f}")
     console.print(table)
     console.print(f"wrote {target}", soft_wrap=True)
+
+
+def _evaluate_map(
+    prediction: Path,
+    reference: Path,
+    out: Path | None,
+    field: str | None,
+    regression: bool,
+    ignore: list[float],
+) -> None:
+    from eoforge.evaluate import evaluate_maps
+
+    score = evaluate_maps(
+        prediction,
+        reference,
+        kind="regression" if regression else "classes",
+        label_field=field,
+        ignore=ignore,
+    )
+    target = score.save(out if out is not None else prediction.with_suffix(".metrics.json"))
+    console = Console()
+    console.print(_summary(score, f"{prediction.name} vs {reference.name}"))
+    if score.kind == "classes":
+        console.print(_per_class(score))
+    console.print(f"wrote {target}", soft_wrap=True)
+
+
+def _value(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.4f}"
+
+
+def _summary(score: SceneScore, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    if score.kind == "regression":
+        rows = [("MAE", score.mae), ("RMSE", score.rmse), ("bias", score.bias), ("R²", score.r2)]
+    else:
+        rows = [
+            ("overall accuracy", score.overall_accuracy),
+            ("mIoU", score.miou),
+            ("kappa", score.kappa),
+            ("mean F1", score.mean_f1),
+        ]
+    for name, value in rows:
+        table.add_row(name, _value(value))
+    table.add_row("pixels", f"{score.pixels:,}")
+    return table
+
+
+def _per_class(score: SceneScore) -> Table:
+    table = Table(title="per class")
+    for name in ("id", "class", "IoU", "F1", "precision", "recall", "support"):
+        table.add_column(name, justify="left" if name == "class" else "right")
+    for i, class_id in enumerate(score.class_ids):
+        table.add_row(
+            str(class_id),
+            score.class_names[i],
+            *(_value(float(v[i])) for v in (score.iou, score.f1, score.precision, score.recall)),
+            f"{int(score.support[i]):,}",
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -10,9 +10,17 @@ from rich.console import Console
 from rich.table import Table
 
 from eoforge.catalog import Catalog
+from eoforge.cli import ui
 from eoforge.errors import CatalogError
 
-EXAMPLES = """
+HELP = """Index scenes and label layers into a GeoParquet catalog.
+
+Folders are walked recursively; band-per-file products (Landsat,
+Sentinel-2, BigEarthNet patches) become one scene each. Files in folders
+that cannot be indexed (no georeferencing, unreadable) are skipped and
+listed; files named explicitly must be indexable. Under --quiet only the
+"wrote ..." line is printed.
+
 Examples:
 
   eoforge index scenes/ --out catalog.parquet
@@ -86,15 +94,10 @@ def index(
         bool, typer.Option("--strict", help="Fail on the first file that cannot be indexed.")
     ] = False,
 ) -> None:
-    """Index scenes and label layers into a GeoParquet catalog.
-
-    Folders are walked recursively; band-per-file products (Landsat,
-    Sentinel-2, BigEarthNet patches) become one scene each. Files in folders
-    that cannot be indexed (no georeferencing, unreadable) are skipped and
-    listed; files named explicitly must be indexable.
-    """
-    console = Console(width=None if Console().is_terminal else 160)
-    catalog = Catalog.from_paths(paths, pattern=pattern, sensor=sensor, strict=strict or None)
+    """Index into a catalog (see ``eoforge index --help``)."""
+    catalog = Catalog.from_paths(
+        paths, pattern=pattern, sensor=sensor, strict=strict or None, progress=not ui.is_quiet()
+    )
     if len(catalog) == 0:
         first = catalog.skipped[0] if catalog.skipped else None
         raise CatalogError(
@@ -107,11 +110,11 @@ def index(
             fix="point at georeferenced rasters, product folders or vector files.",
         )
     catalog.save(out)
-    console.print(_summary(catalog))
-    _report_skipped(console, catalog)
-    console.print(_written(catalog, out), highlight=False, soft_wrap=True)
+    ui.console().print(_summary(catalog))
+    _report_skipped(ui.console(), catalog)
+    ui.result(_written(catalog, out))
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``index`` sub-command to ``app``."""
-    app.command(name="index", epilog=EXAMPLES)(index)
+    app.command(name="index", help=HELP)(index)

@@ -12,7 +12,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-EXAMPLES = """
+from eoforge.cli import ui
+
+HELP = """Describe a raster, a product folder, a vector file, product metadata or a catalog.
+
+For rasters: driver, size, grid (CRS, transform, resolution, bounds in the
+native CRS and EPSG:4326), block size, dtype, nodata, bands by name with
+their radiometry, and per-band min/max/mean/std/valid fraction in physical
+units, computed on a decimated read. Everything it prints is its result, so
+it prints under --quiet too.
+
 Examples:
 
   eoforge info scene.tif
@@ -27,10 +36,6 @@ Examples:
 """
 
 _VECTOR_SUFFIXES = (".geojson", ".gpkg", ".shp", ".fgb", ".parquet", ".geoparquet", ".json")
-
-
-def _console() -> Console:
-    return Console(width=None if Console().is_terminal else 160, highlight=False)
 
 
 def _crs_label(crs: Any) -> str:
@@ -239,20 +244,14 @@ def info(
         bool, typer.Option("--stats/--no-stats", help="Per-band statistics (decimated read).")
     ] = True,
 ) -> None:
-    """Describe a raster, a product folder, a vector file, product metadata or a catalog.
-
-    For rasters: driver, size, grid (CRS, transform, resolution, bounds in the
-    native CRS and EPSG:4326), block size, dtype, nodata, bands by name with
-    their radiometry, and per-band min/max/mean/std/valid fraction in physical
-    units, computed on a decimated read.
-    """
+    """Describe a file, folder or catalog (see ``eoforge info --help``)."""
     from eoforge.catalog import Catalog
     from eoforge.catalog.stac import is_stac_file
     from eoforge.catalog.storage import is_catalog_file
     from eoforge.io.handles import check_path
 
     target = Path(check_path(path))
-    console = _console()
+    console = ui.out()
     suffix = target.suffix.lower()
     if target.is_dir():
         show_folder(console, target, stats)
@@ -270,4 +269,4 @@ def info(
 
 def register(app: typer.Typer) -> None:
     """Add the ``info`` sub-command to ``app``."""
-    app.command(name="info", epilog=EXAMPLES)(info)
+    app.command(name="info", help=HELP)(info)

@@ -1,19 +1,29 @@
 """Entry point of the ``eoforge`` command.
 
 Each sub-command lives in its own module with a ``register(app)`` function;
-this module only wires them and turns :class:`eoforge.errors.EoforgeError`
-into a one-line message and a non-zero exit status.
+this module only wires them, holds the one-line summaries of the command
+listing, and turns errors into one line on stderr and a non-zero exit status:
+
+* :class:`eoforge.errors.EoforgeError`: its message as is, exit status 2;
+* command-line usage errors (missing argument, unknown option): the usage
+  message, exit status 2;
+* other exceptions (a missing file, unreadable raster, malformed YAML or
+  JSON, invalid values, an unknown key...): one line naming the problem and
+  pointing at ``--debug``, exit status 1.
+
+``--debug`` prints the full traceback before that line.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from eoforge import __version__
+from eoforge.cli import ui
 from eoforge.errors import EoforgeError
 
 app = typer.Typer(
@@ -23,8 +33,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
-_state = {"debug": False}
+
+COMMANDS = ("info", "index", "synth", "train", "evaluate", "predict", "report", "demo", "models")
+"""Sub-commands in the order ``eoforge --help`` lists them (the order of the work)."""
+
+SHORT_HELP = {
+    "info": "Describe a raster, product, vector file, metadata or catalog.",
+    "index": "Index scenes and label layers into a GeoParquet catalog.",
+    "synth": "Generate a labelled synthetic multi-sensor scene.",
+    "train": "Train a model from a YAML config and export its bundle.",
+    "evaluate": "Score a model bundle on a dataset and save the metrics.",
+    "predict": "Map whole scenes with a model bundle into COGs.",
+    "report": "Write an HTML report of a finished run.",
+    "demo": "Run the whole job on built-in synthetic data.",
+    "models": "List the model architectures and their tasks.",
+}
+"""One line per command in ``eoforge --help``, used when a module sets no ``short_help``."""
+
+DEBUG_HINT = "(run again with --debug for the full traceback)"
 
 
 def _version_callback(value: bool) -> None:
@@ -44,41 +70,127 @@ def _root(
             help="Print the version and exit.",
         ),
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Hide progress bars, tables and notes; keep errors and results.",
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an error.")
+    ] = False,
 ) -> None:
     """Deep learning on Earth-observation imagery."""
-    _state["debug"] = debug
+    ui.configure(quiet=quiet, debug=debug)
+
+
+def _first_sentence(text: str) -> str:
+    paragraph = text.strip().split("\n\n")[0]
+    return " ".join(paragraph.split()).split(". ")[0].rstrip(".") + "."
 
 
 def _register_all() -> None:
-    from eoforge.cli import demo, evaluate, index, info, models, predict, synth, train
+    """Add every sub-command once, each with a one-line summary for the listing."""
+    if app.registered_commands:
+        return
+    import importlib
 
-    for module in (info, index, synth, demo, train, evaluate, models, predict):
-        module.register(app)
+    for name in COMMANDS:
+        importlib.import_module(f"eoforge.cli.{name}").register(app)
+    for command in app.registered_commands:
+        if command.short_help:
+            continue
+        name = command.name or ""
+        doc = command.help or (command.callback.__doc__ if command.callback else "") or ""
+        command.short_help = SHORT_HELP.get(name) or _first_sentence(doc)
+
+
+def _problem(exc: BaseException) -> tuple[str, str]:
+    """What went wrong and what to do, for exceptions that bad input causes."""
+    import pydantic
+    import yaml
+
+    if isinstance(exc, yaml.YAMLError):
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        if mark is not None:
+            name = "" if str(mark.name).startswith("<") else f"{mark.name}: "
+            where = f"{name}line {mark.line + 1}, column {mark.column + 1}"
+            return f"{where}: invalid YAML ({problem})", "fix the YAML syntax there."
+        return f"invalid YAML ({problem})", "fix the YAML syntax."
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in first["loc"]) or "<top level>"
+        more = f" ({exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        return f"invalid {exc.title}: {key}: {first['msg']}{more}", "correct the value."
+    if isinstance(exc, FileNotFoundError):
+        where = exc.filename or str(exc)
+        return f"{where}: no such file or directory", "check the path and spelling."
+    if isinstance(exc, OSError) and exc.filename:
+        return _os_problem(exc)
+    if isinstance(exc, OSError):  # rasterio's RasterioIOError among others
+        return f"cannot read input: {exc}", "check that the path exists and GDAL can open it."
+    if isinstance(exc, KeyError):
+        key = exc.args[0] if exc.args else ""
+        return (
+            f"unknown name {key!r}",
+            "check the spelling of band, class and key names "
+            "(`eoforge info FILE` lists a file's bands).",
+        )
+    if type(exc).__name__ == "CRSError":  # pyproj's and rasterio's
+        return f"invalid CRS: {exc}", "give a CRS such as EPSG:32631."
+    if isinstance(exc, ValueError):
+        return f"invalid value: {exc}", "check the arguments and the input files."
+    return f"unexpected {type(exc).__name__}: {exc}", "please report this with the traceback."
+
+
+def _os_problem(exc: OSError) -> tuple[str, str]:
+    where = exc.filename
+    if isinstance(exc, FileExistsError):
+        return f"{where}: already exists and is not a folder", "choose another output path."
+    if isinstance(exc, NotADirectoryError):
+        return f"{where}: part of this path is a file, not a folder", "check the path."
+    if isinstance(exc, IsADirectoryError):
+        return f"{where}: is a folder, not a file", "give a file path."
+    if isinstance(exc, PermissionError):
+        return f"{where}: permission denied", "choose a path you can read or write."
+    return f"{where}: {exc.strerror or exc}", "check the path and its permissions."
+
+
+def _fail(exc: BaseException, code: int) -> None:
+    if ui.is_debug():
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, EoforgeError):
+        line = f"[bold red]error:[/] {_escape(str(exc))}"
+    else:
+        problem, fix = _problem(exc)
+        line = f"[bold red]error:[/] {_escape(problem)}. Fix: {_escape(fix)} {DEBUG_HINT}"
+    ui.err_console().print(" ".join(line.split()), soft_wrap=True, highlight=False)
+    sys.exit(code)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def main() -> None:
     """Run the ``eoforge`` command line."""
     _register_all()
+    ui.configure()
     try:
-        app(standalone_mode=False)
-    except EoforgeError as exc:
-        if _state["debug"]:
+        # Standalone mode: usage errors print the usage message and exit 2.
+        app(prog_name="eoforge")
+    except SystemExit as exc:
+        if exc.code not in (0, None):
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except EoforgeError as exc:
+        _fail(exc, 2)
+    except Exception as exc:
+        _fail(exc, 1)
 
 
 if __name__ == "__main__":

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from eoforge.cli import ui
 
 HELP = """List the model architectures and the tasks each one serves.
 
 Use a name as model.arch in an experiment config; model.backbone picks the
-timm or segmentation-models-pytorch encoder.
+timm or segmentation-models-pytorch encoder. The list is the result, so
+it prints under --quiet too.
 
 Examples:
 
   eoforge models
+
+  eoforge models | grep segmentation
 """
 
 
@@ -28,9 +32,8 @@ def models() -> None:
     found = list_models()
     for info in found:
         table.add_row(info.name, ", ".join(info.tasks), info.description)
-    console = Console()
-    console.print(table)
-    console.print(f"{len(found)} architectures; nothing written")
+    ui.out().print(table)
+    ui.result(f"{len(found)} architectures; nothing written")
 
 
 def register(app: typer.Typer) -> None:

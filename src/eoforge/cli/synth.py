@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from eoforge.cli import ui
 from eoforge.synth import SceneManifest, generate_scene
 
 HELP = """Generate a realistic, labelled, georeferenced multi-sensor scene.
@@ -17,7 +17,8 @@ HELP = """Generate a realistic, labelled, georeferenced multi-sensor scene.
 Writes Sentinel-2 L2A-like, Sentinel-1 GRD-like, Landsat-8-like, DEM and
 0.5 m RGB rasters as COGs, land-cover / change / cloud labels, vector
 labels (GeoParquet + GeoJSON), DOTA object files, legend.json and a STAC
-catalog (stac/collection.json). Same seed, same bytes.
+catalog (stac/collection.json). Same seed, same bytes. Under --quiet
+only the "wrote ..." line is printed.
 
 Examples:
 
@@ -55,14 +56,11 @@ def synth(
     vectors: Annotated[bool, typer.Option(help="Write vector labels.")] = True,
 ) -> None:
     """Generate a synthetic scene (see ``eoforge synth --help``)."""
-    console = Console()
-    with Progress(
+    with ui.progress(
         TextColumn("{task.description:<8}"),
         BarColumn(),
         TextColumn("{task.percentage:>5.1f}%"),
         TimeElapsedColumn(),
-        console=console,
-        transient=False,
     ) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -86,7 +84,9 @@ def synth(
             looks=looks,
             vectors=vectors,
         )
-    console.print(summary_table(manifest))
+    ui.console().print(summary_table(manifest))
+    stac = "" if manifest.stac is None else f" (STAC: {manifest.stac})"
+    ui.result(f"wrote {len(manifest.files)} files to {manifest.root}{stac}")
 
 
 def summary_table(manifest: SceneManifest) -> Table:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from eoforge.cli import ui
 
 HELP = """Train a model from a YAML experiment config and export its bundle.
 
@@ -16,7 +18,8 @@ configs/*.yaml). The run folder (trainer.output_dir) receives config.yaml,
 checkpoints/last.ckpt (every trainer.checkpoint_every_n_steps steps and at
 each epoch end), logs/version_<n>/metrics.csv and bundle/ (weights,
 bundle.json, experiment.yaml). Relative paths in the config start at the
-working directory.
+working directory. Under --quiet there is no progress bar and no metrics
+table, only the "wrote ..." line.
 
 Examples:
 
@@ -57,19 +60,26 @@ def train(
     if strategy is not None:
         overrides.append(f"trainer.strategy={strategy}")
     experiment = load_config(config, overrides)
-    result = run_training(experiment, resume=resume, progress=progress)
-    console = Console()
+    # Lightning's start-up notes ("GPU available: ...") are progress too.
+    lightning_log = logging.getLogger("lightning.pytorch")
+    level = lightning_log.level
+    if ui.is_quiet():
+        lightning_log.setLevel(logging.WARNING)
+    try:
+        result = run_training(experiment, resume=resume, progress=progress and not ui.is_quiet())
+    finally:
+        lightning_log.setLevel(level)
     table = Table(title=f"{config} trained in {result.seconds:.0f} s", show_header=False)
     for name, value in sorted(result.metrics.items()):
         if name.startswith("val/") and "_" not in name.removeprefix("val/"):
             table.add_row(name, f"{value:.4f}")
-    console.print(table)
+    ui.console().print(table)
     written = [f"bundle {result.bundle}"]
     if result.checkpoint is not None:
         written.append(f"checkpoint {result.checkpoint}")
     if result.log_dir is not None:
         written.append(f"logs {result.log_dir}")
-    console.print(f"wrote {', '.join(written)}", soft_wrap=True)
+    ui.result(f"wrote {', '.join(written)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,14 @@ Example:
 """
 
 # Importing the architecture modules registers them.
-from eoforge.models import change, change_attention, classification, forest, segmentation
+from eoforge.models import (
+    change,
+    change_attention,
+    classification,
+    forest,
+    segmentation,
+    simple,
+)
 from eoforge.models.builder import build_model, load_pretrained
 from eoforge.models.bundle import (
     Bundle,
@@ -51,4 +58,5 @@ __all__ = [
     "register_model",
     "save_bundle",
     "segmentation",
+    "simple",
 ]

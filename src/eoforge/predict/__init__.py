@@ -1,34 +1,51 @@
-"""Scene inference: tile a whole scene, run a model, blend, stream to a COG.
+"""Scene inference: tile a whole scene, run a model, blend, publish COGs and vectors.
 
-Done: raised-cosine blending, row streaming (memory independent of scene
-height), float and class-map COG sinks written under a temporary name, bundle
-predictors with their own normalisation. Unfinished (see the inference-engine
-issue): ensembles and TTA, probability/confidence outputs, vectors, the resume
-journal, overlapped I/O, the Dask executor and the CLI.
+Blocks of blended tiles are the unit of work (:mod:`.plan`, :mod:`.blocks`);
+they run in this process with I/O overlapped or on a Dask cluster
+(:mod:`.executors`), are journaled for ``--resume``, and are assembled into
+COGs (:mod:`.engine`). Bundles become predictors with their own
+normalisation, as ensembles and with D4 test-time augmentation
+(:mod:`.bundle`).
 """
 
-from eoforge.predict.blend import RowBlender, ramp, tile_weights
-from eoforge.predict.bundle import bundle_predictor
+from eoforge.predict.blend import ramp, tile_weights
+from eoforge.predict.bundle import BundleModel, bundle_predictor, d4, ensemble
 from eoforge.predict.engine import (
-    CLASS_NODATA,
-    Predictor,
+    RunOptions,
     TilingOptions,
+    assemble,
     classify_scene,
     predict_scene,
-    stream_scene,
     write_cog,
 )
+from eoforge.predict.executors import DaskOptions
+from eoforge.predict.outputs import CLASS_NODATA, PROBABILITY_SCALE, ClassDef, OutputSpec
+from eoforge.predict.plan import Block, BlockPlan
+from eoforge.predict.types import Predictor, Progress
+from eoforge.predict.vectors import VectorOutputs, polygonize_map
 
 __all__ = [
     "CLASS_NODATA",
+    "PROBABILITY_SCALE",
+    "Block",
+    "BlockPlan",
+    "BundleModel",
+    "ClassDef",
+    "DaskOptions",
+    "OutputSpec",
     "Predictor",
-    "RowBlender",
+    "Progress",
+    "RunOptions",
     "TilingOptions",
+    "VectorOutputs",
+    "assemble",
     "bundle_predictor",
     "classify_scene",
+    "d4",
+    "ensemble",
+    "polygonize_map",
     "predict_scene",
     "ramp",
-    "stream_scene",
     "tile_weights",
     "write_cog",
 ]

@@ -1,17 +1,23 @@
-"""A model bundle as a :data:`~eoforge.predict.engine.Predictor`: its own preprocessing, always.
+"""Model bundles as predictors: their own preprocessing, ensembles and D4 test-time augmentation.
 
-The bundle carries the band names and the normalisation it was trained with,
-so prediction cannot mix up band order or statistics.
+A bundle carries the band names and the normalisation it was trained with,
+so prediction cannot mix up band order or statistics. Several bundles form
+an ensemble averaged in probability space; each member picks its own bands
+by name from the union the engine reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from os import PathLike
+from pathlib import Path
 
 import torch
 
+from eoforge.errors import ConfigError
 from eoforge.models import LoadedBundle, load_bundle
-from eoforge.predict.engine import Predictor
+from eoforge.predict.types import Predictor
 
 _SOFTMAX_TASKS = ("segmentation", "change")
 
@@ -26,13 +32,14 @@ def bundle_predictor(bundle: LoadedBundle | str | PathLike[str]) -> tuple[Predic
         bundle: A loaded bundle or its folder.
 
     Returns:
-        ``(predictor, loaded bundle)``; the predictor maps ``[B, C, h, w]`` physical
-        values to ``[B, K, h, w]`` probabilities (classification tasks) or values.
+        ``(predictor, loaded bundle)``; the predictor maps ``[B, C, h, w]`` (or
+        ``[B, 2, C, h, w]`` for change bundles) physical values to ``[B, K, h, w]``
+        probabilities (classification tasks) or values.
     """
     loaded = bundle if isinstance(bundle, LoadedBundle) else load_bundle(bundle)
     model = loaded.model.eval()
-    mean = torch.tensor(loaded.bundle.normalization.mean, dtype=torch.float32)[None, :, None, None]
-    std = torch.tensor(loaded.bundle.normalization.std, dtype=torch.float32)[None, :, None, None]
+    mean = torch.tensor(loaded.bundle.normalization.mean, dtype=torch.float32)[:, None, None]
+    std = torch.tensor(loaded.bundle.normalization.std, dtype=torch.float32)[:, None, None]
     softmax = loaded.bundle.task in _SOFTMAX_TASKS
 
     def predict(images: torch.Tensor) -> torch.Tensor:
@@ -41,3 +48,106 @@ def bundle_predictor(bundle: LoadedBundle | str | PathLike[str]) -> tuple[Predic
         return torch.softmax(out, dim=1) if softmax else out
 
     return predict, loaded
+
+
+def d4(predictor: Predictor) -> Predictor:
+    """Average ``predictor`` over the 8 rotations/flips of the dihedral group D4.
+
+    Each view is transformed back before averaging, so outputs stay on the input
+    pixels. Tiles need not be square (the model sees ``w x h`` for odd rotations).
+    """
+
+    def predict(images: torch.Tensor) -> torch.Tensor:
+        total: torch.Tensor | None = None
+        for flip in (False, True):
+            view = images.flip(-1) if flip else images
+            for k in range(4):
+                out = predictor(torch.rot90(view, k, dims=(-2, -1)))
+                out = torch.rot90(out, -k, dims=(-2, -1))
+                out = out.flip(-1) if flip else out
+                total = out if total is None else total + out
+        assert total is not None
+        return total / 8
+
+    return predict
+
+
+def ensemble(members: Sequence[tuple[Predictor, Sequence[str]]], bands: Sequence[str]) -> Predictor:
+    """Average members' outputs; each reads its own bands out of ``bands`` by name.
+
+    Args:
+        members: ``(predictor, band names it expects)`` per model.
+        bands: Channel names of the input the ensemble receives (a superset).
+    """
+    picks = [[list(bands).index(b) for b in own] for _, own in members]
+
+    def predict(images: torch.Tensor) -> torch.Tensor:
+        total: torch.Tensor | None = None
+        for (member, _), pick in zip(members, picks, strict=True):
+            out = member(images[..., pick, :, :])
+            total = out if total is None else total + out
+        assert total is not None
+        return total / len(members)
+
+    return predict
+
+
+@dataclass(frozen=True)
+class BundleModel:
+    """Picklable recipe for a predictor: bundle folders plus options.
+
+    Dask workers rebuild the predictor from it once per process (:meth:`build`
+    caches), instead of receiving model weights with every task.
+
+    Attributes:
+        bundles: Bundle folders; more than one makes an ensemble.
+        tta: Average over the D4 rotations/flips.
+    """
+
+    bundles: tuple[str, ...]
+    tta: bool = False
+
+    def load(self) -> list[LoadedBundle]:
+        """Load the bundles and check they can be averaged together.
+
+        Raises:
+            ConfigError: Members differ in task or classes.
+        """
+        loaded = [load_bundle(Path(b)) for b in self.bundles]
+        first = loaded[0].bundle
+        for path, other in zip(self.bundles[1:], loaded[1:], strict=True):
+            same_classes = [c.id for c in other.bundle.classes] == [c.id for c in first.classes]
+            if other.bundle.task != first.task or not same_classes:
+                raise ConfigError(
+                    f"cannot average {path} with {self.bundles[0]}: tasks "
+                    f"{other.bundle.task}/{first.task} or class ids differ.",
+                    path=Path(path),
+                    fix="ensemble bundles trained for the same task and classes.",
+                )
+        return loaded
+
+    def bands(self, loaded: Sequence[LoadedBundle] | None = None) -> list[str]:
+        """Union of the members' bands, in first-seen order."""
+        out: list[str] = []
+        for item in loaded if loaded is not None else self.load():
+            out += [b for b in item.bundle.bands if b not in out]
+        return out
+
+    def build(self) -> Predictor:
+        """The predictor (cached per process)."""
+        key = (self.bundles, self.tta)
+        if key not in _BUILT:
+            loaded = self.load()
+            bands = self.bands(loaded)
+            members = [(bundle_predictor(item)[0], item.bundle.bands) for item in loaded]
+            predictor = (
+                members[0][0]
+                if len(members) == 1 and members[0][1] == bands
+                else ensemble(members, bands)
+            )
+            _BUILT.clear()  # one model per worker process at a time
+            _BUILT[key] = d4(predictor) if self.tta else predictor
+        return _BUILT[key]
+
+
+_BUILT: dict[tuple[tuple[str, ...], bool], Predictor] = {}

@@ -1,38 +1,46 @@
-"""Stream a whole scene through a model, tile by tile, into a georeferenced raster.
+"""Predict a whole scene into COGs, block by block, resumably, locally or on Dask.
 
-Tiles overlap and are blended with raised-cosine weights (:mod:`.blend`);
-rows are written as soon as no later tile can touch them, so memory depends
-on tile size, batch size and scene width, never on scene height. The output
-goes to a temporary name and becomes a COG under its final name only when
-complete.
+The output grid is cut into overlapping tiles (:mod:`.tiling`) blended with
+raised-cosine weights (:mod:`.blend`); tiles are grouped into blocks
+(:mod:`.plan`), the unit of work and of resumption. Blocks write their
+finished pixels into a Zarr work store beside the outputs and record
+themselves in a journal; when every block is final the products are
+assembled into COGs under temporary names and renamed into place. Memory
+depends on the tile, batch and block sizes, never on the scene size.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import numpy.typing as npt
 import rasterio
-import torch
 from odc.geo.geobox import GeoBox
 from rasterio.windows import Window
 from rio_cogeo.cogeo import cog_translate
 from rio_cogeo.profiles import cog_profiles
 
 from eoforge.geo.grid import crs_of
-from eoforge.io.reader import SourceLike, as_sources, read
-from eoforge.predict.blend import RowBlender, tile_weights
-from eoforge.predict.tiling import plan_tiles
+from eoforge.io.reader import SourceLike, as_sources
+from eoforge.predict.blocks import SceneJob, prepare_work, read_products
+from eoforge.predict.executors import DaskOptions, Model, run_dask, run_local
+from eoforge.predict.outputs import (
+    PROBABILITY_SCALE,
+    OutputSpec,
+    class_defs,
+    rgba,
+)
+from eoforge.predict.plan import BlockPlan
+from eoforge.predict.types import Progress
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 OverviewResampling = Literal["nearest", "average", "mode", "bilinear"]
-
-Predictor = Callable[[torch.Tensor], torch.Tensor]
-"""Maps a batch ``[B, C, h, w]`` float32 to per-pixel outputs ``[B, K, h, w]``."""
 
 
 @dataclass(frozen=True)
@@ -44,69 +52,109 @@ class TilingOptions:
             may be smaller; large tiles recompute less of the scene in the overlaps).
         overlap: Pixels shared by neighbouring tiles (blended).
         batch: Tiles per forward pass.
+        block: Side of a block of tiles in pixels: the unit of work, resumption and
+            Dask tasks (rounded to whole tiles).
+        multiple: Tile sides are multiples of this (the network's stride).
     """
 
     tile: int = 1024
     overlap: int = 64
     batch: int = 2
+    block: int = 2048
+    multiple: int = 32
 
 
-def _run_batch(
-    predictor: Predictor, images: list[npt.NDArray[np.float32]]
-) -> npt.NDArray[np.float32]:
-    with torch.inference_mode():
-        out = predictor(torch.from_numpy(np.stack(images)))
-    return out.float().numpy()
+@dataclass(frozen=True)
+class RunOptions:
+    """Resumption and executor of a prediction.
 
+    Attributes:
+        resume: Continue from the journal of an interrupted run with the same job.
+        dask: Run blocks on Dask (None: in this process).
+        client: An existing Dask client to use (overrides ``dask``' scheduler).
+        keep_work: Keep the work folder (Zarr store, journal) after success.
+    """
 
-Progress = Callable[[int, int], None]
-"""Receives ``(pixels predicted so far, pixels to predict)``, overlaps counted."""
-
-RowWriter = Callable[[int, npt.NDArray[np.float32], npt.NDArray[np.bool_]], None]
-"""Receives ``(first_row, blended [K, rows, W], invalid [rows, W])`` as rows complete."""
+    resume: bool = False
+    dask: DaskOptions | None = None
+    client: Client | None = field(default=None, compare=False)
+    keep_work: bool = False
 
 
 def predict_scene(
-    predictor: Predictor,
+    model: Model,
     sources: SourceLike | Sequence[SourceLike],
     grid: GeoBox,
     bands: Sequence[str],
     out: str | Path,
     *,
-    channels: int,
+    spec: OutputSpec,
     options: TilingOptions | None = None,
-    nodata: float = float("nan"),
-) -> Path:
-    """Predict ``grid`` from ``sources`` and write the blended outputs as a float32 COG.
+    run: RunOptions | None = None,
+    second: SourceLike | Sequence[SourceLike] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Path]:
+    """Predict ``grid`` from ``sources`` and publish ``spec``'s products as COGs.
 
     Args:
-        predictor: The model as a function of a batch (see :data:`Predictor`);
-            invalid input pixels arrive as NaN.
-        sources: Image sources or paths holding ``bands``.
-        grid: Output grid (the tiles are its pixel-aligned sub-windows).
-        bands: Band names the predictor expects, in channel order.
-        out: Final path of the COG.
-        channels: ``K``, outputs per pixel.
-        options: Tile size, overlap and batch size.
-        nodata: Value written where any input band is invalid.
+        model: A predictor (see :data:`Predictor`; invalid pixels arrive as NaN) or
+            a :class:`~eoforge.predict.bundle.BundleModel` (needed for Dask clusters
+            that do not share this process's memory).
+        sources: Image sources or paths holding ``bands`` (the first date for
+            change models).
+        grid: Output grid; tiles are its pixel-aligned sub-windows.
+        bands: Band names the model expects, in channel order.
+        out: Output path stem: products go to ``<stem>_<product>.tif``.
+        spec: Products to write.
+        options: Tile, overlap, batch and block sizes.
+        run: Resumption and executor.
+        second: Second date for change models (put onto the same grid).
+        progress: ``(done, total)`` predicted pixels, for progress bars.
 
     Returns:
-        The path written.
+        Product name (``classes``, ``confidence``, ``probabilities``, ``values``) →
+        the COG written.
     """
-    profile = _profile(grid, channels, "float32", nodata)
+    opts, run = options or TilingOptions(), run or RunOptions()
+    stem = Path(out)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    inputs = [tuple(as_sources(sources))]
+    if second is not None:
+        inputs.append(tuple(as_sources(second)))
+    plan = BlockPlan(grid, opts.tile, opts.overlap, opts.block, opts.multiple)
+    work = stem.parent / f".{stem.name}.work"
+    job = SceneJob(tuple(inputs), tuple(bands), plan, spec, opts.batch, work)
+    fingerprint = {
+        "plan": plan.fingerprint(),
+        "spec": spec.describe(),
+        "bands": list(bands),
+        "batch": opts.batch,
+        "inputs": [[s.to_dict() for s in date] for date in inputs],
+        "model": _describe(model),
+    }
+    journal = prepare_work(job, fingerprint, run.resume)
+    if run.dask is not None or run.client is not None:
+        run_dask(job, model, journal, progress, run.dask or DaskOptions(), run.client)
+    else:
+        run_local(job, model, journal, progress)
+    paths = {p: stem.with_name(f"{stem.name}_{p}.tif") for p in spec.products()}
+    for product, path in paths.items():
+        assemble(job, product, path)
+    if not run.keep_work:
+        shutil.rmtree(work, ignore_errors=True)
+    return paths
 
-    def fill(dst: rasterio.io.DatasetWriter) -> None:
-        def write(first: int, values: npt.NDArray[np.float32], bad: npt.NDArray[np.bool_]) -> None:
-            values[:, bad] = nodata
-            dst.write(values, window=Window(0, first, values.shape[2], values.shape[1]))
 
-        stream_scene(predictor, sources, grid, bands, channels, options or TilingOptions(), write)
+def _describe(model: Model) -> object:
+    from eoforge.predict.bundle import BundleModel
 
-    return write_cog(Path(out), profile, fill)
+    if isinstance(model, BundleModel):
+        return {"bundles": [str(Path(b).resolve()) for b in model.bundles], "tta": model.tta}
+    return getattr(model, "__qualname__", type(model).__qualname__)
 
 
 def classify_scene(
-    predictor: Predictor,
+    model: Model,
     sources: SourceLike | Sequence[SourceLike],
     grid: GeoBox,
     bands: Sequence[str],
@@ -116,49 +164,30 @@ def classify_scene(
     options: TilingOptions | None = None,
     progress: Progress | None = None,
 ) -> Path:
-    """Predict ``grid`` and write the class map (argmax of blended scores) as a uint8 COG.
+    """Predict ``grid`` and write only the class map (argmax of blended scores).
 
     Args:
-        predictor: Returns per-class scores ``[B, K, h, w]`` (probabilities blend best).
+        model: Returns per-class scores ``[B, K, h, w]`` (probabilities blend best).
         sources: Image sources or paths holding ``bands``.
         grid: Output grid.
-        bands: Band names the predictor expects.
-        out: Final path of the COG.
+        bands: Band names the model expects.
+        out: Final path of the class-map COG.
         classes: ``(id, name, "#rrggbb")`` per output channel, in channel order.
         options: Tile size, overlap and batch size.
         progress: Optional ``(done, total)`` pixel counter for progress bars.
 
     Returns:
-        The path written. Pixels with invalid input hold :data:`CLASS_NODATA`;
-        the band carries a colour table and its class names as tags.
+        ``out``. Pixels with invalid input hold :data:`CLASS_NODATA`; the band
+        carries a colour table and its class names as tags.
     """
-    ids = np.array([c[0] for c in classes], np.uint8)
-    profile = _profile(grid, 1, "uint8", CLASS_NODATA)
-
-    def fill(dst: rasterio.io.DatasetWriter) -> None:
-        dst.write_colormap(1, {c[0]: _rgb(c[2]) for c in classes})
-        dst.update_tags(1, **{f"CLASS_{c[0]}": c[1] for c in classes})
-        dst.set_band_description(1, "class")
-
-        def write(first: int, values: npt.NDArray[np.float32], bad: npt.NDArray[np.bool_]) -> None:
-            labels = ids[np.nan_to_num(values, nan=-np.inf).argmax(axis=0)]
-            labels[bad] = CLASS_NODATA
-            dst.write(labels[None], window=Window(0, first, labels.shape[1], labels.shape[0]))
-
-        stream_scene(
-            predictor, sources, grid, bands, len(classes), options or TilingOptions(), write
-        )
-
-    return write_cog(Path(out), profile, fill, resampling="nearest")
-
-
-CLASS_NODATA = 255
-"""Class map value of pixels whose inputs are invalid."""
-
-
-def _rgb(color: str) -> tuple[int, int, int, int]:
-    value = color.lstrip("#")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), 255
+    target = Path(out)
+    stem = target.with_name(target.stem)
+    spec = OutputSpec("classes", class_defs(classes))
+    paths = predict_scene(
+        model, sources, grid, bands, stem, spec=spec, options=options, progress=progress
+    )
+    paths["classes"].replace(target)
+    return target
 
 
 def _profile(grid: GeoBox, count: int, dtype: str, nodata: float) -> dict[str, object]:
@@ -174,7 +203,43 @@ def _profile(grid: GeoBox, count: int, dtype: str, nodata: float) -> dict[str, o
         "tiled": True,
         "blockxsize": 256,
         "blockysize": 256,
+        "compress": "deflate",
     }
+
+
+def assemble(job: SceneJob, product: str, out: Path) -> Path:
+    """Write ``product`` of every block into one COG at ``out`` (temporary name first)."""
+    spec = job.spec
+    profile = _profile(
+        job.plan.grid, spec.bands(product), spec.dtype(product), spec.nodata(product)
+    )
+
+    def fill(dst: rasterio.io.DatasetWriter) -> None:
+        _describe_bands(dst, spec, product)
+        for block in job.plan.blocks:
+            r0, c0, r1, c1 = block.own
+            values = read_products(job, block)[product]
+            dst.write(values, window=Window(c0, r0, c1 - c0, r1 - r0))
+
+    resampling: OverviewResampling = "nearest" if product == "classes" else "average"
+    return write_cog(out, profile, fill, resampling=resampling, scratch=job.work)
+
+
+def _describe_bands(dst: rasterio.io.DatasetWriter, spec: OutputSpec, product: str) -> None:
+    if product == "classes":
+        dst.write_colormap(1, {c.id: rgba(c.color) for c in spec.classes})
+        dst.update_tags(1, **{f"CLASS_{c.id}": c.name for c in spec.classes})
+        dst.set_band_description(1, "class")
+    elif product == "confidence":
+        dst.set_band_description(1, "confidence")
+        dst.scales = (1 / PROBABILITY_SCALE,)
+    elif product == "probabilities":
+        for i, c in enumerate(spec.classes, start=1):
+            dst.set_band_description(i, f"p({c.name})")
+        dst.scales = (1 / PROBABILITY_SCALE,) * len(spec.classes)
+    else:
+        for i, name in enumerate(spec.names, start=1):
+            dst.set_band_description(i, name)
 
 
 def write_cog(
@@ -182,85 +247,35 @@ def write_cog(
     profile: dict[str, object],
     fill: Callable[[rasterio.io.DatasetWriter], None],
     resampling: OverviewResampling = "average",
+    scratch: Path | None = None,
 ) -> Path:
     """Create a GeoTIFF under a temporary name, let ``fill`` write it, then publish a COG.
 
     Nothing appears under ``out`` unless every step succeeded.
+
+    Args:
+        out: Final path.
+        profile: rasterio creation profile of the intermediate GeoTIFF.
+        fill: Writes the data (and tags, colour table) into the open dataset.
+        resampling: Overview resampling.
+        scratch: Folder for the intermediate files (default: beside ``out``).
     """
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial.tif")
+    folder = scratch if scratch is not None else out.parent
+    tmp = folder / f".{out.name}.{os.getpid()}.partial.tif"
+    staged = out.with_name(f".{out.name}.{os.getpid()}.cog.tif")
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
             fill(dst)
-        _to_cog(tmp, out, resampling)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
-
-
-def stream_scene(
-    predictor: Predictor,
-    sources: SourceLike | Sequence[SourceLike],
-    grid: GeoBox,
-    bands: Sequence[str],
-    channels: int,
-    opts: TilingOptions,
-    write: RowWriter,
-    progress: Progress | None = None,
-) -> None:
-    """Run the tiles of ``grid`` through ``predictor`` and hand blended rows to ``write``.
-
-    ``progress(done_pixels, total_pixels)`` is called after each batch of tiles.
-    """
-    src_list = as_sources(sources)
-    tiles = plan_tiles(grid, opts.tile, opts.overlap)
-    capacity = 2 * max(t.window[2] for t in tiles)
-    blender = RowBlender(channels, grid.shape.x, grid.shape.y, capacity)
-    invalid = RowBlender(1, grid.shape.x, grid.shape.y, capacity)
-    pending: list[tuple[tuple[int, int, int, int], npt.NDArray[np.float32]]] = []
-    starts = [*sorted({t.window[0] for t in tiles}), grid.shape.y]
-
-    def flush() -> None:
-        if not pending:
-            return
-        outputs = _run_batch(predictor, [img for _, img in pending])
-        for (window, _), values in zip(pending, outputs, strict=True):
-            weights = tile_weights(window[2], window[3], opts.overlap)
-            blender.add(values, window, weights)
-        if progress is not None:
-            done_px[0] += sum(w[2] * w[3] for w, _ in pending)
-            progress(done_px[0], total_px)
-        pending.clear()
-
-    total_px = sum(t.window[2] * t.window[3] for t in tiles)
-    done_px = [0]
-    for index, tile in enumerate(tiles):
-        image, valid = read(src_list, tile.grid, bands, fill=float("nan"))
-        pending.append((tile.window, image))
-        invalid.add(
-            (~valid)[None].astype(np.float32), tile.window, np.ones(valid.shape, np.float32)
-        )
-        last_in_row = index + 1 == len(tiles) or tiles[index + 1].window[0] != tile.window[0]
-        if len(pending) == opts.batch or last_in_row:
-            flush()
-        if last_in_row:
-            next_start = starts[starts.index(tile.window[0]) + 1]
-            masks = dict(invalid.release(next_start))
-            for first, values in blender.release(next_start):
-                write(first, values, masks[first][0] > 0)
-
-
-def _to_cog(tmp: Path, out: Path, resampling: OverviewResampling = "average") -> None:
-    staged = out.with_name(f".{out.name}.{os.getpid()}.cog.tif")
-    try:
-        profile = dict(cog_profiles["deflate"])
         cog_translate(
             str(tmp),
             str(staged),
-            profile,
+            dict(cog_profiles["deflate"]),
             quiet=True,
             overview_resampling=resampling,
             forward_band_tags=True,
         )
         staged.replace(out)
     finally:
+        tmp.unlink(missing_ok=True)
         staged.unlink(missing_ok=True)
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from eoforge.errors import BandNotFoundError, available_list
+from eoforge.errors import BandNotFoundError, available_list, close_matches, did_you_mean
 from eoforge.sensors.band import Band, Sensor
 from eoforge.sensors.radiometry import Radiometry
 from eoforge.sensors.tables import load_sensors
@@ -89,6 +89,41 @@ def get_band(name: str | Band, sensor: str | Sensor | None = None) -> Band:
     """
     if isinstance(name, Band):
         return name
+    try:
+        return _lookup_band(name, sensor)
+    except BandNotFoundError as error:
+        hint = did_you_mean(_close_band_names(name, sensor))
+        if not hint:
+            raise
+        raise BandNotFoundError(f"{error.reason} {hint}", path=error.path, fix=error.fix) from None
+
+
+def _close_band_names(name: str, sensor: str | Sensor | None, limit: int = 3) -> list[str]:
+    """Band names a mistyped ``name`` may have meant, written the way ``name`` is.
+
+    A qualified name is compared with canonical names and qualified ids and
+    aliases (``S2.red``); a bare one with ids and aliases, suggested bare when
+    the sensor is known and qualified otherwise.
+    """
+    owner = None if sensor is None else _find_sensor(getattr(sensor, "name", str(sensor)))
+    sensors = [owner] if owner is not None else list(load_sensors().values())
+    qualified = "." in name
+    meant: dict[str, list[str]] = {}  # spelling the user may have missed -> names to suggest
+    for known in sensors:
+        for band in known.bands:
+            if qualified:
+                meant.setdefault(band.name, [band.name])
+            for key in (band.id, *band.aliases):
+                full = f"{known.name}.{key}"
+                spelling = full if qualified else key
+                meant.setdefault(spelling, []).append(key if owner and not qualified else full)
+    found: list[str] = []
+    for spelling in close_matches(name, meant, limit):
+        found.extend(n for n in meant[spelling] if n not in found)
+    return found[:limit]
+
+
+def _lookup_band(name: str, sensor: str | Sensor | None) -> Band:
     qualified = _split_qualified(name)
     if sensor is None:
         return qualified[0].band(qualified[1]) if qualified else _search_all(name)

@@ -1,0 +1,206 @@
+"""Where blocks run: in this process (I/O overlapped with the model) or on a Dask cluster.
+
+Both executors run the same block functions (:mod:`.blocks`) and record the
+same journal, so their outputs are identical and either can resume the other.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from eoforge.predict.blocks import (
+    Journal,
+    SceneJob,
+    accumulate,
+    drop_partials,
+    finalize_block,
+    read_tiles,
+    store_block,
+)
+from eoforge.predict.bundle import BundleModel
+from eoforge.predict.plan import Block
+from eoforge.predict.types import Predictor, Progress
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+Model = Predictor | BundleModel
+"""A predictor function, or a picklable bundle recipe that workers build once."""
+
+
+def _predictor(model: Model) -> Predictor:
+    return model.build() if isinstance(model, BundleModel) else model
+
+
+def _pixels(blocks: list[Block]) -> int:
+    return sum(t.window[2] * t.window[3] for b in blocks for t in b.tiles)
+
+
+def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress | None) -> None:
+    """Run every unfinished block in this process, in row-major order.
+
+    A reader thread decodes the next tiles while the model runs, and a writer
+    thread stores and finalises the previous block, so the model does not wait on I/O.
+    """
+    predictor = _predictor(model)
+    done = journal.done()
+    blocks = job.plan.blocks
+    to_compute = [b for b in blocks if f"computed {b.name}" not in done]
+    compute_names = {b.name for b in to_compute}
+    total, finished = _pixels(blocks), [_pixels(blocks) - _pixels(to_compute)]
+    reader = read_tiles(job, [t for b in to_compute for t in b.tiles])
+    finals = {b.name for b in blocks if f"final {b.name}" in done}
+
+    def tick(pixels: int) -> None:
+        finished[0] += pixels
+        if progress is not None:
+            progress(finished[0], total)
+
+    def store(block: Block, acc: npt.NDArray[np.float32]) -> None:
+        store_block(job, block, acc)
+        journal.add(f"computed {block.name}")
+
+    def final(block: Block) -> None:
+        finalize_block(job, block)
+        journal.add(f"final {block.name}")
+        finals.add(block.name)
+        for c in job.plan.contributors(block):
+            if all(b.name in finals for b in job.plan.consumers(c)):
+                drop_partials(job, c)
+
+    if progress is not None:
+        progress(finished[0], total)
+    futures: list[Future[None]] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="eoforge-write") as writer:
+        try:
+            for block in blocks:
+                if block.name in compute_names:
+                    tiles = itertools.islice(reader, len(block.tiles))
+                    acc = accumulate(job, predictor, block, tiles, tick)
+                    futures.append(writer.submit(store, block, acc))
+                if block.name not in finals:
+                    futures.append(writer.submit(final, block))
+                _raise_failed(futures)
+        finally:
+            reader.close()
+    for f in futures:
+        f.result()
+
+
+def _raise_failed(futures: list[Future[None]]) -> None:
+    for f in [f for f in futures if f.done()]:
+        f.result()
+        futures.remove(f)
+
+
+@dataclass(frozen=True)
+class DaskOptions:
+    """Where to run: an existing scheduler address, or a local cluster of ``workers``.
+
+    Attributes:
+        scheduler: ``tcp://host:port`` of a running scheduler (the output folder
+            must then be on storage every worker sees).
+        workers: Processes of a local cluster (one thread each) when no scheduler is given.
+    """
+
+    scheduler: str | None = None
+    workers: int = 2
+
+
+def _dask_compute(job: SceneJob, model: Model, block: Block) -> str:
+    from distributed import get_worker
+
+    torch.set_num_threads(max(1, get_worker().state.nthreads))
+    acc = accumulate(job, _predictor(model), block, read_tiles(job, block.tiles))
+    store_block(job, block, acc)
+    Journal(job.work / "journal.txt").add(f"computed {block.name}")
+    return block.name
+
+
+def _dask_finalize(job: SceneJob, block: Block, *after: str) -> str:
+    finalize_block(job, block)
+    Journal(job.work / "journal.txt").add(f"final {block.name}")
+    return block.name
+
+
+def run_dask(
+    job: SceneJob,
+    model: Model,
+    journal: Journal,
+    progress: Progress | None,
+    options: DaskOptions,
+    client: Client | None = None,
+) -> None:
+    """Run every unfinished block as Dask tasks: compute all, then finalise each.
+
+    Each finalise task waits for the compute tasks of the blocks that reach into
+    its block. Workers build the model once per process from a :class:`BundleModel`.
+    """
+    from distributed import Client, LocalCluster, as_completed
+
+    owned: list[Any] = []
+    if client is None:
+        if options.scheduler:
+            client = Client(options.scheduler)  # type: ignore[no-untyped-call]
+        else:
+            cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=options.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            owned.append(cluster)
+            client = Client(cluster)  # type: ignore[no-untyped-call]
+        owned.insert(0, client)
+    try:
+        _submit_all(client, job, model, journal, progress, as_completed)
+    finally:
+        for item in owned:
+            item.close()
+
+
+def _submit_all(
+    client: Client,
+    job: SceneJob,
+    model: Model,
+    journal: Journal,
+    progress: Progress | None,
+    as_completed: Callable[..., Any],
+) -> None:
+    done = journal.done()
+    blocks = job.plan.blocks
+    pixels = {b.name: _pixels([b]) for b in blocks}
+    total = sum(pixels.values())
+    finished = sum(pixels[b.name] for b in blocks if f"computed {b.name}" in done)
+    computes = {
+        b.name: client.submit(_dask_compute, job, model, b, pure=False)
+        for b in blocks
+        if f"computed {b.name}" not in done
+    }
+    finals = [
+        client.submit(
+            _dask_finalize,
+            job,
+            b,
+            *[computes[c.name] for c in job.plan.contributors(b) if c.name in computes],
+            pure=False,
+        )
+        for b in blocks
+        if f"final {b.name}" not in done
+    ]
+    if progress is not None:
+        progress(finished, total)
+    for future in as_completed(list(computes.values())):
+        finished += pixels[future.result()]
+        if progress is not None:
+            progress(finished, total)
+    for future in finals:
+        future.result()
