@@ -11,7 +11,7 @@ as a single-band uint8 GeoTIFF:
   file, blends into full-scene accumulators and writes the class map itself.
 
 For a like-for-like comparison with eoforge both peers get the same predictor
-as ``bench_predict.pipeline_rate``: ``softmax(model(nan_to_num(x)))`` under
+as eoforge's bundle predictor: ``softmax(model(nan_to_num(x)))`` under
 ``torch.inference_mode``, with no other input normalisation, on the CPU. The
 tiling is the same too: ``tile`` x ``tile`` tiles, ``overlap`` pixels shared
 by neighbouring tiles, ``batch`` tiles per forward pass. The caller sets torch
@@ -302,16 +302,20 @@ def _eoforge_scene(
     overlap: int,
     batch: int,
 ) -> PeerResult:
-    """eoforge at the same settings, through ``bench_predict.pipeline_rate``."""
-    from eoforge.predict import TilingOptions
+    """eoforge at the same settings, through ``bench_predict.eoforge_rate`` (as a bundle)."""
+    from eoforge.predict import BundleModel, TilingOptions
 
     size = _band_shape(scene)[0]
+    folder = out.parent / "bundle_unet"
+    if not folder.exists():
+        folder, _ = bench.save_model_bundle(folder, "unet", decoder="unet")
     cpu = time.process_time()
     with _peak_rss_delta() as rss:
-        rate = bench.pipeline_rate(model, scene, size, TilingOptions(tile, overlap, batch), out)
+        opts = TilingOptions(tile, overlap, batch)
+        rate = bench.eoforge_rate(BundleModel((str(folder),)), scene, size, opts, out)
     cpu = time.process_time() - cpu
     mpix = size * size / 1e6
-    note = "classify_scene, class-map COG"
+    note = "predict_scene, class-map COG (bundle seeded like bench_predict's, not this model)"
     return PeerResult(
         "eoforge", round(mpix / rate, 3), mpix, round(rate, 4), note, round(cpu, 2), rss[0]
     )

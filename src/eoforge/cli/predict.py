@@ -28,7 +28,8 @@ are journaled (--resume continues an interrupted run) and the outputs are COGs
 written under temporary names: a class map (colour table, class names, 255
 where inputs are invalid) and, on request, confidence / probabilities (uint8,
 scale 1/254) or float32 values for regression bundles. Change bundles take
-pairs of dates of the same place.
+pairs of dates of the same place. Memory depends on tile and block size, not
+on scene size (GDAL_CACHEMAX defaults to 256 MB here).
 
 Examples:
 
@@ -116,8 +117,10 @@ def predict(
     """Predict scenes (see ``eoforge predict --help``)."""
     from eoforge.cli import ui
     from eoforge.predict import BundleModel, DaskOptions, RunOptions, TilingOptions
+    from eoforge.predict.memory import bound_process_memory
     from eoforge.predict.scenes import find_sources, group_scenes, output_grid
 
+    bound_process_memory()
     console = ui.console()
     bundle_paths, scene_paths = _split(paths)
     model = BundleModel(tuple(str(p) for p in bundle_paths), tta=tta)

@@ -85,20 +85,30 @@ def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress 
                 if block.name in compute_names:
                     tiles = itertools.islice(reader, len(block.tiles))
                     acc = accumulate(job, predictor, block, tiles, tick)
+                    _wait_until(futures, MAX_PENDING_WRITES - 1)
                     futures.append(writer.submit(store, block, acc))
                 if block.name not in finals:
                     futures.append(writer.submit(final, block))
-                _raise_failed(futures)
+                _wait_until(futures, 2 * MAX_PENDING_WRITES)
         finally:
             reader.close()
     for f in futures:
         f.result()
 
 
-def _raise_failed(futures: list[Future[None]]) -> None:
-    for f in [f for f in futures if f.done()]:
-        f.result()
-        futures.remove(f)
+MAX_PENDING_WRITES = 1
+"""Blocks the model may run ahead of the writer: bounds memory when writing is the slower side."""
+
+
+def _wait_until(futures: list[Future[None]], pending: int) -> None:
+    """Drop finished futures (raising their errors); block until at most ``pending`` remain."""
+    while True:
+        for f in [f for f in futures if f.done()]:
+            f.result()
+            futures.remove(f)
+        if len(futures) <= pending:
+            return
+        futures[0].result()
 
 
 @dataclass(frozen=True)
