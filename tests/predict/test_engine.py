@@ -114,7 +114,7 @@ def test_large_output_is_a_cog_with_overviews(tmp_path: Path) -> None:
     )["values"]
     assert cog_validate(str(out), quiet=True)[0]
     with rasterio.open(out) as ds:
-        assert ds.overviews(1) == [2]
+        assert ds.overviews(1)[:1] == [2]
         np.testing.assert_allclose(ds.read(), data, rtol=1e-6)
 
 

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import rasterio
+import rasterio.shutil
 from odc.geo.geobox import GeoBox
 from rasterio.windows import Window
-from rio_cogeo.cogeo import cog_translate
-from rio_cogeo.profiles import cog_profiles
 
 from eoforge.geo.grid import crs_of
 from eoforge.io.reader import SourceLike, as_sources
@@ -204,6 +203,7 @@ def _profile(grid: GeoBox, count: int, dtype: str, nodata: float) -> dict[str, o
         "blockxsize": 256,
         "blockysize": 256,
         "compress": "deflate",
+        "zlevel": 1,  # an intermediate file: write fast, the COG is compressed properly
     }
 
 
@@ -266,13 +266,17 @@ def write_cog(
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
             fill(dst)
-        cog_translate(
+        # GDAL's COG driver streams block by block (memory bounded for any size) and
+        # keeps the colour table, tags, descriptions, scales and nodata.
+        rasterio.shutil.copy(
             str(tmp),
             str(staged),
-            dict(cog_profiles["deflate"]),
-            quiet=True,
-            overview_resampling=resampling,
-            forward_band_tags=True,
+            driver="COG",
+            COMPRESS="DEFLATE",
+            PREDICTOR="YES" if profile.get("dtype") == "float32" else "NO",
+            BLOCKSIZE=512,
+            OVERVIEW_RESAMPLING=resampling.upper(),
+            BIGTIFF="IF_SAFER",
         )
         staged.replace(out)
     finally:
