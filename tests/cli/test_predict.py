@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from tests.helpers import write_tif
 from tests.predict.test_classify import BANDS, T, _bundle
 
@@ -101,3 +102,23 @@ def test_a_folder_of_three_scenes_and_a_stac_item_predict_in_one_call(tmp_path: 
     assert set(polygons["class_name"]) <= {"bare", "vegetation"}
     assert abs(polygons["area_m2"].sum() - 64 * 80 * 100) < 1e-6
     assert "wrote" in done.stdout and "MP/s" in done.stdout
+
+
+def test_grid_option_predicts_onto_another_rasters_grid(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path)
+    red, nir = np.full((120, 160), 0.6, np.float32), np.full((120, 160), 0.2, np.float32)
+    nir[:, 80:], red[:, 80:] = 0.8, 0.1  # vegetation in the right half
+    scene = write_tif(
+        tmp_path / "scene.tif", np.stack([red, nir]), T, "EPSG:32631", descriptions=BANDS
+    )
+    coarse = T @ Affine.translation(40, 20) @ Affine.scale(2)  # 20 m, offset into the scene
+    ref = write_tif(tmp_path / "ref.tif", np.zeros((1, 30, 50), np.uint8), coarse, "EPSG:32631")
+    done = _run(
+        "predict", str(bundle), str(scene), "--out", str(tmp_path / "maps"), "--grid", str(ref)
+    )
+    assert done.returncode == 0, done.stderr
+    with rasterio.open(tmp_path / "maps" / "scene_classes.tif") as ds:
+        assert ds.transform == coarse and ds.shape == (30, 50)
+        labels = ds.read(1)
+    # reference column j covers scene columns 40 + 2j .. 41 + 2j: vegetation from j = 20
+    assert (labels[:, :19] == 0).all() and (labels[:, 21:] == 1).all()

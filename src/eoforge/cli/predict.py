@@ -29,7 +29,7 @@ written under temporary names: a class map (colour table, class names, 255
 where inputs are invalid) and, on request, confidence / probabilities (uint8,
 scale 1/254) or float32 values for regression bundles. Change bundles take
 pairs of dates of the same place. Memory depends on tile and block size, not
-on scene size (GDAL_CACHEMAX defaults to 256 MB here).
+on scene size (GDAL_CACHEMAX defaults to 128 MB here).
 
 Examples:
 

@@ -26,6 +26,7 @@ from eoforge.predict.blocks import (
     store_block,
 )
 from eoforge.predict.bundle import BundleModel
+from eoforge.predict.memory import release_free_memory
 from eoforge.predict.plan import Block
 from eoforge.predict.types import Predictor, Progress
 
@@ -75,6 +76,7 @@ def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress 
         for c in job.plan.contributors(block):
             if all(b.name in finals for b in job.plan.consumers(c)):
                 drop_partials(job, c)
+        release_free_memory()
 
     if progress is not None:
         progress(finished[0], total)
