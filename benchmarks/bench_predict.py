@@ -64,7 +64,10 @@ EOFORGE = Path(sys.executable).with_name("eoforge")
 def make_scene(path: Path, size: int) -> Path:
     """A 4-band float32 tiled deflate GeoTIFF with smooth random content."""
     if path.exists():
-        return path
+        with rasterio.open(path) as ds:
+            if list(ds.descriptions) == BANDS:
+                return path
+        path.unlink()  # written by an older version of this script, other band names
     rng = np.random.default_rng(0)
     profile = {
         "driver": "GTiff",

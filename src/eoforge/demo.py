@@ -18,7 +18,9 @@ Run folder::
 from __future__ import annotations
 
 import json
+import logging
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -162,11 +164,24 @@ def write_config(out: Path, folders: dict[str, Path], settings: DemoSettings, se
 
 
 def train(config_path: Path, progress: bool) -> Any:
-    """Train with the experiment API; returns its :class:`TrainResult`."""
+    """Train with the experiment API; returns its :class:`TrainResult`.
+
+    Lightning's start-up notes and known-harmless warnings are hidden: a new user's
+    first run should show the stages, not the framework's chatter.
+    """
     from eoforge.experiment import load_config
     from eoforge.experiment import train as run_training
 
-    return run_training(load_config(config_path), progress=progress)
+    log = logging.getLogger("lightning.pytorch")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            for message in (".*LeafSpec.*", ".*on_after_batch_transfer.*", ".*log_every_n_steps.*"):
+                warnings.filterwarnings("ignore", message=message)
+            return run_training(load_config(config_path), progress=progress)
+    finally:
+        log.setLevel(level)
 
 
 def reference_on_model_classes(bundle: Path, folder: Path, target: Path) -> Path:

@@ -730,7 +730,17 @@ def _curve_columns(columns: Mapping[str, Any], x_name: str) -> tuple[list[str], 
     names = [n for n in names if not (n.endswith("_step") and f"{n[:-5]}_epoch" in columns)]
     losses = [n for n in names if "loss" in n.lower()]
     metrics = [n for n in names if "loss" not in n.lower()]
+    # per-class curves (val/iou_water ...) drown the headline ones: keep those when present
+    headline = [n for n in metrics if "_" not in n.split("/")[-1] or n.endswith("f1_macro")]
+    if len(metrics) > MAX_METRIC_CURVES and headline:
+        metrics = headline[:MAX_METRIC_CURVES]
+    if len(losses) > 2 and any(n.endswith("_step") for n in losses):
+        losses = [n for n in losses if not n.endswith("_step")] or losses
     return losses, metrics
+
+
+MAX_METRIC_CURVES = 8
+"""Metric curves drawn at most; per-class ones are dropped first (the report has a table)."""
 
 
 def learning_curves(
