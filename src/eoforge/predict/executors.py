@@ -22,6 +22,7 @@ from eoforge.predict.blocks import (
     accumulate,
     drop_partials,
     finalize_block,
+    read_tile,
     read_tiles,
     store_block,
 )
@@ -130,8 +131,12 @@ class DaskOptions:
 def _dask_compute(job: SceneJob, model: Model, block: Block) -> str:
     from distributed import get_worker
 
-    torch.set_num_threads(max(1, get_worker().state.nthreads))
-    acc = accumulate(job, _predictor(model), block, read_tiles(job, block.tiles))
+    threads = max(1, get_worker().state.nthreads)
+    torch.set_num_threads(threads)
+    # Parallelism comes from the workers: a read-ahead thread per task would only
+    # compete with the other workers for the same cores.
+    tiles = (read_tile(job, t) for t in block.tiles)
+    acc = accumulate(job, _predictor(model), block, tiles)
     store_block(job, block, acc)
     Journal(job.work / "journal.txt").add(f"computed {block.name}")
     return block.name
