@@ -33,10 +33,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(BENCH_STAMP)
-	$(BIN)/python benchmarks/bench_loading.py
+	$(BIN)/python benchmarks/bench_loading.py --out benchmarks/results/loading.json
+	$(BIN)/python benchmarks/bench_predict.py --out benchmarks/results/predict.json
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_loading.py --quick
+	$(BIN)/python benchmarks/bench_predict.py --quick
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
