@@ -187,6 +187,7 @@ def train(config_path: Path, progress: bool) -> Any:
 def reference_on_model_classes(bundle: Path, folder: Path, target: Path) -> Path:
     """The unseen scene's land-cover labels mapped onto the bundle's class ids (255: none)."""
     from eoforge.models import read_bundle_json
+    from eoforge.predict.outputs import rgba
 
     info = read_bundle_json(bundle)
     legend = {
@@ -205,15 +206,10 @@ def reference_on_model_classes(bundle: Path, folder: Path, target: Path) -> Path
     tmp = target.with_name(f".{target.name}.partial")
     with rasterio.open(tmp, "w", **{**profile, "driver": "GTiff"}) as dst:
         dst.write(values, 1)
-        dst.write_colormap(1, {c.id: _rgb(c.color) for c in info.classes})
+        dst.write_colormap(1, {c.id: rgba(c.color) for c in info.classes})
         dst.update_tags(1, **{f"CLASS_{c.id}": c.name for c in info.classes})
     tmp.replace(target)
     return target
-
-
-def _rgb(color: str) -> tuple[int, int, int, int]:
-    value = color.lstrip("#")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), 255
 
 
 def predict(

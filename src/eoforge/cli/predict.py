@@ -12,7 +12,6 @@ from eoforge.errors import ConfigError
 
 if TYPE_CHECKING:
     from odc.geo.geobox import GeoBox
-    from rich.console import Console
 
     from eoforge.models import LoadedBundle
     from eoforge.predict import BundleModel, OutputSpec, RunOptions, TilingOptions
@@ -141,7 +140,7 @@ def predict(
         scene_grid = target_grid or scene.grid(info.bands, info.gsd)
         stem = out / scene.name
         seconds, paths_out = _run(
-            console, scene, scene_grid, stem, model, bands, spec, options, RunOptions(resume, dask)
+            scene, scene_grid, stem, model, bands, spec, options, RunOptions(resume, dask)
         )
         written += paths_out.values()
         if vectors:
@@ -163,7 +162,6 @@ def predict(
 
 
 def _run(
-    console: Console,
     scene: Scene,
     grid: GeoBox,
     stem: Path,

@@ -7,7 +7,6 @@ same journal, so their outputs are identical and either can resume the other.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -161,7 +160,7 @@ def run_dask(
     Each finalise task waits for the compute tasks of the blocks that reach into
     its block. Workers build the model once per process from a :class:`BundleModel`.
     """
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, LocalCluster
 
     owned: list[Any] = []
     if client is None:
@@ -178,7 +177,7 @@ def run_dask(
             client = Client(cluster)  # type: ignore[no-untyped-call]
         owned.insert(0, client)
     try:
-        _submit_all(client, job, model, journal, progress, as_completed)
+        _submit_all(client, job, model, journal, progress)
     finally:
         for item in owned:
             item.close()
@@ -190,8 +189,9 @@ def _submit_all(
     model: Model,
     journal: Journal,
     progress: Progress | None,
-    as_completed: Callable[..., Any],
 ) -> None:
+    from distributed import as_completed
+
     done = journal.done()
     blocks = job.plan.blocks
     pixels = {b.name: _pixels([b]) for b in blocks}
@@ -215,7 +215,7 @@ def _submit_all(
     ]
     if progress is not None:
         progress(finished, total)
-    for future in as_completed(list(computes.values())):
+    for future in as_completed(list(computes.values())):  # type: ignore[no-untyped-call]
         finished += pixels[future.result()]
         if progress is not None:
             progress(finished, total)

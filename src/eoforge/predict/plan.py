@@ -110,10 +110,6 @@ class BlockPlan:
                 out.append(Block((i, j), members, extent, own))
         return out
 
-    def at(self, index: tuple[int, int]) -> Block:
-        """The block at ``(block_row, block_col)``."""
-        return next(b for b in self.blocks if b.index == index)
-
     def contributors(self, block: Block) -> list[Block]:
         """Blocks whose extents reach into ``block``'s own region, row-major, itself last."""
         return [
