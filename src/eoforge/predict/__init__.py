@@ -18,7 +18,8 @@ from eoforge.predict.engine import (
     predict_scene,
     write_cog,
 )
-from eoforge.predict.executors import DaskOptions
+from eoforge.predict.executors import WORKER_ALLOCATOR, DaskOptions, local_cluster
+from eoforge.predict.memory import bound_process_memory, release_free_memory, tune_allocator
 from eoforge.predict.outputs import CLASS_NODATA, PROBABILITY_SCALE, ClassDef, OutputSpec
 from eoforge.predict.plan import Block, BlockPlan
 from eoforge.predict.types import Predictor, Progress
@@ -27,6 +28,7 @@ from eoforge.predict.vectors import VectorOutputs, polygonize_map
 __all__ = [
     "CLASS_NODATA",
     "PROBABILITY_SCALE",
+    "WORKER_ALLOCATOR",
     "Block",
     "BlockPlan",
     "BundleModel",
@@ -39,13 +41,17 @@ __all__ = [
     "TilingOptions",
     "VectorOutputs",
     "assemble",
+    "bound_process_memory",
     "bundle_predictor",
     "classify_scene",
     "d4",
     "ensemble",
+    "local_cluster",
     "polygonize_map",
     "predict_scene",
     "ramp",
+    "release_free_memory",
     "tile_weights",
+    "tune_allocator",
     "write_cog",
 ]

@@ -27,6 +27,7 @@ from eoforge.geo.grid import crs_of
 from eoforge.io.reader import SourceLike, as_sources
 from eoforge.predict.blocks import SceneJob, prepare_work, read_products
 from eoforge.predict.executors import DaskOptions, Model, run_dask, run_local
+from eoforge.predict.memory import release_free_memory
 from eoforge.predict.outputs import (
     PROBABILITY_SCALE,
     OutputSpec,
@@ -136,6 +137,7 @@ def predict_scene(
         run_dask(job, model, journal, progress, run.dask or DaskOptions(), run.client)
     else:
         run_local(job, model, journal, progress)
+    release_free_memory()  # the blocks' freed heap, before assembly allocates its own
     paths = {p: stem.with_name(f"{stem.name}_{p}.tif") for p in spec.products()}
     for product, path in paths.items():
         assemble(job, product, path)
