@@ -118,7 +118,8 @@ class DaskOptions:
 
     Attributes:
         scheduler: ``tcp://host:port`` of a running scheduler (the output folder
-            must then be on storage every worker sees).
+            must then be on storage every worker sees; start its workers with
+            :data:`WORKER_ALLOCATOR` in their environment for full speed on CPUs).
         workers: Processes of a local cluster (one thread each) when no scheduler is given.
     """
 
