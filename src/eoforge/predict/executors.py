@@ -26,7 +26,6 @@ from eoforge.predict.blocks import (
     store_block,
 )
 from eoforge.predict.bundle import BundleModel
-from eoforge.predict.memory import tune_allocator
 from eoforge.predict.plan import Block
 from eoforge.predict.types import Predictor, Progress
 
@@ -132,9 +131,6 @@ def _dask_compute(job: SceneJob, model: Model, block: Block) -> str:
 
     threads = max(1, get_worker().state.nthreads)
     torch.set_num_threads(threads)
-    # Main-arena allocations reuse heap pages instead of fresh mmaps (workers of
-    # local_cluster start with WORKER_ALLOCATOR, which covers worker threads too).
-    tune_allocator()
     # Parallelism comes from the workers: a read-ahead thread per task would only
     # compete with the other workers for the same cores.
     tiles = (read_tile(job, t) for t in block.tiles)
@@ -160,7 +156,8 @@ WORKER_ALLOCATOR = {
 A task runs in a worker thread, whose own malloc arena would serve every tensor
 over 64 MB with a fresh ``mmap`` (faulted in and zeroed by the kernel on each
 forward pass, ~40 % of a U-Net's time on the CPU); one arena without mmap reuses
-the heap. Set them in the environment of the workers of a cluster of your own.
+the heap. Set them in the environment of the workers of a cluster of your own:
+tasks leave the allocator of workers they did not start as it is.
 """
 
 

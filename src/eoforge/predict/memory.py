@@ -57,7 +57,8 @@ def tune_allocator(trim_threshold: int = 1 << 30, arenas: int = 4) -> bool:
     Args:
         trim_threshold: Free memory at the top of the heap, bytes, kept instead of
             being returned at each ``free`` (:func:`release_free_memory` returns it).
-        arenas: Most malloc arenas (per-thread heaps) in the process.
+        arenas: Most malloc arenas (per-thread heaps) in the process; glibc reads
+            it when a second thread first allocates, so later calls cannot lower it.
 
     Returns:
         Whether the settings were applied (False off glibc).
