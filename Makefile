@@ -38,7 +38,7 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_loading.py --quick
-	$(BIN)/python benchmarks/bench_predict.py --quick
+	$(BIN)/python benchmarks/bench_predict.py --quick --out benchmarks/results/predict_quick.json
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
