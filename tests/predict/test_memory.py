@@ -17,20 +17,25 @@ pytestmark = pytest.mark.skipif(
     reason="glibc allocator settings",
 )
 
-# 20 tensors of 72 MB, allocated, written and freed in turn in the main thread (where
-# `eoforge predict` runs the model); prints the minor page faults they cost.
+# Tensors of 72 MB, allocated, written and freed in turn in the main thread (where
+# `eoforge predict` runs the model): 5 to warm up (the first two or three are faulted
+# in even when tuned: the heap grows while PyTorch's thread pool starts), then 15 whose
+# minor page faults it prints.
 _PROBE = """
 import resource, sys
 if sys.argv[1] == "tuned":
     from eoforge.predict.memory import tune_allocator
     assert tune_allocator()
 import torch
-def run():
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(20):
+def tensors(n):
+    for _ in range(n):
         a = torch.empty(18_000_000)
         a.fill_(1.0)
         del a
+def run():
+    tensors(5)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    tensors(15)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 run()
 """
@@ -47,8 +52,8 @@ def _faults(mode: str) -> int:
 
 def test_tuned_allocator_reuses_pages_of_freed_tensors() -> None:
     default, tuned = _faults("default"), _faults("tuned")
-    assert default > 15 * PAGES  # every tensor faulted in afresh
-    assert tuned < 2 * PAGES  # the first one only
+    assert default > 12 * PAGES  # every tensor faulted in afresh
+    assert tuned < 2 * PAGES  # the heap's pages reused
 
 
 def _worker_probe() -> tuple[dict[str, str], bool, int]:
