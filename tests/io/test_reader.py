@@ -164,6 +164,16 @@ def test_handle_cache_is_bounded(tmp_path: Path) -> None:
     assert len(cache) == 0
 
 
+def test_a_rewritten_file_is_read_afresh(tmp_path: Path) -> None:
+    # A notebook re-exports a raster under the same name: the next read sees the new pixels.
+    path = write_tif(tmp_path / "r.tif", np.zeros((1, 8, 8), np.float32), T31, UTM31)
+    grid = make_grid((8, 8), T31, UTM31)
+    before, _ = read(source_from_file(path), grid, ["band1"])
+    write_tif(path, np.full((1, 8, 8), 7, np.float32), T31, UTM31)
+    after, _ = read(source_from_file(path), grid, ["band1"])
+    assert (before == 0).all() and (after == 7).all()
+
+
 def test_rgb_colour_interpretation_names_bands(real_data: Path) -> None:
     src = source_from_file(real_data / "rasterio" / "RGBA.uint16.tif")
     assert src.bands == ["RGB.blue", "RGB.green", "RGB.red"]

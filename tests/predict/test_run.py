@@ -165,6 +165,38 @@ def test_resume_refuses_a_different_job_and_starts_over(tmp_path: Path) -> None:
     assert journal.read_text().count("final") == 4  # the old journal was not reused
 
 
+def test_resume_starts_over_when_an_input_was_rewritten(tmp_path: Path) -> None:
+    scene = _scene(tmp_path, (128, 128))
+    model = BundleModel((str(_bundle(tmp_path)),))
+    grid = make_grid((128, 128), T, "EPSG:32631")
+    run = RunOptions(resume=True, keep_work=True)
+    opts = TilingOptions(64, 16, 2, 64)
+    out = tmp_path / "o" / "s"
+    predict_scene(
+        model, source_from_file(scene), grid, BANDS, out, spec=CLASSES, options=opts, run=run
+    )
+    journal = tmp_path / "o" / ".s.work" / "journal.txt"
+    first = _read_all({"p": out.with_name("s_probabilities.tif")})["p"]
+    _scene(tmp_path, (128, 128), seed=2)  # same path, grid and bands; new pixels
+    paths = predict_scene(
+        model, source_from_file(scene), grid, BANDS, out, spec=CLASSES, options=opts, run=run
+    )
+    assert journal.read_text().count("final") == 9  # not 18: the old journal was dropped
+    fresh = predict_scene(
+        model,
+        source_from_file(scene),
+        grid,
+        BANDS,
+        tmp_path / "f" / "s",
+        spec=CLASSES,
+        options=opts,
+    )
+    resumed, new = _read_all(paths), _read_all(fresh)
+    for name in new:
+        np.testing.assert_array_equal(resumed[name], new[name])
+    assert not np.array_equal(first, new["probabilities"])
+
+
 def test_ensemble_tta_and_probabilities_through_the_cli(tmp_path: Path) -> None:
     first = _bundle(tmp_path / "one")
     second = _bundle(tmp_path / "two")

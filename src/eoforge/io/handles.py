@@ -176,6 +176,20 @@ def _block_shape(ds: rasterio.io.DatasetReader) -> tuple[int, int]:
     return int(rows), int(cols)
 
 
+_Stamp = tuple[int, int, int] | None
+
+
+def _stamp(path: str) -> _Stamp:
+    """Inode, size and modification time (ns) of a local file; None for GDAL URLs."""
+    if _is_remote(path):
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 class HandleCache:
     """Least-recently-used cache of open rasterio datasets, bounded in count.
 
@@ -188,7 +202,7 @@ class HandleCache:
 
     def __init__(self, max_open: int = 32) -> None:
         self.max_open = max(1, max_open)
-        self._handles: OrderedDict[str, rasterio.io.DatasetReader] = OrderedDict()
+        self._handles: OrderedDict[str, tuple[rasterio.io.DatasetReader, _Stamp]] = OrderedDict()
         self._grids: dict[str, GeoBox] = {}
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -202,22 +216,32 @@ class HandleCache:
         return grid
 
     def get(self, path: str) -> rasterio.io.DatasetReader:
-        """An open dataset for ``path``, opening it (and evicting the oldest) if needed."""
+        """An open dataset for ``path``, opening it (and evicting the oldest) if needed.
+
+        A local file rewritten since it was opened (another inode, size or
+        modification time) is opened afresh, so a long-lived process never reads
+        the pixels of a replaced file; the stale handle is dropped, not closed,
+        since another thread may still be reading through it.
+        """
+        stamp = _stamp(path)
         with self._lock:
             if os.getpid() != self._pid:
                 # Inherited from the parent through fork: forget, never close, the parent's handles.
                 self._handles = OrderedDict()
                 self._grids = {}
                 self._pid = os.getpid()
-            ds = self._handles.get(path)
-            if ds is not None:
+            cached = self._handles.get(path)
+            if cached is not None and cached[1] == stamp:
                 self._handles.move_to_end(path)
-                return ds
+                return cached[0]
+            if cached is not None:
+                del self._handles[path]
+                self._grids.pop(path, None)
         ds = open_dataset(path)
         with self._lock:
-            self._handles[path] = ds
+            self._handles[path] = (ds, stamp)
             while len(self._handles) > self.max_open:
-                old_path, old = self._handles.popitem(last=False)
+                old_path, (old, _) = self._handles.popitem(last=False)
                 self._grids.pop(old_path, None)
                 old.close()
         return ds
@@ -229,7 +253,7 @@ class HandleCache:
         """Close every cached handle of this process."""
         with self._lock:
             if os.getpid() == self._pid:
-                for ds in self._handles.values():
+                for ds, _ in self._handles.values():
                     ds.close()
             self._handles = OrderedDict()
             self._grids = {}

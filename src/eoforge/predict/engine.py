@@ -131,6 +131,10 @@ def predict_scene(
         "batch": opts.batch,
         "inputs": [[s.to_dict() for s in date] for date in inputs],
         "model": _describe(model),
+        "files": _stamps(
+            [a.path for date in inputs for s in date for a in s.assets.values()]
+            + _model_files(model)
+        ),
     }
     journal = prepare_work(job, fingerprint, run.resume)
     if run.dask is not None or run.client is not None:
@@ -144,6 +148,38 @@ def predict_scene(
     if not run.keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return paths
+
+
+def _model_files(model: Model) -> list[str]:
+    from eoforge.predict.bundle import BundleModel
+
+    if not isinstance(model, BundleModel):
+        return []
+    files = []
+    for bundle in model.bundles:
+        root = Path(bundle)
+        files += (
+            [str(p) for p in sorted(root.rglob("*")) if p.is_file()] if root.is_dir() else [bundle]
+        )
+    return files
+
+
+def _stamps(paths: Sequence[str]) -> dict[str, list[int] | None]:
+    """Size (bytes) and modification time (ns) of each local file among ``paths``.
+
+    Part of a run's fingerprint, so ``--resume`` starts over when an input raster or
+    a bundle was rewritten since the interrupted run. Paths GDAL opens by other means
+    (``/vsicurl/``, subdatasets) are listed without a stamp.
+    """
+    out: dict[str, list[int] | None] = {}
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            out[path] = None
+            continue
+        out[path] = [st.st_size, st.st_mtime_ns]
+    return out
 
 
 def _describe(model: Model) -> object:
