@@ -81,6 +81,42 @@ def test_dask_cluster_gives_the_local_class_map_bit_for_bit(tmp_path: Path) -> N
     )  # work folder removed
 
 
+def test_cli_runs_on_a_running_scheduler_and_matches_the_local_run(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    bundle, scene = _bundle(tmp_path), _scene(tmp_path, (200, 240))
+    local = subprocess.run(_predict_cmd(bundle, scene, tmp_path / "local"), capture_output=True)
+    assert local.returncode == 0, local.stderr
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = subprocess.run(
+            _predict_cmd(
+                bundle, scene, tmp_path / "remote", "--scheduler", cluster.scheduler_address
+            ),
+            capture_output=True,
+        )
+        assert remote.returncode == 0, remote.stderr
+        prefixes = cluster.scheduler.task_prefixes
+        ran = {name: prefixes[name].all_durations["compute"] for name in prefixes}
+    # the blocks were computed and finalised by this scheduler's workers
+    assert ran["dask_compute"] > 0 and ran["dask_finalize"] > 0
+    for name in ("scene_classes.tif", "scene_confidence.tif"):
+        a, b = (_read_all({name: tmp_path / d / name})[name] for d in ("local", "remote"))
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    bundle, scene = _bundle(tmp_path), _scene(tmp_path, (64, 64))
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
+    cmd = _predict_cmd(bundle, scene, tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list((tmp_path / "out").glob("*.tif"))
+
+
 def _unet_bundle(tmp_path: Path) -> Path:
     torch.manual_seed(0)
     spec = ModelSpec(task="segmentation", arch="unet", in_bands=BANDS, num_classes=2)

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from eoforge.errors import ConfigError
 from eoforge.predict.blocks import (
     Journal,
     SceneJob,
@@ -120,10 +121,13 @@ class DaskOptions:
             must then be on storage every worker sees; start its workers with
             :data:`WORKER_ALLOCATOR` in their environment for full speed on CPUs).
         workers: Processes of a local cluster (one thread each) when no scheduler is given.
+        connect_timeout: Seconds to wait for ``scheduler`` to answer (None: Dask's
+            ``distributed.comm.timeouts.connect``, 30 s unless configured).
     """
 
     scheduler: str | None = None
     workers: int = 2
+    connect_timeout: float | None = None
 
 
 def _dask_compute(job: SceneJob, model: Model, block: Block) -> str:
@@ -206,7 +210,7 @@ def run_dask(
     owned: list[Any] = []
     if client is None:
         if options.scheduler:
-            client = Client(options.scheduler)  # type: ignore[no-untyped-call]
+            client = _connect(options.scheduler, options.connect_timeout)
         else:
             cluster = local_cluster(options.workers)
             owned.append(cluster)
@@ -217,6 +221,20 @@ def run_dask(
     finally:
         for item in owned:
             item.close()
+
+
+def _connect(address: str, timeout: float | None) -> Client:
+    from distributed import Client
+
+    kwargs = {} if timeout is None else {"timeout": timeout}
+    try:
+        return Client(address, **kwargs)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot reach the Dask scheduler at {address!r} ({exc}).",
+            fix="check the address and port (`dask scheduler` prints them), that this machine"
+            " may connect there, or use --workers N for a local cluster.",
+        ) from exc
 
 
 def _submit_all(
