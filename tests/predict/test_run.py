@@ -19,6 +19,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from tests.helpers import write_tif
 from tests.predict.test_classify import BANDS, T, _bundle
 
+from eoforge.errors import ConfigError
 from eoforge.geo import make_grid
 from eoforge.io import source_from_file
 from eoforge.models import Bundle, ClassInfo, ModelSpec, Normalization, build_model, save_bundle
@@ -115,6 +116,23 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in done.stderr
     assert "Traceback" not in done.stderr
     assert not list((tmp_path / "out").glob("*.tif"))
+
+
+def test_a_malformed_scheduler_address_is_a_clear_error(tmp_path: Path) -> None:
+    scene = _scene(tmp_path, (64, 64))
+    model = BundleModel((str(_bundle(tmp_path)),))
+    run = RunOptions(dask=DaskOptions(scheduler="headnode"))  # no port
+    with pytest.raises(ConfigError, match="cannot reach the Dask scheduler at 'headnode'"):
+        predict_scene(
+            model,
+            source_from_file(scene),
+            make_grid((64, 64), T, "EPSG:32631"),
+            BANDS,
+            tmp_path / "o" / "s",
+            spec=CLASSES,
+            run=run,
+        )
+    assert not list((tmp_path / "o").glob("*.tif"))
 
 
 def _unet_bundle(tmp_path: Path) -> Path:

@@ -4,7 +4,7 @@
 :mod:`eoforge.io.reader`.
 """
 
-from eoforge.io.handles import HANDLES, FileInfo, HandleCache, file_info
+from eoforge.io.handles import HANDLES, FileInfo, FileStamp, HandleCache, file_info, file_stamp
 from eoforge.io.products import open_sources
 from eoforge.io.reader import as_sources, read
 from eoforge.io.source import BandAsset, RasterSource, source_from_file
@@ -20,11 +20,13 @@ __all__ = [
     "HANDLES",
     "BandAsset",
     "FileInfo",
+    "FileStamp",
     "HandleCache",
     "RasterSource",
     "as_sources",
     "boxes_in_pixels",
     "file_info",
+    "file_stamp",
     "open_sources",
     "rasterize_labels",
     "read",

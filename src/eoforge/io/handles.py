@@ -176,11 +176,16 @@ def _block_shape(ds: rasterio.io.DatasetReader) -> tuple[int, int]:
     return int(rows), int(cols)
 
 
-_Stamp = tuple[int, int, int] | None
+FileStamp = tuple[int, int, int] | None
+"""A local file's identity: inode, size (bytes), modification time (ns); None for URLs."""
 
 
-def _stamp(path: str) -> _Stamp:
-    """Inode, size and modification time (ns) of a local file; None for GDAL URLs."""
+def file_stamp(path: str) -> FileStamp:
+    """Inode, size (bytes) and modification time (ns) of a local file.
+
+    None for GDAL URLs and paths ``os.stat`` cannot see (subdatasets, missing files).
+    A file rewritten under the same name gets another stamp.
+    """
     if _is_remote(path):
         return None
     try:
@@ -202,7 +207,7 @@ class HandleCache:
 
     def __init__(self, max_open: int = 32) -> None:
         self.max_open = max(1, max_open)
-        self._handles: OrderedDict[str, tuple[rasterio.io.DatasetReader, _Stamp]] = OrderedDict()
+        self._handles: OrderedDict[str, tuple[rasterio.io.DatasetReader, FileStamp]] = OrderedDict()
         self._grids: dict[str, GeoBox] = {}
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -223,7 +228,7 @@ class HandleCache:
         the pixels of a replaced file; the stale handle is dropped, not closed,
         since another thread may still be reading through it.
         """
-        stamp = _stamp(path)
+        stamp = file_stamp(path)
         with self._lock:
             if os.getpid() != self._pid:
                 # Inherited from the parent through fork: forget, never close, the parent's handles.

@@ -24,6 +24,7 @@ from odc.geo.geobox import GeoBox
 from rasterio.windows import Window
 
 from eoforge.geo.grid import crs_of
+from eoforge.io.handles import file_stamp
 from eoforge.io.reader import SourceLike, as_sources
 from eoforge.predict.blocks import SceneJob, prepare_work, read_products
 from eoforge.predict.executors import DaskOptions, Model, run_dask, run_local
@@ -131,10 +132,12 @@ def predict_scene(
         "batch": opts.batch,
         "inputs": [[s.to_dict() for s in date] for date in inputs],
         "model": _describe(model),
-        "files": _stamps(
-            [a.path for date in inputs for s in date for a in s.assets.values()]
+        # rewritten inputs or bundles since an interrupted run: start over
+        "files": {
+            path: file_stamp(path)
+            for path in [a.path for date in inputs for s in date for a in s.assets.values()]
             + _model_files(model)
-        ),
+        },
     }
     journal = prepare_work(job, fingerprint, run.resume)
     if run.dask is not None or run.client is not None:
@@ -162,24 +165,6 @@ def _model_files(model: Model) -> list[str]:
             [str(p) for p in sorted(root.rglob("*")) if p.is_file()] if root.is_dir() else [bundle]
         )
     return files
-
-
-def _stamps(paths: Sequence[str]) -> dict[str, list[int] | None]:
-    """Size (bytes) and modification time (ns) of each local file among ``paths``.
-
-    Part of a run's fingerprint, so ``--resume`` starts over when an input raster or
-    a bundle was rewritten since the interrupted run. Paths GDAL opens by other means
-    (``/vsicurl/``, subdatasets) are listed without a stamp.
-    """
-    out: dict[str, list[int] | None] = {}
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            out[path] = None
-            continue
-        out[path] = [st.st_size, st.st_mtime_ns]
-    return out
 
 
 def _describe(model: Model) -> object:

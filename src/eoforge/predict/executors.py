@@ -169,7 +169,14 @@ def local_cluster(workers: int) -> LocalCluster:
     """A local cluster of ``workers`` single-thread processes set up for inference.
 
     Worker processes start with :data:`WORKER_ALLOCATOR` (variables already in the
-    environment win) and no dashboard.
+    environment win), the statistical profiler off, slower event-loop ticks and no
+    dashboard.
+
+    Args:
+        workers: Worker processes (one thread each).
+
+    Returns:
+        The started cluster; close it (or use it as a context manager) when done.
     """
     import dask.config
     from distributed import LocalCluster
