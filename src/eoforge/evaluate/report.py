@@ -1,7 +1,7 @@
 """A self-contained HTML report of a run: imagery, maps, accuracy, training and timings.
 
 :func:`write_report` reads ``RUN_DIR/run.json`` (written by ``eoforge demo``),
-draws the figures of :mod:`eoforge.evaluate.plots` into ``RUN_DIR/report/``
+draws the figures of :mod:`eoforge.evaluate` into ``RUN_DIR/report/``
 and writes ``RUN_DIR/report.html`` with every PNG embedded as a data URI, so
 the one HTML file can be mailed or archived on its own. Inputs the run lacks
 (no Sentinel-1, no training log, ...) give a section that says so; only an
@@ -32,9 +32,13 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from eoforge.classes import ClassInfo
 from eoforge.errors import EoforgeError, MissingFileError, UnreadableFileError
-from eoforge.evaluate import plots
-from eoforge.evaluate.plots import ClassSpec
+from eoforge.evaluate.curves import learning_curves
+from eoforge.evaluate.figures import save_png
+from eoforge.evaluate.maps import class_map, error_map, quicklook
+from eoforge.evaluate.matrices import confusion_matrix
+from eoforge.evaluate.readers import read_classes
 
 TRUE_COLOUR = ("S2.B04", "S2.B03", "S2.B02")
 FALSE_COLOUR = ("S2.B08", "S2.B04", "S2.B03")
@@ -169,7 +173,7 @@ class _Figures:
                 f'<div class="panel">{title}<p class="absent">Could not be drawn: '
                 f"{html.escape(str(exc))}</p></div>"
             )
-        path = plots.save_png(fig, self.folder / f"{name}.png")
+        path = save_png(fig, self.folder / f"{name}.png")
         self.written.append(path)
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         return (
@@ -179,18 +183,18 @@ class _Figures:
         )
 
 
-def _prediction_classes(run: _Run) -> list[ClassSpec]:
+def _prediction_classes(run: _Run) -> list[ClassInfo]:
     try:
         path = run.path(run.section("prediction").get("classes"), "prediction")
-        return plots.read_classes(path)
+        return read_classes(path)
     except (_AbsentInputError, EoforgeError):
         return []
 
 
-def _label_classes(path: Path, fallback: Sequence[ClassSpec]) -> list[ClassSpec] | None:
+def _label_classes(path: Path, fallback: Sequence[ClassInfo]) -> list[ClassInfo] | None:
     """The label raster's own classes when it names them, else the prediction's."""
-    own = plots.read_classes(path)
-    named = [c for c in own if not c[1].startswith("class ")]
+    own = read_classes(path)
+    named = [c for c in own if not c.name.startswith("class ")]
     if named:
         return own
     return list(fallback) or None
@@ -200,13 +204,13 @@ def _imagery(figs: _Figures) -> str:
     scene = figs.run.section("scene")
 
     def optical(bands: Sequence[str], title: str) -> Callable[[], Figure]:
-        return lambda: plots.quicklook(
+        return lambda: quicklook(
             figs.run.path(scene.get("s2"), "Sentinel-2 scene"), bands, title=title
         )
 
     def sar() -> Figure:
         folder = figs.run.path(scene.get("s1"), "Sentinel-1 scene")
-        return plots.quicklook(folder, [SAR_BAND], title="Sentinel-1 VV backscatter", unit="dB")
+        return quicklook(folder, [SAR_BAND], title="Sentinel-1 VV backscatter", unit="dB")
 
     blocks = [
         figs.block(
@@ -231,22 +235,22 @@ def _imagery(figs: _Figures) -> str:
     return _section("imagery", "Imagery", "".join(blocks), grid=True)
 
 
-def _maps(figs: _Figures, classes: Sequence[ClassSpec]) -> str:
+def _maps(figs: _Figures, classes: Sequence[ClassInfo]) -> str:
     scene = figs.run.section("scene")
     prediction = figs.run.section("prediction")
 
     def labels() -> Figure:
         path = figs.run.path(scene.get("labels"), "label raster")
-        return plots.class_map(path, _label_classes(path, classes), title="Reference labels")
+        return class_map(path, _label_classes(path, classes), title="Reference labels")
 
     def predicted() -> Figure:
         path = figs.run.path(prediction.get("classes"), "prediction")
-        return plots.class_map(path, classes or None, title="Prediction")
+        return class_map(path, classes or None, title="Prediction")
 
     def errors() -> Figure:
         pred = figs.run.path(prediction.get("classes"), "prediction")
         ref = figs.run.path(scene.get("labels"), "label raster")
-        return plots.error_map(pred, ref, title="Prediction vs reference")
+        return error_map(pred, ref, title="Prediction vs reference")
 
     blocks = [
         figs.block("labels", "Label map", labels, "Reference land cover in its class colours."),
@@ -320,7 +324,7 @@ def _throughput(prediction: Mapping[str, Any]) -> float | None:
 
 
 def _accuracy(
-    figs: _Figures, metrics: Mapping[str, Any] | None, classes: Sequence[ClassSpec], why: str
+    figs: _Figures, metrics: Mapping[str, Any] | None, classes: Sequence[ClassInfo], why: str
 ) -> str:
     def matrix() -> Figure:
         if metrics is None:
@@ -330,7 +334,7 @@ def _accuracy(
             raise _AbsentInputError("the metrics file has no confusion matrix.")
         if not isinstance(names, list) or len(names) != len(counts):
             names = [f"class {i}" for i in range(len(counts))]
-        return plots.confusion_matrix(counts, [str(n) for n in names], title="Confusion matrix")
+        return confusion_matrix(counts, [str(n) for n in names], title="Confusion matrix")
 
     block = figs.block(
         "confusion_matrix",
@@ -344,14 +348,14 @@ def _accuracy(
 
 
 def _per_class_table(
-    metrics: Mapping[str, Any] | None, classes: Sequence[ClassSpec], why: str
+    metrics: Mapping[str, Any] | None, classes: Sequence[ClassInfo], why: str
 ) -> str:
     if metrics is None:
         return _absent(why)
     entries = metrics.get("per_class")
     if not isinstance(entries, list) or not entries:
         return _absent("the metrics file has no per-class scores.")
-    colours = {c[0]: c[2] for c in classes}
+    colours = {c.id: c.color for c in classes}
     rows = []
     for entry in entries:
         if not isinstance(entry, Mapping):
@@ -387,7 +391,7 @@ def _per_class_table(
 def _training(figs: _Figures) -> str:
     def curves() -> Figure:
         csv_path = figs.run.path(figs.run.section("training").get("metrics_csv"), "training log")
-        return plots.learning_curves(csv_path, title="Learning curves")
+        return learning_curves(csv_path, title="Learning curves")
 
     block = figs.block(
         "learning_curves",
