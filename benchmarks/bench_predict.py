@@ -55,18 +55,17 @@ from eoforge.io import source_from_file
 from eoforge.models import Bundle, ClassInfo, ModelSpec, Normalization, build_model, save_bundle
 from eoforge.predict import (
     BundleModel,
-    ClassDef,
     OutputSpec,
     RunOptions,
     TilingOptions,
-    local_cluster,
     predict_scene,
-    tune_allocator,
 )
+from eoforge.predict.executors import local_cluster
+from eoforge.predict.memory import tune_allocator
 
 BANDS = ["S2.B02", "S2.B03", "S2.B04", "S2.B08"]
 CLASSES = [(i, f"class{i}", f"#{i * 40:02x}{255 - i * 40:02x}80") for i in range(6)]
-SPEC = OutputSpec("classes", tuple(ClassDef(*c) for c in CLASSES))
+SPEC = OutputSpec("classes", tuple(ClassInfo(id=i, name=n, color=c) for i, n, c in CLASSES))
 TRANSFORM = Affine(10, 0, 500000, 0, -10, 5600000)
 EOFORGE = Path(sys.executable).with_name("eoforge")
 

@@ -13,7 +13,7 @@ from tests.helpers import write_tif
 from eoforge.geo import make_grid
 from eoforge.io import source_from_file
 from eoforge.models import Bundle, ClassInfo, ModelSpec, Normalization, PixelForest, save_bundle
-from eoforge.predict import CLASS_NODATA, TilingOptions, bundle_predictor, classify_scene
+from eoforge.predict import CLASS_NODATA, OutputSpec, TilingOptions, bundle_predictor, predict_scene
 
 T = Affine(10, 0, 600000, 0, -10, 5700000)
 BANDS = ["S2.B04", "S2.B08"]
@@ -52,16 +52,16 @@ def test_bundle_classifies_a_scene_into_a_class_map_cog(tmp_path: Path) -> None:
     data[:, 20:40, 50:90] = -1  # nodata
     path = write_tif(tmp_path / "scene.tif", data, T, "EPSG:32631", nodata=-1, descriptions=BANDS)
     predictor, loaded = bundle_predictor(_bundle(tmp_path))
-    classes = [(c.id, c.name, c.color) for c in loaded.bundle.classes]
-    out = classify_scene(
+    out = predict_scene(
         predictor,
         source_from_file(path),
         make_grid((200, 300), T, "EPSG:32631"),
         loaded.bundle.bands,
-        tmp_path / "classes.tif",
-        classes=classes,
+        tmp_path / "scene",
+        spec=OutputSpec.from_bundle(loaded),
         options=TilingOptions(96, 16, 4),
-    )
+    )["classes"]
+    assert out == tmp_path / "scene_classes.tif"
     assert cog_validate(str(out), quiet=True)[0]
     with rasterio.open(out) as ds:
         labels = ds.read(1)

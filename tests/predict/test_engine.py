@@ -16,7 +16,8 @@ from tests.helpers import write_tif
 
 from eoforge.geo import make_grid
 from eoforge.io import source_from_file
-from eoforge.predict import OutputSpec, TilingOptions, predict_scene, ramp, tile_weights
+from eoforge.predict import OutputSpec, TilingOptions, predict_scene
+from eoforge.predict.blend import ramp, tile_weights
 
 T = Affine(10, 0, 600000, 0, -10, 5700000)
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from eoforge.predict import WORKER_ALLOCATOR, local_cluster
+from eoforge.predict.executors import WORKER_ALLOCATOR, local_cluster
 
 pytestmark = pytest.mark.skipif(
     platform.system() != "Linux" or ctypes.util.find_library("c") is None,

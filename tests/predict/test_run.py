@@ -26,19 +26,21 @@ from eoforge.models import Bundle, ClassInfo, ModelSpec, Normalization, build_mo
 from eoforge.predict import (
     PROBABILITY_SCALE,
     BundleModel,
-    ClassDef,
     DaskOptions,
     OutputSpec,
     RunOptions,
     TilingOptions,
-    d4,
     predict_scene,
 )
+from eoforge.predict.bundle import d4
 
 EOFORGE = Path(sys.executable).with_name("eoforge")
 CLASSES = OutputSpec(
     "classes",
-    (ClassDef(0, "bare", "#a0522d"), ClassDef(1, "vegetation", "#228b22")),
+    (
+        ClassInfo(id=0, name="bare", color="#a0522d"),
+        ClassInfo(id=1, name="vegetation", color="#228b22"),
+    ),
     probabilities=True,
     confidence=True,
 )
@@ -319,7 +321,13 @@ def test_change_model_gets_both_dates_on_one_grid(tmp_path: Path) -> None:
         score = ((x[:, 1] - x[:, 0]).abs().mean(dim=1, keepdim=True) > 1).float()
         return torch.cat([1 - score, score], dim=1)
 
-    spec = OutputSpec("classes", (ClassDef(0, "same", "#000000"), ClassDef(1, "new", "#ff0000")))
+    spec = OutputSpec(
+        "classes",
+        (
+            ClassInfo(id=0, name="same", color="#000000"),
+            ClassInfo(id=1, name="new", color="#ff0000"),
+        ),
+    )
     paths = predict_scene(
         change,
         source_from_file(p1),

@@ -11,11 +11,7 @@ import typer
 from eoforge.errors import ConfigError
 
 if TYPE_CHECKING:
-    from odc.geo.geobox import GeoBox
-
-    from eoforge.models import LoadedBundle
-    from eoforge.predict import BundleModel, OutputSpec, RunOptions, TilingOptions
-    from eoforge.predict.scenes import Scene
+    from rich.progress import TaskID
 
 HELP = """Predict whole scenes with model bundles; write COGs (and polygons) per scene.
 
@@ -63,21 +59,6 @@ def _split(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return bundles, scenes
 
 
-def _spec(loaded: LoadedBundle, probabilities: bool, confidence: bool) -> OutputSpec:
-    from eoforge.predict import ClassDef, OutputSpec
-
-    info = loaded.bundle
-    if info.task in ("segmentation", "change"):
-        classes = tuple(ClassDef(c.id, c.name, c.color) for c in info.classes)
-        return OutputSpec("classes", classes, probabilities=probabilities, confidence=confidence)
-    if info.task == "pixel_regression":
-        return OutputSpec("values", names=(info.model.options.get("target", "value"),))
-    raise ConfigError(
-        f"a {info.task} bundle labels whole patches, not pixels.",
-        fix="predict scenes with a segmentation, change or pixel_regression bundle.",
-    )
-
-
 def predict(
     paths: Annotated[
         list[Path], typer.Argument(help="Bundle folder(s), then scene files, folders or STAC JSON.")
@@ -114,90 +95,48 @@ def predict(
     ] = False,
 ) -> None:
     """Predict scenes (see ``eoforge predict --help``)."""
+    # the model stack loads only when predicting: `eoforge --version` stays fast
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+
     from eoforge.cli import ui
-    from eoforge.predict import BundleModel, DaskOptions, RunOptions, TilingOptions
+    from eoforge.predict import BundleModel, DaskOptions, Products, RunOptions, TilingOptions
+    from eoforge.predict import run as run_prediction
     from eoforge.predict.memory import bound_process_memory
-    from eoforge.predict.scenes import find_sources, group_scenes, output_grid
 
     bound_process_memory()
     console = ui.console()
     bundle_paths, scene_paths = _split(paths)
-    model = BundleModel(tuple(str(p) for p in bundle_paths), tta=tta)
-    loaded = model.load()
-    info = loaded[0].bundle
-    bands = model.bands(loaded)
-    spec = _spec(loaded[0], probabilities, confidence or vectors)
-    dates = 2 if info.task == "change" else 1
-    scenes = group_scenes(find_sources(scene_paths), bands, dates=dates)
-    target_grid = output_grid(grid) if grid is not None else None
     dask = None
     if workers is not None or scheduler is not None:
         dask = DaskOptions(scheduler=scheduler, workers=workers or 2)
-    options = TilingOptions(tile, overlap, batch, block)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    for scene in scenes:
-        scene_grid = target_grid or scene.grid(info.bands, info.gsd)
-        stem = out / scene.name
-        seconds, paths_out = _run(
-            scene, scene_grid, stem, model, bands, spec, options, RunOptions(resume, dask)
-        )
-        written += paths_out.values()
-        if vectors:
-            from eoforge.predict.vectors import polygonize_map
-
-            result = polygonize_map(
-                paths_out["classes"],
-                stem.with_name(f"{stem.name}_classes"),
-                confidence=paths_out.get("confidence"),
-                simplify=simplify,
-            )
-            written += [result.parquet, result.geojson]
-        mpix = scene_grid.shape.x * scene_grid.shape.y / 1e6
-        console.print(
-            f"{scene.name}: {mpix:.1f} MP in {seconds:.1f} s ({mpix / max(seconds, 1e-9):.2f} MP/s)"
-        )
-    for path in written:
-        ui.result(f"wrote {path}")
-
-
-def _run(
-    scene: Scene,
-    grid: GeoBox,
-    stem: Path,
-    model: BundleModel,
-    bands: list[str],
-    spec: OutputSpec,
-    options: TilingOptions,
-    run: RunOptions,
-) -> tuple[float, dict[str, Path]]:
-    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
-
-    from eoforge.cli import ui
-    from eoforge.predict import predict_scene
-
-    start = time.perf_counter()
-    columns = (TextColumn(scene.name), BarColumn(), TextColumn("{task.fields[rate]}"))
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"))
     with ui.progress(*columns, TimeRemainingColumn()) as bar:
-        task = bar.add_task(scene.name, total=1, rate="")
+        tasks: dict[str, tuple[TaskID, float]] = {}
 
-        def report(done: int, total: int) -> None:
+        def report(scene: str, done: int, total: int) -> None:
+            if scene not in tasks:
+                tasks[scene] = (bar.add_task(scene, total=total, rate=""), time.perf_counter())
+            task, start = tasks[scene]
             rate = done / 1e6 / max(time.perf_counter() - start, 1e-9)
             bar.update(task, total=total, completed=done, rate=f"{rate:.2f} MP/s")
 
-        paths = predict_scene(
-            model,
-            scene.dates[0],
-            grid,
-            bands,
-            stem,
-            spec=spec,
-            options=options,
-            run=run,
-            second=scene.dates[1] if len(scene.dates) > 1 else None,
+        results = run_prediction(
+            BundleModel(tuple(str(p) for p in bundle_paths), tta=tta),
+            scene_paths,
+            out,
+            products=Products(probabilities, confidence, vectors, simplify),
+            tiling=TilingOptions(tile, overlap, batch, block),
+            run=RunOptions(resume, dask),
+            grid=grid,
             progress=report,
         )
-    return time.perf_counter() - start, paths
+    for result in results:
+        mpix, seconds = result.megapixels, result.seconds
+        rate = mpix / max(seconds, 1e-9)
+        console.print(f"{result.name}: {mpix:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s)")
+    for result in results:
+        for path in result.paths.values():
+            ui.result(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from eoforge import __version__
+from eoforge.classes import ClassInfo
 from eoforge.errors import ConfigError, EoforgeError, MissingFileError, UnreadableFileError
 from eoforge.models.builder import build_model
 from eoforge.models.spec import ModelSpec, Task, canonical_band_names
@@ -36,16 +37,6 @@ from eoforge.models.spec import ModelSpec, Task, canonical_band_names
 FORMAT_VERSION = 1
 BUNDLE_JSON = "bundle.json"
 WEIGHTS_FILE = "weights.safetensors"
-
-
-class ClassInfo(BaseModel):
-    """One output class: id (output channel), name and display colour."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: int = Field(ge=0)
-    name: str = Field(min_length=1)
-    color: str = Field(pattern=r"^#[0-9a-fA-F]{6}$")
 
 
 class Normalization(BaseModel):

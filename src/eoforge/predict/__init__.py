@@ -1,57 +1,58 @@
-"""Scene inference: tile a whole scene, run a model, blend, publish COGs and vectors.
+"""Scene inference for every task family: tile a whole scene, run a model, publish its outputs.
 
-Blocks of blended tiles are the unit of work (:mod:`.plan`, :mod:`.blocks`);
-they run in this process with I/O overlapped or on a Dask cluster
-(:mod:`.executors`), are journaled for ``--resume``, and are assembled into
-COGs (:mod:`.engine`). Bundles become predictors with their own
-normalisation, as ensembles and with D4 test-time augmentation
-(:mod:`.bundle`).
+One entry point, :func:`run` (bundles or a predictor, and scenes, in; files per
+scene out), over one engine, :func:`predict_scene`. An output kind says what
+the model's outputs are and become; the engine does the rest (blocks of tiles,
+journal and ``--resume``, local or Dask executors, bounded memory, files
+published under their final names only when complete):
+
+* :class:`OutputSpec`: rasters blended across tiles on the input grid (class
+  maps, confidence, probabilities, values) or on a finer/coarser one
+  (``scale=4`` for x4 super-resolution);
+* :class:`DetectionSpec`: boxes or oriented boxes merged across tile borders
+  by class-aware non-maximum suppression, as GeoParquet;
+* :class:`EmbeddingSpec`: one vector per window with its footprint, as
+  GeoParquet and/or Zarr;
+* polygons of class maps (:func:`polygonize_map`, or ``Products(vectors=True)``).
+
+A new task family adds an output kind (:class:`OutputKind`), never a second tiling loop.
 """
 
-from eoforge.predict.blend import ramp, tile_weights
-from eoforge.predict.bundle import BundleModel, bundle_predictor, d4, ensemble
-from eoforge.predict.engine import (
-    RunOptions,
-    TilingOptions,
-    assemble,
-    classify_scene,
-    predict_scene,
-    write_cog,
-)
-from eoforge.predict.executors import WORKER_ALLOCATOR, DaskOptions, local_cluster
-from eoforge.predict.memory import bound_process_memory, release_free_memory, tune_allocator
-from eoforge.predict.outputs import CLASS_NODATA, PROBABILITY_SCALE, ClassDef, OutputSpec
-from eoforge.predict.plan import Block, BlockPlan
-from eoforge.predict.types import Predictor, Progress
+from eoforge.predict.bundle import BundleModel, bundle_predictor
+from eoforge.predict.detections import DetectionSpec
+from eoforge.predict.embeddings import EmbeddingSpec
+from eoforge.predict.engine import RunOptions, TilingOptions, predict_scene
+from eoforge.predict.executors import DaskOptions
+from eoforge.predict.kinds import OutputKind
+from eoforge.predict.raster import CLASS_NODATA, PROBABILITY_SCALE, OutputSpec
+from eoforge.predict.runner import Products, SceneProgress, SceneResult, run
+from eoforge.predict.scenes import Scene, find_sources, group_scenes
+from eoforge.predict.types import Detections, Predictor, Progress
 from eoforge.predict.vectors import VectorOutputs, polygonize_map
 
 __all__ = [
     "CLASS_NODATA",
     "PROBABILITY_SCALE",
-    "WORKER_ALLOCATOR",
-    "Block",
-    "BlockPlan",
     "BundleModel",
-    "ClassDef",
     "DaskOptions",
+    "DetectionSpec",
+    "Detections",
+    "EmbeddingSpec",
+    "OutputKind",
     "OutputSpec",
     "Predictor",
+    "Products",
     "Progress",
     "RunOptions",
+    "Scene",
+    "SceneProgress",
+    "SceneResult",
     "TilingOptions",
     "VectorOutputs",
-    "assemble",
-    "bound_process_memory",
     "bundle_predictor",
-    "classify_scene",
-    "d4",
-    "ensemble",
-    "local_cluster",
+    "find_sources",
+    "group_scenes",
     "polygonize_map",
     "predict_scene",
-    "ramp",
-    "release_free_memory",
-    "tile_weights",
-    "tune_allocator",
-    "write_cog",
+    "run",
 ]

@@ -17,12 +17,14 @@ import torch
 
 from eoforge.errors import ConfigError
 from eoforge.models import LoadedBundle, load_bundle
-from eoforge.predict.types import Predictor
+from eoforge.predict.types import TensorPredictor
 
 _SOFTMAX_TASKS = ("segmentation", "change")
 
 
-def bundle_predictor(bundle: LoadedBundle | str | PathLike[str]) -> tuple[Predictor, LoadedBundle]:
+def bundle_predictor(
+    bundle: LoadedBundle | str | PathLike[str],
+) -> tuple[TensorPredictor, LoadedBundle]:
     """Wrap a bundle's model with its normalisation (and softmax for class scores).
 
     Invalid input pixels arrive as NaN and are set to 0 after normalisation, as in
@@ -50,7 +52,7 @@ def bundle_predictor(bundle: LoadedBundle | str | PathLike[str]) -> tuple[Predic
     return predict, loaded
 
 
-def d4(predictor: Predictor) -> Predictor:
+def d4(predictor: TensorPredictor) -> TensorPredictor:
     """Average ``predictor`` over the 8 rotations/flips of the dihedral group D4.
 
     Each view is transformed back before averaging, so outputs stay on the input
@@ -72,7 +74,9 @@ def d4(predictor: Predictor) -> Predictor:
     return predict
 
 
-def ensemble(members: Sequence[tuple[Predictor, Sequence[str]]], bands: Sequence[str]) -> Predictor:
+def ensemble(
+    members: Sequence[tuple[TensorPredictor, Sequence[str]]], bands: Sequence[str]
+) -> TensorPredictor:
     """Average members' outputs; each reads its own bands out of ``bands`` by name.
 
     Args:
@@ -133,7 +137,7 @@ class BundleModel:
             out += [b for b in item.bundle.bands if b not in out]
         return out
 
-    def build(self) -> Predictor:
+    def build(self) -> TensorPredictor:
         """The predictor (cached per process)."""
         key = (self.bundles, self.tta)
         if key not in _BUILT:
@@ -150,4 +154,4 @@ class BundleModel:
         return _BUILT[key]
 
 
-_BUILT: dict[tuple[tuple[str, ...], bool], Predictor] = {}
+_BUILT: dict[tuple[tuple[str, ...], bool], TensorPredictor] = {}

@@ -11,24 +11,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 import torch
 
 from eoforge.errors import ConfigError
-from eoforge.predict.blocks import (
-    Journal,
-    SceneJob,
-    accumulate,
-    drop_partials,
-    finalize_block,
-    read_tile,
-    read_tiles,
-    store_block,
-)
+from eoforge.predict.blocks import SceneJob, compute_block, input_pixels, read_tile, read_tiles
 from eoforge.predict.bundle import BundleModel
 from eoforge.predict.plan import Block
 from eoforge.predict.types import Predictor, Progress
+from eoforge.predict.work import Journal
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -41,55 +31,73 @@ def _predictor(model: Model) -> Predictor:
     return model.build() if isinstance(model, BundleModel) else model
 
 
-def _pixels(blocks: list[Block]) -> int:
-    return sum(t.window[2] * t.window[3] for b in blocks for t in b.tiles)
+def dependencies(job: SceneJob) -> dict[str, list[Block]]:
+    """Block name → blocks to be stored before it can be finalised (its output kind says)."""
+    return {b.name: job.kind.dependencies(job.plan, b) for b in job.plan.blocks}
 
 
 def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress | None) -> None:
     """Run every unfinished block in this process, in row-major order.
 
     A reader thread decodes the next tiles while the model runs, and a writer
-    thread stores and finalises the previous block, so the model does not wait on I/O.
+    thread stores and finalises the previous blocks, so the model does not wait
+    on I/O. A block is finalised as soon as every block it depends on is stored.
     """
     predictor = _predictor(model)
     done = journal.done()
     blocks = job.plan.blocks
+    deps = dependencies(job)
+    users: dict[str, list[Block]] = {b.name: [] for b in blocks}
+    for b in blocks:
+        for d in deps[b.name]:
+            users[d.name].append(b)
     to_compute = [b for b in blocks if f"computed {b.name}" not in done]
-    compute_names = {b.name for b in to_compute}
-    total, finished = _pixels(blocks), [_pixels(blocks) - _pixels(to_compute)]
-    reader = read_tiles(job, [t for b in to_compute for t in b.tiles])
+    stored = {b.name for b in blocks if f"computed {b.name}" in done}
     finals = {b.name for b in blocks if f"final {b.name}" in done}
+    submitted = set(finals)
+    total = input_pixels(job, blocks)
+    finished = [total - input_pixels(job, to_compute)]
+    reader = read_tiles(job, [t for b in to_compute for t in b.tiles])
 
     def tick(pixels: int) -> None:
         finished[0] += pixels
         if progress is not None:
             progress(finished[0], total)
 
-    def store(block: Block, acc: npt.NDArray[np.float32]) -> None:
-        store_block(job, block, acc)
+    def store(block: Block, state: object) -> None:
+        job.kind.store(job.work, job.plan, block, state)
         journal.add(f"computed {block.name}")
 
     def final(block: Block) -> None:
-        finalize_block(job, block)
+        job.kind.finalize(job.work, job.plan, block)
         journal.add(f"final {block.name}")
         finals.add(block.name)
-        for c in job.plan.contributors(block):
-            if all(b.name in finals for b in job.plan.consumers(c)):
-                drop_partials(job, c)
+        for d in deps[block.name]:
+            if all(u.name in finals for u in users[d.name]):
+                job.kind.release(job.work, d)
+
+    def ready() -> list[Block]:
+        return [
+            b
+            for b in blocks
+            if b.name not in submitted and all(d.name in stored for d in deps[b.name])
+        ]
 
     if progress is not None:
         progress(finished[0], total)
     futures: list[Future[None]] = []
     with ThreadPoolExecutor(1, thread_name_prefix="eoforge-write") as writer:
         try:
-            for block in blocks:
-                if block.name in compute_names:
+            for block in [None, *to_compute]:
+                if block is not None:
                     tiles = itertools.islice(reader, len(block.tiles))
-                    acc = accumulate(job, predictor, block, tiles, tick)
+                    state = compute_block(job, predictor, block, tiles, tick)
                     _wait_until(futures, MAX_PENDING_WRITES - 1)
-                    futures.append(writer.submit(store, block, acc))
-                if block.name not in finals:
-                    futures.append(writer.submit(final, block))
+                    futures.append(writer.submit(store, block, state))
+                    stored.add(block.name)  # the writer runs its tasks in order
+                for b in ready():
+                    submitted.add(b.name)
+                    futures.append(writer.submit(final, b))
                 _wait_until(futures, 2 * MAX_PENDING_WRITES)
         finally:
             reader.close()
@@ -138,15 +146,15 @@ def _dask_compute(job: SceneJob, model: Model, block: Block) -> str:
     # Parallelism comes from the workers: a read-ahead thread per task would only
     # compete with the other workers for the same cores.
     tiles = (read_tile(job, t) for t in block.tiles)
-    acc = accumulate(job, _predictor(model), block, tiles)
-    store_block(job, block, acc)
-    Journal(job.work / "journal.txt").add(f"computed {block.name}")
+    state = compute_block(job, _predictor(model), block, tiles)
+    job.kind.store(job.work, job.plan, block, state)
+    job.work.journal.add(f"computed {block.name}")
     return block.name
 
 
 def _dask_finalize(job: SceneJob, block: Block, *after: str) -> str:
-    finalize_block(job, block)
-    Journal(job.work / "journal.txt").add(f"final {block.name}")
+    job.kind.finalize(job.work, job.plan, block)
+    job.work.journal.add(f"final {block.name}")
     return block.name
 
 
@@ -255,7 +263,8 @@ def _submit_all(
 
     done = journal.done()
     blocks = job.plan.blocks
-    pixels = {b.name: _pixels([b]) for b in blocks}
+    deps = dependencies(job)
+    pixels = {b.name: input_pixels(job, [b]) for b in blocks}
     total = sum(pixels.values())
     finished = sum(pixels[b.name] for b in blocks if f"computed {b.name}" in done)
     computes = {
@@ -268,7 +277,7 @@ def _submit_all(
             _dask_finalize,
             job,
             b,
-            *[computes[c.name] for c in job.plan.contributors(b) if c.name in computes],
+            *[computes[d.name] for d in deps[b.name] if d.name in computes],
             pure=False,
         )
         for b in blocks

@@ -19,13 +19,19 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 
+from affine import Affine
 from odc.geo.geobox import GeoBox
 
-from eoforge.geo.grid import Tile
+from eoforge.geo.grid import Tile, make_grid
 from eoforge.predict.tiling import plan_tiles
 
 Rect = tuple[int, int, int, int]
 """``(row0, col0, row1, col1)`` in output pixels, end-exclusive."""
+
+
+def scale_rect(rect: Rect, factor: int) -> Rect:
+    """``rect`` in units ``factor`` times finer."""
+    return (rect[0] * factor, rect[1] * factor, rect[2] * factor, rect[3] * factor)
 
 
 def intersect(a: Rect, b: Rect) -> Rect | None:
@@ -33,6 +39,49 @@ def intersect(a: Rect, b: Rect) -> Rect | None:
     r0, c0 = max(a[0], b[0]), max(a[1], b[1])
     r1, c1 = min(a[2], b[2]), min(a[3], b[3])
     return (r0, c0, r1, c1) if r0 < r1 and c0 < c1 else None
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How the plan's pixels relate to the pixels read and the pixels written.
+
+    Blocks and tiles are planned on the coarser of the input and output grids,
+    whose pixels map onto whole blocks of the finer one: ``down`` input pixels
+    per plan pixel (a coarser output), ``up`` output pixels per plan pixel (a
+    finer output, e.g. x4 super-resolution). At most one of them exceeds 1.
+
+    Attributes:
+        up: Output pixels per plan pixel, per axis.
+        down: Input pixels per plan pixel, per axis.
+    """
+
+    up: int = 1
+    down: int = 1
+
+    def __post_init__(self) -> None:
+        if self.up < 1 or self.down < 1 or (self.up > 1 and self.down > 1):
+            raise ValueError(f"scaling needs up >= 1, down >= 1, not both > 1 (got {self})")
+
+    def plan_grid(self, grid: GeoBox) -> GeoBox:
+        """The grid blocks are planned on, for an input ``grid`` (partial edge pixels dropped)."""
+        if self.down == 1:
+            return grid
+        shape = (grid.shape.y // self.down, grid.shape.x // self.down)
+        if min(shape) < 1:
+            raise ValueError(f"a {grid.shape.y}x{grid.shape.x} grid is smaller than 1/{self.down}")
+        return make_grid(shape, grid.affine * Affine.scale(self.down), grid.crs)
+
+    def output_grid(self, grid: GeoBox) -> GeoBox:
+        """The output grid for an input ``grid``."""
+        plan = self.plan_grid(grid)
+        if self.up == 1:
+            return plan
+        shape = (plan.shape.y * self.up, plan.shape.x * self.up)
+        return make_grid(shape, plan.affine * Affine.scale(1 / self.up), plan.crs)
+
+    def to_plan(self, pixels: int, *, round_up: bool = False) -> int:
+        """A length in input pixels (tile, overlap, block) in plan pixels."""
+        return -(-pixels // self.down) if round_up else max(1, pixels // self.down)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,11 @@ from pathlib import Path
 from affine import Affine
 from odc.geo.geobox import GeoBox
 
+from eoforge.catalog import Catalog
 from eoforge.errors import ConfigError
 from eoforge.geo.grid import grid_from_bounds, make_grid
+from eoforge.io import open_sources
+from eoforge.io.handles import HANDLES
 from eoforge.io.source import RasterSource
 
 
@@ -62,13 +66,15 @@ def _degree_grid(grid: GeoBox, gsd: float) -> GeoBox:
     return make_grid((height, width), Affine(dx, 0, b.left, 0, -dy, b.top), grid.crs)
 
 
-def find_sources(paths: Sequence[Path]) -> list[RasterSource]:
+def find_sources(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+) -> list[RasterSource]:
     """Every image source under ``paths`` (files, folders, STAC JSON)."""
-    from eoforge.catalog import Catalog
-    from eoforge.io import open_sources
-
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
     found: list[RasterSource] = []
-    for path in paths:
+    for item in paths:
+        path = Path(item)
         if path.suffix.lower() == ".json":
             found.extend(Catalog.from_stac(path).sources(kind="image"))
         else:
@@ -148,8 +154,6 @@ def _pairs(singles: list[tuple[RasterSource, ...]]) -> list[Scene]:
     return scenes
 
 
-def output_grid(path: Path) -> GeoBox:
+def output_grid(path: str | os.PathLike[str]) -> GeoBox:
     """The grid of a raster file, for ``--grid``."""
-    from eoforge.io.handles import HANDLES
-
-    return HANDLES.grid(str(path))
+    return HANDLES.grid(os.fspath(path))

@@ -1,0 +1,427 @@
+"""Raster outputs: per-pixel scores blended across tiles into COGs, on the input grid or another.
+
+Class maps are uint8 with a colour table and class names; probabilities and
+confidence are uint8 scaled by 1/254 (the GeoTIFF ``scale`` says so, GDAL
+and QGIS show 0..1) with 255 as nodata; regression values are float32 with
+NaN as nodata. A scaled spec (``scale=4`` for x4 super-resolution,
+``scale=Fraction(1, 10)`` for a 10x coarser map) writes onto a grid with
+smaller or larger pixels; blending then happens on that grid.
+
+A block's tiles are blended into partial sums over its extent (``[K + 2, h,
+w]``: weighted scores, weights, invalid count). Its core, the part no other
+block touches, is finalised at once; the bands along its top and left edges
+and its spills past its own region wait in the work store for the blocks
+above and to the left. Finalising adds the contributors' partials in
+row-major order, so every executor produces the same bits.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+import torch
+import zarr
+from odc.geo.geobox import GeoBox
+from rasterio.windows import Window
+
+from eoforge.classes import ClassInfo
+from eoforge.errors import ConfigError
+from eoforge.geo.grid import crs_of
+from eoforge.models import LoadedBundle
+from eoforge.predict.blend import tile_weights
+from eoforge.predict.cog import OverviewResampling, write_cog
+from eoforge.predict.kinds import OutputKind
+from eoforge.predict.plan import Block, BlockPlan, Rect, Scaling, intersect, scale_rect
+from eoforge.predict.types import PredictorOutput, TileInput
+from eoforge.predict.work import WorkStore
+
+FloatArray = npt.NDArray[np.float32]
+
+CLASS_NODATA = 255
+"""Class map (and uint8 probability) value of pixels whose inputs are invalid."""
+
+PROBABILITY_SCALE = 254
+"""uint8 probability = round(p * 254); 255 is nodata."""
+
+_CLASS_TASKS = ("segmentation", "change")
+
+
+@dataclass
+class Partial:
+    """A block's blended partial sums.
+
+    Attributes:
+        origin: ``(row, col)`` of ``sums``' top-left pixel on the output grid.
+        sums: ``[K + 2, h, w]`` weighted scores, weights, invalid count.
+    """
+
+    origin: tuple[int, int]
+    sums: FloatArray
+
+
+@dataclass(frozen=True)
+class OutputSpec(OutputKind[Partial]):
+    """Raster products of one prediction, blended across tiles.
+
+    Attributes:
+        kind: ``"classes"`` (scores per class, argmax → class map) or ``"values"``
+            (regression or image-to-image, written as float32).
+        classes: Output classes in model channel order (kind ``"classes"``).
+        names: Channel names (kind ``"values"``).
+        probabilities: Also write per-class probabilities (uint8).
+        confidence: Also write the winning class's probability (uint8).
+        scale: Output pixels per input pixel along each axis: an integer (2, 4, 8:
+            the model returns ``[B, K, h * scale, w * scale]`` for ``[B, C, h, w]``)
+            or ``Fraction(1, n)`` (the model returns ``[B, K, h / n, w / n]``).
+    """
+
+    kind: Literal["classes", "values"]
+    classes: tuple[ClassInfo, ...] = ()
+    names: tuple[str, ...] = ()
+    probabilities: bool = False
+    confidence: bool = False
+    scale: Fraction | int = 1
+
+    def __post_init__(self) -> None:
+        scale = Fraction(self.scale)
+        if scale <= 0 or (scale.numerator != 1 and scale.denominator != 1):
+            raise ConfigError(
+                f"an output scale of {self.scale} is not supported.",
+                fix="use a whole factor (2, 4, 8) or its inverse (Fraction(1, n)).",
+            )
+
+    @classmethod
+    def from_bundle(
+        cls, bundle: LoadedBundle, *, probabilities: bool = False, confidence: bool = False
+    ) -> Self:
+        """The products of a bundle: a class map for class tasks, values for regression.
+
+        Args:
+            bundle: The loaded bundle.
+            probabilities: Also write per-class probabilities.
+            confidence: Also write the winning class's probability.
+
+        Raises:
+            ConfigError: The bundle's task does not label pixels.
+        """
+        info = bundle.bundle
+        if info.task in _CLASS_TASKS:
+            return cls(
+                "classes", tuple(info.classes), probabilities=probabilities, confidence=confidence
+            )
+        if info.task == "pixel_regression":
+            return cls("values", names=(str(info.model.options.get("target", "value")),))
+        raise ConfigError(
+            f"a {info.task} bundle labels whole patches, not pixels.",
+            fix="predict scenes with a segmentation, change or pixel_regression bundle.",
+        )
+
+    @property
+    def scaling(self) -> Scaling:
+        """Plan-to-output and plan-to-input pixel factors."""
+        scale = Fraction(self.scale)
+        return Scaling(up=scale.numerator, down=scale.denominator)
+
+    @property
+    def channels(self) -> int:
+        """Model outputs per pixel ``K``."""
+        return len(self.classes) if self.kind == "classes" else len(self.names)
+
+    def products(self) -> list[str]:
+        """Names of the rasters written, in order."""
+        if self.kind == "values":
+            return ["values"]
+        return [
+            "classes",
+            *(["confidence"] if self.confidence else []),
+            *(["probabilities"] if self.probabilities else []),
+        ]
+
+    def bands(self, product: str) -> int:
+        """Band count of ``product``."""
+        return self.channels if product in ("probabilities", "values") else 1
+
+    def dtype(self, product: str) -> str:
+        """Data type of ``product``."""
+        return "float32" if product == "values" else "uint8"
+
+    def nodata(self, product: str) -> float:
+        """Nodata value of ``product``."""
+        return float("nan") if product == "values" else float(CLASS_NODATA)
+
+    def describe(self) -> dict[str, object]:
+        """JSON-ready description (part of the resume fingerprint)."""
+        return {
+            "output": "raster",
+            "kind": self.kind,
+            "classes": [[c.id, c.name, c.color] for c in self.classes],
+            "names": list(self.names),
+            "probabilities": self.probabilities,
+            "confidence": self.confidence,
+            "scale": str(Fraction(self.scale)),
+        }
+
+    # -- blocks ---------------------------------------------------------------
+
+    def begin(self, plan: BlockPlan, block: Block) -> Partial:
+        """Zeroed partial sums ``[K + 2, h, w]`` over ``block``'s extent (output pixels)."""
+        r0, c0, r1, c1 = scale_rect(block.extent, self.scaling.up)
+        return Partial((r0, c0), np.zeros((self.channels + 2, r1 - r0, c1 - c0), np.float32))
+
+    def add(
+        self,
+        plan: BlockPlan,
+        state: Partial,
+        items: Sequence[TileInput],
+        output: PredictorOutput,
+    ) -> None:
+        """Blend ``[B, K, h', w']`` scores of ``items`` into the partial sums."""
+        if not isinstance(output, torch.Tensor):
+            raise ValueError("a raster output needs the model to return a tensor [B, K, h, w]")
+        values = output.float().numpy()
+        k, up = self.channels, self.scaling.up
+        r0, c0 = state.origin
+        for item, v in zip(items, values, strict=True):
+            row, col, h, w = (x * up for x in item.tile.window)
+            if v.shape != (k, h, w):
+                raise ValueError(
+                    f"the model returned {tuple(v.shape)} for a tile, expected {(k, h, w)}"
+                    f" ({k} channels, output scale {Fraction(self.scale)})"
+                )
+            weights = tile_weights(h, w, plan.overlap * up)
+            region = state.sums[:, row - r0 : row - r0 + h, col - c0 : col - c0 + w]
+            region[:k] += v * weights
+            region[k] += weights
+            region[k + 1] += self._invalid(item.invalid)
+
+    def _invalid(self, invalid: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """The input's invalid mask on output pixels."""
+        s = self.scaling
+        if s.up > 1:
+            return np.repeat(np.repeat(invalid, s.up, axis=0), s.up, axis=1)
+        if s.down > 1:
+            h, w = invalid.shape[0] // s.down, invalid.shape[1] // s.down
+            return np.asarray(invalid.reshape(h, s.down, w, s.down).any(axis=(1, 3)))
+        return invalid
+
+    def store(self, work: WorkStore, plan: BlockPlan, block: Block, state: Partial) -> None:
+        """Write ``block``'s core outputs, edge bands and spills into the work store."""
+        up = self.scaling.up
+        group = work.group(block, "w")
+        own = scale_rect(block.own, up)
+        oh, ow = own[2] - own[0], own[3] - own[1]
+        for product in self.products():
+            n = self.bands(product)
+            group.create_array(
+                product,
+                shape=(n, oh, ow),
+                chunks=(n, min(oh, 512), min(ow, 512)),
+                dtype=self.dtype(product),
+                fill_value=self.nodata(product),
+            )
+        extent = scale_rect(block.extent, up)
+        core = scale_rect((*_edges(plan, block), block.own[2], block.own[3]), up)
+        if core[0] < core[2] and core[1] < core[3]:
+            self._write(group, own, core, _slice(state.sums, extent, core))
+        parts = {
+            "band": [scale_rect(r, up) for r in _bands_of(plan, block)],
+            "spill": [scale_rect(r, up) for r in block.spills()],
+        }
+        for name, rects in parts.items():
+            for i, rect in enumerate(rects):
+                data = _slice(state.sums, extent, rect)
+                group.create_array(f"{name}{i}", data=data, chunks=data.shape)
+        group.attrs["parts"] = {k: [list(r) for r in v] for k, v in parts.items()}
+
+    def dependencies(self, plan: BlockPlan, block: Block) -> list[Block]:
+        """The blocks above/left reaching into ``block``'s own region, and itself."""
+        return plan.contributors(block)
+
+    def finalize(self, work: WorkStore, plan: BlockPlan, block: Block) -> None:
+        """Add the contributors' partials on ``block``'s edge bands and write the outputs there."""
+        up = self.scaling.up
+        bands = [scale_rect(r, up) for r in _bands_of(plan, block)]
+        if not bands:
+            return
+        contributors = plan.contributors(block)
+        parts = {
+            b.index: _parts(work, b, "band" if b.index == block.index else "spill")
+            for b in contributors
+        }
+        group = work.group(block, "r+")
+        own = scale_rect(block.own, up)
+        for band in bands:
+            acc = np.zeros((self.channels + 2, band[2] - band[0], band[3] - band[1]), np.float32)
+            for b in contributors:
+                for rect, array in parts[b.index]:
+                    common = intersect(rect, band)
+                    if common is None:
+                        continue
+                    src = np.asarray(
+                        array[
+                            :,
+                            common[0] - rect[0] : common[2] - rect[0],
+                            common[1] - rect[1] : common[3] - rect[1],
+                        ]
+                    )
+                    _slice(acc, band, common)[...] += src
+            self._write(group, own, band, acc)
+
+    def release(self, work: WorkStore, block: Block) -> None:
+        """Delete ``block``'s bands and spills."""
+        group = work.group(block)
+        rects: dict[str, list[list[int]]] = group.attrs["parts"]  # type: ignore[assignment]
+        for kind, items in rects.items():
+            for i in range(len(items)):
+                shutil.rmtree(work.path(block, f"{kind}{i}"), ignore_errors=True)
+
+    def _write(self, group: zarr.Group, own: Rect, rect: Rect, partial: FloatArray) -> None:
+        products = finalize(partial, self)
+        rows = slice(rect[0] - own[0], rect[2] - own[0])
+        cols = slice(rect[1] - own[1], rect[3] - own[1])
+        for name, values in products.items():
+            array = group[name]
+            assert isinstance(array, zarr.Array)
+            array[:, rows, cols] = values if values.ndim == 3 else values[None]
+
+    # -- publishing -----------------------------------------------------------
+
+    def publish(self, work: WorkStore, plan: BlockPlan, stem: Path) -> dict[str, Path]:
+        """Assemble every product into a COG ``<stem>_<product>.tif``."""
+        paths = {p: stem.with_name(f"{stem.name}_{p}.tif") for p in self.products()}
+        for product, path in paths.items():
+            self.assemble(work, plan, product, path)
+        return paths
+
+    def assemble(self, work: WorkStore, plan: BlockPlan, product: str, out: Path) -> Path:
+        """Write ``product`` of every block into one COG at ``out`` (temporary name first)."""
+        up = self.scaling.up
+        grid = plan.grid if up == 1 else Scaling(up=up).output_grid(plan.grid)
+        profile = _profile(grid, self.bands(product), self.dtype(product), self.nodata(product))
+
+        def fill(dst: rasterio.io.DatasetWriter) -> None:
+            self._describe_bands(dst, product)
+            for block in plan.blocks:
+                r0, c0, r1, c1 = scale_rect(block.own, up)
+                array = work.group(block)[product]
+                assert isinstance(array, zarr.Array)
+                dst.write(np.asarray(array[...]), window=Window(c0, r0, c1 - c0, r1 - r0))
+
+        resampling: OverviewResampling = "nearest" if product == "classes" else "average"
+        return write_cog(out, profile, fill, resampling=resampling, scratch=work.folder)
+
+    def _describe_bands(self, dst: rasterio.io.DatasetWriter, product: str) -> None:
+        if product == "classes":
+            dst.write_colormap(1, {c.id: c.rgba for c in self.classes})
+            dst.update_tags(1, **{f"CLASS_{c.id}": c.name for c in self.classes})
+            dst.set_band_description(1, "class")
+        elif product == "confidence":
+            dst.set_band_description(1, "confidence")
+            dst.scales = (1 / PROBABILITY_SCALE,)
+        elif product == "probabilities":
+            for i, c in enumerate(self.classes, start=1):
+                dst.set_band_description(i, f"p({c.name})")
+            dst.scales = (1 / PROBABILITY_SCALE,) * len(self.classes)
+        else:
+            for i, name in enumerate(self.names, start=1):
+                dst.set_band_description(i, name)
+
+
+def finalize(partial: FloatArray, spec: OutputSpec) -> dict[str, npt.NDArray[np.generic]]:
+    """Turn accumulated ``[K + 2, h, w]`` sums into the published products.
+
+    Args:
+        partial: Channels ``0..K-1``: weighted score sums; ``K``: weight sums;
+            ``K + 1``: count of tiles that saw an invalid input at the pixel.
+        spec: Which products to compute.
+
+    Returns:
+        Product name → array (``[h, w]`` for class/confidence, ``[K, h, w]`` otherwise).
+    """
+    k = spec.channels
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = partial[:k] / partial[k]
+    bad = (partial[k + 1] > 0) | ~(partial[k] > 0) | ~np.isfinite(scores).all(axis=0)
+    if spec.kind == "values":
+        scores[:, bad] = np.nan
+        return {"values": scores.astype(np.float32)}
+    ids = np.array([c.id for c in spec.classes], np.uint8)
+    safe = np.nan_to_num(scores, nan=-np.inf)
+    best = safe.argmax(axis=0)
+    out: dict[str, npt.NDArray[np.generic]] = {}
+    labels = ids[best]
+    labels[bad] = CLASS_NODATA
+    out["classes"] = labels
+    if spec.confidence:
+        top = np.take_along_axis(safe, best[None], axis=0)[0]
+        out["confidence"] = _scale(top, bad)
+    if spec.probabilities:
+        out["probabilities"] = _scale(scores, np.broadcast_to(bad, scores.shape))
+    return out
+
+
+def _scale(p: FloatArray, bad: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
+    q = np.rint(np.clip(np.nan_to_num(p, nan=0.0), 0.0, 1.0) * PROBABILITY_SCALE).astype(np.uint8)
+    q[bad] = CLASS_NODATA
+    return q
+
+
+def _edges(plan: BlockPlan, block: Block) -> tuple[int, int]:
+    """``(row, col)`` where ``block``'s core starts: above/left of it other blocks reach in."""
+    o = block.own
+    others = [b for b in plan.contributors(block) if b.index != block.index]
+    i, j = block.index
+    top = max((min(b.extent[2], o[2]) for b in others if b.index[0] < i), default=o[0])
+    left = max((min(b.extent[3], o[3]) for b in others if b.index[1] < j), default=o[1])
+    return top, left
+
+
+def _bands_of(plan: BlockPlan, block: Block) -> list[Rect]:
+    """Parts of ``block``'s own region that other blocks also reach (top band, left band)."""
+    o = block.own
+    top, left = _edges(plan, block)
+    parts = [(o[0], o[1], top, o[3]), (top, o[1], o[2], left)]
+    return [p for p in parts if p[0] < p[2] and p[1] < p[3]]
+
+
+def _slice(acc: FloatArray, origin: Rect, rect: Rect) -> FloatArray:
+    rows = slice(rect[0] - origin[0], rect[2] - origin[0])
+    return acc[:, rows, rect[1] - origin[1] : rect[3] - origin[1]]
+
+
+def _parts(work: WorkStore, block: Block, kind: str) -> list[tuple[Rect, zarr.Array[Any]]]:
+    group = work.group(block)
+    rects: dict[str, list[list[int]]] = group.attrs["parts"]  # type: ignore[assignment]
+    out = []
+    for i, rect in enumerate(rects[kind]):
+        array = group[f"{kind}{i}"]
+        assert isinstance(array, zarr.Array)
+        out.append(((rect[0], rect[1], rect[2], rect[3]), array))
+    return out
+
+
+def _profile(grid: GeoBox, count: int, dtype: str, nodata: float) -> dict[str, object]:
+    return {
+        "driver": "GTiff",
+        "height": grid.shape.y,
+        "width": grid.shape.x,
+        "count": count,
+        "dtype": dtype,
+        "crs": crs_of(grid).to_wkt(),
+        "transform": grid.affine,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "zlevel": 1,  # an intermediate file: write fast, the COG is compressed properly
+        "num_threads": "ALL_CPUS",  # blocks compressed in parallel; same bytes
+    }

@@ -1,0 +1,199 @@
+"""The library entry point: model bundles (or any predictor) and scenes in, files per scene out.
+
+:func:`run` resolves what the user points at (bundle folders, scene files,
+folders or STAC JSON) into scenes that provide the model's bands, picks the
+output kind from the bundle unless one is given, predicts each scene through
+the engine (:func:`~eoforge.predict.engine.predict_scene`) and, on request,
+turns class maps into polygons. ``eoforge predict`` and the demo are this
+function plus a progress display.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from odc.geo.geobox import GeoBox
+
+from eoforge.errors import ConfigError
+from eoforge.predict.bundle import BundleModel
+from eoforge.predict.engine import RunOptions, TilingOptions, predict_scene
+from eoforge.predict.executors import Model
+from eoforge.predict.kinds import OutputKind
+from eoforge.predict.raster import OutputSpec
+from eoforge.predict.scenes import Scene, find_sources, group_scenes, output_grid
+from eoforge.predict.vectors import VectorOutputs, polygonize_map
+
+PathLike = str | os.PathLike[str]
+
+SceneProgress = Callable[[str, int, int], None]
+"""Receives ``(scene name, input pixels predicted so far, input pixels to predict)``."""
+
+
+@dataclass(frozen=True)
+class Products:
+    """What to write besides the model's main output, for bundles' default outputs.
+
+    Attributes:
+        probabilities: Per-class probabilities (class bundles).
+        confidence: The winning class's probability (class bundles).
+        vectors: Polygons per class region (GeoParquet and GeoJSON; implies confidence,
+            whose mean each polygon carries).
+        simplify: Polygon simplification tolerance in map units (0: none).
+    """
+
+    probabilities: bool = False
+    confidence: bool = False
+    vectors: bool = False
+    simplify: float = 0.0
+
+
+@dataclass(frozen=True)
+class SceneResult:
+    """What one scene's prediction wrote.
+
+    Attributes:
+        name: The scene's name (the stem of its files).
+        paths: Product name → file (``classes``, ``confidence``, ``polygons``, ...).
+        grid: The grid the model read.
+        seconds: Wall time of the prediction (polygons included).
+        vectors: The polygons' files and counts, when polygons were asked for.
+    """
+
+    name: str
+    paths: dict[str, Path]
+    grid: GeoBox = field(repr=False)
+    seconds: float
+    vectors: VectorOutputs | None = None
+
+    @property
+    def megapixels(self) -> float:
+        """Input pixels of the scene, millions."""
+        return self.grid.shape.x * self.grid.shape.y / 1e6
+
+
+def run(
+    model: Model | PathLike | Sequence[PathLike],
+    scenes: PathLike | Sequence[PathLike] | Sequence[Scene],
+    out: PathLike,
+    *,
+    spec: OutputKind[Any] | None = None,
+    bands: Sequence[str] | None = None,
+    products: Products | None = None,
+    tiling: TilingOptions | None = None,
+    run: RunOptions | None = None,
+    grid: GeoBox | PathLike | None = None,
+    progress: SceneProgress | None = None,
+) -> list[SceneResult]:
+    """Predict every scene with a model and write its products into ``out``.
+
+    Args:
+        model: Bundle folder(s) (several: an ensemble), a :class:`BundleModel` (e.g.
+            with ``tta=True``), or a predictor function (then ``spec`` and ``bands``
+            are required).
+        scenes: Raster files, product folders, folders of scenes, STAC JSON, or
+            :class:`~eoforge.predict.scenes.Scene` objects.
+        out: Output folder; scene ``S`` writes ``out/S_<product>.<ext>``.
+        spec: What the model outputs (default for bundles: a class map, or values for
+            regression bundles, see :meth:`OutputSpec.from_bundle`).
+        bands: Band names the model reads, in channel order (default: the bundles').
+        products: Extra products of bundles' default outputs, and polygons.
+        tiling: Tile, overlap, batch and block sizes.
+        run: Resumption and executor (local or Dask).
+        grid: Read every scene on this grid (or the grid of this raster) instead of
+            its own grid at the bundle's GSD.
+        progress: ``(scene, done, total)`` input pixels, for progress bars.
+
+    Returns:
+        One result per scene, in order.
+
+    Raises:
+        ConfigError: A predictor function without ``spec`` and ``bands``; no scene
+            provides the bands; a change bundle without two dates.
+    """
+    products = products or Products()
+    model, bands, spec, gsd, dates = _resolve(model, spec, bands, products)
+    target = output_grid(Path(grid)) if isinstance(grid, (str, os.PathLike)) else grid
+    found = _scenes(scenes, bands, dates)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    results = []
+    for scene in found:
+        start = time.perf_counter()
+        scene_grid = target or scene.grid(bands, gsd)
+        stem = folder / scene.name
+
+        def report(done: int, total: int, name: str = scene.name) -> None:
+            if progress is not None:
+                progress(name, done, total)
+
+        paths = predict_scene(
+            model,
+            scene.dates[0],
+            scene_grid,
+            bands,
+            stem,
+            spec=spec,
+            options=tiling,
+            run=run,
+            second=scene.dates[1] if len(scene.dates) > 1 else None,
+            progress=report,
+        )
+        polygons = None
+        if products.vectors and "classes" in paths:
+            polygons = polygonize_map(
+                paths["classes"],
+                stem.with_name(f"{stem.name}_classes"),
+                confidence=paths.get("confidence"),
+                simplify=products.simplify,
+            )
+            paths |= {"polygons": polygons.parquet, "polygons_geojson": polygons.geojson}
+        seconds = time.perf_counter() - start
+        results.append(SceneResult(scene.name, paths, scene_grid, seconds, polygons))
+    return results
+
+
+def _resolve(
+    model: Model | PathLike | Sequence[PathLike],
+    spec: OutputKind[Any] | None,
+    bands: Sequence[str] | None,
+    products: Products,
+) -> tuple[Model, list[str], OutputKind[Any], float | None, int]:
+    """``(model, bands, spec, gsd, dates)`` for what the caller gave."""
+    if isinstance(model, (str, os.PathLike)):
+        model = BundleModel((os.fspath(model),))
+    elif isinstance(model, Sequence):
+        model = BundleModel(tuple(os.fspath(p) for p in model))
+    if not isinstance(model, BundleModel):
+        if spec is None or bands is None:
+            raise ConfigError(
+                "a predictor function needs the output spec and the band names.",
+                fix="pass spec=OutputSpec(...) (or DetectionSpec, EmbeddingSpec) and bands=[...].",
+            )
+        return model, list(bands), spec, None, 1
+    loaded = model.load()
+    info = loaded[0].bundle
+    if spec is None:
+        spec = OutputSpec.from_bundle(
+            loaded[0],
+            probabilities=products.probabilities,
+            confidence=products.confidence or products.vectors,
+        )
+    dates = 2 if info.task == "change" else 1
+    return model, list(bands or model.bands(loaded)), spec, info.gsd, dates
+
+
+def _scenes(
+    scenes: PathLike | Sequence[PathLike] | Sequence[Scene], bands: list[str], dates: int
+) -> list[Scene]:
+    if isinstance(scenes, (str, os.PathLike)):
+        scenes = [scenes]
+    given = list(scenes)
+    if given and all(isinstance(s, Scene) for s in given):
+        return [s for s in given if isinstance(s, Scene)]
+    paths = [Path(s) for s in given if not isinstance(s, Scene)]
+    return group_scenes(find_sources(paths), bands, dates=dates)
