@@ -69,7 +69,7 @@ class Scaling:
         shape = (grid.shape.y // self.down, grid.shape.x // self.down)
         if min(shape) < 1:
             raise ValueError(f"a {grid.shape.y}x{grid.shape.x} grid is smaller than 1/{self.down}")
-        return make_grid(shape, grid.affine * Affine.scale(self.down), grid.crs)
+        return make_grid(shape, grid.affine @ Affine.scale(self.down), grid.crs)
 
     def output_grid(self, grid: GeoBox) -> GeoBox:
         """The output grid for an input ``grid``."""
@@ -77,7 +77,7 @@ class Scaling:
         if self.up == 1:
             return plan
         shape = (plan.shape.y * self.up, plan.shape.x * self.up)
-        return make_grid(shape, plan.affine * Affine.scale(1 / self.up), plan.crs)
+        return make_grid(shape, plan.affine @ Affine.scale(1 / self.up), plan.crs)
 
     def to_plan(self, pixels: int, *, round_up: bool = False) -> int:
         """A length in input pixels (tile, overlap, block) in plan pixels."""
