@@ -238,7 +238,7 @@ def test_detections_are_merged_across_tiles_once_each(
     assert len(layer) == len(blobs)  # none lost at tile borders, none twice in overlaps
     by_corner = {
         (round(g.bounds[0]), round(g.bounds[3])): row
-        for g, row in zip(layer.geometry, layer.itertuples())
+        for g, row in zip(layer.geometry, layer.itertuples(), strict=True)
     }
     for x0, y0, x1, y1, value in blobs:
         left, top = T @ (x0, y0)
@@ -289,7 +289,7 @@ def test_one_embedding_per_window_with_its_footprint(tmp_path: Path, client: Cli
     paths = _three_runs(tmp_path, scene, spec, MeanEmbedding, options, client)
     table = gpd.read_parquet(paths["embeddings"])
     assert len(table) == 6 * 8 and table.crs == "EPSG:32631"
-    assert sorted(zip(table.row, table.col)) == [
+    assert sorted(zip(table.row, table.col, strict=True)) == [
         (r, c) for r in range(0, 300, 50) for c in range(0, 400, 50)
     ]
     for item in table.itertuples():
