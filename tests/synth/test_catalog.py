@@ -10,7 +10,7 @@ from eoforge.catalog import Catalog
 from eoforge.io.reader import read
 from eoforge.sensors import get_band
 from eoforge.synth import SceneManifest
-from eoforge.synth.bands import BANDS_BY_NAME
+from eoforge.synth.render.bands import BANDS_BY_NAME
 
 
 def test_every_band_name_is_in_the_sensor_registry() -> None:

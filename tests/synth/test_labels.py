@@ -8,7 +8,8 @@ import rasterio
 from rasterio.features import rasterize
 from rasterio.transform import rowcol
 
-from eoforge.synth import SceneManifest, classes
+from eoforge.synth import SceneManifest
+from eoforge.synth.world import legend
 
 
 def test_every_building_rasterizes_onto_building_class(scene: SceneManifest) -> None:
@@ -22,7 +23,7 @@ def test_every_building_rasterizes_onto_building_class(scene: SceneManifest) -> 
     for i, geom in enumerate(standing.geometry):
         mask = rasterize([(geom, 1)], out_shape=cls.shape, transform=transform, fill=0).astype(bool)
         covered += bool(mask.any())
-        assert np.all(cls[mask] == classes.BUILDING), standing.iloc[i]["building_id"]
+        assert np.all(cls[mask] == legend.BUILDING), standing.iloc[i]["building_id"]
     assert covered > 0.8 * len(standing)
 
 
@@ -44,7 +45,7 @@ def test_fields_carry_their_crop(scene: SceneManifest) -> None:
 
 def test_objects_lie_on_their_class(scene: SceneManifest) -> None:
     objects = gpd.read_parquet(scene.root / "vectors/objects.parquet")
-    wanted = {"ship": classes.WATER, "plane": classes.AIRFIELD, "small-vehicle": classes.ROAD}
+    wanted = {"ship": legend.WATER, "plane": legend.AIRFIELD, "small-vehicle": legend.ROAD}
     assert set(objects["label"]) == set(wanted)
     for site in ("harbour", "airfield"):
         with rasterio.open(scene.root / f"vhr/{site}_labels.tif") as ds:

@@ -12,7 +12,7 @@ import rasterio
 from rio_cogeo.cogeo import cog_validate
 
 from eoforge.errors import ConfigError
-from eoforge.synth import SceneManifest, generate_scene
+from eoforge.synth import SceneManifest, SynthOptions, generate_scene
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -65,10 +65,10 @@ def test_stac_lists_every_file(scene: SceneManifest) -> None:
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
-    kwargs = {"size": 256, "dates": 2, "sensors": "s2,s1,dsm", "clouds": 0.3}
-    a = generate_scene(tmp_path / "a", seed=3, **kwargs)
-    b = generate_scene(tmp_path / "b", seed=3, **kwargs)
-    c = generate_scene(tmp_path / "c", seed=4, **kwargs)
+    options = SynthOptions(size=256, dates=2, sensors=("s2", "s1", "dsm"), clouds=0.3, seed=3)
+    a = generate_scene(tmp_path / "a", options)
+    b = generate_scene(tmp_path / "b", options)
+    c = generate_scene(tmp_path / "c", options, seed=4)
     da, db, dc = _digest(a.root), _digest(b.root), _digest(c.root)
     assert da == db
     tifs = [k for k in da if k.endswith(".tif")]
@@ -76,26 +76,23 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
 
 
 def test_offset_option_writes_scale_and_offset(tmp_path: Path) -> None:
-    m = generate_scene(
-        tmp_path / "o", size=256, dates=1, sensors="s2", s2_offset=-1000, vectors=False
-    )
+    options = SynthOptions(size=256, dates=1, sensors=("s2",), s2_offset=-1000, vectors=False)
+    m = generate_scene(tmp_path / "o", options)
     with rasterio.open(m.find("S2.B04")) as ds:
         assert ds.offsets == (-0.1,)
         assert ds.read(1).min() > 1000
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "needle"),
+    ("options", "needle"),
     [
-        ({"sensors": "s2,modis"}, "s1, s2"),
-        ({"crs": "EPSG:4326"}, "projected"),
-        ({"size": 10}, "--size"),
-        ({"clouds": 2.0}, "--clouds"),
+        (SynthOptions(sensors=("s2", "modis")), "s1, s2"),
+        (SynthOptions(crs="EPSG:4326"), "projected"),
+        (SynthOptions(size=10), "--size"),
+        (SynthOptions(clouds=2.0), "--clouds"),
     ],
 )
-def test_bad_options_raise_config_error(
-    tmp_path: Path, kwargs: dict[str, object], needle: str
-) -> None:
+def test_bad_options_raise_config_error(tmp_path: Path, options: SynthOptions, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
-        generate_scene(tmp_path / "x", **kwargs)  # type: ignore[arg-type]
+        generate_scene(tmp_path / "x", options)
     assert not (tmp_path / "x").exists()

@@ -6,8 +6,9 @@ import numpy as np
 import numpy.typing as npt
 import rasterio
 
-from eoforge.synth import SceneManifest, classes
-from eoforge.synth.phenology import CROP_CALENDAR
+from eoforge.synth import SceneManifest
+from eoforge.synth.world import legend
+from eoforge.synth.world.phenology import CROP_CALENDAR
 
 F = npt.NDArray[np.float64]
 
@@ -27,7 +28,7 @@ def _labels(scene: SceneManifest, index: int) -> npt.NDArray[np.uint8]:
 def _clear(scene: SceneManifest, index: int) -> npt.NDArray[np.bool_]:
     path = scene.root / f"s2/{scene.dates[index]:%Y%m%d}/cloudmask.tif"
     with rasterio.open(path) as ds:
-        ok: npt.NDArray[np.bool_] = ds.read(1) == classes.CLOUD_CLEAR
+        ok: npt.NDArray[np.bool_] = ds.read(1) == legend.CLOUD_CLEAR
         return ok
 
 
@@ -46,8 +47,8 @@ def _peak_index(scene: SceneManifest) -> int:
 def test_forest_ndvi_high_and_water_negative_at_peak(scene: SceneManifest) -> None:
     t = _peak_index(scene)
     cls, clear, ndvi = _labels(scene, t), _clear(scene, t), _ndvi(scene, t)
-    assert ndvi[(cls == classes.FOREST) & clear].mean() > 0.6
-    assert ndvi[(cls == classes.WATER) & clear].mean() < 0
+    assert ndvi[(cls == legend.FOREST) & clear].mean() > 0.6
+    assert ndvi[(cls == legend.WATER) & clear].mean() < 0
 
 
 def test_each_crop_ndvi_above_0_6_at_its_peak_and_peaks_differ(scene: SceneManifest) -> None:
@@ -57,7 +58,7 @@ def test_each_crop_ndvi_above_0_6_at_its_peak_and_peaks_differ(scene: SceneManif
     for t in range(len(scene.dates)):
         ndvi, clear, cls = _ndvi(scene, t), _clear(scene, t), _labels(scene, t)
         for code in curves:
-            sel = (crop == code) & clear & (cls == classes.CROPLAND)
+            sel = (crop == code) & clear & (cls == legend.CROPLAND)
             curves[code].append(ndvi[sel].mean() if sel.sum() > 50 else np.nan)
     peaks = {code: int(np.nanargmax(values)) for code, values in curves.items()}
     assert len(set(peaks.values())) == len(peaks), peaks
@@ -74,23 +75,23 @@ def test_water_darkest_in_b08_and_clouds_brightest_in_b02(scene: SceneManifest) 
         for c in np.unique(cls[clear])
         if ((cls == c) & clear).sum() > 20
     }
-    assert min(means, key=lambda c: means[c]) == classes.WATER
+    assert min(means, key=lambda c: means[c]) == legend.WATER
     cloudy = 0
     for t in range(len(scene.dates)):
         path = scene.root / f"s2/{scene.dates[t]:%Y%m%d}/cloudmask.tif"
         with rasterio.open(path) as ds:
             mask = ds.read(1)
-        if (mask == classes.CLOUD).sum() < 100:
+        if (mask == legend.CLOUD).sum() < 100:
             continue
         cloudy += 1
         blue = _read(scene.find("S2.B02", scene.dates[t]))
         cls = _labels(scene, t)
-        cloud_blue = blue[mask == classes.CLOUD].mean()
+        cloud_blue = blue[mask == legend.CLOUD].mean()
         for c in np.unique(cls):
-            sel = (cls == c) & (mask == classes.CLOUD_CLEAR)
+            sel = (cls == c) & (mask == legend.CLOUD_CLEAR)
             if sel.sum() > 20:
                 assert cloud_blue > blue[sel].mean()
-        shadow = mask == classes.CLOUD_SHADOW
+        shadow = mask == legend.CLOUD_SHADOW
         if shadow.sum() > 50:
             assert blue[shadow].mean() < cloud_blue
     assert cloudy >= 1
@@ -101,8 +102,8 @@ def test_s1_water_darkest_and_urban_brightest_in_vv(scene: SceneManifest) -> Non
         cls = _labels(scene, t)
         vv = _read(scene.find("S1.VV", scene.dates[t]))
         means = {c: vv[cls == c].mean() for c in np.unique(cls) if (cls == c).sum() > 20}
-        assert min(means, key=lambda c: means[c]) == classes.WATER
-        urban = {classes.URBAN, classes.BUILDING}
+        assert min(means, key=lambda c: means[c]) == legend.WATER
+        urban = {legend.URBAN, legend.BUILDING}
         assert max(means, key=lambda c: means[c]) in urban
         assert min(means[c] for c in urban if c in means) > max(
             v for c, v in means.items() if c not in urban
@@ -120,10 +121,10 @@ def test_landsat_thermal_clouds_cold(scene: SceneManifest) -> None:
         stamp = f"{scene.dates[t]:%Y%m%d}"
         with rasterio.open(scene.root / f"l8/{stamp}/cloudmask.tif") as ds:
             mask = ds.read(1)
-        if (mask == classes.CLOUD).sum() < 10:
+        if (mask == legend.CLOUD).sum() < 10:
             continue
         temp = _read(scene.root / f"l8/{stamp}/L8.B10.tif")
-        assert temp[mask == classes.CLOUD].mean() < temp[mask == classes.CLOUD_CLEAR].mean() - 5
+        assert temp[mask == legend.CLOUD].mean() < temp[mask == legend.CLOUD_CLEAR].mean() - 5
         assert 240 < temp.mean() < 320
         return
     raise AssertionError("no Landsat date with clouds")
@@ -134,9 +135,9 @@ def test_ndsm_buildings_and_trees(scene: SceneManifest) -> None:
     ndsm = _read(scene.find("DEM.ndsm"))
     dsm = _read(scene.find("DEM.dsm"))
     dtm = _read(scene.find("DEM.dtm"))
-    assert ndsm[cls == classes.BUILDING].min() >= 3.0
-    assert ndsm[cls == classes.FOREST].mean() > 8.0
-    assert np.all(ndsm[np.isin(cls, [classes.WATER, classes.ROAD, classes.CROPLAND])] == 0)
+    assert ndsm[cls == legend.BUILDING].min() >= 3.0
+    assert ndsm[cls == legend.FOREST].mean() > 8.0
+    assert np.all(ndsm[np.isin(cls, [legend.WATER, legend.ROAD, legend.CROPLAND])] == 0)
     assert np.allclose(dsm, dtm + ndsm, atol=1e-3)
 
 
@@ -147,16 +148,14 @@ def test_change_masks_match_landcover(scene: SceneManifest) -> None:
         name = f"labels/change_{scene.dates[t - 1]:%Y%m%d}_{scene.dates[t]:%Y%m%d}.tif"
         with rasterio.open(scene.root / name) as ds:
             change = ds.read(1)
-        built = change == classes.CHANGE_CONSTRUCTION
-        assert np.all(after[built] == classes.BUILDING) and np.all(
-            before[built] != classes.BUILDING
-        )
-        cut = change == classes.CHANGE_DEFORESTATION
-        assert np.all(before[cut] == classes.FOREST) and np.all(after[cut] == classes.BARE_SOIL)
-        assert np.all(change[before == after] == classes.CHANGE_NONE)
+        built = change == legend.CHANGE_CONSTRUCTION
+        assert np.all(after[built] == legend.BUILDING) and np.all(before[built] != legend.BUILDING)
+        cut = change == legend.CHANGE_DEFORESTATION
+        assert np.all(before[cut] == legend.FOREST) and np.all(after[cut] == legend.BARE_SOIL)
+        assert np.all(change[before == after] == legend.CHANGE_NONE)
         seen |= set(np.unique(change).tolist())
     assert {
-        classes.CHANGE_FLOODING,
-        classes.CHANGE_FLOOD_RECESSION,
-        classes.CHANGE_DEFORESTATION,
+        legend.CHANGE_FLOODING,
+        legend.CHANGE_FLOOD_RECESSION,
+        legend.CHANGE_DEFORESTATION,
     } <= seen

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_synth.py"
+
 
 @pytest.mark.slow
 def test_large_scene_streams_in_bounded_memory(tmp_path: Path) -> None:
@@ -16,8 +18,7 @@ def test_large_scene_streams_in_bounded_memory(tmp_path: Path) -> None:
     out = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "eoforge.synth.bench",
+            str(BENCH),
             "--out",
             str(tmp_path / "big"),
             "--size",

@@ -8,9 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eoforge.synth import generate_scene, parcels, passes
-from eoforge.synth.landcover import design, ground
-from eoforge.synth.noise import fbm, tiled_draw, value_noise
+from eoforge.synth import SynthOptions, generate_scene, parse_sensors, raster_stream
+from eoforge.synth.render.sensor_noise import tiled_draw
+from eoforge.synth.scene_setup import SceneSetup
+from eoforge.synth.world import parcels
+from eoforge.synth.world.landcover import design, ground
+from eoforge.synth.world.noise import fbm, value_noise
+from eoforge.synth.world.sampling import Window
+from eoforge.synth.write.cogs import BlockWriter
 
 
 def test_grid_noise_equals_point_noise_bit_for_bit() -> None:
@@ -55,9 +60,9 @@ def _digest(root: Path) -> dict[str, str]:
 def test_block_size_does_not_change_a_byte(
     tmp_path: Path, sensors: str, blocks: tuple[int, int]
 ) -> None:
-    kwargs = {"size": 800, "dates": 2, "sensors": sensors, "vectors": False, "seed": 2}
-    small = generate_scene(tmp_path / "small", block=blocks[0], **kwargs)  # type: ignore[arg-type]
-    large = generate_scene(tmp_path / "large", block=blocks[1], **kwargs)  # type: ignore[arg-type]
+    options = SynthOptions(size=800, dates=2, sensors=parse_sensors(sensors), vectors=False, seed=2)
+    small = generate_scene(tmp_path / "small", options, block=blocks[0])
+    large = generate_scene(tmp_path / "large", options, block=blocks[1])
     assert _digest(small.root) == _digest(large.root)
 
 
@@ -65,19 +70,18 @@ def test_a_crash_leaves_no_file_under_a_final_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"n": 0}
-    original = passes.render_block
+    original = raster_stream.render_block
 
-    def failing(*args: object, **kwargs: object) -> None:
+    def failing(setup: SceneSetup, writer: BlockWriter, window: Window, factors: list[int]) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk on fire")
-        original(*args, **kwargs)  # type: ignore[arg-type]
+        original(setup, writer, window, factors)
 
-    monkeypatch.setattr(passes, "render_block", failing)
+    monkeypatch.setattr(raster_stream, "render_block", failing)
+    options = SynthOptions(size=512, dates=1, sensors=("s1", "dsm"), vectors=False, block=256)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        generate_scene(
-            tmp_path / "s", size=512, dates=1, sensors="s1,dsm", vectors=False, block=256
-        )
+        generate_scene(tmp_path / "s", options)
     leftovers = [p for p in (tmp_path / "s").rglob("*") if p.is_file()]
     assert leftovers == []
 

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from eoforge.cli import ui
-from eoforge.synth import SceneManifest, generate_scene
+from eoforge.synth import SceneManifest, SynthOptions, generate_scene, parse_sensors
 
 HELP = """Generate a realistic, labelled, georeferenced multi-sensor scene.
 
@@ -69,21 +69,20 @@ def synth(
                 tasks[stage] = bar.add_task(stage, total=max(total, 1))
             bar.update(tasks[stage], completed=done)
 
-        manifest = generate_scene(
-            out,
+        options = SynthOptions(
             size=size,
             seed=seed,
-            sensors=sensors,
+            sensors=parse_sensors(sensors),
             dates=dates,
             clouds=clouds,
             crs=crs,
             gsd=gsd,
-            progress=report,
             s2_offset=s2_offset,
             s2_native=s2_native,
             looks=looks,
             vectors=vectors,
         )
+        manifest = generate_scene(out, options, progress=report)
     ui.console().print(summary_table(manifest))
     stac = "" if manifest.stac is None else f" (STAC: {manifest.stac})"
     ui.result(f"wrote {len(manifest.files)} files to {manifest.root}{stac}")

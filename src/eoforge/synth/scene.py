@@ -1,37 +1,34 @@
-"""Generate a whole synthetic scene: rasters, labels, vectors, legend and STAC."""
+"""Generate a whole synthetic scene: rasters, labels, vectors, VHR chips, legend and STAC.
+
+The orchestrator: it sets the scene up (:mod:`~eoforge.synth.scene_setup`),
+streams every raster (:mod:`~eoforge.synth.raster_stream`), places the
+objects and writes the vector labels and VHR chips, then the legend and the
+STAC collection (:mod:`~eoforge.synth.write`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Unpack
 
 import rasterio
 
-from eoforge.errors import ConfigError
-from eoforge.synth import classes
-from eoforge.synth.context import SceneContext, make_context
-from eoforge.synth.extras import write_extras
-from eoforge.synth.manifest import SceneManifest, WrittenFile
-from eoforge.synth.options import SynthOptions, parse_sensors
-from eoforge.synth.outputs import output_sets
-from eoforge.synth.passes import render_rasters
-from eoforge.synth.stac import write_catalog
-from eoforge.synth.writers import write_bytes_atomic
+from eoforge.synth.raster_stream import render_rasters
+from eoforge.synth.scene_options import SynthFields, SynthOptions
+from eoforge.synth.scene_rasters import raster_groups
+from eoforge.synth.scene_setup import SceneSetup, set_up_scene
+from eoforge.synth.world.objects import all_objects
+from eoforge.synth.write.legend_json import write_legend
+from eoforge.synth.write.manifest import SceneManifest, WrittenFile
+from eoforge.synth.write.stac import write_catalog
+from eoforge.synth.write.vectors import write_vector_labels
+from eoforge.synth.write.vhr_chips import write_vhr_sites
 
 GDAL_CACHE_MB = 256
-LEGEND_FILE = WrittenFile(
-    "legend.json",
-    "json",
-    "",
-    "labels",
-    "legend",
-    media_type="application/json",
-    roles=("metadata",),
-)
 
 #: ``progress(stage, done, total)``: base-grid pixels for "rasters", files for "cogs",
 #: steps for "objects" and "stac".
@@ -44,84 +41,88 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 def generate_scene(
     out: str | Path,
+    options: SynthOptions | None = None,
     *,
-    size: int = 2048,
-    seed: int = 0,
-    sensors: str | tuple[str, ...] | list[str] = "s2,s1,l8,dsm,vhr",
-    dates: int = 6,
-    clouds: float = 0.2,
-    crs: str = "EPSG:32631",
-    gsd: float = 10.0,
     progress: Progress | None = None,
-    **extra: object,
+    **fields: Unpack[SynthFields],
 ) -> SceneManifest:
     """Generate a labelled multi-sensor scene into a folder.
 
+    ``generate_scene(out, SynthOptions(size=512))`` and
+    ``generate_scene(out, size=512)`` are the same call.
+
     Args:
         out: Output folder (created; files already there with the same names are replaced).
-        size: Width and height in base pixels.
-        seed: Seed; the same seed and options give byte-identical rasters.
-        sensors: Products among ``s2, s1, l8, dsm, vhr`` (comma-separated or a sequence).
-        dates: Number of acquisitions in the series.
-        clouds: Mean cloud cover of optical acquisitions, 0-0.9.
-        crs: Projected CRS in metres.
-        gsd: Base pixel size in metres.
+        options: What to generate; None takes the defaults of :class:`SynthOptions`.
         progress: Optional callback ``(stage, done, total)``.
-        **extra: Further :class:`~eoforge.synth.options.SynthOptions` fields
-            (``center``, ``s2_offset``, ``s2_native``, ``looks``, ``vectors``, ``block``).
+        **fields: Fields of :class:`SynthOptions` to change on top of ``options``
+            (``size``, ``seed``, ``sensors``, ``dates``, ``clouds``, ``crs``, ``gsd``,
+            ``center``, ``s2_offset``, ``s2_native``, ``looks``, ``vectors``, ``block``);
+            ``sensors`` may be comma-separated, e.g. ``"s2,s1"``.
 
     Returns:
-        The :class:`~eoforge.synth.manifest.SceneManifest` of every file written.
+        The :class:`~eoforge.synth.write.manifest.SceneManifest` of every file written.
 
     Raises:
-        ConfigError: When an option is invalid.
+        ConfigError: When an option is invalid or unknown (nothing is written then).
     """
-    known = {f.name for f in dataclasses.fields(SynthOptions)}
-    unknown = sorted(set(extra) - known)
-    if unknown:
-        raise ConfigError(
-            f"unknown option(s) {', '.join(unknown)}.", fix=f"use among {', '.join(sorted(known))}."
-        )
-    options = SynthOptions(
-        size=size,
-        seed=seed,
-        sensors=parse_sensors(sensors),
-        dates=dates,
-        clouds=clouds,
-        crs=crs,
-        gsd=gsd,
-        **extra,  # type: ignore[arg-type]
-    ).validate()
-    return generate(options, Path(out), progress or _noop)
+    chosen = (options or SynthOptions()).replace(**fields).validate()
+    return generate(chosen, Path(out), progress or _noop)
 
 
 def generate(options: SynthOptions, root: Path, progress: Progress) -> SceneManifest:
-    """Generate a scene from validated options (see :func:`generate_scene`)."""
+    """Generate a scene from validated options (see :func:`generate_scene`).
+
+    Args:
+        options: Validated options.
+        root: Output folder.
+        progress: Callback ``(stage, done, total)``.
+
+    Returns:
+        The manifest of every file written.
+    """
     started = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
-    ctx = make_context(options, root)
-    manifest = SceneManifest(root=root, geobox=ctx.geobox, dates=ctx.dates, options=_plain(options))
+    setup = set_up_scene(options, root)
+    manifest = SceneManifest(
+        root=root, geobox=setup.geobox, dates=setup.dates, options=_plain(options)
+    )
     # A bounded GDAL block cache keeps memory independent of the scene size.
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB, GDAL_TIFF_INTERNAL_MASK=True):
-        tick = _ticker("rasters", ctx, progress)
+        tick = _ticker("rasters", setup, progress)
         cogs = functools.partial(progress, "cogs")
-        manifest.files += render_rasters(ctx, output_sets(ctx), tick, cogs)
-        manifest.files += write_extras(ctx, progress)
-    write_bytes_atomic(
-        root / "legend.json", json.dumps(classes.legend_document(), indent=2).encode()
-    )
-    manifest.files.append(LEGEND_FILE)
+        manifest.files += render_rasters(setup, raster_groups(setup), tick, cogs)
+        manifest.files += _write_objects(setup, progress)
+    manifest.files.append(write_legend(root))
     progress("stac", 0, 1)
     title = f"eoforge synthetic scene (seed {options.seed})"
-    manifest.stac = write_catalog(root, manifest.files, ctx.geobox, ctx.dates, title)
+    manifest.stac = write_catalog(root, manifest.files, setup.geobox, setup.dates, title)
     progress("stac", 1, 1)
     manifest.seconds = time.perf_counter() - started
     return manifest
 
 
-def _ticker(name: str, ctx: SceneContext, progress: Progress) -> Callable[[int], None]:
+def _write_objects(setup: SceneSetup, progress: Progress) -> list[WrittenFile]:
+    """Place the objects; write the vector labels and VHR chips the options ask for."""
+    want_vhr = "vhr" in setup.options.sensors
+    if not (setup.options.vectors or want_vhr):
+        return []
+    progress("objects", 0, 1)
+    objects = all_objects(setup.layout, len(setup.dates))
+    out: list[WrittenFile] = []
+    if setup.options.vectors:
+        out += write_vector_labels(setup.root, setup.layout, setup.geobox, setup.dates, objects)
+    if want_vhr:
+        out += write_vhr_sites(
+            setup.root, setup.layout, setup.geobox, setup.dates, setup.s2[0], objects
+        )
+    progress("objects", 1, 1)
+    return out
+
+
+def _ticker(name: str, setup: SceneSetup, progress: Progress) -> Callable[[int], None]:
     """A callback adding base-grid pixels done to a stage's progress."""
-    height, width = ctx.geobox.shape
+    height, width = setup.geobox.shape
     total = height * width
     done = [0]
     progress(name, 0, total)
