@@ -95,15 +95,16 @@ class StageLog:
 
 def generate(out: Path, settings: DemoSettings, seed: int) -> dict[str, Path]:
     """Train, validation and unseen synthetic S2 + S1 scenes (one date, no clouds)."""
-    from eoforge.synth import generate_scene
+    from eoforge.synth import SynthOptions, generate_scene
 
     sizes = {"train": settings.train_px, "val": settings.val_px, "unseen": settings.unseen_px}
     seeds = {"train": seed, "val": seed + 500, "unseen": seed + 1000}
     folders = {}
     for name, size in sizes.items():
-        manifest = generate_scene(
-            out / "scenes" / name, size=size, seed=seeds[name], sensors="s2,s1", dates=1, clouds=0.0
+        options = SynthOptions(
+            size=size, seed=seeds[name], sensors=("s2", "s1"), dates=1, clouds=0.0
         )
+        manifest = generate_scene(out / "scenes" / name, options)
         folders[name] = manifest.root
     return folders
 
