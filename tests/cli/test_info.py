@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
+from affine import Affine
 
 from eoforge.cli.main import main
 
@@ -89,9 +92,10 @@ def test_info_raster_shows_grid_bands_and_statistics(
     code, out, _ = run_main(["info", str(real_data / "rasterio/RGB.byte.tif")], capsys, monkeypatch)
     assert code == 0
     assert "GTiff" in out and "791 x 718 pixels, 3 band(s)" in out
-    assert "WGS 84 / UTM zone 18N (EPSG:32618)" in out
-    assert "101985.00, 2611485.00, 339315.00, 2826915.00" in out
-    assert re.search(r"bounds \(EPSG:4326\): -78\.9\d+, 23\.5\d+, -76\.5\d+, 25\.5\d+", out)
+    assert "CRS: EPSG:32618 (WGS 84 / UTM zone 18N)" in out
+    assert "pixel size: 300.038 x 300.042 (metre)" in out and "orientation: north up" in out
+    assert "bounds (native): (101985, 2611485, 339315, 2826915)" in out
+    assert re.search(r"bounds \(EPSG:4326\): \(-78\.9\d+, 23\.5\d+, -76\.5\d+, 25\.5\d+\)", out)
     assert "uint8" in out and "nodata: 0" in out
     red = next(line for line in out.splitlines() if "RGB.red" in line)
     cells = [c.strip() for c in red.split("│") if c.strip()]
@@ -168,3 +172,60 @@ def test_executable_exit_code(real_data: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "sample_fp_mask.tif" in done.stderr
+
+
+def _write_rotated(path: Path, transform: Affine) -> Path:
+    data = np.arange(3 * 40 * 50, dtype=np.uint16).reshape(3, 40, 50)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=40,
+        width=50,
+        count=3,
+        dtype="uint16",
+        crs="EPSG:32631",
+        transform=transform,
+    ) as dst:
+        dst.write(data)
+    return path
+
+
+def test_info_on_a_rotated_grid_reports_the_true_pixel_size_and_the_rotation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10 m pixels whose rows point 30 degrees north of east: a = e = 8.66 in magnitude.
+    turned = Affine.translation(500_000, 5_600_000) @ Affine.rotation(30) @ Affine.scale(10, -10)
+    path = _write_rotated(tmp_path / "rotated.tif", turned)
+    with rasterio.open(path) as src:
+        assert src.transform.almost_equals(turned)  # rasterio kept the rotation terms
+    code, out, err = run_main(["info", str(path), "--no-stats"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "pixel size: 10 x 10 (metre)" in out
+    assert "8.66" not in out.split("pixel size:")[1].splitlines()[0]
+    assert "orientation: rotated grid: rows turned 30° counter-clockwise from east" in out
+    assert "CRS: EPSG:32631 (WGS 84 / UTM zone 31N)" in out
+    # The footprint is the turned rectangle's envelope: wider than 500 m (50 columns of 10 m).
+    native = out.split("bounds (native): (")[1].split(")")[0]
+    left, bottom, right, top = (float(v) for v in native.split(", "))
+    assert right - left == pytest.approx(
+        500 * np.cos(np.radians(30)) + 400 * np.sin(np.radians(30)), abs=0.02
+    )
+    assert top - bottom == pytest.approx(
+        500 * np.sin(np.radians(30)) + 400 * np.cos(np.radians(30)), abs=0.02
+    )
+
+
+def test_info_on_skewed_and_flipped_grids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    skewed = _write_rotated(tmp_path / "skewed.tif", Affine(10, 10, 500_000, 0, -10, 5_600_000))
+    code, out, err = run_main(["info", str(skewed), "--no-stats"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "pixel size: 10 x 14.1421 (metre)" in out
+    assert "orientation: skewed: rows and columns 45° apart" in out
+    flipped = _write_rotated(tmp_path / "south_up.tif", Affine(10, 0, 500_000, 0, 10, 5_600_000))
+    code, out, err = run_main(["info", str(flipped), "--no-stats"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "pixel size: 10 x 10 (metre)" in out
+    assert "orientation: flipped: row numbers grow northwards" in out

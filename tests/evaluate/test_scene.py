@@ -266,7 +266,8 @@ def test_no_overlap_names_both_files(tmp_path: Path) -> None:
     )
     with pytest.raises(
         LabelsOutsideSceneError,
-        match=r"far.tif: lies entirely outside pred.tif \(EPSG:32631 bounds",
+        match=r"far.tif: lies entirely outside pred.tif \(bounds \(.*\) in EPSG:32631 \(WGS 84 "
+        r"/ UTM zone 31N\)\); far.tif covers \(10, 44.95, 10.05, 45\) in EPSG:4326 \(WGS 84\)",
     ):
         evaluate_maps(pred, far)
     frame = gpd.GeoDataFrame({"class": [1]}, geometry=[shapely.box(10, 45, 10.1, 45.1)], crs=4326)

@@ -9,15 +9,28 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from odc.geo.geobox import GeoBox
 from rich.console import Console
 from rich.table import Table
 
+from eoforge.catalog import Catalog
+from eoforge.catalog.rows import bounds_polygon_wgs84
+from eoforge.catalog.stac import is_stac_file
+from eoforge.catalog.stats import source_stats
+from eoforge.catalog.storage import is_catalog_file
 from eoforge.cli import ui
+from eoforge.geo.format import bounds_label, crs_label
+from eoforge.geo.grid import bounds_in, grid_rotation, grid_skew, pixel_size
+from eoforge.io.handles import HANDLES, check_path, file_info
+from eoforge.io.products import open_sources
+from eoforge.io.source import RasterSource
+from eoforge.io.vector import read_vector
+from eoforge.sensors import parse_landsat_mtl, parse_s2_mtd
 
 HELP = """Describe a raster, a product folder, a vector file, product metadata or a catalog.
 
-For rasters: driver, size, grid (CRS, transform, resolution, bounds in the
-native CRS and EPSG:4326), block size, dtype, nodata, bands by name with
+For rasters: driver, size, grid (CRS, transform, pixel size, orientation,
+bounds in the native CRS and EPSG:4326), block size, dtype, nodata, bands by name with
 their radiometry, and per-band min/max/mean/std/valid fraction in physical
 units, computed on a decimated read. Everything it prints is its result, so
 it prints under --quiet too.
@@ -38,19 +51,6 @@ Examples:
 _VECTOR_SUFFIXES = (".geojson", ".gpkg", ".shp", ".fgb", ".parquet", ".geoparquet", ".json")
 
 
-def _crs_label(crs: Any) -> str:
-    """``"WGS 84 / UTM zone 18N (EPSG:32618)"``, or the name alone for custom CRSs."""
-    import pyproj
-
-    proj = pyproj.CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
-    code = proj.to_epsg()
-    return f"{proj.name} (EPSG:{code})" if code else f"{proj.name} (no EPSG code)"
-
-
-def _fmt_bounds(bounds: Sequence[float]) -> str:
-    return ", ".join(f"{v:.6f}" if abs(v) < 1000 else f"{v:.2f}" for v in bounds)
-
-
 def _fields(console: Console, rows: Sequence[tuple[str, Any]]) -> None:
     for key, value in rows:
         console.print(f"[bold]{key}:[/] {value}", soft_wrap=True)
@@ -65,9 +65,7 @@ def _radiometry_text(rad: Any) -> str:
     return " ".join(parts)
 
 
-def _bands_table(source: Any, stats: bool) -> Table:
-    from eoforge.catalog.stats import source_stats
-
+def _bands_table(source: RasterSource, stats: bool) -> Table:
     table = Table(title=f"bands of {source.name}")
     for column in ("band", "file", "index", "radiometry"):
         table.add_column(column, overflow="fold", no_wrap=column == "band")
@@ -90,31 +88,50 @@ def _bands_table(source: Any, stats: bool) -> Table:
     return table
 
 
-def _grid_fields(grid: Any) -> list[tuple[str, Any]]:
-    from eoforge.catalog.rows import bounds_polygon_wgs84
-    from eoforge.geo.grid import bounds_in
-
+def _orientation(grid: GeoBox) -> str:
+    """``"north up"``, or how the pixel lattice is turned, skewed or flipped on the map."""
     a = grid.affine
-    native = bounds_in(grid, grid.crs)
+    if a.b == 0 and a.d == 0 and a.a > 0 and a.e < 0:
+        return "north up"
+    parts = []
+    angle = grid_rotation(grid)
+    if angle != 0:
+        parts.append(f"rotated grid: rows turned {angle:.6g}° counter-clockwise from east")
+    skew = grid_skew(grid)
+    if skew > 1e-9:
+        parts.append(f"skewed: rows and columns {90 - skew:.6g}° apart")
+    if a.a * a.e - a.b * a.d > 0:
+        parts.append("flipped: row numbers grow northwards")
+    return "; ".join(parts)
+
+
+def _grid_fields(grid: GeoBox) -> list[tuple[str, Any]]:
+    a = grid.affine
+    crs = grid.crs
+    native = bounds_in(grid, crs)
+    wgs84 = bounds_polygon_wgs84(native, crs).bounds
+    # The length of the transform's column vectors, not |a| x |e|, which shrink on
+    # rotated grids (8.66 x 8.66 for 10 m pixels turned 30 degrees).
+    width, height = pixel_size(grid)
+    size = f"{width:.6g} x {height:.6g}"
+    units = crs.units[0] if crs is not None else "pixels"
     return [
-        ("CRS", _crs_label(grid.crs)),
+        ("CRS", crs_label(crs)),
         ("transform", f"({a.a:g}, {a.b:g}, {a.c:.6f}, {a.d:g}, {a.e:g}, {a.f:.6f})"),
-        ("resolution", f"{abs(a.a):g} x {abs(a.e):g} ({grid.crs.units[0]})"),
-        ("bounds (native)", _fmt_bounds(native)),
-        ("bounds (EPSG:4326)", _fmt_bounds(bounds_polygon_wgs84(native, grid.crs).bounds)),
+        ("pixel size", f"{size} ({units})"),
+        ("orientation", _orientation(grid)),
+        ("bounds (native)", bounds_label(native, crs)),
+        ("bounds (EPSG:4326)", bounds_label(wgs84, "EPSG:4326")),
     ]
 
 
-def _source_fields(source: Any) -> list[tuple[str, Any]]:
+def _source_fields(source: RasterSource) -> list[tuple[str, Any]]:
     when = source.datetime.isoformat() if source.datetime else "-"
     return [("sensor", source.sensor or "-"), ("level", source.level or "-"), ("datetime", when)]
 
 
 def show_raster(console: Console, path: Path, stats: bool) -> None:
     """Header, grid, bands (with radiometry) and statistics of one raster file."""
-    from eoforge.io.handles import HANDLES, file_info
-    from eoforge.io.products import open_sources
-
     info = file_info(path)  # raises NotGeoreferencedError for plain images
     (source,) = open_sources(path)
     grid = info.grid
@@ -136,8 +153,6 @@ def show_raster(console: Console, path: Path, stats: bool) -> None:
 
 def show_folder(console: Console, path: Path, stats: bool) -> None:
     """Every source (product) found in a folder, with its grid and bands."""
-    from eoforge.io.products import open_sources
-
     sources = open_sources(path)
     console.print(f"[bold]{path}[/]: {len(sources)} source(s)")
     for source in sources:
@@ -148,9 +163,6 @@ def show_folder(console: Console, path: Path, stats: bool) -> None:
 
 def show_vector(console: Console, path: Path) -> None:
     """CRS, bounds, feature count, geometry types and columns of a vector file."""
-    from eoforge.catalog.rows import bounds_polygon_wgs84
-    from eoforge.io.vector import read_vector
-
     gdf = read_vector(path)
     types = gdf.geom_type.value_counts().to_dict()
     bounds = tuple(float(v) for v in gdf.total_bounds)
@@ -159,13 +171,15 @@ def show_vector(console: Console, path: Path) -> None:
         console,
         [
             ("path", path),
-            ("CRS", _crs_label(gdf.crs)),
+            ("CRS", crs_label(gdf.crs)),
             ("features", len(gdf)),
             ("geometry types", ", ".join(f"{k} ({v})" for k, v in types.items()) or "-"),
-            ("bounds (native)", _fmt_bounds(bounds) if finite else "-"),
+            ("bounds (native)", bounds_label(bounds, gdf.crs) if finite else "-"),
             (
                 "bounds (EPSG:4326)",
-                _fmt_bounds(bounds_polygon_wgs84(bounds, gdf.crs).bounds) if finite else "-",
+                bounds_label(bounds_polygon_wgs84(bounds, gdf.crs).bounds, "EPSG:4326")
+                if finite
+                else "-",
             ),
         ],
     )
@@ -192,8 +206,6 @@ def _value_text(value: Any) -> str:
 
 def show_metadata(console: Console, path: Path) -> None:
     """Parsed Landsat MTL or Sentinel-2 MTD metadata."""
-    from eoforge.sensors import parse_landsat_mtl, parse_s2_mtd
-
     meta: Any = (
         parse_landsat_mtl(path) if path.name.lower().endswith("mtl.txt") else parse_s2_mtd(path)
     )
@@ -208,7 +220,7 @@ def show_metadata(console: Console, path: Path) -> None:
     _fields(console, rows)
 
 
-def show_catalog(console: Console, catalog: Any, title: str) -> None:
+def show_catalog(console: Console, catalog: Catalog, title: str) -> None:
     """The rows of a catalog (saved parquet or STAC)."""
     table = Table(title=f"{title}: {len(catalog)} rows, {len(catalog.skipped)} skipped")
     for column in ("id", "kind", "sensor", "level", "datetime", "CRS", "res", "bands", "path"):
@@ -245,11 +257,6 @@ def info(
     ] = True,
 ) -> None:
     """Describe a file, folder or catalog (see ``eoforge info --help``)."""
-    from eoforge.catalog import Catalog
-    from eoforge.catalog.stac import is_stac_file
-    from eoforge.catalog.storage import is_catalog_file
-    from eoforge.io.handles import check_path
-
     target = Path(check_path(path))
     console = ui.out()
     suffix = target.suffix.lower()

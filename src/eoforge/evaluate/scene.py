@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import pyproj
 import rasterio
 import rasterio.features
 import shapely
@@ -45,6 +44,7 @@ from eoforge.evaluate.metrics import (
     RegressionAccumulator,
     class_metrics,
 )
+from eoforge.geo.format import bounds_label, crs_label
 from eoforge.geo.grid import crs_of, make_grid, sub_grid
 from eoforge.io.vector import read_vector, to_grid_crs
 from eoforge.io.vector.reading import geometries
@@ -378,21 +378,11 @@ def _check_prediction(pred: rasterio.io.DatasetReader, path: Path, kind: Kind) -
         )
 
 
-def _crs_label(crs: Any) -> str:
-    proj = pyproj.CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
-    authority = proj.to_authority()
-    return f"{authority[0]}:{authority[1]}" if authority else proj.name
-
-
-def _fmt(bounds: Sequence[float]) -> str:
-    return "(" + ", ".join(f"{v:.10g}" for v in bounds) + ")"
-
-
 def _outside(ref_path: Path, pred_path: Path, grid: GeoBox, ref_bounds: str) -> Exception:
     bb = grid.boundingbox
     return LabelsOutsideSceneError(
-        f"lies entirely outside {pred_path.name} ({_crs_label(grid.crs)} bounds "
-        f"{_fmt((bb.left, bb.bottom, bb.right, bb.top))}); {ref_path.name} covers {ref_bounds}.",
+        f"lies entirely outside {pred_path.name} (bounds {bounds_label(bb, grid.crs)} in "
+        f"{crs_label(grid.crs)}); {ref_path.name} covers {ref_bounds}.",
         path=ref_path,
         fix="check that both files cover the same place and that their CRSs are right.",
     )
@@ -449,7 +439,7 @@ def _raster_reference(
         window = None if empty else _window(overlap.to_crs(crs_of(grid)).boundingbox, grid)
         if window is None:
             bb = ref_grid.boundingbox
-            bounds = f"{_fmt((bb.left, bb.bottom, bb.right, bb.top))} in {_crs_label(src.crs)}"
+            bounds = f"{bounds_label(bb, src.crs)} in {crs_label(src.crs)}"
             raise _outside(path, pred_path, grid, bounds)
         with WarpedVRT(
             src,
@@ -495,7 +485,7 @@ def _vector_reference(
     shapes = geometries(placed)
     window = _window(shapely.total_bounds(shapes).tolist(), grid) if len(placed) else None
     if window is None:
-        bounds = f"{_fmt(layer.total_bounds.tolist())} in {_crs_label(layer.crs)}"
+        bounds = f"{bounds_label(layer.total_bounds.tolist(), layer.crs)} in {crs_label(layer.crs)}"
         raise _outside(path, pred_path, grid, bounds)
     # Burn large features first so smaller ones inside them stay on top, as
     # eoforge.io.vector.rasterize_labels does; area taken once on the whole layer

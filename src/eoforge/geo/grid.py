@@ -313,6 +313,54 @@ def tile_grid(grid: GeoBox, size: int | tuple[int, int], overlap: int = 0) -> li
     return tiles
 
 
+def pixel_size(grid: GeoBox) -> tuple[float, float]:
+    """The true size of a grid's pixels, whatever their rotation or skew.
+
+    Args:
+        grid: The grid.
+
+    Returns:
+        ``(width, height)`` in CRS units (metres for UTM): the lengths of the
+        transform's column vectors ``(a, d)`` and ``(b, e)``. For north-up
+        grids these are ``|a|`` and ``|e|``; for a grid of 10 m pixels turned
+        30 degrees they are still 10 and 10, where ``|a|`` and ``|e|`` are 8.66.
+    """
+    a = grid.affine
+    return math.hypot(a.a, a.d), math.hypot(a.b, a.e)
+
+
+def grid_rotation(grid: GeoBox) -> float:
+    """How far a grid's rows are turned from the CRS's x axis, in degrees.
+
+    Args:
+        grid: The grid.
+
+    Returns:
+        The angle from the CRS's x axis (east) to the direction in which
+        column numbers grow, counter-clockwise, in ``(-180, 180]`` degrees:
+        0 for north-up grids, 30 for a grid whose rows point 30 degrees north
+        of east. :func:`pixel_size` gives the pixels' size whatever the rotation.
+    """
+    a = grid.affine
+    angle = math.degrees(math.atan2(a.d, a.a))
+    return 180.0 if angle == -180.0 else angle + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def grid_skew(grid: GeoBox) -> float:
+    """Degrees by which a grid's row and column directions miss being perpendicular.
+
+    Args:
+        grid: The grid.
+
+    Returns:
+        0 for the usual rectangular pixels (rotated or not); the angle between
+        the transform's column vectors minus 90 degrees otherwise.
+    """
+    a = grid.affine
+    between = math.degrees(math.atan2(abs(a.a * a.e - a.b * a.d), a.a * a.b + a.d * a.e))
+    return abs(between - 90.0)
+
+
 def grid_to_sample(grid: GeoBox) -> dict[str, Any]:
     """The grid fields of a sample: ``crs`` as WKT and ``transform`` as six floats."""
     a = grid.affine

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +14,7 @@ from eoforge.errors import (
     LabelsOutsideSceneError,
     NotGeoreferencedError,
 )
+from eoforge.geo.format import bounds_label, crs_label
 from eoforge.io.vector.reading import (
     IN_MEMORY,
     PathLike,
@@ -37,17 +35,6 @@ def _grid_crs(grid: GeoBox) -> pyproj.CRS:
     return pyproj.CRS.from_wkt(grid.crs.to_wkt())
 
 
-def _crs_name(crs: Any) -> str:
-    crs = pyproj.CRS.from_user_input(crs)
-    authority = crs.to_authority()
-    code = f"{authority[0]}:{authority[1]}" if authority else "no EPSG code"
-    return f"{code} ({crs.name})"
-
-
-def _fmt_bounds(bounds: Sequence[float]) -> str:
-    return "(" + ", ".join(f"{value:.10g}" for value in bounds) + ")"
-
-
 def _reproject(gdf: gpd.GeoDataFrame, crs: pyproj.CRS) -> npt.NDArray[np.object_]:
     """Valid geometries of ``gdf`` in ``crs``, one per row; non-finite results become empty."""
     if gdf.crs is None:
@@ -62,7 +49,7 @@ def _reproject(gdf: gpd.GeoDataFrame, crs: pyproj.CRS) -> npt.NDArray[np.object_
         geoms = geometries(gdf.geometry.to_crs(crs))
     except pyproj.exceptions.ProjError as exc:
         raise CRSMismatchError(
-            f"labels cannot be reprojected from {_crs_name(gdf.crs)} to {_crs_name(crs)} ({exc}).",
+            f"labels cannot be reprojected from {crs_label(gdf.crs)} to {crs_label(crs)} ({exc}).",
             path=source_of(gdf),
             fix=(
                 "check the layer's CRS; if PROJ lacks a transformation, reproject the "
@@ -82,8 +69,8 @@ def _outside_error(
     label_bounds = tuple(float(v) for v in gdf.total_bounds)
     message = (
         f"{len(gdf)} label features lie entirely outside the grid: labels bounds "
-        f"{_fmt_bounds(label_bounds)} in {_crs_name(gdf.crs)}, grid bounds "
-        f"{_fmt_bounds(grid_bounds)} in {_crs_name(grid_crs)}."
+        f"{bounds_label(label_bounds, gdf.crs)} in {crs_label(gdf.crs)}, grid bounds "
+        f"{bounds_label(grid_bounds, grid_crs)} in {crs_label(grid_crs)}."
     )
     return LabelsOutsideSceneError(
         message if source else f"labels ({IN_MEMORY}): {message}",
