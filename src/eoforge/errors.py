@@ -8,12 +8,19 @@ traceback from GDAL or PyTorch.
 
 from __future__ import annotations
 
+import difflib
+import os
 from collections.abc import Iterable, Sequence
 from os import PathLike
 
 
+def _path_text(path: str | PathLike[str]) -> str:
+    """The path itself (``os.fspath``), also for path-like objects whose ``str`` is no path."""
+    return os.fspath(path) if isinstance(path, str | PathLike) else str(path)
+
+
 def _fmt_path(path: str | PathLike[str] | None) -> str:
-    return "" if path is None else f"{path}: "
+    return "" if path is None else f"{_path_text(path)}: "
 
 
 class EoforgeError(Exception):
@@ -32,7 +39,7 @@ class EoforgeError(Exception):
         path: str | PathLike[str] | None = None,
         fix: str | None = None,
     ) -> None:
-        self.path = None if path is None else str(path)
+        self.path = None if path is None else _path_text(path)
         self.fix = fix
         self.reason = message
         text = f"{_fmt_path(path)}{message}"
@@ -124,8 +131,6 @@ def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> list[
     Returns:
         Up to ``limit`` candidates, spelled as given; empty when none is close.
     """
-    import difflib
-
     by_key: dict[str, str] = {}
     for candidate in candidates:
         by_key.setdefault(candidate.lower(), candidate)

@@ -22,9 +22,13 @@ from rich.progress import Progress
 
 from eoforge.catalog.pattern import NameMatch, compile_pattern, match_name, scene_name
 from eoforge.catalog.rows import raster_row, vector_row
+from eoforge.catalog.stac import is_stac_file, stac_rows
+from eoforge.catalog.storage import catalog_rows, is_catalog_file
 from eoforge.errors import EoforgeError, MissingFileError, UnreadableFileError
 from eoforge.io.handles import check_path
+from eoforge.io.products import open_sources, sources_from_band_files
 from eoforge.io.source import RASTER_SUFFIXES, BandAsset, RasterSource, source_from_file
+from eoforge.sensors import identify_band_file
 from eoforge.sensors.names import band_sort_key, canonical_band, registry_sensor
 
 Row = dict[str, Any]
@@ -70,7 +74,7 @@ class _Unit:
 
 
 def build_rows(
-    paths: Sequence[str | Path] | str | Path,
+    paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     *,
     pattern: str | None = None,
     sensor: str | None = None,
@@ -97,7 +101,7 @@ def build_rows(
         MissingFileError: A given path does not exist.
         EoforgeError: A file that cannot be indexed, per ``strict``.
     """
-    items = [paths] if isinstance(paths, str | Path) else list(paths)
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     regex = None if pattern is None else compile_pattern(pattern)
     units = _plan(items, regex, sensor)
     result = BuildResult()
@@ -134,7 +138,7 @@ def _tracked(units: list[_Unit], progress: bool) -> Iterable[_Unit]:
             bar.advance(task)
 
 
-def _plan(items: Sequence[str | Path], regex: Any, sensor: str | None) -> list[_Unit]:
+def _plan(items: Sequence[str | os.PathLike[str]], regex: Any, sensor: str | None) -> list[_Unit]:
     files: list[Path] = []
     units: list[_Unit] = []
     for item in items:
@@ -158,8 +162,6 @@ def _walk(root: Path, regex: Any, sensor: str | None) -> list[_Unit]:
 def _walkable(path: Path) -> bool:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".geoparquet"):
-        from eoforge.catalog.storage import is_catalog_file
-
         return not is_catalog_file(path)  # our own output must not be indexed as labels
     return suffix in IMAGE_SUFFIXES or suffix in VECTOR_SUFFIXES
 
@@ -191,16 +193,10 @@ def _special_unit(path: Path, sensor: str | None, explicit: bool) -> _Unit | Non
     is_mtd = lower.endswith(".xml") and (lower.startswith("mtd") or lower.endswith("_mtd.xml"))
     if lower.endswith("mtl.txt") or is_mtd:
         return _Unit(str(path), True, partial(_metadata_rows, path, sensor))
-    if path.suffix.lower() == ".json":
-        from eoforge.catalog.stac import is_stac_file, stac_rows
-
-        if is_stac_file(path):
-            return _Unit(str(path), True, partial(stac_rows, path))
-    if path.suffix.lower() in (".parquet", ".geoparquet"):
-        from eoforge.catalog.storage import catalog_rows, is_catalog_file
-
-        if is_catalog_file(path):
-            return _Unit(str(path), True, partial(catalog_rows, path))
+    if path.suffix.lower() == ".json" and is_stac_file(path):
+        return _Unit(str(path), True, partial(stac_rows, path))
+    if path.suffix.lower() in (".parquet", ".geoparquet") and is_catalog_file(path):
+        return _Unit(str(path), True, partial(catalog_rows, path))
     return None
 
 
@@ -210,8 +206,6 @@ def _vector_rows(path: Path) -> list[Row]:
 
 def _raster_units(files: Sequence[Path], sensor: str | None, explicit: bool) -> list[_Unit]:
     """Band files of known products grouped per product; other rasters one unit each."""
-    from eoforge.sensors.products import identify_band_file
-
     groups: dict[str, list[Path]] = {}
     units: list[_Unit] = []
     for path in files:
@@ -238,16 +232,12 @@ def _file_rows(path: Path, sensor: str | None) -> list[Row]:
 
 
 def _band_file_rows(files: Sequence[Path], sensor: str | None) -> list[Row]:
-    from eoforge.io.products import sources_from_band_files
-
     sources, _ = sources_from_band_files(files)
     return [raster_row(_with_sensor(s, sensor)) for s in sources]
 
 
 def _metadata_rows(path: Path, sensor: str | None) -> list[Row]:
     """Rows of the product a Landsat MTL or Sentinel-2 MTD file describes."""
-    from eoforge.io.products import open_sources, sources_from_band_files
-
     lower = path.name.lower()
     if lower.startswith("mtd"):  # MTD_MSIL1C.xml at the root of a SAFE folder
         return [raster_row(_with_sensor(s, sensor)) for s in open_sources(path.parent)]

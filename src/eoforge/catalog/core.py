@@ -10,6 +10,7 @@ queried by place, time, sensor and bands, and saved as GeoParquet.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -107,7 +108,7 @@ class Catalog:
     @classmethod
     def from_paths(
         cls,
-        paths: Sequence[str | Path] | str | Path,
+        paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
         *,
         pattern: str | None = None,
         sensor: str | None = None,
@@ -140,7 +141,7 @@ class Catalog:
         return cls(frame_from_rows(result.rows), result.skipped)
 
     @classmethod
-    def from_stac(cls, path: str | Path) -> Catalog:
+    def from_stac(cls, path: str | os.PathLike[str]) -> Catalog:
         """Index a static STAC catalog / collection, an Item, or an ItemCollection file.
 
         Args:
@@ -156,7 +157,7 @@ class Catalog:
         return cls(frame_from_rows(stac_rows(path)))
 
     @classmethod
-    def load(cls, path: str | Path) -> Catalog:
+    def load(cls, path: str | os.PathLike[str]) -> Catalog:
         """Load a catalog saved with :meth:`save`.
 
         Raises:
@@ -171,7 +172,7 @@ class Catalog:
         rows = [row for c in catalogs for row in c.frame.to_dict("records")]
         return cls(frame_from_rows(rows), [s for c in catalogs for s in c.skipped])
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the catalog as GeoParquet (temporary file, then rename).
 
         Returns:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from eoforge.errors import NotGeoreferencedError
 from eoforge.geo.grid import AnyCRS, footprint_wgs84, make_grid, to_crs
 from eoforge.io.handles import file_info
 from eoforge.io.source import RasterSource
+from eoforge.io.vector import read_vector
 
 KINDS = ("image", "label_raster", "label_vector")
 """Row kinds: a scene, a label raster (class mask), a label vector layer."""
@@ -143,7 +145,7 @@ def _common_path(paths: Sequence[str]) -> str:
     return parents.pop() if len(parents) == 1 else str(Path(paths[0]).parent)
 
 
-def vector_row(path: str | Path) -> dict[str, Any]:
+def vector_row(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The catalog row of a vector label layer (reads it with :func:`read_vector`).
 
     Args:
@@ -153,8 +155,6 @@ def vector_row(path: str | Path) -> dict[str, Any]:
         Column name to value; the footprint is the layer's bounding box in
         EPSG:4326, ``resolution`` is NaN and ``source`` is None.
     """
-    from eoforge.io.vector import read_vector
-
     gdf = read_vector(path)
     crs = gdf.crs
     if crs is None:  # read_vector defaults GeoJSON to EPSG:4326 and raises for others
@@ -171,7 +171,7 @@ def vector_row(path: str | Path) -> dict[str, Any]:
     return {
         "id": Path(path).stem,
         "kind": "label_vector",
-        "path": str(path),
+        "path": os.fspath(path),
         "crs": wkt,
         "epsg": _epsg(crs),
         "resolution": math.nan,

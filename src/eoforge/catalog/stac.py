@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +47,7 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def is_stac_file(path: str | Path) -> bool:
+def is_stac_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a STAC Catalog, Collection, Item or ItemCollection JSON file."""
     data = _read_json(Path(path))
     if not isinstance(data, dict):
@@ -80,7 +81,7 @@ def _items(path: Path) -> list[pystac.Item]:
     return list(root.get_items(recursive=True))
 
 
-def stac_rows(path: str | Path) -> list[Row]:
+def stac_rows(path: str | os.PathLike[str]) -> list[Row]:
     """Catalog rows of every STAC item reachable from ``path``.
 
     Args:

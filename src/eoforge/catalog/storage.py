@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import pyarrow.parquet as pq
 from pyarrow import ArrowException
 
@@ -49,12 +50,14 @@ def _marker(path: Path) -> dict[str, Any] | None:
     return marker if isinstance(marker, dict) else None
 
 
-def is_catalog_file(path: str | Path) -> bool:
+def is_catalog_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a catalog written by :func:`save_frame`."""
     return _marker(Path(path)) is not None
 
 
-def save_frame(frame: gpd.GeoDataFrame, skipped: list[tuple[str, str]], path: str | Path) -> Path:
+def save_frame(
+    frame: gpd.GeoDataFrame, skipped: list[tuple[str, str]], path: str | os.PathLike[str]
+) -> Path:
     """Write a catalog frame to GeoParquet atomically.
 
     Args:
@@ -78,7 +81,7 @@ def save_frame(frame: gpd.GeoDataFrame, skipped: list[tuple[str, str]], path: st
     return target
 
 
-def load_frame(path: str | Path) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]]:
+def load_frame(path: str | os.PathLike[str]) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]]:
     """Read a catalog file.
 
     Returns:
@@ -117,7 +120,7 @@ def load_frame(path: str | Path) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]
     return normalise_frame(frame), skipped
 
 
-def catalog_rows(path: str | Path) -> list[dict[str, Any]]:
+def catalog_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The rows of a saved catalog as dictionaries (to merge it into a new one)."""
     frame, _ = load_frame(path)
     return [
@@ -127,6 +130,4 @@ def catalog_rows(path: str | Path) -> list[dict[str, Any]]:
 
 
 def _is_nat(value: Any) -> bool:
-    import pandas as pd
-
     return bool(pd.isna(value))

@@ -7,6 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from eoforge.cli import ui
+from eoforge.errors import ConfigError
 
 HELP = """Run the whole job on built-in synthetic data and write a report.
 
@@ -37,12 +42,9 @@ def demo(
     ] = False,
 ) -> None:
     """Run the demo (see ``eoforge demo --help``)."""
-    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
-    from rich.table import Table
-
+    # Deferred for the CLI's start-up time: the demo pulls in PyTorch and matplotlib (seconds),
+    # which `eoforge --help` and the other commands do not need.
     from eoforge import demo as steps
-    from eoforge.cli import ui
-    from eoforge.errors import ConfigError
     from eoforge.evaluate import evaluate_maps
     from eoforge.evaluate.report import write_report
 

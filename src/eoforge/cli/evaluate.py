@@ -104,6 +104,7 @@ def _is_map(path: Path) -> bool:
 
 
 def _evaluate_bundle(bundle: Path, data: Path, out: Path | None) -> None:
+    # Deferred for the CLI's start-up time: experiments import PyTorch and Lightning (seconds).
     from eoforge.experiment.evaluate import evaluate as run_evaluation
 
     target = out if out is not None else bundle.parent / "evaluation.json"
@@ -126,6 +127,7 @@ def _evaluate_map(
     regression: bool,
     ignore: list[float],
 ) -> None:
+    # Deferred for the CLI's start-up time: scene scoring imports pandas and geopandas.
     from eoforge.evaluate import evaluate_maps
 
     score = evaluate_maps(

@@ -23,6 +23,7 @@ Examples:
 
 def models() -> None:
     """List architectures (see ``eoforge models --help``)."""
+    # Deferred for the CLI's start-up time: the model registry imports PyTorch (seconds).
     from eoforge.models import list_models
 
     table = Table(title="eoforge architectures")

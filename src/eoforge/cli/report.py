@@ -31,6 +31,7 @@ def report(
     ],
 ) -> None:
     """Write the report of a run (see ``eoforge report --help``)."""
+    # Deferred for the CLI's start-up time: the report imports matplotlib.
     from eoforge.evaluate.report import FIGURE_FOLDER, write_report
 
     console = Console()

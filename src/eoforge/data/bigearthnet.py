@@ -12,6 +12,7 @@ position) and stacked as extra channels after the Sentinel-2 bands.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -76,12 +77,13 @@ _S1_KEY = re.compile(r"_(\d{2}[A-Z]{3})_(\d+)_(\d+)$")
 _POSITION = re.compile(r"_(\d+)_(\d+)$")
 
 
-def read_metadata(folder: Path) -> dict[str, Any]:
+def read_metadata(folder: str | os.PathLike[str]) -> dict[str, Any]:
     """The ``*_labels_metadata.json`` of a patch folder.
 
     Raises:
         MetadataError: The file is missing or not valid JSON.
     """
+    folder = Path(folder)
     path = folder / f"{folder.name}_labels_metadata.json"
     try:
         data: dict[str, Any] = json.loads(path.read_text())
@@ -94,13 +96,14 @@ def read_metadata(folder: Path) -> dict[str, Any]:
     return data
 
 
-def find_patches(root: Path) -> list[Path]:
+def find_patches(root: str | os.PathLike[str]) -> list[Path]:
     """Patch folders under ``root`` (sorted), recognised by their labels metadata.
 
     Raises:
         MissingFileError: ``root`` does not exist.
         ConfigError: No patch found.
     """
+    root = Path(root)
     if not root.is_dir():
         raise MissingFileError("folder not found.", path=root, fix="check the dataset root.")
     patches = sorted(p.parent for p in root.glob("*/*_labels_metadata.json"))
@@ -121,7 +124,9 @@ def _s2_key(folder: Path, meta: dict[str, Any]) -> tuple[str, str, str] | None:
     return (tile.group(1), position.group(1), position.group(2))
 
 
-def match_s1(s2_patches: Sequence[Path], root_s1: Path) -> list[Path]:
+def match_s1(
+    s2_patches: Sequence[str | os.PathLike[str]], root_s1: str | os.PathLike[str]
+) -> list[Path]:
     """The Sentinel-1 patch folder of each Sentinel-2 patch.
 
     A Sentinel-1 patch's ``corresponding_s2_patch`` names its partner; without
@@ -140,7 +145,7 @@ def match_s1(s2_patches: Sequence[Path], root_s1: Path) -> list[Path]:
         if match := _S1_KEY.search(folder.name):
             by_key[(match.group(1), match.group(2), match.group(3))] = folder
     out: list[Path] = []
-    for s2 in s2_patches:
+    for s2 in map(Path, s2_patches):
         found = by_name.get(s2.name)
         if found is None and (key := _s2_key(s2, read_metadata(s2))) is not None:
             found = by_key.get(key)
@@ -154,7 +159,9 @@ def match_s1(s2_patches: Sequence[Path], root_s1: Path) -> list[Path]:
     return out
 
 
-def multi_hot(names: Sequence[str], num_classes: Literal[19, 43], path: Path) -> torch.Tensor:
+def multi_hot(
+    names: Sequence[str], num_classes: Literal[19, 43], path: str | os.PathLike[str]
+) -> torch.Tensor:
     """Float32 multi-hot ``[K]`` of CORINE class names in the chosen nomenclature.
 
     Raises:
@@ -199,8 +206,8 @@ class BigEarthNetDataset(Dataset[Sample]):
 
     def __init__(
         self,
-        root_s2: str | Path,
-        root_s1: str | Path | None = None,
+        root_s2: str | os.PathLike[str],
+        root_s1: str | os.PathLike[str] | None = None,
         bands: Sequence[str] = S2_BANDS,
         s1_bands: Sequence[str] = S1_BANDS,
         *,

@@ -13,6 +13,7 @@ nodata/alpha masks (all True for JPEG and PNG without alpha).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -34,7 +35,7 @@ RGB_BANDS = ("RGB.red", "RGB.green", "RGB.blue")
 Colour = str | tuple[int, int, int]
 
 
-def read_chip(path: Path) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
+def read_chip(path: str | os.PathLike[str]) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
     """All bands of a raster file and its valid mask.
 
     Args:
@@ -58,19 +59,22 @@ def read_chip(path: Path) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
         ) from exc
 
 
-def list_images(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> list[Path]:
+def list_images(
+    folder: str | os.PathLike[str], extensions: Sequence[str] = IMAGE_EXTENSIONS
+) -> list[Path]:
     """Image files directly in ``folder`` whose suffix is in ``extensions``, sorted by name.
 
     Raises:
         MissingFileError: ``folder`` does not exist.
     """
+    folder = Path(folder)
     if not folder.is_dir():
         raise MissingFileError("folder not found.", path=folder, fix="check the dataset root.")
     suffixes = {f".{e.lower().lstrip('.')}" for e in extensions}
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
 
 
-def default_bands(path: Path, bands: Sequence[str] | None) -> list[str]:
+def default_bands(path: str | os.PathLike[str], bands: Sequence[str] | None) -> list[str]:
     """Channel names: ``bands`` if given, RGB for 3-band files, else ``band1..bandN``.
 
     Raises:
@@ -119,7 +123,7 @@ class ClassFolderDataset(Dataset[Sample]):
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | os.PathLike[str],
         bands: Sequence[str] | None = None,
         extensions: Sequence[str] = IMAGE_EXTENSIONS,
         transforms: Transform | None = None,
@@ -158,7 +162,10 @@ def _colour_code(colour: Colour) -> int:
 
 
 def colours_to_ids(
-    rgb: npt.NDArray[Any], colour_map: Mapping[Colour, int], unknown: int | None, path: Path
+    rgb: npt.NDArray[Any],
+    colour_map: Mapping[Colour, int],
+    unknown: int | None,
+    path: str | os.PathLike[str],
 ) -> npt.NDArray[np.int64]:
     """RGB mask ``[3, H, W]`` to class ids ``[H, W]`` through ``colour_map``.
 
@@ -201,8 +208,8 @@ class ImageMaskDataset(Dataset[Sample]):
 
     def __init__(
         self,
-        images_dir: str | Path,
-        masks_dir: str | Path,
+        images_dir: str | os.PathLike[str],
+        masks_dir: str | os.PathLike[str],
         colour_map: Mapping[Colour, int] | None = None,
         *,
         unknown: int | None = None,
@@ -230,7 +237,7 @@ class ImageMaskDataset(Dataset[Sample]):
     def __len__(self) -> int:
         return len(self.files)
 
-    def read_mask(self, path: Path) -> npt.NDArray[np.int64]:
+    def read_mask(self, path: str | os.PathLike[str]) -> npt.NDArray[np.int64]:
         """Class ids ``[H, W]`` of a mask file."""
         values, _ = read_chip(path)
         if self.colour_map is None:
@@ -274,7 +281,7 @@ class ChangeTripletDataset(Dataset[Sample]):
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | os.PathLike[str],
         *,
         binary: bool = True,
         before: str = "A",

@@ -10,8 +10,8 @@ handles are opened per worker process by :mod:`eoforge.io.handles`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +26,7 @@ from eoforge.errors import ConfigError, OutsideSourcesError
 from eoforge.geo.grid import grid_to_sample
 from eoforge.io.reader import SourceLike, as_sources, read
 from eoforge.io.source import RasterSource
+from eoforge.io.vector import boxes_in_pixels, rasterize_labels, read_vector
 
 Sample = dict[str, Any]
 LabelKind = Literal["raster", "vector", "boxes", "oriented_boxes"]
@@ -211,8 +212,6 @@ class GeoDataset(Dataset[Sample]):
     def _read_label(self, grid: GeoBox) -> Sample:
         if self.label_kind == "raster":
             return {"mask": torch.from_numpy(self._raster_mask(grid))}
-        from eoforge.io.vector import boxes_in_pixels, rasterize_labels
-
         if self.label_kind == "vector":
             mask = rasterize_labels(
                 self.label,
@@ -255,8 +254,6 @@ def _load_label(label: Any, kind: str) -> Any:
         raise ConfigError(
             f"unknown label_kind {kind!r}; use 'raster', {', '.join(map(repr, _VECTOR_KINDS))}."
         )
-    if isinstance(label, str | Path):
-        from eoforge.io.vector import read_vector
-
+    if isinstance(label, str | os.PathLike):
         return read_vector(label)
     return label

@@ -21,6 +21,7 @@ import shapely.geometry
 from affine import Affine
 from odc.geo.geobox import GeoBox
 from odc.geo.geom import Geometry
+from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
 from eoforge.errors import ConfigError
@@ -109,8 +110,6 @@ def geodesic_area(geom: BaseGeometry, grid: GeoBox) -> float:
 
     Regions in different CRSs (or in degrees) are thus weighted fairly.
     """
-    from pyproj import Geod
-
     if geom.is_empty:
         return 0.0
     step = abs(grid.resolution.x) * 8

@@ -38,7 +38,7 @@ def _is_remote(path: str) -> bool:
     return path.startswith(_REMOTE_PREFIXES)
 
 
-def check_path(path: str | Path) -> str:
+def check_path(path: str | os.PathLike[str]) -> str:
     """Fail early and clearly on a missing or empty file.
 
     Args:
@@ -51,7 +51,7 @@ def check_path(path: str | Path) -> str:
         MissingFileError: The local path does not exist.
         EmptyFileError: The local file has zero bytes.
     """
-    text = str(path)
+    text = os.fspath(path)
     if _is_remote(text):
         return text
     p = Path(text)
@@ -68,7 +68,7 @@ def check_path(path: str | Path) -> str:
     return text
 
 
-def open_dataset(path: str | Path) -> rasterio.io.DatasetReader:
+def open_dataset(path: str | os.PathLike[str]) -> rasterio.io.DatasetReader:
     """Open a raster with rasterio, translating failures into eoforge errors.
 
     Args:
@@ -152,11 +152,12 @@ class FileInfo:
     block_shape: tuple[int, int]
 
 
-def file_info(path: str | Path) -> FileInfo:
+def file_info(path: str | os.PathLike[str]) -> FileInfo:
     """Read a raster's header (grid, bands, nodata, scales) through the handle cache."""
-    ds = HANDLES.get(str(path))
+    text = os.fspath(path)
+    ds = HANDLES.get(text)
     return FileInfo(
-        path=str(path),
+        path=text,
         grid=dataset_grid(ds),
         count=ds.count,
         dtypes=tuple(ds.dtypes),
@@ -180,16 +181,17 @@ FileStamp = tuple[int, int, int] | None
 """A local file's identity: inode, size (bytes), modification time (ns); None for URLs."""
 
 
-def file_stamp(path: str) -> FileStamp:
+def file_stamp(path: str | os.PathLike[str]) -> FileStamp:
     """Inode, size (bytes) and modification time (ns) of a local file.
 
     None for GDAL URLs and paths ``os.stat`` cannot see (subdatasets, missing files).
     A file rewritten under the same name gets another stamp.
     """
-    if _is_remote(path):
+    text = os.fspath(path)
+    if _is_remote(text):
         return None
     try:
-        st = os.stat(path)
+        st = os.stat(text)
     except (OSError, ValueError):
         return None
     return st.st_ino, st.st_size, st.st_mtime_ns
@@ -212,15 +214,16 @@ class HandleCache:
         self._pid = os.getpid()
         self._lock = threading.Lock()
 
-    def grid(self, path: str) -> GeoBox:
+    def grid(self, path: str | os.PathLike[str]) -> GeoBox:
         """The grid of ``path`` (parsed once per open handle: CRS parsing is not free)."""
+        path = os.fspath(path)
         ds = self.get(path)
         grid = self._grids.get(path)
         if grid is None:
             grid = self._grids[path] = dataset_grid(ds)
         return grid
 
-    def get(self, path: str) -> rasterio.io.DatasetReader:
+    def get(self, path: str | os.PathLike[str]) -> rasterio.io.DatasetReader:
         """An open dataset for ``path``, opening it (and evicting the oldest) if needed.
 
         A local file rewritten since it was opened (another inode, size or
@@ -228,6 +231,7 @@ class HandleCache:
         the pixels of a replaced file; the stale handle is dropped, not closed,
         since another thread may still be reading through it.
         """
+        path = os.fspath(path)
         stamp = file_stamp(path)
         with self._lock:
             if os.getpid() != self._pid:
@@ -268,7 +272,7 @@ class HandleCache:
 HANDLES = HandleCache(int(os.environ.get("EOFORGE_MAX_OPEN_FILES", "32")))
 
 
-def read_failed(path: str, exc: BaseException) -> UnreadableFileError:
+def read_failed(path: str | os.PathLike[str], exc: BaseException) -> UnreadableFileError:
     """The error for a file whose header opened but whose pixels cannot be decoded."""
     return UnreadableFileError(
         f"pixels cannot be decoded; the file is truncated or corrupt ({_short(exc)}).",

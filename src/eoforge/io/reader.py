@@ -11,8 +11,8 @@ they are valid, later ones fill the gaps, whatever their CRS.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,22 +30,23 @@ from eoforge.errors import (
     OutsideSourcesError,
     available_list,
 )
+from eoforge.geo.format import bounds_label, crs_label
 from eoforge.geo.grid import bounds_in, crs_of, pixel_window
 from eoforge.io.handles import HANDLES, read_failed
+from eoforge.io.products import open_sources
 from eoforge.io.source import BandAsset, RasterSource
 from eoforge.sensors.radiometry import Radiometry
 
-SourceLike = RasterSource | str | Path
+SourceLike = RasterSource | str | os.PathLike[str]
+"""A source, or a path (file or product folder) that :func:`open_sources` turns into sources."""
 
 _RESAMPLING = {r.name: r for r in Resampling}
 
 
 def as_sources(sources: SourceLike | Sequence[SourceLike]) -> list[RasterSource]:
     """Normalise paths and sources into a list of :class:`RasterSource`."""
-    from eoforge.io.products import open_sources
-
     items: Sequence[SourceLike] = (
-        [sources] if isinstance(sources, RasterSource | str | Path) else list(sources)
+        [sources] if isinstance(sources, RasterSource | str | os.PathLike) else list(sources)
     )
     out: list[RasterSource] = []
     for item in items:
@@ -189,8 +190,8 @@ def _read_warped(
         left, bottom, right, top = bounds_in(grid, src_grid.crs)
     except Exception as exc:  # pyproj/odc raise several types for impossible transforms
         raise CRSMismatchError(
-            f"cannot reproject between the file's CRS ({src_grid.crs}) and the request's "
-            f"({grid.crs}): {exc}.",
+            f"cannot reproject between the file's CRS ({crs_label(src_grid.crs)}) and the "
+            f"request's ({crs_label(grid.crs)}): {exc}.",
             path=ds.name,
             fix="reproject the file to a standard CRS with gdalwarp, or request a grid in the "
             "file's CRS.",
@@ -432,6 +433,4 @@ def _fill_from_file(
 
 def _describe(grid: GeoBox) -> str:
     b = grid.boundingbox
-    crs = crs_of(grid).epsg
-    name = f"EPSG:{crs}" if crs else "custom CRS"
-    return f"{name} bounds {b.left:.6g}, {b.bottom:.6g}, {b.right:.6g}, {b.top:.6g}"
+    return f"bounds {bounds_label(b, grid.crs)} in {crs_label(grid.crs)}"

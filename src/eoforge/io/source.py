@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from odc.geo.geobox import GeoBox
 
 from eoforge.errors import BandNotFoundError, EoforgeError, UnsupportedDtypeError, available_list
 from eoforge.io.handles import FileInfo, check_path, file_info, is_complex
+from eoforge.io.stack import StackProduct, product_for_stack
+from eoforge.sensors import default_radiometry, get_band
 from eoforge.sensors.radiometry import Radiometry
-
-if TYPE_CHECKING:
-    from eoforge.io.products import StackProduct
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img")
 COMPLEX_MODES = ("amplitude", "intensity", "db")
@@ -113,8 +113,6 @@ class RasterSource:
         lowered = {k.lower(): k for k in self.assets}
         if name.lower() in lowered:
             return lowered[name.lower()]
-        from eoforge.sensors import get_band
-
         for sensor in self._sensors():
             try:
                 canonical = get_band(name, sensor=sensor).name
@@ -200,8 +198,6 @@ def _check_dtype(info: FileInfo, complex_mode: str | None) -> None:
 
 def _default_names(info: FileInfo, data_indexes: list[int]) -> list[str]:
     """Band names from the file itself: descriptions, then colour interpretation, then band1..N."""
-    from eoforge.sensors import get_band
-
     descriptions = [info.descriptions[i - 1] for i in data_indexes]
     if all(descriptions) and len(set(descriptions)) == len(descriptions):
         names = []
@@ -218,7 +214,7 @@ def _default_names(info: FileInfo, data_indexes: list[int]) -> list[str]:
 
 
 def source_from_file(
-    path: str | Path,
+    path: str | PathLike[str],
     bands: Sequence[str] | None = None,
     *,
     sensor: str | None = None,
@@ -258,8 +254,6 @@ def source_from_file(
         UnsupportedDtypeError: Complex data without ``complex_mode``.
         BandNotFoundError: ``bands`` has the wrong length.
     """
-    from eoforge.io.products import product_for_stack
-
     text = check_path(path)
     info = file_info(text)
     _check_dtype(info, complex_mode)
@@ -296,8 +290,6 @@ def source_from_file(
 
 
 def _canonical_names(bands: Sequence[str], sensor: str | None) -> list[str]:
-    from eoforge.sensors import get_band
-
     names = []
     for b in bands:
         try:
@@ -328,8 +320,6 @@ def _pick_radiometry(
     file_rad = _file_radiometry(info, index, nodata)
     if not file_rad.is_identity or sensor is None or level is None:
         return file_rad
-    from eoforge.sensors import default_radiometry
-
     try:
         rad = default_radiometry(name, level)
     except EoforgeError:
