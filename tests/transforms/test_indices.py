@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from eoforge.errors import ConfigError
-from eoforge.transforms import AppendIndices
+from eoforge.transforms import AppendIndices, normalized_difference
 
 
 def test_indices_found_by_canonical_band_names() -> None:
@@ -37,3 +37,30 @@ def test_missing_band_or_unknown_index_is_a_clear_error() -> None:
         AppendIndices(["S2.B04", "S2.B08"], ["nbr"])
     with pytest.raises(ConfigError, match="unknown spectral index"):
         AppendIndices(["S2.B04", "S2.B08"], ["foo"])
+
+
+def test_normalized_difference_zero_sums_nan_and_tiny_sums() -> None:
+    nan = float("nan")
+    a = torch.tensor([0.0, 0.3, 1e-30, 0.0, nan, 0.2, 1e-7])
+    b = torch.tensor([0.0, 0.1, 0.0, 0.5, 0.1, -0.2, 0.0])
+    out = normalized_difference(a, b)
+    # 0/0 is 0 ("no difference"), exact ratios elsewhere however small the sum, NaN stays NaN.
+    torch.testing.assert_close(
+        out, torch.tensor([0.0, 0.5, 1.0, -1.0, nan, 0.0, 1.0]), equal_nan=True
+    )
+    assert out.dtype == torch.float32
+
+
+def test_normalized_difference_of_integers_and_broadcast_shapes() -> None:
+    dn = normalized_difference(
+        torch.tensor([3000, 0, 0], dtype=torch.int16),
+        torch.tensor([1000, 0, 500], dtype=torch.int16),
+    )
+    assert dn.is_floating_point()
+    torch.testing.assert_close(dn, torch.tensor([0.5, 0.0, -1.0]))
+    a = torch.rand(2, 4, 5, dtype=torch.float64)  # [B, H, W]
+    b = torch.rand(4, 5, dtype=torch.float64)  # [H, W]
+    out = normalized_difference(a, b)
+    assert out.shape == (2, 4, 5) and out.dtype == torch.float64
+    torch.testing.assert_close(out, (a - b) / (a + b))
+    assert bool(((out >= -1) & (out <= 1)).all())  # non-negative inputs stay in [-1, 1]

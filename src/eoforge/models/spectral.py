@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from eoforge.sensors import get_band
+from eoforge.transforms.indices import normalized_difference
 
 ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "green": ("green",),
@@ -56,13 +57,6 @@ def index_channels(bands: Sequence[str]) -> dict[str, tuple[int, int]]:
     return found
 
 
-def normalized_difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``(a - b) / (a + b)``, 0 where ``|a + b| < 1e-6``."""
-    total = a + b
-    tiny = total.abs() < 1e-6
-    return torch.where(tiny, torch.zeros_like(a), (a - b) / torch.where(tiny, 1.0, total))
-
-
 def pixel_features(x: torch.Tensor, indices: dict[str, tuple[int, int]]) -> torch.Tensor:
     """Band values followed by spectral indices.
 
@@ -71,7 +65,9 @@ def pixel_features(x: torch.Tensor, indices: dict[str, tuple[int, int]]) -> torc
         indices: From :func:`index_channels`.
 
     Returns:
-        ``[B, C + len(indices), H, W]`` float32, NaN replaced by 0.
+        ``[B, C + len(indices), H, W]`` float32: the bands, then one channel per
+        index (:func:`eoforge.transforms.indices.normalized_difference`: 0 where
+        both bands sum to 0); NaN and infinities are replaced by 0.
     """
     x = x.to(torch.float32)
     extra = [normalized_difference(x[:, a], x[:, b]) for a, b in indices.values()]

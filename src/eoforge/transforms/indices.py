@@ -20,9 +20,34 @@ Bands = Mapping[str, Tensor]
 
 
 def normalized_difference(a: Tensor, b: Tensor) -> Tensor:
-    """``(a - b) / (a + b)``, 0 where the denominator is 0."""
+    """The normalised difference ``(a - b) / (a + b)`` of two bands, pixel by pixel.
+
+    The one implementation in eoforge: :class:`AppendIndices` and the pixel
+    features of the classical baselines (:mod:`eoforge.models.spectral`) use it.
+
+    * Where ``a + b == 0`` the result is 0, the value of "no difference",
+      instead of the NaN or infinity of a division by zero. For reflectance
+      (non-negative) this is where both bands are 0: no signal, such as
+      nodata filled with 0.
+    * No tolerance is applied to the denominator: every other pixel gets the
+      exact ratio, which for non-negative inputs stays in ``[-1, 1]`` however
+      small the sum (a tolerance would only replace correct values by 0).
+    * NaN in either band gives NaN, so invalid pixels stay recognisable;
+      callers that need finite features replace them (as
+      :func:`eoforge.models.spectral.pixel_features` does, with 0).
+
+    Args:
+        a: First band, any shape (e.g. ``[B, H, W]``), in physical units
+            (reflectance); integer tensors are divided as floats.
+        b: Second band, same shape as ``a`` (or broadcastable to it).
+
+    Returns:
+        Floating tensor of the broadcast shape of ``a`` and ``b``: the index,
+        dimensionless, in ``[-1, 1]`` for non-negative inputs.
+    """
     total = a + b
-    return torch.where(total != 0, (a - b) / torch.where(total != 0, total, 1.0), 0.0)
+    nonzero = total != 0
+    return torch.where(nonzero, (a - b) / torch.where(nonzero, total, 1), 0.0)
 
 
 def _savi(x: Bands) -> Tensor:
