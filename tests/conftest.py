@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,3 +19,20 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real sensor samples not found at {REAL_DATA}")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def fast_demo(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """``eoforge demo --fast``, run once per session: ``(its --out folder, the process)``."""
+    out = tmp_path_factory.mktemp("fast_demo") / "demo"
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("eoforge")), "demo", "--fast", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+        timeout=600,
+    )
+    return out, run

@@ -23,7 +23,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,15 @@ from typing import Any
 import numpy as np
 import rasterio
 import yaml
+
+from eoforge.catalog import Catalog
+from eoforge.experiment import load_config
+from eoforge.experiment import train as run_training
+from eoforge.models import read_bundle_json
+from eoforge.predict import BundleModel, Products, TilingOptions, find_sources, group_scenes
+from eoforge.predict import run as run_prediction
+from eoforge.sensors import get_sensor
+from eoforge.synth import SynthOptions, generate_scene
 
 S1_BANDS = ["S1.VV", "S1.VH"]
 CLASSES: list[dict[str, Any]] = [
@@ -47,8 +56,6 @@ BUILT_UP_COLOR = "#c81e1e"
 
 def s2_bands() -> list[str]:
     """Sentinel-2 L2A bands at 10 and 20 m, from the sensor registry (no 60 m bands)."""
-    from eoforge.sensors import get_sensor
-
     return [b.name for b in get_sensor("S2").bands_at("L2A") if b.gsd_m and b.gsd_m <= 20]
 
 
@@ -95,8 +102,6 @@ class StageLog:
 
 def generate(out: Path, settings: DemoSettings, seed: int) -> dict[str, Path]:
     """Train, validation and unseen synthetic S2 + S1 scenes (one date, no clouds)."""
-    from eoforge.synth import SynthOptions, generate_scene
-
     sizes = {"train": settings.train_px, "val": settings.val_px, "unseen": settings.unseen_px}
     seeds = {"train": seed, "val": seed + 500, "unseen": seed + 1000}
     folders = {}
@@ -111,8 +116,6 @@ def generate(out: Path, settings: DemoSettings, seed: int) -> dict[str, Path]:
 
 def index(out: Path, folders: dict[str, Path]) -> int:
     """Index every scene's STAC collection into ``catalog.parquet``; returns the row count."""
-    from eoforge.catalog import Catalog
-
     catalog = Catalog.concat(
         [Catalog.from_stac(f / "stac" / "collection.json") for f in folders.values()]
     )
@@ -170,9 +173,6 @@ def train(config_path: Path, progress: bool) -> Any:
     Lightning's start-up notes and known-harmless warnings are hidden: a new user's
     first run should show the stages, not the framework's chatter.
     """
-    from eoforge.experiment import load_config
-    from eoforge.experiment import train as run_training
-
     log = logging.getLogger("lightning.pytorch")
     level = log.level
     log.setLevel(logging.WARNING)
@@ -187,9 +187,6 @@ def train(config_path: Path, progress: bool) -> Any:
 
 def reference_on_model_classes(bundle: Path, folder: Path, target: Path) -> Path:
     """The unseen scene's land-cover labels mapped onto the bundle's class ids (255: none)."""
-    from eoforge.models import read_bundle_json
-    from eoforge.predict.outputs import rgba
-
     info = read_bundle_json(bundle)
     legend = {
         e["name"]: int(e["value"])
@@ -207,7 +204,7 @@ def reference_on_model_classes(bundle: Path, folder: Path, target: Path) -> Path
     tmp = target.with_name(f".{target.name}.partial")
     with rasterio.open(tmp, "w", **{**profile, "driver": "GTiff"}) as dst:
         dst.write(values, 1)
-        dst.write_colormap(1, {c.id: rgba(c.color) for c in info.classes})
+        dst.write_colormap(1, {c.id: c.rgba for c in info.classes})
         dst.update_tags(1, **{f"CLASS_{c.id}": c.name for c in info.classes})
     tmp.replace(target)
     return target
@@ -217,40 +214,17 @@ def predict(
     bundle: Path, folder: Path, out: Path, progress: Callable[[int, int], None] | None
 ) -> tuple[dict[str, Path], Any, float]:
     """Predict the unseen scene through the engine; returns products, vectors, seconds."""
-    from eoforge.predict import (
-        BundleModel,
-        ClassDef,
-        OutputSpec,
-        TilingOptions,
-        polygonize_map,
-        predict_scene,
-    )
-    from eoforge.predict.scenes import find_sources, group_scenes
-
     model = BundleModel((str(bundle),))
-    loaded = model.load()
-    info = loaded[0].bundle
-    bands = model.bands(loaded)
-    spec = OutputSpec(
-        "classes", tuple(ClassDef(c.id, c.name, c.color) for c in info.classes), confidence=True
-    )
-    scene = group_scenes(find_sources([folder / "stac" / "collection.json"]), bands)[0]
-    start = time.perf_counter()
-    paths = predict_scene(
+    scene = group_scenes(find_sources(folder / "stac" / "collection.json"), model.bands())[0]
+    (result,) = run_prediction(
         model,
-        scene.dates[0],
-        scene.grid(info.bands, info.gsd),
-        bands,
-        out / "unseen",
-        spec=spec,
-        options=TilingOptions(tile=512, overlap=64, batch=2, block=1024),
-        progress=progress,
+        [replace(scene, name="unseen")],
+        out,
+        products=Products(confidence=True, vectors=True, simplify=5.0),
+        tiling=TilingOptions(tile=512, overlap=64, batch=2, block=1024),
+        progress=None if progress is None else lambda _, done, total: progress(done, total),
     )
-    seconds = time.perf_counter() - start
-    vectors = polygonize_map(
-        paths["classes"], out / "unseen_classes", confidence=paths["confidence"], simplify=5.0
-    )
-    return paths, vectors, seconds
+    return result.paths, result.vectors, result.seconds
 
 
 def commands(out: Path) -> list[dict[str, str]]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,19 +12,12 @@ from rio_cogeo.cogeo import cog_validate
 
 from eoforge.catalog import Catalog
 
-EOFORGE = Path(sys.executable).with_name("eoforge")
 
-
-@pytest.mark.timeout(400)
-def test_demo_fast_trains_predicts_scores_and_reports(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    run = subprocess.run(
-        [str(EOFORGE), "demo", "--fast", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-        check=False,
-    )
+@pytest.mark.timeout(700)
+def test_demo_fast_trains_predicts_scores_and_reports(
+    fast_demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, run = fast_demo
     assert run.returncode == 0, run.stderr[-3000:]
     stdout = run.stdout
     assert "unseen scene mIoU" in stdout and f"wrote {out / 'report.html'}" in stdout

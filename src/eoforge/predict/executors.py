@@ -139,6 +139,7 @@ class DaskOptions:
 
 
 def _dask_compute(job: SceneJob, model: Model, block: Block) -> str:
+    # the optional `dask` extra: imported only when Dask runs
     from distributed import get_worker
 
     threads = max(1, get_worker().state.nthreads)
@@ -186,6 +187,7 @@ def local_cluster(workers: int) -> LocalCluster:
     Returns:
         The started cluster; close it (or use it as a context manager) when done.
     """
+    # the optional `dask` extra: imported only when Dask runs
     import dask.config
     from distributed import LocalCluster
 
@@ -220,6 +222,7 @@ def run_dask(
     Each finalise task waits for the compute tasks of the blocks that reach into
     its block. Workers build the model once per process from a :class:`BundleModel`.
     """
+    # the optional `dask` extra: imported only when Dask runs
     from distributed import Client
 
     owned: list[Any] = []
@@ -239,6 +242,7 @@ def run_dask(
 
 
 def _connect(address: str, timeout: float | None) -> Client:
+    # the optional `dask` extra: imported only when Dask runs
     from distributed import Client
 
     kwargs = {} if timeout is None else {"timeout": timeout}
@@ -259,6 +263,7 @@ def _submit_all(
     journal: Journal,
     progress: Progress | None,
 ) -> None:
+    # the optional `dask` extra: imported only when Dask runs
     from distributed import as_completed
 
     done = journal.done()
