@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
 
+from eoforge.cli import ui
 from eoforge.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -95,13 +97,10 @@ def predict(
     ] = False,
 ) -> None:
     """Predict scenes (see ``eoforge predict --help``)."""
-    # the model stack loads only when predicting: `eoforge --version` stays fast
-    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
-
-    from eoforge.cli import ui
+    # PyTorch and the model stack load only when predicting: `eoforge --version` stays fast
     from eoforge.predict import BundleModel, DaskOptions, Products, RunOptions, TilingOptions
-    from eoforge.predict import run as run_prediction
-    from eoforge.predict.memory import bound_process_memory
+    from eoforge.predict import run as run_prediction  # (start-up time, as above)
+    from eoforge.predict.memory import bound_process_memory  # (start-up time, as above)
 
     bound_process_memory()
     console = ui.console()
