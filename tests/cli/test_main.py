@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,7 +13,14 @@ import pytest
 import yaml
 
 from eoforge.cli import ui
-from eoforge.cli.main import _problem
+from eoforge.cli.main import (
+    DEBUG_HINT,
+    EXIT_ERROR,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    _problem,
+)
 from eoforge.errors import close_matches, did_you_mean
 
 
@@ -73,3 +83,69 @@ def test_close_matches_and_did_you_mean() -> None:
     assert did_you_mean([]) == ""
     assert did_you_mean(["S2.B09"]) == "Did you mean S2.B09?"
     assert did_you_mean(["a", "b", "c"]) == "Did you mean a, b or c?"
+
+
+# A real ``eoforge`` entry point with three extra commands that fail the ways a command can.
+_FAILING_COMMANDS = """
+from eoforge.cli.main import _register_all, app, main
+from eoforge.errors import ConfigError
+
+_register_all()
+
+
+@app.command("crash")
+def crash() -> None:
+    raise RuntimeError("something broke")
+
+
+@app.command("refuse")
+def refuse() -> None:
+    raise ConfigError("bad value.", path="experiment.yaml", fix="change it.")
+
+
+@app.command("interrupt")
+def interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+main()
+"""
+
+
+def _eoforge(*args: str) -> tuple[int, str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _FAILING_COMMANDS, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_exit_status_is_documented_and_distinct() -> None:
+    assert (EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INTERRUPTED) == (0, 1, 2, 130)
+
+
+def test_unexpected_errors_exit_1_with_one_line_and_traceback_only_under_debug() -> None:
+    code, out, err = _eoforge("crash")
+    assert code == EXIT_ERROR and out == ""
+    assert err.strip() == (
+        "error: unexpected RuntimeError: something broke. "
+        f"Fix: please report this with the traceback. {DEBUG_HINT}"
+    )
+    code, _, debug_err = _eoforge("--debug", "crash")
+    assert code == EXIT_ERROR
+    assert "Traceback (most recent call last)" in debug_err
+    assert "in crash\nRuntimeError: something broke\n" in debug_err
+    assert debug_err.strip().splitlines()[-1] == err.strip()
+
+
+def test_eoforge_errors_exit_2_and_interrupts_130() -> None:
+    code, _, err = _eoforge("refuse")
+    assert code == EXIT_INPUT
+    assert err.strip() == "error: experiment.yaml: bad value. Fix: change it."
+    code, _, err = _eoforge("interrupt")
+    assert code == EXIT_INTERRUPTED and "Traceback" not in err
+    code, out, _ = _eoforge("--version")
+    assert code == EXIT_OK and out.startswith("eoforge ")

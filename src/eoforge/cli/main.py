@@ -4,23 +4,32 @@ Each sub-command lives in its own module with a ``register(app)`` function;
 this module only wires them, holds the one-line summaries of the command
 listing, and turns errors into one line on stderr and a non-zero exit status:
 
-* :class:`eoforge.errors.EoforgeError`: its message as is, exit status 2;
-* command-line usage errors (missing argument, unknown option): the usage
-  message, exit status 2;
-* other exceptions (a missing file, unreadable raster, malformed YAML or
-  JSON, invalid values, an unknown key...): one line naming the problem and
-  pointing at ``--debug``, exit status 1.
+* 0 (:data:`EXIT_OK`): success;
+* 2 (:data:`EXIT_INPUT`): :class:`eoforge.errors.EoforgeError`, a problem with
+  the input that eoforge recognised (its message as is: what, which file, the
+  fix), and command-line usage errors (missing argument, unknown option,
+  invalid value: the usage message);
+* 1 (:data:`EXIT_ERROR`): every other exception (a missing file, unreadable
+  raster, malformed YAML or JSON, invalid values, an unknown key, a bug...):
+  one line naming the problem and pointing at ``--debug``;
+* 130 (:data:`EXIT_INTERRUPTED`): interrupted with Ctrl-C (typer's handling of
+  ``KeyboardInterrupt``, the status a shell gives a process stopped by SIGINT).
 
-``--debug`` prints the full traceback before that line.
+No error prints a traceback unless ``--debug`` is given, which prints it before
+that line; errors while the sub-commands are being set up take the same path.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from typing import Annotated
 
+import pydantic
 import typer
+import yaml
+from rich.markup import escape
 
 from eoforge import __version__
 from eoforge.cli import ui
@@ -51,6 +60,18 @@ SHORT_HELP = {
 """One line per command in ``eoforge --help``, used when a module sets no ``short_help``."""
 
 DEBUG_HINT = "(run again with --debug for the full traceback)"
+
+EXIT_OK = 0
+"""Exit status of a command that succeeded."""
+
+EXIT_ERROR = 1
+"""Exit status of an unexpected error: any exception that is not an ``EoforgeError``, or Ctrl-C."""
+
+EXIT_INPUT = 2
+"""Exit status of an ``EoforgeError`` (bad input, named with its fix) or a usage error."""
+
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT), set by typer; nothing is printed."""
 
 
 def _version_callback(value: bool) -> None:
@@ -95,8 +116,6 @@ def _register_all() -> None:
     """Add every sub-command once, each with a one-line summary for the listing."""
     if app.registered_commands:
         return
-    import importlib
-
     for name in COMMANDS:
         importlib.import_module(f"eoforge.cli.{name}").register(app)
     for command in app.registered_commands:
@@ -109,9 +128,6 @@ def _register_all() -> None:
 
 def _problem(exc: BaseException) -> tuple[str, str]:
     """What went wrong and what to do, for exceptions that bad input causes."""
-    import pydantic
-    import yaml
-
     if isinstance(exc, yaml.YAMLError):
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or type(exc).__name__
@@ -163,34 +179,35 @@ def _fail(exc: BaseException, code: int) -> None:
     if ui.is_debug():
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, EoforgeError):
-        line = f"[bold red]error:[/] {_escape(str(exc))}"
+        line = f"[bold red]error:[/] {escape(str(exc))}"
     else:
         problem, fix = _problem(exc)
-        line = f"[bold red]error:[/] {_escape(problem)}. Fix: {_escape(fix)} {DEBUG_HINT}"
+        line = f"[bold red]error:[/] {escape(problem)}. Fix: {escape(fix)} {DEBUG_HINT}"
     ui.err_console().print(" ".join(line.split()), soft_wrap=True, highlight=False)
     sys.exit(code)
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def main() -> None:
-    """Run the ``eoforge`` command line."""
-    _register_all()
-    ui.configure()
+    """Run the ``eoforge`` command line and exit with a documented status.
+
+    Exit status: :data:`EXIT_OK` (0) on success, :data:`EXIT_INPUT` (2) for an
+    ``EoforgeError`` or a usage error, :data:`EXIT_ERROR` (1) for any other
+    exception, :data:`EXIT_INTERRUPTED` (130) after Ctrl-C. Errors are one line
+    on stderr, with the traceback only under ``--debug``.
+    """
     try:
-        # Standalone mode: usage errors print the usage message and exit 2.
+        _register_all()
+        ui.configure()
+        # Standalone mode: usage errors print the usage message and exit 2, Ctrl-C exits 130.
+        # Every other exception reaches the handlers below.
         app(prog_name="eoforge")
     except SystemExit as exc:
-        if exc.code not in (0, None):
+        if exc.code not in (EXIT_OK, None):
             raise
     except EoforgeError as exc:
-        _fail(exc, 2)
+        _fail(exc, EXIT_INPUT)
     except Exception as exc:
-        _fail(exc, 1)
+        _fail(exc, EXIT_ERROR)
 
 
 if __name__ == "__main__":
