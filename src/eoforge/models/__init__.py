@@ -7,6 +7,8 @@ Example:
     >>> model = build_model(spec)  # [B, 4, H, W] -> [B, 5, H, W]
 """
 
+from eoforge.classes import ClassInfo
+
 # Importing the architecture modules registers them.
 from eoforge.models import (
     change,
@@ -19,7 +21,6 @@ from eoforge.models import (
 from eoforge.models.builder import build_model, load_pretrained
 from eoforge.models.bundle import (
     Bundle,
-    ClassInfo,
     LoadedBundle,
     Normalization,
     load_bundle,
