@@ -146,6 +146,9 @@ def test_x2_super_resolution_writes_a_finer_grid_seamlessly(tmp_path: Path, clie
     )
     out = paths["values"]
     assert out.name == "s_values.tif" and cog_validate(str(out), quiet=True)[0]
+    assert spec.output_grid(GRID) == make_grid(
+        (600, 800), Affine(5, 0, 600000, 0, -5, 5700000), "EPSG:32631"
+    )
     with rasterio.open(out) as ds:
         assert ds.shape == (600, 800) and ds.crs == rasterio.crs.CRS.from_epsg(32631)
         assert ds.transform == Affine(5, 0, 600000, 0, -5, 5700000)  # same ground, half the pixel

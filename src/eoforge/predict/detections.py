@@ -16,7 +16,7 @@ the grid's CRS, class id and name, score and the box in grid pixels.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +93,7 @@ class DetectionSpec(OutputKind[list[BoxTable]]):
             is a cut object and is dropped.
     """
 
-    classes: tuple[ClassInfo, ...] = field(default=())
+    classes: tuple[ClassInfo, ...] = ()
     oriented: bool = False
     iou: float = 0.5
     min_score: float = 0.0

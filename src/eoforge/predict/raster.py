@@ -304,7 +304,7 @@ class OutputSpec(OutputKind[Partial]):
     def assemble(self, work: WorkStore, plan: BlockPlan, product: str, out: Path) -> Path:
         """Write ``product`` of every block into one COG at ``out`` (temporary name first)."""
         up = self.scaling.up
-        grid = plan.grid if up == 1 else Scaling(up=up).output_grid(plan.grid)
+        grid = Scaling(up=up).output_grid(plan.grid)  # plan pixels are input or output pixels
         profile = _profile(grid, self.bands(product), self.dtype(product), self.nodata(product))
 
         def fill(dst: rasterio.io.DatasetWriter) -> None:

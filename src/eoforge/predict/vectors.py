@@ -143,7 +143,7 @@ def polygonize_map(
 
     Each polygon has the attributes ``class_id`` (int), ``class_name`` (from
     the band tag ``CLASS_<id>`` written by
-    :func:`~eoforge.predict.engine.classify_scene`, else the id as text),
+    :func:`~eoforge.predict.engine.predict_scene`, else the id as text),
     ``area_m2``, ``pixels``, ``mean_confidence`` and ``geometry``.
 
     ``area_m2`` is the area of the region's pixels in square metres, before any
@@ -162,7 +162,7 @@ def polygonize_map(
 
     Args:
         classes: Single-band integer class map (e.g. written by
-            :func:`~eoforge.predict.engine.classify_scene`).
+            :func:`~eoforge.predict.engine.predict_scene`).
         out_stem: Output path without suffix; ``<stem>.parquet`` and
             ``<stem>.geojson`` are written. Missing folders are created.
         confidence: Optional single-band confidence raster on exactly the
