@@ -9,6 +9,7 @@ of its own (a multi-band file) that takes its date and sensor from its name.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,7 +74,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return regex
 
 
-def parse_date(text: str, path: Path | None = None) -> datetime:
+def parse_date(text: str, path: str | os.PathLike[str] | None = None) -> datetime:
     """Parse a date found in a file name as a UTC datetime.
 
     Accepts ``YYYYMMDD``, ``YYYY-MM-DD``, ``YYYYMMDDTHHMMSS``, ISO 8601 and
@@ -98,12 +99,13 @@ def parse_date(text: str, path: Path | None = None) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def match_name(regex: re.Pattern[str], path: Path) -> NameMatch | None:
+def match_name(regex: re.Pattern[str], path: str | os.PathLike[str]) -> NameMatch | None:
     """Apply the pattern to a file's name (searched, not anchored).
 
     Returns:
         The match, or None when the name does not match.
     """
+    path = Path(path)
     found = regex.search(path.name)
     if found is None:
         return None

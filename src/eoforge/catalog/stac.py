@@ -183,15 +183,21 @@ def _asset_bands(key: str, asset: pystac.Asset, href: str, sensor: str | None) -
     return out
 
 
-def item_source(item: pystac.Item, stac_file: Path) -> RasterSource:
+def item_source(item: pystac.Item, stac_file: str | os.PathLike[str]) -> RasterSource:
     """The raster source of a STAC item: its raster assets as named bands.
 
     Single-band assets come first, so a band also present in a composite asset
     keeps its own file.
 
+    Args:
+        item: The STAC item.
+        stac_file: The JSON file it was read from; relative asset hrefs of an
+            item without a self link resolve against its folder.
+
     Raises:
         CatalogError: The item has no raster asset.
     """
+    stac_file = Path(stac_file)
     props = item.properties
     sensor = _item_sensor(props)
     keyed = [(k, a) for k, a in item.assets.items() if _is_raster(a)]
