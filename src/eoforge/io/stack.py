@@ -47,7 +47,9 @@ class StackProduct:
     radiometry: dict[str, Radiometry]
 
 
-def metadata_radiometry(meta_path: Path | None, names: Iterable[str]) -> dict[str, Radiometry]:
+def metadata_radiometry(
+    meta_path: str | PathLike[str] | None, names: Iterable[str]
+) -> dict[str, Radiometry]:
     """Radiometry per band from a Landsat MTL or Sentinel-2 MTD file.
 
     Args:
@@ -61,7 +63,7 @@ def metadata_radiometry(meta_path: Path | None, names: Iterable[str]) -> dict[st
     """
     if meta_path is None:
         return {}
-    lower = meta_path.name.lower()
+    lower = Path(meta_path).name.lower()
     out: dict[str, Radiometry] = {}
     if lower.endswith("mtl.txt"):
         mtl = parse_landsat_mtl(meta_path)
@@ -80,13 +82,13 @@ def metadata_radiometry(meta_path: Path | None, names: Iterable[str]) -> dict[st
     return out
 
 
-def metadata_datetime(meta_path: Path | None) -> datetime | None:
+def metadata_datetime(meta_path: str | PathLike[str] | None) -> datetime | None:
     """Acquisition time (UTC) from a Landsat MTL or Sentinel-2 MTD file, None if unknown."""
     if meta_path is None:
         return None
     meta: Any = (
         parse_landsat_mtl(meta_path)
-        if meta_path.name.lower().endswith("mtl.txt")
+        if Path(meta_path).name.lower().endswith("mtl.txt")
         else parse_s2_mtd(meta_path)
     )
     value = getattr(meta, "acquired", None)
@@ -111,8 +113,12 @@ def product_for_stack(
         calibrate: Read calibration from sidecar metadata.
 
     Returns:
-        The product description, or None if the name is not recognised or
-        the band count does not match the product.
+        The product description, or None if the name is not recognised.
+
+    Raises:
+        BandNotFoundError: The name reveals a product, but none of its band
+            layouts has the file's band count (the message names the counts
+            eoforge knows and how to name the bands instead).
     """
     stack = identify_stack(path)
     if stack is None or len(stack.bands) != info.count:
