@@ -28,7 +28,7 @@ def test_landsat_stack_named_and_calibrated_from_its_mtl(real_data: Path) -> Non
     assert red.unit == "reflectance" and red.scale == pytest.approx(2.48315574685335e-05)
     uncalibrated = product_for_stack(path, file_info(path), calibrate=False)
     assert uncalibrated is not None and uncalibrated.radiometry == {}
-    # From the MTL file name's date alone when not calibrating: midnight UTC.
+    # Without the MTL, the date in the file name: midnight UTC.
     assert uncalibrated.datetime == datetime(2020, 5, 9, tzinfo=UTC)
 
 
