@@ -4,6 +4,12 @@ Bundles, prediction, evaluation, plots and the synthetic legend all describe a
 class with :class:`ClassInfo`. How a dataset's label values or mask colours
 become classes is an input-side rule of the experiment config
 (:class:`eoforge.experiment.config.ClassRule`), not a second class type.
+
+Example:
+    >>> from eoforge.classes import ClassInfo
+    >>> water = ClassInfo(id=1, name="water", color=[38, 115, 202])
+    >>> water.color, water.rgba
+    ('#2673ca', (38, 115, 202, 255))
 """
 
 from __future__ import annotations

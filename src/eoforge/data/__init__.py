@@ -1,7 +1,8 @@
 """Samplers, datasets and collation that keep every window's grid.
 
 Samplers yield :class:`Window` records (a GeoBox plus the sources to read),
-:class:`GeoDataset` turns a window into a sample (DESIGN.md "Sample"), and
+:class:`GeoDataset` turns a window into a sample (the "Sample" contract of
+``docs/architecture.md``), and
 :func:`collate` batches samples keeping ``crs``/``transform`` as lists::
 
     regions = regions_from_sources(sources)

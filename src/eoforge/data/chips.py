@@ -5,8 +5,8 @@
   holding class ids or RGB colours (LandCover.ai, the Dubai aerial set).
 * :class:`ChangeTripletDataset`: ``A/``, ``B/``, ``label/`` (LEVIR-CD, S2Looking).
 
-Samples follow DESIGN.md "Sample" without a grid: chips carry no ``crs`` or
-``transform`` keys, so :func:`eoforge.data.collate` batches them as is.
+Samples follow the "Sample" contract of ``docs/architecture.md`` without a grid:
+chips carry no ``crs`` or ``transform`` keys, so :func:`eoforge.data.collate` batches them as is.
 Images are float32 in the files' units; ``valid`` comes from the files'
 nodata/alpha masks (all True for JPEG and PNG without alpha).
 """

@@ -1,4 +1,4 @@
-"""Map-style dataset that turns windows into samples (DESIGN.md "Sample").
+"""Map-style dataset that turns windows into samples ("Sample" in ``docs/architecture.md``).
 
 ``GeoDataset[window]`` reads the image bands onto the window's grid and the
 labels onto the same grid, whatever their CRS: raster labels with nearest

@@ -1,6 +1,6 @@
 """Raster and vector I/O: named-band sources, the grid reader, the handle cache.
 
-``read(sources, grid, bands)`` is the reader contract of DESIGN.md; see
+``read(sources, grid, bands)`` is the reader contract of docs/architecture.md; see
 :mod:`eoforge.io.reader`.
 """
 
