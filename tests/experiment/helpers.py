@@ -1,11 +1,19 @@
-"""Config builders shared by the experiment tests."""
+"""Config builders shared by the experiment tests.
+
+Their trainers name ``accelerator: cpu``: the default (``auto``) would take a
+GPU where the tests run on one, and the tests' numbers are CPU numbers.
+"""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import rasterio
 import yaml
+from affine import Affine
 
 BANDS = ["S2.B02", "S2.B03", "S2.B04", "S2.B08"]
 CLASSES = [
@@ -23,7 +31,7 @@ def segmentation_config(scene: Path, out: Path, **trainer: Any) -> dict[str, Any
             "train": {"images": [str(scene)], "label": {"band": "landcover"}},
             "bands": BANDS,
             "legend": {"layer": "landcover"},
-            "classes": CLASSES,
+            "classes": copy.deepcopy(CLASSES),
             "val_fraction": 0.25,
             "patch_size": 64,
             "val_patch_size": 64,
@@ -38,7 +46,7 @@ def segmentation_config(scene: Path, out: Path, **trainer: Any) -> dict[str, Any
         },
         "task": {"kind": "segmentation"},
         "optim": {"lr": 0.003},
-        "trainer": {"max_epochs": 2, "output_dir": str(out), **trainer},
+        "trainer": {"max_epochs": 2, "accelerator": "cpu", "output_dir": str(out), **trainer},
     }
 
 
@@ -46,3 +54,47 @@ def write_config(path: Path, config: dict[str, Any]) -> Path:
     """Write ``config`` as YAML at ``path``."""
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def write_random_chips(root: Path, per_class: int = 6, size: int = 32) -> Path:
+    """``root/<class>/chip_<i>.tif``: 4-band float32 chips of two separable classes.
+
+    ``bright`` chips are brighter than ``dark`` ones in every band (seeded noise),
+    so a classifier learns them in an epoch or two.
+    """
+    rng = np.random.default_rng(0)
+    profile = {"driver": "GTiff", "count": 4, "dtype": "float32", "width": size, "height": size}
+    for level, name in ((0.1, "dark"), (0.4, "bright")):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            chip = (level + 0.05 * rng.standard_normal((4, size, size))).astype(np.float32)
+            with rasterio.open(
+                folder / f"chip_{index:02d}.tif",
+                "w",
+                transform=Affine.translation(0, size),
+                **profile,
+            ) as dst:
+                dst.write(chip)
+    return root
+
+
+def chip_config(root: Path, out: Path, **data: Any) -> dict[str, Any]:
+    """A tiny scene-classification experiment on chips from :func:`write_random_chips`."""
+    return {
+        "data": {
+            "kind": "class_folder",
+            "root": str(root),
+            "bands": BANDS,
+            "batch_size": 4,
+            **data,
+        },
+        "model": {"arch": "timm_classifier", "backbone": "mobilenetv3_small_050"},
+        "task": {"kind": "classification"},
+        "trainer": {
+            "max_epochs": 1,
+            "checkpoint_every_n_steps": 0,
+            "accelerator": "cpu",
+            "output_dir": str(out),
+        },
+    }

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from tests.experiment.helpers import segmentation_config, write_config
 
+from eoforge.classes import ClassInfo
 from eoforge.errors import ConfigError, MissingFileError
 from eoforge.experiment import load_config
-from eoforge.experiment.classes import legend_classes, read_legend
-from eoforge.experiment.config import ClassDef, Legend
+from eoforge.experiment.classes import config_classes, legend_classes, read_legend
+from eoforge.experiment.config import ClassRule, Legend
 
 
 def test_overrides_set_nested_keys_and_list_items(tiny_scene: Path, tmp_path: Path) -> None:
@@ -61,12 +62,60 @@ def test_bad_override_syntax(tiny_scene: Path, tmp_path: Path) -> None:
 def test_legend_classes_merge_by_name_and_keep_colours(tiny_scene: Path) -> None:
     entries = read_legend(Legend(path=tiny_scene), None)
     merged = legend_classes(
-        entries, ["nodata"], [ClassDef(name="water"), ClassDef(name="built", values=["road", 8])]
+        entries, ["nodata"], [ClassRule(name="water"), ClassRule(name="built", values=["road", 8])]
     )
     assert merged.names == ["water", "built"]
-    assert merged.values == [[1], [9, 8]]
+    assert merged.values == ((1,), (9, 8))
     assert merged.colors[0] == "#2673ca"  # the legend's water colour
     table = merged.lookup(255)
     assert table is not None and table[1] == 0 and table[9] == table[8] == 1 and table[0] == 255
     every = legend_classes(entries, ["nodata"], None)
     assert len(every.names) == 11 and "nodata" not in every.names
+    assert all(isinstance(c, ClassInfo) for c in every.infos())
+    assert every.infos()[0].description  # legend descriptions are kept
+
+
+def test_class_rules_keep_the_yaml_keys_and_normalise_colours(
+    tiny_scene: Path, tmp_path: Path
+) -> None:
+    raw = segmentation_config(tiny_scene, tmp_path / "run")
+    del raw["data"]["legend"]
+    raw["data"]["classes"] = [
+        {"name": "low", "values": [1, 4], "color": [255, 0, 16]},
+        {"name": "high", "values": [3], "color": "0AF"},
+        {"name": "rest"},
+    ]
+    config = load_config(write_config(tmp_path / "c.yaml", raw))
+    assert config.data.classes is not None
+    classes = config_classes(config.data.classes)
+    assert classes.infos() == [
+        ClassInfo(id=0, name="low", color="#ff0010"),
+        ClassInfo(id=1, name="high", color="#00aaff"),
+        ClassInfo(id=2, name="rest", color="#2ca02c"),  # the palette's third colour
+    ]
+    table = classes.lookup(255)
+    assert table is not None and list(table[:5]) == [255, 0, 2, 1, 0]  # "rest": its position
+
+
+def test_a_bad_class_colour_names_the_key(tiny_scene: Path, tmp_path: Path) -> None:
+    raw = segmentation_config(tiny_scene, tmp_path / "run")
+    raw["data"]["classes"][1]["color"] = "green-ish"
+    path = write_config(tmp_path / "c.yaml", raw)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: data.classes[1].color: ")
+    assert "'green-ish' is not a colour. Fix: write \"#rrggbb\"" in message and "\n" not in message
+
+
+def test_a_mask_colour_is_refused_until_a_data_kind_reads_colour_masks() -> None:
+    rules = [ClassRule.model_validate({"name": "water", "values": [1], "mask_color": [0, 0, 255]})]
+    assert rules[0].mask_color == "#0000ff"
+    with pytest.raises(ConfigError, match=r"data.classes\[0\].mask_color: no data kind reads"):
+        config_classes(rules)
+
+
+def test_the_accelerator_defaults_to_auto(tiny_scene: Path, tmp_path: Path) -> None:
+    raw = segmentation_config(tiny_scene, tmp_path / "run")
+    del raw["trainer"]["accelerator"]
+    assert load_config(write_config(tmp_path / "c.yaml", raw)).trainer.accelerator == "auto"

@@ -20,7 +20,7 @@ from eoforge.io import read
 from eoforge.io.reader import as_sources
 from eoforge.models import read_bundle_json
 
-TINY_TRAINER = {"max_epochs": 1, "checkpoint_every_n_steps": 0}
+TINY_TRAINER = {"max_epochs": 1, "checkpoint_every_n_steps": 0, "accelerator": "cpu"}
 
 
 def _val_metrics(bundle: Path) -> dict[str, float]:

@@ -18,62 +18,88 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from eoforge.classes import ClassInfo, hex_color
 from eoforge.errors import ConfigError, UnreadableFileError
-from eoforge.experiment.config import ClassDef, Legend
-from eoforge.models import ClassInfo
+from eoforge.experiment.config import ClassRule, Legend
 
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
     "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
     "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363",
 )  # fmt: skip
+"""Colours of classes that neither the config nor a legend colours, by class id."""
 
 
 @dataclass(frozen=True)
 class ClassSet:
-    """The experiment's classes, in output-channel order.
+    """The experiment's classes, in output-channel order, and the label values each gathers.
 
     Attributes:
-        names: Class names.
-        colors: ``#rrggbb`` colours.
-        values: Label values gathered by each class (empty: the class id itself).
+        classes: The output classes; ``classes[i].id == i`` (the output channel).
+        values: Label values gathered by each class (``values[i]`` for class ``i``;
+            empty: the label value ``i`` itself). Empty for classes known by name only.
     """
 
-    names: list[str]
-    colors: list[str]
-    values: list[list[int]]
+    classes: tuple[ClassInfo, ...] = ()
+    values: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        """Class names, by id."""
+        return [c.name for c in self.classes]
+
+    @property
+    def colors(self) -> list[str]:
+        """``#rrggbb`` colours, by id."""
+        return [c.color for c in self.classes]
 
     def infos(self) -> list[ClassInfo]:
-        """The classes as bundle entries."""
-        return [
-            ClassInfo(id=i, name=n, color=c)
-            for i, (n, c) in enumerate(zip(self.names, self.colors, strict=True))
-        ]
+        """The classes as the bundle stores them."""
+        return list(self.classes)
 
     def lookup(self, ignore_index: int) -> npt.NDArray[np.int64] | None:
-        """Label value -> class id table (ungathered values -> ``ignore_index``), or None."""
+        """Label value -> class id table (ungathered values -> ``ignore_index``), or None.
+
+        Returns:
+            ``table[value]`` for values ``0..max(255, largest value)``; None when no
+            class lists values (label values are class ids already).
+        """
         if not any(self.values):
             return None
         top = max(v for group in self.values for v in group)
         table = np.full(max(top + 1, 256), ignore_index, np.int64)
         for index, group in enumerate(self.values):
-            table[group or [index]] = index
+            table[list(group) or [index]] = index
         return table
 
 
-def hex_color(color: str | Sequence[int] | None, index: int) -> str:
-    """``#rrggbb`` of a config or legend colour; a palette colour when None."""
-    if color is None:
-        return PALETTE[index % len(PALETTE)]
-    if isinstance(color, str):
-        return color if color.startswith("#") else f"#{color}"
-    r, g, b = (int(v) for v in color[:3])
-    return f"#{r:02x}{g:02x}{b:02x}"
+def class_set(
+    names: Sequence[str],
+    colors: Sequence[str | Sequence[int] | None],
+    values: Sequence[Sequence[int]] = (),
+    descriptions: Sequence[str] | None = None,
+) -> ClassSet:
+    """Classes with ids ``0..n-1``; a None colour takes the palette colour of its id.
+
+    Raises:
+        ConfigError: A colour is not a colour.
+    """
+    about = descriptions if descriptions is not None else [""] * len(names)
+    classes = tuple(
+        ClassInfo(
+            id=i,
+            name=name,
+            color=PALETTE[i % len(PALETTE)] if color is None else hex_color(color),
+            description=text,
+        )
+        for i, (name, color, text) in enumerate(zip(names, colors, about, strict=True))
+    )
+    return ClassSet(classes, tuple(tuple(group) for group in values))
 
 
 def named_classes(names: Sequence[str]) -> ClassSet:
     """Classes known by name only (class folders, BigEarthNet), palette colours."""
-    return ClassSet(list(names), [hex_color(None, i) for i in range(len(names))], [])
+    return class_set(names, [None] * len(names))
 
 
 def read_legend(legend: Legend, scene: Path | None) -> list[dict[str, Any]]:
@@ -109,31 +135,34 @@ def read_legend(legend: Legend, scene: Path | None) -> list[dict[str, Any]]:
 
 
 def legend_classes(
-    entries: list[dict[str, Any]], exclude: Sequence[str], defs: Sequence[ClassDef] | None
+    entries: list[dict[str, Any]], exclude: Sequence[str], rules: Sequence[ClassRule] | None
 ) -> ClassSet:
-    """Classes from legend entries: every entry but ``exclude``, or ``defs`` naming them.
+    """Classes from legend entries: every entry but ``exclude``, or ``rules`` naming them.
+
+    A rule without a colour takes the colour of the legend entry of its first value.
 
     Raises:
-        ConfigError: A class value names no legend entry.
+        ConfigError: A class value names no legend entry, or a rule gives a mask colour.
     """
     by_name = {str(e["name"]): e for e in entries}
-    if defs is None:
+    if rules is None:
         kept = [e for e in entries if e["name"] not in exclude]
-        return ClassSet(
+        return class_set(
             [str(e["name"]) for e in kept],
-            [hex_color(e.get("color"), i) for i, e in enumerate(kept)],
+            [e.get("color") for e in kept],
             [[int(e["value"])] for e in kept],
+            [str(e.get("description", "")) for e in kept],
         )
+    _no_mask_colours(rules)
     values: list[list[int]] = []
-    colors: list[str] = []
-    for index, item in enumerate(defs):
-        wanted = item.values if item.values is not None else [item.name]
+    colors: list[str | Sequence[int] | None] = []
+    for index, rule in enumerate(rules):
+        wanted = rule.values if rule.values is not None else [rule.name]
         group = [_legend_value(v, by_name, index) for v in wanted]
         values.append(group)
         first = next((e for e in entries if int(e["value"]) == group[0]), None)
-        colour = item.color if item.color is not None or first is None else first.get("color")
-        colors.append(hex_color(colour, index))
-    return ClassSet([d.name for d in defs], colors, values)
+        colors.append(rule.color if rule.color is not None or first is None else first.get("color"))
+    return class_set([r.name for r in rules], colors, values)
 
 
 def _legend_value(value: int | str, by_name: dict[str, dict[str, Any]], index: int) -> int:
@@ -147,23 +176,32 @@ def _legend_value(value: int | str, by_name: dict[str, dict[str, Any]], index: i
     return int(by_name[value]["value"])
 
 
-def config_classes(defs: Sequence[ClassDef]) -> ClassSet:
+def config_classes(rules: Sequence[ClassRule]) -> ClassSet:
     """Classes listed in the config without a legend (values must be ints).
 
     Raises:
-        ConfigError: A value is a name (names need a legend).
+        ConfigError: A value is a name (names need a legend), or a rule gives a mask colour.
     """
+    _no_mask_colours(rules)
     values: list[list[int]] = []
-    for index, item in enumerate(defs):
-        group = item.values or []
+    for index, rule in enumerate(rules):
+        group = rule.values or []
         if any(isinstance(v, str) for v in group):
             raise ConfigError(
                 f"data.classes[{index}].values: names need data.legend.",
                 fix="give label values as integers, or add data.legend.",
             )
         values.append([int(v) for v in group])
-    colors = [hex_color(d.color, i) for i, d in enumerate(defs)]
-    return ClassSet([d.name for d in defs], colors, values)
+    return class_set([r.name for r in rules], [r.color for r in rules], values)
+
+
+def _no_mask_colours(rules: Sequence[ClassRule]) -> None:
+    for index, rule in enumerate(rules):
+        if rule.mask_color is not None:
+            raise ConfigError(
+                f"data.classes[{index}].mask_color: no data kind reads colour-coded masks yet.",
+                fix="give the class's label values (data.classes[].values) instead.",
+            )
 
 
 class RemapLabels:

@@ -21,7 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from eoforge.errors import EoforgeError
+from eoforge.classes import hex_color
+from eoforge.errors import ConfigError, EoforgeError
 from eoforge.models import list_models
 from eoforge.sensors import get_band
 
@@ -148,19 +149,39 @@ class SceneSet(Section):
         return self
 
 
-class ClassDef(Section):
-    """One output class.
+def _colour(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return hex_color(value)
+    except ConfigError as error:  # pydantic reports ValueErrors with the dotted key
+        raise ValueError(error.reason.rstrip(".")) from None
+
+
+Colour = Annotated[str | None, BeforeValidator(_colour)]
+
+
+class ClassRule(Section):
+    """Input-side rule: which label values become one output class, and how it looks.
+
+    The rules of ``data.classes`` are read into :class:`eoforge.classes.ClassInfo`
+    (the one class type) in list order: rule ``i`` is class id ``i``.
 
     Attributes:
         name: Class name.
         values: Label values (ints, or legend names) that become this class;
             default the class's legend value, or its position.
-        color: ``#rrggbb`` or ``[r, g, b]``; default from the legend or a palette.
+        color: Display colour, ``#rrggbb``, ``#rgb`` or ``[r, g, b]`` (0-255),
+            stored as ``#rrggbb``; default from the legend or a palette.
+        mask_color: Colour that marks this class in a colour-coded (RGB) mask.
+            No data kind reads colour-coded masks yet, so giving it is an error
+            when the data is built rather than a silently ignored key.
     """
 
     name: str = Field(min_length=1)
     values: list[int | str] | None = None
-    color: str | list[int] | None = None
+    color: Colour = None
+    mask_color: Colour = None
 
 
 class Legend(Section):
@@ -185,7 +206,7 @@ class DataCommon(Section):
     num_workers: int = Field(default=0, ge=0)
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     stats_samples: int = Field(default=64, ge=1)
-    classes: list[ClassDef] | None = None
+    classes: list[ClassRule] | None = None
 
 
 class GeoData(DataCommon):
@@ -296,7 +317,8 @@ class TrainerConfig(Section):
     Attributes:
         max_epochs: Training epochs.
         devices: Devices per node (int or ``"auto"``).
-        accelerator: ``cpu``, ``gpu``, ``auto``...
+        accelerator: ``auto`` (a GPU when one is visible, else the CPU),
+            ``cpu``, ``gpu``, ``mps``...
         strategy: ``auto``, ``ddp``...
         precision: Lightning precision (``32-true``, ``bf16-mixed``...).
         seed: Seed of weights, sampling and augmentation.
@@ -311,7 +333,7 @@ class TrainerConfig(Section):
 
     max_epochs: int = Field(default=10, ge=1)
     devices: int | str = 1
-    accelerator: str = "cpu"
+    accelerator: str = "auto"
     strategy: str = "auto"
     precision: str = "32-true"
     seed: int = 0

@@ -110,7 +110,7 @@ def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
 def geo_classes(data: GeoData, scene: Path | None, task: str) -> ClassSet:
     """Classes of geo data: from the legend (optionally merged by ``classes``) or the list."""
     if task == "pixel_regression":
-        return ClassSet([], [], [])
+        return ClassSet()
     if data.legend is not None:
         entries = read_legend(data.legend, scene)
         return legend_classes(entries, data.legend.exclude, data.classes)

@@ -169,6 +169,8 @@ def _fix(detail: ErrorDetails) -> str:
         return "use canonical band names like S2.B04, or sensor aliases like S2.red."
     if "unknown architecture" in detail["msg"]:
         return "use a name from `eoforge models`."
+    if "is not a colour" in detail["msg"]:
+        return 'write "#rrggbb" (e.g. "#3c1098") or [r, g, b] with values 0-255.'
     return "correct the value."
 
 
