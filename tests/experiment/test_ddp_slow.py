@@ -20,7 +20,8 @@ EOFORGE = Path(sys.executable).with_name("eoforge")
 @pytest.mark.timeout(600)
 def test_two_process_ddp_training_exports_one_bundle(tiny_scene: Path, tmp_path: Path) -> None:
     config = write_config(tmp_path / "ddp.yaml", segmentation_config(tiny_scene, tmp_path / "run"))
-    command = [str(EOFORGE), "train", str(config), "--devices", "2", "--strategy", "ddp"]
+    # --debug: Lightning's notes (which name the DDP members) are hidden otherwise
+    command = [str(EOFORGE), "--debug", "train", str(config), "--devices", "2", "--strategy", "ddp"]
     done = subprocess.run(
         [*command, "--no-progress"],
         capture_output=True,

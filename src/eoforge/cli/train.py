@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import logging
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from eoforge.cli import ui
+
+if TYPE_CHECKING:
+    from eoforge.experiment import TrainResult
 
 HELP = """Train a model from a YAML experiment config and export its bundle.
 
@@ -18,8 +21,14 @@ configs/*.yaml). The run folder (trainer.output_dir) receives config.yaml,
 checkpoints/last.ckpt (every trainer.checkpoint_every_n_steps steps and at
 each epoch end), logs/version_<n>/metrics.csv and bundle/ (weights,
 bundle.json, experiment.yaml). Relative paths in the config start at the
-working directory. Under --quiet there is no progress bar and no metrics
-table, only the "wrote ..." line.
+working directory. trainer.accelerator defaults to auto: a GPU when one is
+visible, else the CPU.
+
+While training, one progress bar shows the epoch, the step, the training
+loss and the monitored validation metric; at the end a table lists the final
+validation metrics, the bundle and the run folder. Under --quiet there is no
+progress bar and no table, only the "wrote ..." line; --debug also shows
+Lightning's own notes and warnings.
 
 Examples:
 
@@ -51,8 +60,10 @@ def train(
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
 ) -> None:
     """Train from a config (see ``eoforge train --help``)."""
+    # Imported here, not at the top: torch and Lightning would slow every `eoforge` start-up.
     from eoforge.experiment import load_config
     from eoforge.experiment import train as run_training
+    from eoforge.experiment.progress import framework_notes_hidden
 
     overrides = list(set_ or [])
     if devices is not None:
@@ -60,26 +71,38 @@ def train(
     if strategy is not None:
         overrides.append(f"trainer.strategy={strategy}")
     experiment = load_config(config, overrides)
-    # Lightning's start-up notes ("GPU available: ...") are progress too.
-    lightning_log = logging.getLogger("lightning.pytorch")
-    level = lightning_log.level
-    if ui.is_quiet():
-        lightning_log.setLevel(logging.WARNING)
-    try:
-        result = run_training(experiment, resume=resume, progress=progress and not ui.is_quiet())
-    finally:
-        lightning_log.setLevel(level)
-    table = Table(title=f"{config} trained in {result.seconds:.0f} s", show_header=False)
-    for name, value in sorted(result.metrics.items()):
-        if name.startswith("val/") and "_" not in name.removeprefix("val/"):
-            table.add_row(name, f"{value:.4f}")
-    ui.console().print(table)
+    # Lightning's start-up notes and known-harmless warnings are noise; --debug shows them.
+    quieted: AbstractContextManager[None] = (
+        nullcontext() if ui.is_debug() else framework_notes_hidden()
+    )
+    with quieted:
+        result = run_training(
+            experiment,
+            resume=resume,
+            progress=progress and not ui.is_quiet(),
+            console=ui.console(),
+        )
+    ui.console().print(summary_table(config, result))
     written = [f"bundle {result.bundle}"]
     if result.checkpoint is not None:
         written.append(f"checkpoint {result.checkpoint}")
     if result.log_dir is not None:
         written.append(f"logs {result.log_dir}")
     ui.result(f"wrote {', '.join(written)}")
+
+
+def summary_table(config: Path, result: TrainResult) -> Table:
+    """The final validation metrics (per-class ones left out), the bundle and the run folder."""
+    table = Table(title=f"{config} trained in {result.seconds:.0f} s", show_header=False)
+    table.add_column("name", style="bold")
+    table.add_column("value", overflow="fold")
+    for name, value in result.summary_metrics("val").items():
+        marker = "  (monitored)" if name == result.monitor else ""
+        table.add_row(name, f"{value:.4f}{marker}")
+    table.add_section()
+    table.add_row("bundle", str(result.bundle))
+    table.add_row("run folder", str(result.run_dir))
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,9 @@ samplers pick up their DDP rank; Lightning must therefore not swap in its
 own distributed sampler (``use_distributed_sampler=False``). Each loader
 draws its worker seeds from its own generator, never from the global one, so
 creating a loader (e.g. when resuming) leaves the training random stream alone.
+When training fails, the loaders' worker processes are stopped at once
+(:meth:`ExperimentDataModule.stop_workers`) rather than when the garbage
+collector finds them, which takes seconds per worker.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Sampler
+from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter
 
 from eoforge.data import collate
 from eoforge.experiment.data import ExperimentData
@@ -39,6 +43,7 @@ class ExperimentDataModule(L.LightningDataModule):
         self.seed = seed
         self.train_sampler: SkippingSampler | None = None
         self.val_sampler: Sampler[Any] | None = None
+        self.loaders: list[DataLoader[Any]] = []
 
     def setup(self, stage: str) -> None:
         """Build the samplers (inside each process: they read its DDP rank)."""
@@ -52,10 +57,24 @@ class ExperimentDataModule(L.LightningDataModule):
         assert self.train_sampler is not None
         return self.train_sampler
 
+    def stop_workers(self) -> None:
+        """Stop the worker processes of every loader made so far (they restart on next use)."""
+        for loader in self.loaders:
+            # Persistent workers live in the loader's cached iterator (a private attribute;
+            # Lightning stops them the same way when a loop ends).
+            iterator = getattr(loader, "_iterator", None)
+            if isinstance(iterator, _MultiProcessingDataLoaderIter):
+                iterator._shutdown_workers()
+                loader._iterator = None
+
+    def on_exception(self, exception: BaseException) -> None:
+        """Lightning hook: training failed, stop the workers now."""
+        self.stop_workers()
+
     def _loader(
         self, dataset: Any, sampler: Sampler[Any], offset: int, drop_last: bool = False
     ) -> DataLoader[Any]:
-        return DataLoader(
+        loader = DataLoader(
             dataset,
             batch_size=self.batch_size,
             sampler=sampler,
@@ -65,6 +84,8 @@ class ExperimentDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             generator=torch.Generator().manual_seed(self.seed + offset),
         )
+        self.loaders.append(loader)
+        return loader
 
     def train_dataloader(self) -> DataLoader[Any]:
         """Loader of training batches; a last partial batch is dropped (batch norm needs > 1)."""

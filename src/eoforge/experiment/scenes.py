@@ -16,6 +16,7 @@ from eoforge.errors import ConfigError, available_list
 from eoforge.experiment.config import LabelLayer, SceneSet, SyntheticScene, TargetLayer
 from eoforge.io.reader import as_sources
 from eoforge.io.source import RasterSource
+from eoforge.synth import generate_scene
 
 STAC_IN_SCENE = Path("stac") / "collection.json"
 
@@ -41,8 +42,6 @@ def synthetic_folder(scene: SyntheticScene, run_dir: Path) -> Path:
     """Folder of a synthetic scene under the run folder, generated on first use."""
     folder = run_dir / "scenes" / f"synth-seed{scene.seed}-{scene.size}px-{scene.sensors}"
     if not (folder / STAC_IN_SCENE).is_file():
-        from eoforge.synth import generate_scene
-
         generate_scene(
             folder,
             size=scene.size,

@@ -6,13 +6,16 @@ each epoch end), ``logs/version_<n>/metrics.csv`` (Lightning's CSV logger, one v
 attempt, so a resumed run keeps the interrupted attempt's log) and
 ``bundle/`` (weights, ``bundle.json``, ``experiment.yaml``). The
 ``pixel_forest`` baseline is fitted by :mod:`.forest` instead of gradient
-descent and exported the same way.
+descent and exported the same way. Progress is one bar
+(:class:`~eoforge.experiment.progress.TrainingBar`), and an eoforge error
+raised while a DataLoader worker reads the data reaches the caller as itself
+(:mod:`.workers`), not as PyTorch's wrapped copy.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
+from rich.console import Console
 from torch import nn
 
 from eoforge.errors import ConfigError
@@ -27,7 +31,10 @@ from eoforge.experiment.config import ExperimentConfig
 from eoforge.experiment.data import ExperimentData, build_data
 from eoforge.experiment.datamodule import ExperimentDataModule
 from eoforge.experiment.export import export_bundle, fold_target_scale, write_config
+from eoforge.experiment.forest import fit_forest
+from eoforge.experiment.progress import TrainingBar
 from eoforge.experiment.resume import ExactResume, persist_metrics
+from eoforge.experiment.workers import worker_errors_unwrapped
 from eoforge.models import ModelSpec, build_model
 from eoforge.tasks import EOTask, build_task
 from eoforge.transforms import compute_band_stats
@@ -54,6 +61,10 @@ class TrainResult:
         checkpoint: ``last.ckpt`` (None for the pixel forest).
         log_dir: Folder of ``metrics.csv`` (None for the pixel forest).
         seconds: Wall time of the run.
+        classes: Class names by id (empty for regression); per-class metrics
+            are named ``<metric>_<class>``.
+        monitor: The validation metric that early stopping watches and the
+            progress bar shows (e.g. ``"val/miou"``).
     """
 
     bundle: Path
@@ -62,6 +73,17 @@ class TrainResult:
     checkpoint: Path | None
     log_dir: Path | None
     seconds: float
+    classes: list[str] = field(default_factory=list)
+    monitor: str = ""
+
+    def summary_metrics(self, stage: str = "val") -> dict[str, float]:
+        """The stage's metrics without the per-class ones, e.g. ``{"val/miou": 0.8, ...}``."""
+        suffixes = tuple(f"_{name}" for name in self.classes)
+        return {
+            name: value
+            for name, value in sorted(self.metrics.items())
+            if name.startswith(f"{stage}/") and not (suffixes and name.endswith(suffixes))
+        }
 
 
 def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
@@ -138,24 +160,42 @@ def last_checkpoint(
     )
 
 
-def callbacks(config: ExperimentConfig, run_dir: Path, resume: ExactResume) -> list[Callback]:
-    """``last.ckpt`` every N steps and at epoch ends, early stopping, exact resume."""
+def monitored(config: ExperimentConfig) -> tuple[str, str]:
+    """The validation metric to watch and whether higher (``"max"``) or lower is better."""
+    default, mode = MONITORS[config.task.kind]
+    return config.trainer.monitor or default, mode
+
+
+def callbacks(
+    config: ExperimentConfig, run_dir: Path, resume: ExactResume, console: Console | None = None
+) -> list[Callback]:
+    """``last.ckpt`` every N steps and at epoch ends, early stopping, exact resume, the bar.
+
+    Args:
+        config: The experiment.
+        run_dir: The run folder.
+        resume: The exact-resume callback.
+        console: Draw the progress bar there; None draws none.
+    """
     folder = run_dir / "checkpoints"
     every = config.trainer.checkpoint_every_n_steps
     found: list[Callback] = [last_checkpoint(folder, epochs=1), resume]
     if every > 0:
         found.append(last_checkpoint(folder, steps=every))
+    monitor, mode = monitored(config)
     patience = config.trainer.early_stopping_patience
     if patience is not None:
-        monitor, mode = MONITORS[config.task.kind]
-        found.append(EarlyStopping(config.trainer.monitor or monitor, patience=patience, mode=mode))
+        found.append(EarlyStopping(monitor, patience=patience, mode=mode))
+    if console is not None:
+        found.append(TrainingBar(console, monitor))
     return found
 
 
-def make_trainer(
-    config: ExperimentConfig, run_dir: Path, found: list[Callback], bar: bool
-) -> L.Trainer:
-    """A Lightning trainer as the config says (CSV logs, no sanity pass, eoforge samplers)."""
+def make_trainer(config: ExperimentConfig, run_dir: Path, found: list[Callback]) -> L.Trainer:
+    """A Lightning trainer as the config says (CSV logs, no sanity pass, eoforge samplers).
+
+    Lightning's own progress bar is off: :class:`TrainingBar` (in ``found``) draws one.
+    """
     t = config.trainer
     return L.Trainer(
         max_epochs=t.max_epochs,
@@ -169,7 +209,7 @@ def make_trainer(
         num_sanity_val_steps=0,
         use_distributed_sampler=False,
         log_every_n_steps=10,
-        enable_progress_bar=bar,
+        enable_progress_bar=False,
         enable_model_summary=False,
     )
 
@@ -203,19 +243,27 @@ def checkpoint_to_resume(run_dir: Path, resume: bool) -> Path | None:
     return last if resume else None
 
 
-def train(config: ExperimentConfig, resume: bool = False, *, progress: bool = True) -> TrainResult:
+def train(
+    config: ExperimentConfig,
+    resume: bool = False,
+    *,
+    progress: bool = True,
+    console: Console | None = None,
+) -> TrainResult:
     """Train the experiment and export its bundle.
 
     Args:
         config: The validated experiment.
         resume: Continue from ``<output_dir>/checkpoints/last.ckpt``.
-        progress: Show Lightning's progress bar.
+        progress: Show the progress bar (epoch, step, train loss, monitored metric).
+        console: Console of the progress bar (default: a new one on stdout).
 
     Returns:
         Where everything was written, and the final metrics.
 
     Raises:
         ConfigError: Bad data or settings, or a checkpoint problem.
+        EoforgeError: Unreadable data, also when a DataLoader worker reads it.
     """
     start = time.perf_counter()
     run_dir = config.trainer.output_dir
@@ -226,20 +274,27 @@ def train(config: ExperimentConfig, resume: bool = False, *, progress: bool = Tr
     run_dir.mkdir(parents=True, exist_ok=True)
     write_config(run_dir / "config.yaml", config)
     data = build_data(config, run_dir)
+    spec = model_spec(config, data)
+    monitor, _ = monitored(config)
+    classes = data.classes.names
     if config.model.arch == "pixel_forest":
-        from eoforge.experiment.forest import train_forest
-
-        return train_forest(config, data, run_dir, start)
+        with worker_errors_unwrapped():
+            forest, metrics = fit_forest(config, data, spec)
+        identity = ([0.0] * len(data.bands), [1.0] * len(data.bands))
+        bundle = export_bundle(run_dir / "bundle", forest, spec, data, identity, metrics, config)
+        seconds = time.perf_counter() - start
+        return TrainResult(bundle, run_dir, metrics, None, None, seconds, classes, monitor)
     stats = compute_band_stats(data.stats_samples(), data.bands, max_samples=None)
     norm = (stats.mean.tolist(), stats.std.tolist())
-    spec = model_spec(config, data)
     task = make_task(config, spec, data, norm)
     module = ExperimentDataModule(
         data, config.data.batch_size, config.data.num_workers, config.trainer.seed
     )
     exact = ExactResume(module.skipper, config.data.batch_size)
-    trainer = make_trainer(config, run_dir, callbacks(config, run_dir, exact), progress)
-    trainer.fit(task, datamodule=module, ckpt_path=ckpt, weights_only=True)
+    bar = (console or Console()) if progress else None
+    trainer = make_trainer(config, run_dir, callbacks(config, run_dir, exact, bar))
+    with worker_errors_unwrapped():
+        trainer.fit(task, datamodule=module, ckpt_path=ckpt, weights_only=True)
     metrics = task.final_metrics()
     bundle = run_dir / "bundle"
     if trainer.is_global_zero:  # one process writes the bundle
@@ -251,4 +306,6 @@ def train(config: ExperimentConfig, resume: bool = False, *, progress: bool = Tr
         checkpoint=run_dir / "checkpoints" / LAST,
         log_dir=Path(trainer.log_dir) if trainer.log_dir is not None else None,
         seconds=time.perf_counter() - start,
+        classes=classes,
+        monitor=monitor,
     )
