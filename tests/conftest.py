@@ -9,8 +9,21 @@ from pathlib import Path
 
 import pytest
 
+# The suite runs on the CPU, also on a machine with a GPU (training defaults to
+# accelerator "auto"); subprocesses inherit this.
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Collect only ``test_*.py`` here: helper modules are imported by the tests, and
+    ``--doctest-modules`` (for the docstring examples of ``src/``) would import them again."""
+    name = collection_path.name
+    if collection_path.suffix == ".py" and not name.startswith(("test_", "conftest")):
+        return True
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,7 @@ Run folder::
 from __future__ import annotations
 
 import json
-import logging
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -31,10 +29,12 @@ from typing import Any
 import numpy as np
 import rasterio
 import yaml
+from rich.console import Console
 
 from eoforge.catalog import Catalog
-from eoforge.experiment import load_config
+from eoforge.experiment import TrainResult, load_config
 from eoforge.experiment import train as run_training
+from eoforge.experiment.progress import framework_notes_hidden
 from eoforge.models import read_bundle_json
 from eoforge.predict import BundleModel, Products, TilingOptions, find_sources, group_scenes
 from eoforge.predict import run as run_prediction
@@ -167,22 +167,14 @@ def write_config(out: Path, folders: dict[str, Path], settings: DemoSettings, se
     return path
 
 
-def train(config_path: Path, progress: bool) -> Any:
-    """Train with the experiment API; returns its :class:`TrainResult`.
+def train(config_path: Path, progress: bool, console: Console | None = None) -> TrainResult:
+    """Train with the experiment API, as ``eoforge train`` does.
 
     Lightning's start-up notes and known-harmless warnings are hidden: a new user's
     first run should show the stages, not the framework's chatter.
     """
-    log = logging.getLogger("lightning.pytorch")
-    level = log.level
-    log.setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            for message in (".*LeafSpec.*", ".*on_after_batch_transfer.*", ".*log_every_n_steps.*"):
-                warnings.filterwarnings("ignore", message=message)
-            return run_training(load_config(config_path), progress=progress)
-    finally:
-        log.setLevel(level)
+    with framework_notes_hidden():
+        return run_training(load_config(config_path), progress=progress, console=console)
 
 
 def reference_on_model_classes(bundle: Path, folder: Path, target: Path) -> Path:

@@ -4,6 +4,7 @@ in this process (CLI runs) and in the worker threads of eoforge's local Dask clu
 from __future__ import annotations
 
 import ctypes.util
+import os
 import platform
 import subprocess
 import sys
@@ -89,3 +90,10 @@ def test_local_cluster_workers_start_with_the_allocator_settings() -> None:
     assert not profiling
     assert faults < 2 * PAGES
     assert [w["nthreads"] for w in workers.values()] == [1]
+
+
+def test_local_cluster_leaves_this_process_environment_as_it_was() -> None:
+    before = dict(os.environ)
+    with local_cluster(1):
+        assert dict(os.environ) == before  # Dask's nanny set the workers' variables here
+    assert not {k for k in os.environ if k.startswith("MALLOC_")} - set(before)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
+from eoforge.cli import ui
 from eoforge.cli.synth import register
 
 
@@ -16,7 +17,8 @@ def _app() -> typer.Typer:
 
     @app.callback()
     def _root() -> None:
-        """Root."""
+        """Root: fresh console state, as ``eoforge``'s own root sets it (not ``--quiet``)."""
+        ui.configure()
 
     return app
 

@@ -69,7 +69,7 @@ def demo(
         rows = steps.index(out, folders)
     config = steps.write_config(out, folders, settings, seed)
     with log.stage("train the land-cover model"):
-        trained = steps.train(config, progress=not ui.is_quiet())
+        trained = steps.train(config, progress=not ui.is_quiet(), console=ui.console())
     with log.stage("predict the unseen scene"):
         start = time.perf_counter()
         with ui.progress(

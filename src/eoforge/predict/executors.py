@@ -7,6 +7,7 @@ same journal, so their outputs are identical and either can resume the other.
 from __future__ import annotations
 
 import itertools
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -179,7 +180,9 @@ def local_cluster(workers: int) -> LocalCluster:
 
     Worker processes start with :data:`WORKER_ALLOCATOR` (variables already in the
     environment win), the statistical profiler off, slower event-loop ticks and no
-    dashboard.
+    dashboard. Dask's nanny sets a worker's variables in this process's environment
+    before spawning it; they are taken out again once the workers run, so processes
+    this one starts later keep the environment it had.
 
     Args:
         workers: Worker processes (one thread each).
@@ -203,10 +206,16 @@ def local_cluster(workers: int) -> LocalCluster:
         "distributed.admin.system-monitor.interval": "2s",
         "distributed.worker.memory.monitor-interval": "500ms",
     }
-    with dask.config.set(settings):
-        return LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+    before = dict(os.environ)
+    try:
+        with dask.config.set(settings):
+            return LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+    finally:
+        for key in set(os.environ) - set(before):
+            del os.environ[key]
+        os.environ.update(before)
 
 
 def run_dask(
