@@ -65,7 +65,7 @@ EXIT_OK = 0
 """Exit status of a command that succeeded."""
 
 EXIT_ERROR = 1
-"""Exit status of an unexpected error: any exception that is not an ``EoforgeError``, or Ctrl-C."""
+"""Exit status of an unexpected error: any exception that is not an ``EoforgeError``."""
 
 EXIT_INPUT = 2
 """Exit status of an ``EoforgeError`` (bad input, named with its fix) or a usage error."""
