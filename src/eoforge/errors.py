@@ -99,6 +99,14 @@ class ConfigError(EoforgeError):
     """A configuration value is invalid."""
 
 
+class DownloadError(EoforgeError):
+    """A file cannot be downloaded, or what arrived is not the published file."""
+
+
+class UnsafeArchiveError(EoforgeError):
+    """An archive holds a member that would escape its folder or exceed the size bound."""
+
+
 def available_list(names: Iterable[str], limit: int = 40) -> str:
     """Format a list of available names for an error message.
 

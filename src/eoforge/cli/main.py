@@ -43,13 +43,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMANDS = ("info", "index", "synth", "train", "evaluate", "predict", "report", "demo", "models")
+COMMANDS = (
+    "info",
+    "index",
+    "synth",
+    "datasets",
+    "train",
+    "evaluate",
+    "predict",
+    "report",
+    "demo",
+    "models",
+)
 """Sub-commands in the order ``eoforge --help`` lists them (the order of the work)."""
 
 SHORT_HELP = {
     "info": "Describe a raster, product, vector file, metadata or catalog.",
     "index": "Index scenes and label layers into a GeoParquet catalog.",
     "synth": "Generate a labelled synthetic multi-sensor scene.",
+    "datasets": "Download, verify and prepare public benchmark datasets.",
     "train": "Train a model from a YAML config and export its bundle.",
     "evaluate": "Score a model bundle on a dataset and save the metrics.",
     "predict": "Map whole scenes with a model bundle into COGs.",
