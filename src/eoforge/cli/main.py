@@ -47,27 +47,28 @@ COMMANDS = (
     "info",
     "index",
     "synth",
-    "datasets",
     "train",
     "evaluate",
     "predict",
     "report",
     "demo",
     "models",
+    "datasets",
 )
-"""Sub-commands in the order ``eoforge --help`` lists them (the order of the work)."""
+"""Sub-commands in the order ``eoforge --help`` lists them (the order of the work; command
+groups such as ``datasets`` come after the plain commands)."""
 
 SHORT_HELP = {
     "info": "Describe a raster, product, vector file, metadata or catalog.",
     "index": "Index scenes and label layers into a GeoParquet catalog.",
     "synth": "Generate a labelled synthetic multi-sensor scene.",
-    "datasets": "Download, verify and prepare public benchmark datasets.",
     "train": "Train a model from a YAML config and export its bundle.",
     "evaluate": "Score a model bundle on a dataset and save the metrics.",
     "predict": "Map whole scenes with a model bundle into COGs.",
     "report": "Write an HTML report of a finished run.",
     "demo": "Run the whole job on built-in synthetic data.",
     "models": "List the model architectures and their tasks.",
+    "datasets": "Download, verify and prepare public benchmark datasets.",
 }
 """One line per command in ``eoforge --help``, used when a module sets no ``short_help``."""
 
