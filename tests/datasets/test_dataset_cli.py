@@ -114,6 +114,11 @@ def test_download_verify_prepare(
     assert "Next: eoforge datasets prepare" in out
     assert (folder / "extracted" / "train" / "A" / "train_1.png").is_file()
 
+    code, out, _ = run(
+        ["datasets", "download", entry.name, "--root", str(root)], monkeypatch, capsys
+    )
+    assert code == 0 and f"kept (there already, checksum matches) {folder / 'val.zip'}" in out
+
     code, out, _ = run(["datasets", "verify", entry.name, "--root", str(root)], monkeypatch, capsys)
     assert code == 0 and "3 files verified" in out
 

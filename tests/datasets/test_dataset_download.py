@@ -126,12 +126,14 @@ def test_download_a_dataset_then_verify_and_skip(tmp_path: Path) -> None:
     with FileServer(dict(fixture.files)) as server:
         entry = local_entry(get("eurosat-rgb"), fixture, f"http://127.0.0.1:{server.port}")
         paths = download(entry, root)
-        assert sorted(p.name for p in paths) == sorted(fixture.files)
+        assert sorted(p.path.name for p in paths) == sorted(fixture.files)
+        assert all(p.downloaded for p in paths)
         first = len(server.requests)
-        download(entry, root)  # everything there and verified: nothing fetched
+        again = download(entry, root)  # everything there and verified: nothing fetched
         assert len(server.requests) == first
+        assert not any(p.downloaded for p in again)
         only_val = download(entry, tmp_path / "other", split="val")
-    assert sorted(p.name for p in only_val) == ["EuroSAT.zip", "eurosat-val.txt"]
+    assert sorted(p.path.name for p in only_val) == ["EuroSAT.zip", "eurosat-val.txt"]
     checks = verify(entry, root)
     assert [c.status for c in checks] == ["ok"] * 4
     assert read_record(root / entry.name)["EuroSAT.zip"]["md5"] == checks[0].actual.split(":")[1]  # type: ignore[union-attr]

@@ -262,8 +262,9 @@ def download(
     if extract:
         with ui.status(f"extracting {len(extract)} archives of {entry.name}"):
             extract_all(_only(entry, extract), root, None)
-    for path in paths:
-        ui.result(f"wrote {path}")
+    for fetched in paths:
+        verb = "wrote" if fetched.downloaded else "kept (there already, checksum matches)"
+        ui.result(f"{verb} {fetched.path}")
     ui.result(
         f"{entry.name}: {len(paths)} files verified in {folder}"
         + (f", archives extracted under {folder / 'extracted'}" if extract else "")

@@ -10,13 +10,14 @@
 The command line is ``eoforge datasets list | info | download | verify | prepare``.
 """
 
-from eoforge.datasets.download import data_root, dataset_dir, download, fetch, verify
+from eoforge.datasets.download import Fetched, data_root, dataset_dir, download, fetch, verify
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
 from eoforge.datasets.extract import safe_extract
 from eoforge.datasets.registry import entries, get, register, unregister
 
 __all__ = [
     "DatasetEntry",
+    "Fetched",
     "RemoteFile",
     "data_root",
     "dataset_dir",

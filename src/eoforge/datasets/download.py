@@ -305,6 +305,19 @@ def verify(
     return [check_file(entry, f, root) for f in entry.files_for(split)]
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A file of a dataset after :func:`download`.
+
+    Attributes:
+        path: Where it is.
+        downloaded: True if it was downloaded now, False if it was there and matched.
+    """
+
+    path: Path
+    downloaded: bool
+
+
 def download(
     entry: DatasetEntry,
     root: str | os.PathLike[str] | None = None,
@@ -314,7 +327,7 @@ def download(
     retries: int = 5,
     backoff: float = 1.0,
     timeout: float = 60.0,
-) -> list[Path]:
+) -> list[Fetched]:
     """Download the files of ``entry`` that are not there and verified yet.
 
     Args:
@@ -327,14 +340,14 @@ def download(
         timeout: See :func:`fetch`.
 
     Returns:
-        The paths of the dataset's files (downloaded now or verified already).
+        The dataset's files: downloaded now, or there already and verified.
 
     Raises:
         DownloadError: A download failed, or a file already there does not match
             its checksum (it is left as is for you to inspect).
     """
     folder = dataset_dir(entry, root)
-    paths = []
+    paths: list[Fetched] = []
     for file in entry.files_for(split):
         dest = folder / file.filename
         if dest.is_file():
@@ -346,7 +359,7 @@ def download(
                     path=dest,
                     fix="delete it and download again.",
                 )
-            paths.append(dest)
+            paths.append(Fetched(dest, downloaded=False))
             continue
         expected = _expected(file, folder)
         algorithm = expected[0] if expected is not None else "sha256"
@@ -362,5 +375,5 @@ def download(
             name=entry.name,
         )
         _write_record(folder, file.filename, _record(file, dest, algorithm, digest))
-        paths.append(dest)
+        paths.append(Fetched(dest, downloaded=True))
     return paths
