@@ -140,6 +140,8 @@ def test_download_a_dataset_then_verify_and_skip(tmp_path: Path) -> None:
     (root / entry.name / "eurosat-test.txt").write_text("changed\n")
     statuses = {c.file.filename: c.status for c in verify(entry, root)}
     assert statuses["eurosat-test.txt"] == "mismatch" and statuses["EuroSAT.zip"] == "ok"
+    with pytest.raises(DownloadError, match=r"eurosat-test\.txt is there but does not match"):
+        download(entry, root)  # a changed file is hashed again, not trusted from the record
 
 
 def test_unpublished_checksum_is_recorded_on_first_download(tmp_path: Path) -> None:

@@ -270,32 +270,60 @@ class FileCheck:
 
 
 def check_file(
-    entry: DatasetEntry, file: RemoteFile, root: str | os.PathLike[str] | None
+    entry: DatasetEntry,
+    file: RemoteFile,
+    root: str | os.PathLike[str] | None,
+    *,
+    trust_record: bool = False,
 ) -> FileCheck:
     """Verify one file of ``entry`` on disk against its published (or recorded) checksum.
 
-    A file without a published or recorded checksum has its SHA-256 recorded.
+    A file without a published or recorded checksum has its SHA-256 recorded;
+    a file that matches gets its size and modification time recorded.
+
+    Args:
+        entry: The dataset.
+        file: One of its files.
+        root: Data root (see :func:`data_root`).
+        trust_record: Skip hashing when the record holds the expected checksum
+            for a file of this size and modification time (``download`` does;
+            ``verify`` always reads the file).
     """
     folder = dataset_dir(entry, root)
     path = folder / file.filename
     if not path.is_file():
         return FileCheck(file, path, "missing")
     expected = _expected(file, folder)
+    shown = None if expected is None else f"{expected[0]}:{expected[1]}"
+    if trust_record and expected is not None and _unchanged(folder, file, path, expected):
+        return FileCheck(file, path, "ok", shown, shown)
     algorithm = expected[0] if expected is not None else "sha256"
     actual = file_digest(path, algorithm)
     if file.size is not None and path.stat().st_size != file.size:
         status: Status = "mismatch"
     elif expected is None:
-        _write_record(folder, file.filename, _record(file, path, algorithm, actual))
         status = "recorded"
     else:
         status = "ok" if actual == expected[1].lower() else "mismatch"
-    shown = None if expected is None else f"{expected[0]}:{expected[1]}"
+    if status != "mismatch":
+        _write_record(folder, file.filename, _record(file, path, algorithm, actual))
     return FileCheck(file, path, status, shown, f"{algorithm}:{actual}")
 
 
+def _unchanged(folder: Path, file: RemoteFile, path: Path, expected: tuple[str, str]) -> bool:
+    """Whether the record says this very file (size, modification time) matched ``expected``."""
+    record = read_record(folder).get(file.filename, {})
+    stat = path.stat()
+    return (
+        record.get(expected[0]) == expected[1].lower()
+        and record.get("size") == stat.st_size
+        and record.get("mtime_ns") == stat.st_mtime_ns
+    )
+
+
 def _record(file: RemoteFile, path: Path, algorithm: str, digest: str) -> dict[str, object]:
-    return {"url": file.url, "size": path.stat().st_size, algorithm: digest}
+    stat = path.stat()
+    return {"url": file.url, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, algorithm: digest}
 
 
 def verify(
@@ -351,7 +379,7 @@ def download(
     for file in entry.files_for(split):
         dest = folder / file.filename
         if dest.is_file():
-            check = check_file(entry, file, root)
+            check = check_file(entry, file, root, trust_record=True)
             if check.status == "mismatch":
                 raise DownloadError(
                     f"{file.filename} is there but does not match: expected {check.expected}, "
