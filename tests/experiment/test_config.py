@@ -10,7 +10,12 @@ from tests.experiment.helpers import segmentation_config, write_config
 from eoforge.classes import ClassInfo
 from eoforge.errors import ConfigError, MissingFileError
 from eoforge.experiment import load_config
-from eoforge.experiment.classes import config_classes, legend_classes, read_legend
+from eoforge.experiment.classes import (
+    config_classes,
+    legend_classes,
+    mask_colour_classes,
+    read_legend,
+)
 from eoforge.experiment.config import ClassRule, Legend
 
 
@@ -108,11 +113,18 @@ def test_a_bad_class_colour_names_the_key(tiny_scene: Path, tmp_path: Path) -> N
     assert "'green-ish' is not a colour. Fix: write \"#rrggbb\"" in message and "\n" not in message
 
 
-def test_a_mask_colour_is_refused_until_a_data_kind_reads_colour_masks() -> None:
-    rules = [ClassRule.model_validate({"name": "water", "values": [1], "mask_color": [0, 0, 255]})]
-    assert rules[0].mask_color == "#0000ff"
-    with pytest.raises(ConfigError, match=r"data.classes\[0\].mask_color: no data kind reads"):
-        config_classes(rules)
+def test_mask_colours_take_one_colour_or_several_and_only_image_mask_reads_them() -> None:
+    one = ClassRule.model_validate({"name": "water", "mask_color": [0, 0, 255]})
+    assert one.mask_color == ["#0000ff"]
+    several = ClassRule.model_validate({"name": "void", "mask_color": ["#9B9B9B", "#000"]})
+    assert several.mask_color == ["#9b9b9b", "#000000"]
+    with pytest.raises(ConfigError, match=r"data.classes\[0\].mask_color: only image_mask"):
+        config_classes([one])
+    classes, table = mask_colour_classes([one, several], ["#123456"], 255)
+    assert table == {"#0000ff": 0, "#9b9b9b": 1, "#000000": 1, "#123456": 255}
+    assert classes.colors == ["#0000ff", "#9b9b9b"]
+    with pytest.raises(ConfigError, match=r"data.ignore_colors: #0000ff is listed already"):
+        mask_colour_classes([one], ["#0000FF"], 255)
 
 
 def test_the_accelerator_defaults_to_auto(tiny_scene: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from eoforge.experiment import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
-NEEDS_REAL_DATA = {"bigearthnet_multilabel.yaml", "levir_cd.yaml"}
+NEEDS_REAL_DATA = {"bigearthnet_multilabel.yaml", "dubai_colour_masks.yaml", "levir_cd.yaml"}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -22,8 +22,8 @@ def test_example_config_validates(
     monkeypatch.chdir(ROOT)
     overrides = [f"trainer.output_dir={tmp_path / 'run'}"]
     if path.name == "scene_classification.yaml":
-        (tmp_path / "eurosat" / "Forest").mkdir(parents=True)
-        overrides.append(f"data.root={tmp_path / 'eurosat'}")
+        (tmp_path / "ucmerced" / "forest").mkdir(parents=True)
+        overrides.append(f"data.root={tmp_path / 'ucmerced'}")
     config = load_config(path, overrides)
     assert config.trainer.output_dir == tmp_path / "run"
 

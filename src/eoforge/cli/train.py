@@ -83,6 +83,11 @@ def train(
             console=ui.console(),
         )
     ui.console().print(summary_table(config, result))
+    if result.skipped:
+        ui.result(
+            f"skipped {len(result.skipped)} bad file(s) (data.on_bad_file: skip), listed in "
+            f"{result.run_dir / 'skipped_files.tsv'}"
+        )
     written = [f"bundle {result.bundle}"]
     if result.checkpoint is not None:
         written.append(f"checkpoint {result.checkpoint}")

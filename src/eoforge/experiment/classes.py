@@ -199,9 +199,68 @@ def _no_mask_colours(rules: Sequence[ClassRule]) -> None:
     for index, rule in enumerate(rules):
         if rule.mask_color is not None:
             raise ConfigError(
-                f"data.classes[{index}].mask_color: no data kind reads colour-coded masks yet.",
+                f"data.classes[{index}].mask_color: only image_mask data reads colour-coded masks.",
                 fix="give the class's label values (data.classes[].values) instead.",
             )
+
+
+def uses_mask_colours(rules: Sequence[ClassRule] | None) -> bool:
+    """True when any rule gives a mask colour."""
+    return rules is not None and any(r.mask_color is not None for r in rules)
+
+
+def mask_colour_classes(
+    rules: Sequence[ClassRule], ignore_colors: Sequence[str], ignore_index: int
+) -> tuple[ClassSet, dict[str, int]]:
+    """Classes of colour-coded masks and the colour -> class id map.
+
+    Every rule needs ``mask_color`` (one colour or several) and no
+    ``values``; a rule without ``color`` is drawn in its first mask colour.
+    ``ignore_colors`` map to ``ignore_index``.
+
+    Args:
+        rules: ``data.classes``.
+        ignore_colors: ``#rrggbb`` colours of pixels that never count.
+        ignore_index: The task's ignore index.
+
+    Returns:
+        The classes and ``{"#rrggbb": class id or ignore_index}``.
+
+    Raises:
+        ConfigError: A rule without mask colour or with values, or a colour
+            listed twice.
+    """
+    table: dict[str, int] = {}
+    owner: dict[str, str] = {}
+
+    def claim(colour: str, key: str, value: int) -> None:
+        if colour in table:
+            raise ConfigError(
+                f"{key}: {colour} is listed already, by {owner[colour]}.",
+                fix="give each mask colour to one class (or to data.ignore_colors).",
+            )
+        table[colour], owner[colour] = value, key
+
+    for index, rule in enumerate(rules):
+        key = f"data.classes[{index}]"
+        if rule.mask_color is None:
+            raise ConfigError(
+                f"{key}.mask_color: missing; the other classes give mask colours.",
+                fix="give every class its mask colour(s), or none of them (masks of class ids).",
+            )
+        if rule.values is not None:
+            raise ConfigError(
+                f"{key}.values: a class read from mask colours takes no label values.",
+                fix="remove values, or drop mask_color for masks of class ids.",
+            )
+        for colour in rule.mask_color:
+            claim(colour, f"{key}.mask_color", index)
+    for colour in ignore_colors:
+        claim(hex_color(colour), "data.ignore_colors", ignore_index)
+    colors: list[str | Sequence[int] | None] = [
+        r.color if r.color is not None else r.mask_color[0] for r in rules if r.mask_color
+    ]
+    return class_set([r.name for r in rules], colors), table
 
 
 class RemapLabels:

@@ -9,6 +9,8 @@ the YAML file and turns validation errors into one-line
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -161,6 +163,24 @@ def _colour(value: Any) -> Any:
 Colour = Annotated[str | None, BeforeValidator(_colour)]
 
 
+def _mask_colours(value: Any) -> Any:
+    """One colour, or a list of colours, as a list of ``#rrggbb`` strings."""
+    if value is None:
+        return None
+    one = isinstance(value, str) or (
+        isinstance(value, list | tuple)
+        and len(value) == 3
+        and all(isinstance(v, int) for v in value)
+    )
+    items = [value] if one else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError("give a colour or a non-empty list of colours")
+    return [_colour(item) for item in items]
+
+
+MaskColours = Annotated[list[str] | None, BeforeValidator(_mask_colours)]
+
+
 class ClassRule(Section):
     """Input-side rule: which label values become one output class, and how it looks.
 
@@ -172,16 +192,18 @@ class ClassRule(Section):
         values: Label values (ints, or legend names) that become this class;
             default the class's legend value, or its position.
         color: Display colour, ``#rrggbb``, ``#rgb`` or ``[r, g, b]`` (0-255),
-            stored as ``#rrggbb``; default from the legend or a palette.
-        mask_color: Colour that marks this class in a colour-coded (RGB) mask.
-            No data kind reads colour-coded masks yet, so giving it is an error
-            when the data is built rather than a silently ignored key.
+            stored as ``#rrggbb``; default from the legend, the first mask
+            colour, or a palette.
+        mask_color: Colour(s) that mark this class in a colour-coded (RGB)
+            mask, e.g. ``"#3C1098"`` or ``["#9B9B9B", "#000000"]`` (several
+            colours merge into the class). Read by ``image_mask`` data only
+            (every class then needs one); other data kinds refuse it.
     """
 
     name: str = Field(min_length=1)
     values: list[int | str] | None = None
     color: Colour = None
-    mask_color: Colour = None
+    mask_color: MaskColours = None
 
 
 class Legend(Section):
@@ -200,13 +222,150 @@ class Legend(Section):
 
 
 class DataCommon(Section):
-    """Loader settings shared by every data kind."""
+    """Loader settings shared by every data kind.
+
+    Attributes:
+        batch_size: Samples per batch.
+        num_workers: DataLoader worker processes (0 reads in the training
+            process; on a 2-core machine 1 or 2 keeps both cores busy).
+        persistent_workers: Keep the workers alive between epochs (no
+            start-up cost per epoch); only with ``num_workers > 0``.
+        prefetch_factor: Batches each worker reads ahead (None: PyTorch's 2);
+            only with ``num_workers > 0``.
+        pin_memory: Page-locked batches for faster GPU copies; None turns it
+            on when training on a GPU and off on the CPU.
+        val_fraction: Share of the training items held out for validation
+            when no validation data or split is given.
+        stats_samples: Training samples for the normalisation statistics.
+        classes: The output classes (see :class:`ClassRule`).
+    """
 
     batch_size: int = Field(default=8, ge=1)
     num_workers: int = Field(default=0, ge=0)
+    persistent_workers: bool = True
+    prefetch_factor: int | None = Field(default=None, ge=1)
+    pin_memory: bool | None = None
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     stats_samples: int = Field(default=64, ge=1)
     classes: list[ClassRule] | None = None
+
+    @model_validator(mode="after")
+    def _workers(self) -> Self:
+        if self.prefetch_factor is not None and self.num_workers == 0:
+            raise ValueError("prefetch_factor needs num_workers > 0")
+        return self
+
+
+def _size(value: Any) -> Any:
+    if isinstance(value, list | tuple) and len(value) != 2:
+        raise ValueError("give one side or [height, width] in pixels")
+    return value
+
+
+SizeSpec = Annotated[
+    Annotated[int, Field(ge=1)] | tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]],
+    BeforeValidator(_size),
+]
+
+
+class PadOptions(Section):
+    """Padding at the bottom and right edges; padded pixels are invalid and never count.
+
+    Attributes:
+        size: Pad to at least this side (or ``[height, width]``), pixels.
+        multiple: Then pad each side up to a multiple of this (the network's
+            output stride, e.g. 32 for a 5-level U-Net). Batches of images of
+            different sizes are padded to their largest member, so whole
+            images of any size can be scored; predictions are cut back to
+            each image's own size (padded pixels carry the ignore index).
+    """
+
+    size: SizeSpec | None = None
+    multiple: int = Field(default=1, ge=1)
+
+
+class ChipOptions(Section):
+    """How the chips of one split are shaped, applied in this order.
+
+    Attributes:
+        patch_size: Cut each image into square patches of this side, pixels
+            (``image_mask`` data only; large LandCover.ai-style images are read
+            window by window, nothing is written to disk). Patches cover each
+            image to its edges; smaller images give one padded patch.
+        stride: Step between patches, pixels (default ``patch_size``: no overlap).
+        resize: Resample to this side (or ``[height, width]``), pixels: images
+            bilinear (antialiased), masks and valid masks nearest neighbour.
+        random_crop: A random window of this size (padded first where smaller).
+        center_crop: The central window of this size (padded first where smaller).
+        pad: Padding (see :class:`PadOptions`).
+    """
+
+    patch_size: int | None = Field(default=None, ge=8)
+    stride: int | None = Field(default=None, ge=1)
+    resize: SizeSpec | None = None
+    random_crop: SizeSpec | None = None
+    center_crop: SizeSpec | None = None
+    pad: PadOptions | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.random_crop is not None and self.center_crop is not None:
+            raise ValueError("give random_crop or center_crop, not both")
+        if self.stride is not None and self.patch_size is None:
+            raise ValueError("stride needs patch_size")
+        return self
+
+
+class ChipSettings(Section):
+    """Chip shapes for training and for evaluation (validation, test, ``eoforge evaluate``).
+
+    Attributes:
+        train: Shaping of training chips (default: as stored).
+        eval: Shaping of evaluation chips. None derives it from ``train``:
+            the same ``resize``; for ``image_mask`` data whole images (no
+            patches, no crop) padded to a multiple of 32 and cut back; for
+            class folders a ``center_crop`` of the training crop size and the
+            same ``pad``.
+    """
+
+    train: ChipOptions = Field(default_factory=lambda: ChipOptions())
+    eval: ChipOptions | None = None
+
+
+class Splits(Section):
+    """Official split files: text files listing one image per line.
+
+    An entry is an image's file name, its stem, or the end of its path
+    (``tile_5/images/image_part_001.jpg``); ``#`` starts a comment line.
+
+    Attributes:
+        train: Images to train on.
+        val: Images to validate on; None holds out ``val_fraction`` of ``train``.
+        test: Images ``evaluate(..., split="test")`` scores.
+    """
+
+    train: ExistingPath
+    val: ExistingPath | None = None
+    test: ExistingPath | None = None
+
+
+class ChipData(DataCommon):
+    """Settings of the chip data kinds (class folders, image/mask pairs).
+
+    Attributes:
+        chips: Resizing, cropping, padding and patches, per split.
+        splits: Official split files; None uses every image for training
+            (minus ``val_fraction``) unless validation folders are given.
+        on_bad_file: ``error`` stops at a corrupt image, a mask without an
+            image (or the reverse), an unknown mask colour or a split entry
+            naming no image, with a message naming the file; ``skip`` leaves
+            such files out, logs them in ``<output_dir>/skipped_files.tsv``
+            and reports their number at the end of training.
+    """
+
+    chips: ChipSettings = Field(default_factory=lambda: ChipSettings())
+    splits: Splits | None = None
+    on_bad_file: Literal["error", "skip"] = "error"
 
 
 class GeoData(DataCommon):
@@ -233,24 +392,72 @@ class GeoData(DataCommon):
     legend: Legend | None = None
 
 
-class ClassFolderData(DataCommon):
-    """Scene classification chips ``root/<class>/<image>`` (classes from folder names)."""
+class ClassFolderData(ChipData):
+    """Scene classification chips ``root/<class>/<image>`` (classes from folder names).
+
+    Attributes:
+        root: The dataset folder.
+        val_root: A separate validation folder (same class sub-folders).
+        bands: The files' band names in file order (default RGB for 3 bands).
+    """
 
     kind: Literal["class_folder"]
     root: ExistingPath
     val_root: ExistingPath | None = None
     bands: list[BandName] | None = None
 
+    @model_validator(mode="after")
+    def _no_patches(self) -> Self:
+        settings = [self.chips.train, self.chips.eval]
+        if any(o is not None and o.patch_size is not None for o in settings):
+            raise ValueError("chips patch_size is for image_mask data; use resize or a crop")
+        if self.splits is not None and self.val_root is not None:
+            raise ValueError("give splits or val_root, not both")
+        return self
 
-class ImageMaskData(DataCommon):
-    """Segmentation chips: ``images/`` with same-named class-id ``masks/``."""
+
+class ImageMaskData(ChipData):
+    """Segmentation chips: ``images/`` with same-named ``masks/`` (class ids or RGB colours).
+
+    Attributes:
+        images: Image folder, or several (e.g. one per tile).
+        masks: Mask folder, or one per image folder in the same order.
+        val_images: Validation image folder(s); None holds out
+            ``val_fraction`` of the training images (or uses ``splits.val``).
+        val_masks: Their mask folders.
+        bands: The images' band names in file order (default RGB for 3 bands).
+        unknown_colors: With colour-coded masks (``data.classes[].mask_color``),
+            what a colour no class lists becomes: ``error`` (stop, naming the
+            mask file and the colour) or ``ignore`` (the task's ignore index).
+        ignore_colors: Mask colours that never count (unlabelled pixels),
+            e.g. ``["#9B9B9B", "#000000"]``.
+    """
 
     kind: Literal["image_mask"]
-    images: ExistingPath
-    masks: ExistingPath
-    val_images: ExistingPath | None = None
-    val_masks: ExistingPath | None = None
+    images: PathList
+    masks: PathList
+    val_images: PathList | None = None
+    val_masks: PathList | None = None
     bands: list[BandName] | None = None
+    unknown_colors: Literal["error", "ignore"] = "error"
+    ignore_colors: Annotated[list[str], BeforeValidator(_mask_colours)] = Field(
+        default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def _paired(self) -> Self:
+        if len(self.images) != len(self.masks):
+            raise ValueError(
+                f"{len(self.images)} image folders but {len(self.masks)} mask folders; "
+                "give one mask folder per image folder"
+            )
+        if (self.val_images is None) != (self.val_masks is None):
+            raise ValueError("give both val_images and val_masks, or neither")
+        if self.val_images is not None and len(self.val_images) != len(self.val_masks or []):
+            raise ValueError("give one val_masks folder per val_images folder")
+        if self.splits is not None and self.val_images is not None:
+            raise ValueError("give splits or val_images, not both")
+        return self
 
 
 class ChangeTripletData(DataCommon):
@@ -311,6 +518,27 @@ class OptimConfig(Section):
     scheduler: Literal["cosine"] | None = "cosine"
 
 
+_DURATION = re.compile(r"\A\d+:\d{1,2}:\d{1,2}:\d{1,2}\Z")
+
+
+def _duration(value: Any) -> Any:
+    """Minutes (a number) or ``DD:HH:MM:SS`` as ``DD:HH:MM:SS``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("give minutes or DD:HH:MM:SS")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError("the time budget must be positive")
+        total = max(1, round(float(value) * 60))
+        days, rest = divmod(total, 86400)
+        return f"{days:02d}:{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    text = str(value).strip()
+    if not _DURATION.match(text):
+        raise ValueError(f"{text!r} is not DD:HH:MM:SS or a number of minutes")
+    return text
+
+
 class TrainerConfig(Section):
     """Lightning trainer settings and where the run writes.
 
@@ -329,6 +557,11 @@ class TrainerConfig(Section):
             (for mid-epoch resume); 0 checkpoints at epoch ends only.
         output_dir: Run folder (checkpoints, logs, bundle).
         threads: Torch CPU threads (None: torch's default).
+        max_time: Wall-clock budget of training: ``"DD:HH:MM:SS"`` (e.g.
+            ``"00:00:10:00"``) or minutes (e.g. ``10`` or ``2.5``); training
+            stops after the step that passes it, validates, and exports as
+            usual. None: no budget. The cosine schedule still spans
+            ``max_epochs``, so set both.
     """
 
     max_epochs: int = Field(default=10, ge=1)
@@ -342,6 +575,14 @@ class TrainerConfig(Section):
     checkpoint_every_n_steps: int = Field(default=50, ge=0)
     output_dir: Path = Path("runs/experiment")
     threads: int | None = Field(default=None, ge=1)
+    max_time: Annotated[str | None, BeforeValidator(_duration)] = None
+
+    def time_budget(self) -> timedelta | None:
+        """``max_time`` as a duration (None: no budget)."""
+        if self.max_time is None:
+            return None
+        days, hours, minutes, seconds = (int(p) for p in self.max_time.split(":"))
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 class ExperimentConfig(Section):

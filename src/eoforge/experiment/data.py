@@ -23,19 +23,29 @@ from eoforge.data import (
     ClassFolderDataset,
     ImageMaskDataset,
     RandomGeoSampler,
+    collate,
 )
+from eoforge.data.bad_files import RAISE, BadFiles
+from eoforge.data.chips import Colour
+from eoforge.data.shaping import Compose
+from eoforge.data.splits import read_split
 from eoforge.errors import ConfigError
+from eoforge.experiment.chip_options import Collate, chip_collate, chip_transform, eval_options
 from eoforge.experiment.classes import (
     ClassSet,
     RemapLabels,
     config_classes,
     legend_classes,
+    mask_colour_classes,
     named_classes,
     read_legend,
+    uses_mask_colours,
 )
 from eoforge.experiment.config import (
     BigEarthNetData,
     ChangeTripletData,
+    ChipData,
+    ChipOptions,
     ClassFolderData,
     DataCommon,
     ExperimentConfig,
@@ -55,6 +65,8 @@ from eoforge.experiment.sampling import ShuffledIndices
 from eoforge.experiment.scenes import scene_sources
 
 Sample = dict[str, Any]
+SKIPPED_LOG = "skipped_files.tsv"
+"""File of the run folder listing the bad files skipped (``path<TAB>reason`` lines)."""
 SamplerFactory = Callable[[], Sampler[Any]]
 
 
@@ -72,6 +84,12 @@ class ExperimentData:
         gsd: Ground sample distance in metres, when known.
         patch_size: Training patch side in pixels.
         stats_samples: Yields training samples for normalisation statistics.
+        train_collate: Batches training samples.
+        val_collate: Batches validation and test samples (whole images of
+            different sizes padded to a common size, for chip data with ``pad``).
+        test: Test dataset (``data.splits.test``), or None.
+        test_sampler: Builds the test sampler.
+        bad_files: The bad-file policy (its log lists skipped files).
     """
 
     train: Dataset[Sample]
@@ -83,6 +101,11 @@ class ExperimentData:
     gsd: float | None
     patch_size: int
     stats_samples: Callable[[], Iterator[Sample]] = field(repr=False)
+    train_collate: Collate = collate
+    val_collate: Collate = collate
+    test: Dataset[Sample] | None = None
+    test_sampler: SamplerFactory | None = None
+    bad_files: BadFiles = RAISE
 
 
 def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
@@ -99,11 +122,13 @@ def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
     if isinstance(data, GeoData):
         return _geo(config, data, run_dir)
     builders: dict[str, Callable[[Any, ExperimentConfig], ExperimentData]] = {
-        "class_folder": _class_folder,
-        "image_mask": _image_mask,
         "change_triplet": _change_triplet,
         "bigearthnet": _bigearthnet,
     }
+    if isinstance(data, ClassFolderData):
+        return _class_folder(data, config, run_dir)
+    if isinstance(data, ImageMaskData):
+        return _image_mask(data, config, run_dir)
     return builders[data.kind](data, config)
 
 
@@ -163,6 +188,16 @@ def split_chips(
     Raises:
         ConfigError: Fewer than two items.
     """
+    train, val = held_out(size, fraction, seed)
+    return Subset(dataset, train), Subset(dataset, val)
+
+
+def held_out(size: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Seeded positions of training and held-out items (``fraction``, at least one, held out).
+
+    Raises:
+        ConfigError: Fewer than two items.
+    """
     if size < 2:
         raise ConfigError(
             f"only {size} item(s): cannot hold some out for validation.",
@@ -170,7 +205,7 @@ def split_chips(
         )
     order = np.random.default_rng(seed).permutation(size)
     count = min(size - 1, max(1, round(size * fraction)))
-    return Subset(dataset, order[count:].tolist()), Subset(dataset, order[:count].tolist())
+    return order[count:].tolist(), order[:count].tolist()
 
 
 def _chip_data(
@@ -180,6 +215,9 @@ def _chip_data(
     config: ExperimentConfig,
     bands: list[str],
     classes: ClassSet,
+    collates: tuple[Collate, Collate] = (collate, collate),
+    test: Dataset[Sample] | None = None,
+    bad_files: BadFiles = RAISE,
 ) -> ExperimentData:
     seed = config.trainer.seed
     size = len(train)  # type: ignore[arg-type]
@@ -187,6 +225,7 @@ def _chip_data(
         train, val = split_chips(train, size, common.val_fraction, seed)
         size = len(train)
     val_size = len(val)  # type: ignore[arg-type]
+    test_size = 0 if test is None else len(test)  # type: ignore[arg-type]
     first = train[0]["image"]
 
     def stats() -> Iterator[Sample]:
@@ -204,19 +243,67 @@ def _chip_data(
         gsd=None,
         patch_size=int(first.shape[-1]),
         stats_samples=stats,
+        train_collate=collates[0],
+        val_collate=collates[1],
+        test=test,
+        test_sampler=lambda: ShuffledIndices(test_size, shuffle=False),
+        bad_files=bad_files,
     )
 
 
-def _class_folder(data: ClassFolderData, config: ExperimentConfig) -> ExperimentData:
-    train = ClassFolderDataset(data.root, bands=data.bands)
-    val = None if data.val_root is None else ClassFolderDataset(data.val_root, bands=data.bands)
-    if val is not None and val.classes != train.classes:
-        raise ConfigError(
-            f"data.val_root: classes {val.classes} differ from data.root's {train.classes}.",
-            fix="give both folders the same class sub-folders.",
-        )
+def bad_file_policy(data: ChipData, run_dir: Path) -> BadFiles:
+    """The data's ``on_bad_file`` policy, logging skips to ``<run_dir>/skipped_files.tsv``."""
+    return BadFiles(data.on_bad_file, run_dir / SKIPPED_LOG)
+
+
+def _class_folder(data: ClassFolderData, config: ExperimentConfig, run_dir: Path) -> ExperimentData:
+    ignore, bad = config.task.ignore_index, bad_file_policy(data, run_dir)
+    train_opts, eval_opts = data.chips.train, eval_options(data.chips, "class_folder")
+    train_steps = chip_transform(train_opts, ignore)
+    eval_steps = chip_transform(eval_opts, ignore)
+
+    def folder(root: Path, steps: Compose, split: Path | list[str] | None) -> ClassFolderDataset:
+        entries, where = _entries(split)
+        return ClassFolderDataset(
+            root, data.bands, transforms=steps or None, split=entries, split_file=where,
+            bad_files=bad,
+        )  # fmt: skip
+
+    val: ClassFolderDataset | None = None
+    test: ClassFolderDataset | None = None
+    splits = data.splits
+    if splits is not None:
+        train = folder(data.root, train_steps, splits.train)
+        if splits.val is not None:
+            val = folder(data.root, eval_steps, splits.val)
+        if splits.test is not None:
+            test = folder(data.root, eval_steps, splits.test)
+    else:
+        train = folder(data.root, train_steps, None)
+        if data.val_root is not None:
+            val = folder(data.val_root, eval_steps, None)
+    if val is None:
+        paths = [str(p) for p, _ in train.files]
+        kept, held = held_out(len(paths), data.val_fraction, config.trainer.seed)
+        train = folder(data.root, train_steps, [paths[i] for i in kept])
+        val = folder(data.root, eval_steps, [paths[i] for i in held])
+    for other in (val, test):
+        if other is not None and other.classes != train.classes:
+            raise ConfigError(
+                f"data.val_root: classes {other.classes} differ from data.root's {train.classes}.",
+                fix="give both folders the same class sub-folders.",
+            )
     classes = named_classes(train.classes)
-    return _chip_data(train, val, data, config, train.bands, classes)
+    collates = (chip_collate(train_opts, ignore), chip_collate(eval_opts, ignore))
+    return _chip_data(train, val, data, config, train.bands, classes, collates, test, bad)
+
+
+def _entries(split: Path | list[str] | None) -> tuple[list[str] | None, Path | None]:
+    if split is None:
+        return None, None
+    if isinstance(split, Path):
+        return read_split(split), split
+    return split, None
 
 
 def _chip_classes(common: DataCommon, default: list[str] | None, key: str) -> ClassSet:
@@ -227,15 +314,70 @@ def _chip_classes(common: DataCommon, default: list[str] | None, key: str) -> Cl
     return named_classes(default)
 
 
-def _image_mask(data: ImageMaskData, config: ExperimentConfig) -> ExperimentData:
+def _mask_reading(
+    data: ImageMaskData, ignore: int
+) -> tuple[ClassSet, dict[Colour, int] | None, int | None, RemapLabels | None]:
+    """Classes, colour map, id of unknown colours, and label remapping of image/mask data."""
+    if uses_mask_colours(data.classes):
+        assert data.classes is not None
+        classes, colours = mask_colour_classes(data.classes, data.ignore_colors, ignore)
+        unknown = ignore if data.unknown_colors == "ignore" else None
+        colour_map: dict[Colour, int] = dict(colours.items())
+        return classes, colour_map, unknown, None
+    if data.ignore_colors:
+        raise ConfigError(
+            "data.ignore_colors: given, but no class gives a mask colour.",
+            fix="give each class its data.classes[].mask_color, or remove ignore_colors.",
+        )
     classes = _chip_classes(data, None, "data.classes")
-    table = classes.lookup(config.task.ignore_index)
-    remap = None if table is None else RemapLabels(table, config.task.ignore_index)
-    train = ImageMaskDataset(data.images, data.masks, bands=data.bands, transforms=remap)
-    val = None
-    if data.val_images is not None and data.val_masks is not None:
-        val = ImageMaskDataset(data.val_images, data.val_masks, bands=data.bands, transforms=remap)
-    return _chip_data(train, val, data, config, train.bands, classes)
+    table = classes.lookup(ignore)
+    return classes, None, None, None if table is None else RemapLabels(table, ignore)
+
+
+def _image_mask(data: ImageMaskData, config: ExperimentConfig, run_dir: Path) -> ExperimentData:
+    ignore, bad = config.task.ignore_index, bad_file_policy(data, run_dir)
+    classes, colours, unknown, remap = _mask_reading(data, ignore)
+    train_opts, eval_opts = data.chips.train, eval_options(data.chips, "image_mask")
+
+    def pairs(
+        images: list[Path], masks: list[Path], opts: ChipOptions, split: Path | list[str] | None
+    ) -> ImageMaskDataset:
+        entries, where = _entries(split)
+        return ImageMaskDataset(
+            images,
+            masks,
+            colours,
+            unknown=unknown,
+            bands=data.bands,
+            transforms=Compose([remap, chip_transform(opts, ignore)]) or None,
+            patch_size=opts.patch_size,
+            stride=opts.stride,
+            pad_value=ignore,
+            split=entries,
+            split_file=where,
+            bad_files=bad,
+        )
+
+    val: ImageMaskDataset | None = None
+    test: ImageMaskDataset | None = None
+    splits = data.splits
+    if splits is not None:
+        train = pairs(data.images, data.masks, train_opts, splits.train)
+        if splits.val is not None:
+            val = pairs(data.images, data.masks, eval_opts, splits.val)
+        if splits.test is not None:
+            test = pairs(data.images, data.masks, eval_opts, splits.test)
+    else:
+        train = pairs(data.images, data.masks, train_opts, None)
+        if data.val_images is not None and data.val_masks is not None:
+            val = pairs(data.val_images, data.val_masks, eval_opts, None)
+    if val is None:
+        paths = [str(image) for image, _ in train.files]
+        kept, held = held_out(len(paths), data.val_fraction, config.trainer.seed)
+        train = pairs(data.images, data.masks, train_opts, [paths[i] for i in kept])
+        val = pairs(data.images, data.masks, eval_opts, [paths[i] for i in held])
+    collates = (chip_collate(train_opts, ignore), chip_collate(eval_opts, ignore))
+    return _chip_data(train, val, data, config, train.bands, classes, collates, test, bad)
 
 
 def _change_triplet(data: ChangeTripletData, config: ExperimentConfig) -> ExperimentData:

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 from torch.utils.data.dataloader import _MultiProcessingDataLoaderIter
 
-from eoforge.data import collate
+from eoforge.experiment.chip_options import Collate
 from eoforge.experiment.data import ExperimentData
 from eoforge.experiment.sampling import SkippingSampler
 
@@ -33,14 +33,30 @@ class ExperimentDataModule(L.LightningDataModule):
         batch_size: Samples per batch.
         num_workers: Loader worker processes.
         seed: Seed of the loaders' worker-seed generators.
+        persistent_workers: Keep worker processes between epochs (with workers only).
+        prefetch_factor: Batches each worker reads ahead (None: PyTorch's default).
+        pin_memory: Page-locked batches (for GPU training).
     """
 
-    def __init__(self, data: ExperimentData, batch_size: int, num_workers: int, seed: int) -> None:
+    def __init__(
+        self,
+        data: ExperimentData,
+        batch_size: int,
+        num_workers: int,
+        seed: int,
+        *,
+        persistent_workers: bool = True,
+        prefetch_factor: int | None = None,
+        pin_memory: bool = False,
+    ) -> None:
         super().__init__()
         self.data = data
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
+        self.persistent_workers = persistent_workers and num_workers > 0
+        self.prefetch_factor = prefetch_factor if num_workers > 0 else None
+        self.pin_memory = pin_memory
         self.train_sampler: SkippingSampler | None = None
         self.val_sampler: Sampler[Any] | None = None
         self.loaders: list[DataLoader[Any]] = []
@@ -72,16 +88,23 @@ class ExperimentDataModule(L.LightningDataModule):
         self.stop_workers()
 
     def _loader(
-        self, dataset: Any, sampler: Sampler[Any], offset: int, drop_last: bool = False
+        self,
+        dataset: Any,
+        sampler: Sampler[Any],
+        offset: int,
+        collate_fn: Collate,
+        drop_last: bool = False,
     ) -> DataLoader[Any]:
         loader = DataLoader(
             dataset,
             batch_size=self.batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
-            collate_fn=collate,
+            collate_fn=collate_fn,
             drop_last=drop_last,
-            persistent_workers=self.num_workers > 0,
+            persistent_workers=self.persistent_workers,
+            prefetch_factor=self.prefetch_factor,
+            pin_memory=self.pin_memory,
             generator=torch.Generator().manual_seed(self.seed + offset),
         )
         self.loaders.append(loader)
@@ -90,10 +113,16 @@ class ExperimentDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader[Any]:
         """Loader of training batches; a last partial batch is dropped (batch norm needs > 1)."""
         sampler = self.skipper()
-        return self._loader(self.data.train, sampler, 0, drop_last=len(sampler) > self.batch_size)
+        return self._loader(
+            self.data.train,
+            sampler,
+            0,
+            self.data.train_collate,
+            drop_last=len(sampler) > self.batch_size,
+        )
 
     def val_dataloader(self) -> DataLoader[Any]:
         """Loader of validation batches."""
         self.setup("validate")
         assert self.val_sampler is not None
-        return self._loader(self.data.val, self.val_sampler, 1)
+        return self._loader(self.data.val, self.val_sampler, 1, self.data.val_collate)

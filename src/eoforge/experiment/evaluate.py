@@ -16,11 +16,10 @@ import json
 import os
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from torch.utils.data import DataLoader
 
-from eoforge.data import collate
 from eoforge.errors import ConfigError, MissingFileError
 from eoforge.experiment.data import ExperimentData, build_data
 from eoforge.experiment.export import CONFIG_FILE
@@ -67,8 +66,10 @@ def folder_data(section: dict[str, Any], folder: Path) -> dict[str, Any]:
         if data.get("legend") is not None and data["legend"].get("path") is None:
             data["legend"]["path"] = str(folder)
     elif kind in ("class_folder", "change_triplet"):
+        data.pop("splits", None)  # the folder is scored whole
         data.update(root=str(folder), val_root=str(folder))
     elif kind == "image_mask":
+        data.pop("splits", None)
         images, masks = str(folder / "images"), str(folder / "masks")
         data.update(images=images, masks=masks, val_images=images, val_masks=masks)
     else:
@@ -138,14 +139,21 @@ def evaluate(
     out: str | PathLike[str] | None = None,
     *,
     progress: bool = False,
+    split: Literal["val", "test"] = "val",
 ) -> dict[str, Any]:
     """Score a bundle on a dataset and write the metrics as JSON.
+
+    Chip data is shaped as the config's ``data.chips.eval`` says; by default
+    whole images of any size are padded to the network's stride in batches
+    and only their own pixels are scored.
 
     Args:
         bundle_dir: Bundle folder written by ``eoforge train``.
         data: Config file, data folder, or ``data`` section (see the module doc).
         out: JSON file to write (default ``<bundle>/../evaluation.json``).
         progress: Show a progress bar.
+        split: ``"val"`` scores the validation data; ``"test"`` the images of
+            ``data.splits.test``.
 
     Returns:
         ``{metric: value}`` (``"miou"``, ``"accuracy"``, ``"loss"``...).
@@ -157,15 +165,23 @@ def evaluate(
     loaded = load_bundle(folder)
     dataset, raw, described = evaluation_data(folder, data)
     task = evaluation_task(loaded, raw, dataset)
+    scored, sampler = dataset.val, dataset.val_sampler
+    if split == "test":
+        if dataset.test is None or dataset.test_sampler is None:
+            raise ConfigError(
+                "no test split: the config gives no data.splits.test.",
+                fix="add data.splits.test (a file listing the test images), or score 'val'.",
+            )
+        scored, sampler = dataset.test, dataset.test_sampler
     loader = DataLoader(
-        dataset.val,
+        scored,
         batch_size=int(raw["data"].get("batch_size", 8)),
-        sampler=dataset.val_sampler(),
-        collate_fn=collate,
+        sampler=sampler(),
+        collate_fn=dataset.val_collate,
     )
     metrics = score(task, loader, progress=progress)
     target = Path(out) if out is not None else folder.parent / "evaluation.json"
-    report = {"bundle": str(folder), "data": described, "metrics": metrics}
+    report = {"bundle": str(folder), "data": described, "split": split, "metrics": metrics}
     write_json(target, report)
     return metrics
 

@@ -28,7 +28,7 @@ from torch import nn
 
 from eoforge.errors import ConfigError
 from eoforge.experiment.config import ExperimentConfig
-from eoforge.experiment.data import ExperimentData, build_data
+from eoforge.experiment.data import SKIPPED_LOG, ExperimentData, build_data
 from eoforge.experiment.datamodule import ExperimentDataModule
 from eoforge.experiment.export import export_bundle, fold_target_scale, write_config
 from eoforge.experiment.forest import fit_forest
@@ -65,6 +65,8 @@ class TrainResult:
             are named ``<metric>_<class>``.
         monitor: The validation metric that early stopping watches and the
             progress bar shows (e.g. ``"val/miou"``).
+        skipped: Bad files left out under ``data.on_bad_file: skip``, each
+            once, with the reason (listed in ``<run_dir>/skipped_files.tsv``).
     """
 
     bundle: Path
@@ -75,6 +77,7 @@ class TrainResult:
     seconds: float
     classes: list[str] = field(default_factory=list)
     monitor: str = ""
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def summary_metrics(self, stage: str = "val") -> dict[str, float]:
         """The stage's metrics without the per-class ones, e.g. ``{"val/miou": 0.8, ...}``."""
@@ -194,11 +197,15 @@ def callbacks(
 def make_trainer(config: ExperimentConfig, run_dir: Path, found: list[Callback]) -> L.Trainer:
     """A Lightning trainer as the config says (CSV logs, no sanity pass, eoforge samplers).
 
+    ``trainer.max_time`` becomes Lightning's wall-clock budget: training stops
+    after the step that exceeds it and validates once more.
+
     Lightning's own progress bar is off: :class:`TrainingBar` (in ``found``) draws one.
     """
     t = config.trainer
     return L.Trainer(
         max_epochs=t.max_epochs,
+        max_time=t.time_budget(),
         accelerator=t.accelerator,
         devices=t.devices,
         strategy=t.strategy,
@@ -272,6 +279,8 @@ def train(
         torch.set_num_threads(config.trainer.threads)
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:  # a new run starts a new list of skipped files
+        (run_dir / SKIPPED_LOG).unlink(missing_ok=True)
     write_config(run_dir / "config.yaml", config)
     data = build_data(config, run_dir)
     spec = model_spec(config, data)
@@ -283,13 +292,12 @@ def train(
         identity = ([0.0] * len(data.bands), [1.0] * len(data.bands))
         bundle = export_bundle(run_dir / "bundle", forest, spec, data, identity, metrics, config)
         seconds = time.perf_counter() - start
-        return TrainResult(bundle, run_dir, metrics, None, None, seconds, classes, monitor)
+        skipped = data.bad_files.skipped()
+        return TrainResult(bundle, run_dir, metrics, None, None, seconds, classes, monitor, skipped)
     stats = compute_band_stats(data.stats_samples(), data.bands, max_samples=None)
     norm = (stats.mean.tolist(), stats.std.tolist())
     task = make_task(config, spec, data, norm)
-    module = ExperimentDataModule(
-        data, config.data.batch_size, config.data.num_workers, config.trainer.seed
-    )
+    module = data_module(config, data)
     exact = ExactResume(module.skipper, config.data.batch_size)
     bar = (console or Console()) if progress else None
     trainer = make_trainer(config, run_dir, callbacks(config, run_dir, exact, bar))
@@ -308,4 +316,22 @@ def train(
         seconds=time.perf_counter() - start,
         classes=classes,
         monitor=monitor,
+        skipped=data.bad_files.skipped(),
+    )
+
+
+def data_module(config: ExperimentConfig, data: ExperimentData) -> ExperimentDataModule:
+    """The loaders as ``config.data`` says; pinned memory by default only when training on a GPU."""
+    d, t = config.data, config.trainer
+    pin = d.pin_memory
+    if pin is None:
+        pin = t.accelerator not in ("cpu",) and torch.cuda.is_available()
+    return ExperimentDataModule(
+        data,
+        d.batch_size,
+        d.num_workers,
+        t.seed,
+        persistent_workers=d.persistent_workers,
+        prefetch_factor=d.prefetch_factor,
+        pin_memory=pin,
     )
