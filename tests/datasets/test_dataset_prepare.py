@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 from tests.datasets.fixtures import bigearthnet, eurosat, landcoverai, levircd, ucmerced
 from tests.datasets.fixtures.common import Fixture, local_entry
 from tests.datasets.fixtures.server import FileServer
@@ -20,6 +21,7 @@ from eoforge.data import (
 from eoforge.datasets import download, get
 from eoforge.datasets.prepare import MANIFEST, Prepared, prepare
 from eoforge.errors import MissingFileError
+from eoforge.experiment.config import DataConfig
 
 GENERATORS: dict[str, Callable[[Path], Fixture]] = {
     "eurosat-rgb": lambda p: eurosat.write(p, bands="rgb"),
@@ -59,6 +61,9 @@ def test_prepare_gives_the_official_splits_and_class_counts(name: str, tmp_path:
     assert manifest["splits"]["val"]["count"] == fixture.counts["val"]
     assert manifest["splits"]["train"]["path"] == "eoforge/train"
     assert manifest["data"]["kind"] == done.entry.data_kind
+    # the printed data section is a valid experiment config section
+    data = TypeAdapter(DataConfig).validate_python(manifest["data"])
+    assert data.kind == done.entry.data_kind
 
 
 def _read_back(done: Prepared) -> dict[str, int]:

@@ -108,6 +108,11 @@ Example:
 datasets_app = typer.Typer(name="datasets", help=HELP, no_args_is_help=True, add_completion=False)
 
 
+def _count(n: int, word: str) -> str:
+    """``"1 file"``, ``"3 files"``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def human_size(size: int | None) -> str:
     """Bytes as ``"2.0 GB"`` (decimal units); ``"?"`` for None."""
     if size is None:
@@ -145,7 +150,7 @@ def list_datasets() -> None:
             entry.name, entry.task, entry.trained_by, _entry_size(entry), escape(entry.title)
         )
     ui.out().print(table)
-    ui.result(f"{len(found)} datasets; nothing written")
+    ui.result(f"{_count(len(found), 'dataset')}; nothing written")
 
 
 def _check_split(entry: DatasetEntry, split: str | None) -> None:
@@ -202,7 +207,7 @@ def info(name: NameArgument, root: RootOption = None) -> None:
         for c in entry.classes:
             classes.add_row(str(c.id), escape(c.name), f"[{c.color}]■[/] {c.color}")
         out.print(classes)
-    ui.result(f"{entry.name}: {len(entry.files)} files; nothing written")
+    ui.result(f"{entry.name}: {_count(len(entry.files), 'file')}; nothing written")
 
 
 class _Bars:
@@ -244,7 +249,7 @@ def download(
             there = "yes" if (folder / file.filename).is_file() else "no"
             table.add_row(file.filename, _file_size(file), there, file.url)
         ui.out().print(table)
-        ui.result(f"dry run: {len(files)} files to {folder}; nothing written")
+        ui.result(f"dry run: {_count(len(files), 'file')} to {folder}; nothing written")
         return
     # Deferred for the CLI's start-up time: prepare imports rasterio and numpy.
     from eoforge.datasets.prepare import extract_all
@@ -266,7 +271,7 @@ def download(
         verb = "wrote" if fetched.downloaded else "kept (there already, checksum matches)"
         ui.result(f"{verb} {fetched.path}")
     ui.result(
-        f"{entry.name}: {len(paths)} files verified in {folder}"
+        f"{entry.name}: {_count(len(paths), 'file')} verified in {folder}"
         + (f", archives extracted under {folder / 'extracted'}" if extract else "")
         + f". Next: eoforge datasets prepare {entry.name}"
     )
@@ -298,7 +303,7 @@ def verify(name: NameArgument, root: RootOption = None) -> None:
             path=folder,
             fix=f"run `eoforge datasets download {entry.name}` (delete mismatching files first).",
         )
-    ui.result(f"{entry.name}: {len(checks)} files verified in {folder}; nothing written")
+    ui.result(f"{entry.name}: {_count(len(checks), 'file')} verified in {folder}; nothing written")
 
 
 @datasets_app.command("prepare", help=PREPARE_HELP)
@@ -323,9 +328,9 @@ def prepare(name: NameArgument, root: RootOption = None) -> None:
         table.add_row(escape(c.name), *(f"{s.class_counts.get(c.name, 0):,}" for s in done.splits))
     ui.console().print(table)
     for split in done.splits:
-        ui.result(f"{split.name}: {split.count} items in {split.path}")
+        ui.result(f"{split.name}: {_count(split.count, 'item')} in {split.path}")
     if done.unassigned:
-        ui.console().print(f"{done.unassigned} items are in no official split (left out).")
+        ui.console().print(f"{_count(done.unassigned, 'item')} in no official split (left out).")
     ui.console().print(
         "Experiment config:\n" + yaml.safe_dump({"data": done.config}, sort_keys=False)
     )
