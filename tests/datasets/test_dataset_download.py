@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,24 @@ def test_offline_names_the_url_and_the_fix(tmp_path: Path) -> None:
     assert url in message and "no connection" in message
     assert f"place it as {dest}" in message and "eoforge datasets verify eurosat-rgb" in message
     assert "\n" not in message
+
+
+def test_an_unverifiable_certificate_is_not_retried(tmp_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    pem = tmp_path / "self_signed.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(pem), "-out", str(pem)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    with FileServer({"file.bin": DATA}, certfile=pem) as server:
+        url = server.url("file.bin")
+        with pytest.raises(DownloadError, match="TLS certificate cannot be verified"):
+            fetch(url, tmp_path / "file.bin", backoff=10.0)  # a retry would take 10 s
+    assert url.startswith("https://")
+    assert not (tmp_path / "file.bin").exists()
 
 
 def test_data_root_from_option_environment_or_cache(

@@ -25,6 +25,7 @@ import http.client
 import json
 import os
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -217,6 +218,12 @@ def fetch(
         except urllib.error.URLError as exc:
             if _offline(exc.reason):
                 raise _offline_error(url, dest, exc.reason, name) from exc
+            if isinstance(exc.reason, ssl.SSLCertVerificationError):
+                raise DownloadError(
+                    f"{url}: the server's TLS certificate cannot be verified ({exc.reason}).",
+                    fix="update the system's CA certificates, or download the file by hand and "
+                    f"place it as {dest}.",
+                ) from exc
             problem = exc.reason
         except (OSError, http.client.HTTPException) as exc:
             problem = exc
