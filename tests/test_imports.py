@@ -33,7 +33,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "eoforge"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "eoforge.io": ("eoforge.tasks", "eoforge.experiment", "eoforge.predict"),
+    "eoforge.io": ("eoforge.tasks", "eoforge.experiment", "eoforge.predict", "eoforge.datasets"),
     "eoforge.models": ("eoforge.io",),
     "eoforge.predict": ("eoforge.experiment", "eoforge.tasks"),
 }
