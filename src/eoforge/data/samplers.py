@@ -21,6 +21,7 @@ from affine import Affine
 from odc.geo.geobox import GeoBox
 from shapely.geometry.base import BaseGeometry
 
+from eoforge.data.chunked import ChunkOptions, draw_chunked
 from eoforge.data.placement import PlacedWindows, Size, as_size, make_lattices
 from eoforge.data.sharding import GeoSampler
 from eoforge.data.windows import Region, Window, reproject_geometry, valid_area
@@ -39,6 +40,16 @@ class RandomGeoSampler(GeoSampler):
     (rejection sampling against the footprint polygon). Windows therefore
     never hold pixels outside the declared valid data.
 
+    With ``windows_per_read=k > 1`` windows are drawn ``k`` at a time inside
+    one ``read_size`` chunk aligned to the lattice's origin (the file's
+    internal tiling, for a ``read_size`` that is a multiple of the tile
+    size), so loading decodes each tile once for several windows instead of
+    once per window; see :mod:`eoforge.data.chunked` for the layout and its
+    cost: windows of one chunk are correlated, ``length / k`` independent
+    places per epoch, and each worker's GDAL cache should hold
+    ``shuffle_buffer / k + 1`` decoded chunks. Windows stay plain whole-pixel
+    windows of their region, read exactly as asked.
+
     Args:
         regions: Where to draw windows.
         size: Window ``(height, width)`` in pixels, or an int for squares.
@@ -50,9 +61,19 @@ class RandomGeoSampler(GeoSampler):
         seed: Seed of the draws.
         rank: DDP rank (default from ``torch.distributed``, else 0).
         world_size: DDP world size (default from ``torch.distributed``, else 1).
+        windows_per_read: Windows drawn inside each chunk (1: every window
+            placed on its own, the default).
+        read_size: Chunk ``(height, width)`` in lattice pixels, or an int for
+            squares; at least ``size``. Used when ``windows_per_read > 1``.
+        shuffle_buffer: Consecutive windows (per stream) a chunk's windows are
+            spread over, so batches mix many chunks; 1 keeps them together.
+        loader_batch_size: The DataLoader's ``batch_size``; with
+            ``loader_workers`` it routes all windows of a chunk to one worker.
+        loader_workers: The DataLoader's ``num_workers``.
 
     Raises:
-        ConfigError: No region holds a window of ``size`` or ``length < 1``.
+        ConfigError: No region holds a window of ``size``, ``length < 1``, or
+            chunk options out of range (``read_size`` smaller than ``size``).
     """
 
     def __init__(
@@ -66,12 +87,25 @@ class RandomGeoSampler(GeoSampler):
         seed: int = 0,
         rank: int | None = None,
         world_size: int | None = None,
+        windows_per_read: int = 1,
+        read_size: int | Size = 1024,
+        shuffle_buffer: int = 128,
+        loader_batch_size: int | None = None,
+        loader_workers: int = 0,
     ) -> None:
         super().__init__(seed=seed, rank=rank, world_size=world_size)
         if length < 1:
             raise ConfigError(f"length must be at least 1 window per epoch; got {length}.")
         self.size = as_size(size)
         self.length = int(length)
+        self.chunks = ChunkOptions.make(
+            windows_per_read,
+            read_size,
+            shuffle_buffer,
+            loader_batch_size,
+            loader_workers,
+            self.size,
+        )
         self.lattices = make_lattices(regions, self.size, res, crs)
         areas = np.array([lat.area for lat in self.lattices], np.float64)
         self.probabilities = areas / areas.sum()
@@ -82,8 +116,23 @@ class RandomGeoSampler(GeoSampler):
         return self.length
 
     def epoch_windows(self, epoch: int | None = None) -> Sequence[Window]:
-        """Draw an epoch's windows: pick regions by area, then positions inside each."""
+        """Draw an epoch's windows: pick regions by area, then positions inside each.
+
+        With ``windows_per_read > 1`` the result is a
+        :class:`~eoforge.data.chunked.ChunkedWindows` whose ``chunk`` array
+        names each window's chunk.
+        """
         rng = self.rng(epoch)
+        if self.chunks.windows_per_read > 1:
+            return draw_chunked(
+                self.lattices,
+                self.probabilities,
+                self.size,
+                self.length,
+                self.chunks,
+                rng,
+                self.world_size,
+            )
         which = rng.choice(len(self.lattices), size=self.length, p=self.probabilities)
         rows = np.zeros(self.length, np.int64)
         cols = np.zeros(self.length, np.int64)
