@@ -9,6 +9,7 @@ from eoforge.data.shaping import (
     Pad,
     PadCollate,
     RandomCrop,
+    Rescale,
     Resize,
     crop_back,
     patch_starts,
@@ -39,6 +40,12 @@ def test_resize_is_bilinear_for_images_and_nearest_for_masks() -> None:
     column = out["image"][0, :, 0]
     assert bool((column[1:] >= column[:-1]).all()) and len(column.unique()) > 200
     assert Resize((255, 247))(sample) is sample
+
+
+def test_rescale_halves_each_side_and_keeps_class_ids() -> None:
+    out = Rescale(0.5)(_sample(101, 64))
+    assert out["image"].shape == (3, 50, 32) and out["mask"].shape == (50, 32)
+    assert set(out["mask"].unique().tolist()) <= {0, 1, 2}
 
 
 def test_crops_pad_small_images_with_invalid_pixels_and_the_ignore_index() -> None:

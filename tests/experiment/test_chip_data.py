@@ -116,14 +116,17 @@ def test_a_corrupt_image_stops_training_naming_the_file(tmp_path: Path) -> None:
 
 
 def _dubai_config(real_data: Path, out: Path, **data: Any) -> dict[str, Any]:
-    tiles = real_data / "dubai_aerial"
+    """Tile 2 of the Dubai sample: images 1-6 to train on, 7-9 (official-style split files)."""
+    tile = real_data / "dubai_aerial" / "tile_2"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train.txt").write_text("".join(f"image_part_00{i}.jpg\n" for i in range(1, 7)))
+    (out / "val.txt").write_text("".join(f"image_part_00{i}\n" for i in range(7, 10)))
     return {
         "data": {
             "kind": "image_mask",
-            "images": [str(tiles / "tile_2" / "images")],
-            "masks": [str(tiles / "tile_2" / "masks")],
-            "val_images": [str(tiles / "tile_2" / "images")],
-            "val_masks": [str(tiles / "tile_2" / "masks")],
+            "images": [str(tile / "images")],
+            "masks": [str(tile / "masks")],
+            "splits": {"train": str(out / "train.txt"), "val": str(out / "val.txt")},
             "classes": DUBAI_CLASSES,
             "ignore_colors": ["#9B9B9B", "#000000"],
             "chips": {"train": {"random_crop": 64}},
@@ -144,7 +147,12 @@ def test_dubai_colour_masks_train_and_score_whole_images(real_data: Path, tmp_pa
     data = build_data(config, tmp_path / "run")
     # real mask pixels: each listed colour lands on its class, unlabeled on the ignore index
     sample = data.val[0]
-    mask_file = real_data / "dubai_aerial" / "tile_2" / "masks" / "image_part_001.png"
+    assert [p.stem for p, _ in data.val.files] == [  # type: ignore[attr-defined]
+        "image_part_007",
+        "image_part_008",
+        "image_part_009",
+    ]
+    mask_file = real_data / "dubai_aerial" / "tile_2" / "masks" / "image_part_007.png"
     rgb = read_mask_rgb(mask_file)  # a palette PNG
     codes = (rgb[0] << 16) | (rgb[1] << 8) | rgb[2]
     assert sample["mask"].shape == (544, 512) and sample["size"].tolist() == [544, 509]
@@ -284,3 +292,20 @@ def test_chip_options_and_time_budget_are_validated(tmp_path: Path) -> None:
         raw["data"]["chips"] = {}
         raw["data"]["classes"][0]["mask_color"] = "#3C1098"
         build_data(load_config(write_config(tmp_path / "c.yaml", raw)), tmp_path / "run")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_the_dubai_recipe_learns_within_its_time_budget(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recipe as shipped (its 5-minute budget), on the CPU: mIoU on tiles 5-6 >= 0.45.
+
+    Measured at 0.530 on 2 shared cores (the recipe's header).
+    """
+    monkeypatch.chdir(ROOT)  # the recipe's paths start at the repository root
+    recipe = ROOT / "configs" / "dubai_colour_masks.yaml"
+    overrides = [f"trainer.output_dir={tmp_path / 'run'}", "trainer.accelerator=cpu"]
+    config = load_config(recipe, overrides)
+    result = train(config, progress=False)
+    assert result.metrics["val/miou"] >= 0.45

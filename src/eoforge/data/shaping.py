@@ -5,7 +5,8 @@ files have; real sets mix sizes (scene-classification images of 247 to 256 px,
 aerial tiles of 500 to 2000 px). The sample transforms here give them one
 shape:
 
-* :class:`Resize` to a size: images bilinear, masks and valid masks nearest;
+* :class:`Resize` to a size (:class:`Rescale` by a factor): images bilinear,
+  masks and valid masks nearest;
 * :class:`RandomCrop` / :class:`CenterCrop` to a size (padded first where smaller);
 * :class:`Pad` to at least a size and/or a multiple (bottom and right edges).
 
@@ -149,6 +150,23 @@ class Resize:
                 )
             out[key] = resized.reshape(*lead, *self.size)
         return out
+
+
+class Rescale:
+    """Resample a sample by a factor (e.g. 0.5 halves each side), as :class:`Resize` does.
+
+    Args:
+        factor: Output side / input side; sides are rounded to whole pixels.
+    """
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def __call__(self, sample: Sample) -> Sample:
+        """The rescaled sample."""
+        h, w = spatial_size(sample)
+        size = (max(1, round(h * self.factor)), max(1, round(w * self.factor)))
+        return Resize(size)(sample)
 
 
 class RandomCrop:

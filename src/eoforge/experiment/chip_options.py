@@ -1,7 +1,7 @@
 """The ``data.chips`` settings as sample transforms and batch collation.
 
 :func:`chip_transform` turns one split's :class:`~eoforge.experiment.config.ChipOptions`
-into the sample transforms of :mod:`eoforge.data.shaping` (resize, then crop,
+into the sample transforms of :mod:`eoforge.data.shaping` (scale, resize, crop,
 then pad; patches are planned by the dataset itself), :func:`chip_collate`
 picks the collation (batches padded to their largest member when ``pad`` is
 set, so whole images of any size batch together), and :func:`eval_options`
@@ -14,7 +14,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from eoforge.data import collate
-from eoforge.data.shaping import CenterCrop, Compose, Pad, PadCollate, RandomCrop, Resize, as_size
+from eoforge.data.shaping import (
+    CenterCrop,
+    Compose,
+    Pad,
+    PadCollate,
+    RandomCrop,
+    Rescale,
+    Resize,
+    as_size,
+)
 from eoforge.experiment.config import ChipOptions, ChipSettings, PadOptions
 
 Collate = Callable[[Sequence[dict[str, Any]]], dict[str, Any]]
@@ -30,6 +39,8 @@ def chip_transform(options: ChipOptions, ignore_index: int) -> Compose:
         ignore_index: Mask value of padded pixels.
     """
     steps: list[Callable[[dict[str, Any]], dict[str, Any]] | None] = []
+    if options.scale is not None:
+        steps.append(Rescale(options.scale))
     if options.resize is not None:
         steps.append(Resize(as_size(options.resize)))
     if options.random_crop is not None:
@@ -55,7 +66,7 @@ def eval_options(
 ) -> ChipOptions:
     """The evaluation chip options: given ones, or derived from the training ones.
 
-    Derived: the training ``resize``; for ``image_mask`` whole images (no
+    Derived: the training ``scale`` and ``resize``; for ``image_mask`` whole images (no
     patches, no crop) padded to a multiple of :data:`WHOLE_IMAGE_MULTIPLE`
     (or the training ``pad.multiple`` when larger); for class folders a
     ``center_crop`` of the training crop's size and the training ``pad``.
@@ -65,6 +76,8 @@ def eval_options(
     train = settings.train
     if kind == "image_mask":
         multiple = max(WHOLE_IMAGE_MULTIPLE, train.pad.multiple if train.pad else 1)
-        return ChipOptions(resize=train.resize, pad=PadOptions(multiple=multiple))
+        return ChipOptions(
+            scale=train.scale, resize=train.resize, pad=PadOptions(multiple=multiple)
+        )
     crop = train.random_crop if train.random_crop is not None else train.center_crop
-    return ChipOptions(resize=train.resize, center_crop=crop, pad=train.pad)
+    return ChipOptions(scale=train.scale, resize=train.resize, center_crop=crop, pad=train.pad)

@@ -226,6 +226,8 @@ class DataCommon(Section):
 
     Attributes:
         batch_size: Samples per batch.
+        eval_batch_size: Samples per validation/evaluation batch (None:
+            ``batch_size``); whole large images need fewer per batch.
         num_workers: DataLoader worker processes (0 reads in the training
             process; on a 2-core machine 1 or 2 keeps both cores busy).
         persistent_workers: Keep the workers alive between epochs (no
@@ -241,6 +243,7 @@ class DataCommon(Section):
     """
 
     batch_size: int = Field(default=8, ge=1)
+    eval_batch_size: int | None = Field(default=None, ge=1)
     num_workers: int = Field(default=0, ge=0)
     persistent_workers: bool = True
     prefetch_factor: int | None = Field(default=None, ge=1)
@@ -293,6 +296,9 @@ class ChipOptions(Section):
             window by window, nothing is written to disk). Patches cover each
             image to its edges; smaller images give one padded patch.
         stride: Step between patches, pixels (default ``patch_size``: no overlap).
+        scale: Resample by this factor first (e.g. ``0.5`` halves each side:
+            4x fewer pixels to learn from and score; masks are scored at that
+            resolution too), images bilinear, masks nearest neighbour.
         resize: Resample to this side (or ``[height, width]``), pixels: images
             bilinear (antialiased), masks and valid masks nearest neighbour.
         random_crop: A random window of this size (padded first where smaller).
@@ -302,6 +308,7 @@ class ChipOptions(Section):
 
     patch_size: int | None = Field(default=None, ge=8)
     stride: int | None = Field(default=None, ge=1)
+    scale: float | None = Field(default=None, gt=0, le=4)
     resize: SizeSpec | None = None
     random_crop: SizeSpec | None = None
     center_crop: SizeSpec | None = None
@@ -322,7 +329,7 @@ class ChipSettings(Section):
     Attributes:
         train: Shaping of training chips (default: as stored).
         eval: Shaping of evaluation chips. None derives it from ``train``:
-            the same ``resize``; for ``image_mask`` data whole images (no
+            the same ``scale`` and ``resize``; for ``image_mask`` data whole images (no
             patches, no crop) padded to a multiple of 32 and cut back; for
             class folders a ``center_crop`` of the training crop size and the
             same ``pad``.

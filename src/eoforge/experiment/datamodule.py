@@ -36,6 +36,7 @@ class ExperimentDataModule(L.LightningDataModule):
         persistent_workers: Keep worker processes between epochs (with workers only).
         prefetch_factor: Batches each worker reads ahead (None: PyTorch's default).
         pin_memory: Page-locked batches (for GPU training).
+        eval_batch_size: Samples per validation batch (None: ``batch_size``).
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class ExperimentDataModule(L.LightningDataModule):
         persistent_workers: bool = True,
         prefetch_factor: int | None = None,
         pin_memory: bool = False,
+        eval_batch_size: int | None = None,
     ) -> None:
         super().__init__()
         self.data = data
@@ -57,6 +59,7 @@ class ExperimentDataModule(L.LightningDataModule):
         self.persistent_workers = persistent_workers and num_workers > 0
         self.prefetch_factor = prefetch_factor if num_workers > 0 else None
         self.pin_memory = pin_memory
+        self.eval_batch_size = eval_batch_size or batch_size
         self.train_sampler: SkippingSampler | None = None
         self.val_sampler: Sampler[Any] | None = None
         self.loaders: list[DataLoader[Any]] = []
@@ -94,10 +97,11 @@ class ExperimentDataModule(L.LightningDataModule):
         offset: int,
         collate_fn: Collate,
         drop_last: bool = False,
+        batch_size: int | None = None,
     ) -> DataLoader[Any]:
         loader = DataLoader(
             dataset,
-            batch_size=self.batch_size,
+            batch_size=batch_size or self.batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
             collate_fn=collate_fn,
@@ -125,4 +129,10 @@ class ExperimentDataModule(L.LightningDataModule):
         """Loader of validation batches."""
         self.setup("validate")
         assert self.val_sampler is not None
-        return self._loader(self.data.val, self.val_sampler, 1, self.data.val_collate)
+        return self._loader(
+            self.data.val,
+            self.val_sampler,
+            1,
+            self.data.val_collate,
+            batch_size=self.eval_batch_size,
+        )

@@ -175,7 +175,7 @@ def evaluate(
         scored, sampler = dataset.test, dataset.test_sampler
     loader = DataLoader(
         scored,
-        batch_size=int(raw["data"].get("batch_size", 8)),
+        batch_size=int(raw["data"].get("eval_batch_size") or raw["data"].get("batch_size", 8)),
         sampler=sampler(),
         collate_fn=dataset.val_collate,
     )

@@ -334,4 +334,5 @@ def data_module(config: ExperimentConfig, data: ExperimentData) -> ExperimentDat
         persistent_workers=d.persistent_workers,
         prefetch_factor=d.prefetch_factor,
         pin_memory=pin,
+        eval_batch_size=d.eval_batch_size,
     )
