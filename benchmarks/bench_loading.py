@@ -6,12 +6,12 @@ tiles, deflate; two in UTM 31N and two in UTM 32N. Then times random
 
 (a) eoforge: ``RandomGeoSampler`` + ``GeoDataset`` (bands by name), each file
     sampled on its own grid, so every read is a plain window;
-(a') eoforge chunked: the same, with ``RandomGeoSampler(windows_per_read=8,
+(a') eoforge chunked: the same, with ``RandomGeoSampler(windows_per_read=k,
     read_size=1024, shuffle_buffer=128)`` told the loader's batch size and
-    workers: windows drawn 8 at a time inside tile-aligned 1024-px chunks, so
-    each decoded tile serves several windows (windows of a chunk correlated,
-    spread over about 128 positions of one worker's stream; see
-    ``eoforge.data.chunked``);
+    workers: windows drawn ``k`` at a time (``--windows-per-read``, default
+    16) inside tile-aligned 1024-px chunks, so each decoded tile serves
+    several windows (windows of a chunk correlated, spread over about 128
+    positions of one worker's stream; see ``eoforge.data.chunked``);
 (b) TorchGeo: ``RasterDataset`` + ``RandomGeoSampler`` (the ``bench`` extra);
 (c) raw rasterio reads of random pixel-aligned windows in each file's own
     grid, converted to float32 tensors: the decode limit.
@@ -24,7 +24,7 @@ the steady medians over rounds, the cold ones are reported beside them. All
 run under the same GDAL settings in the same process. The last line of
 stdout is one JSON object with the figures; ``--out`` also writes it to a file.
 
-Run: ``python benchmarks/bench_loading.py [--quick] [--out results.json]``.
+Run: ``python benchmarks/bench_loading.py [--quick] [--windows-per-read K] [--out results.json]``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ BANDS = 10
 PATCH = 256
 BATCH = 16
 WORKERS = 2
-CHUNKED = {"windows_per_read": 8, "read_size": 1024, "shuffle_buffer": 128}
+CHUNKED = {"windows_per_read": 16, "read_size": 1024, "shuffle_buffer": 128}
 S2_NAMES = [
     "S2.B02",
     "S2.B03",
@@ -241,7 +241,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data", type=Path, default=Path("benchmarks/.data/loading"))
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--size", type=int, default=4096, help="raster width/height in px")
+    parser.add_argument(
+        "--windows-per-read",
+        type=int,
+        default=CHUNKED["windows_per_read"],
+        help="windows per 1024-px chunk of the 'eoforge chunked' contender",
+    )
     args = parser.parse_args(argv)
+    CHUNKED["windows_per_read"] = args.windows_per_read
     torch.set_num_threads(1)
     warm, timed = (160, 320) if args.quick else (480, 1600)
     patches = BATCH + warm + timed
