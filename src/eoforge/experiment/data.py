@@ -4,7 +4,10 @@
 datasets, factories of their samplers (built late, inside each DDP process,
 so they shard by rank), the input band names, the classes, the GSD and patch
 size that go into the bundle, and a stream of training samples for the
-normalisation statistics.
+normalisation statistics. Chip data (class folders, image/mask pairs) is
+shaped per split as ``data.chips`` says (:mod:`.chip_options`), chosen by
+split files or a seeded hold-out of whole images, and its validation batches
+may mix image sizes (padded to a common size, padding never scored).
 """
 
 from __future__ import annotations
@@ -113,22 +116,24 @@ def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
 
     Args:
         config: The experiment.
-        run_dir: Run folder (synthetic scenes are generated below it).
+        run_dir: Run folder (synthetic scenes are generated below it, skipped
+            bad files listed in its ``skipped_files.tsv``).
 
     Raises:
         ConfigError: Inconsistent data (no classes, bands missing...).
+        EoforgeError: A bad file under ``data.on_bad_file: error``.
     """
     data = config.data
     if isinstance(data, GeoData):
         return _geo(config, data, run_dir)
-    builders: dict[str, Callable[[Any, ExperimentConfig], ExperimentData]] = {
-        "change_triplet": _change_triplet,
-        "bigearthnet": _bigearthnet,
-    }
     if isinstance(data, ClassFolderData):
         return _class_folder(data, config, run_dir)
     if isinstance(data, ImageMaskData):
         return _image_mask(data, config, run_dir)
+    builders: dict[str, Callable[[Any, ExperimentConfig], ExperimentData]] = {
+        "change_triplet": _change_triplet,
+        "bigearthnet": _bigearthnet,
+    }
     return builders[data.kind](data, config)
 
 
@@ -265,9 +270,13 @@ def _class_folder(data: ClassFolderData, config: ExperimentConfig, run_dir: Path
     def folder(root: Path, steps: Compose, split: Path | list[str] | None) -> ClassFolderDataset:
         entries, where = _entries(split)
         return ClassFolderDataset(
-            root, data.bands, transforms=steps or None, split=entries, split_file=where,
+            root,
+            data.bands,
+            transforms=steps or None,
+            split=entries,
+            split_file=where,
             bad_files=bad,
-        )  # fmt: skip
+        )
 
     val: ClassFolderDataset | None = None
     test: ClassFolderDataset | None = None
