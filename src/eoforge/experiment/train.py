@@ -3,8 +3,10 @@
 The run folder (``trainer.output_dir``) receives ``config.yaml`` (the
 resolved config), ``checkpoints/last.ckpt`` (every N training steps and at
 each epoch end), ``logs/version_<n>/metrics.csv`` (Lightning's CSV logger, one version per
-attempt, so a resumed run keeps the interrupted attempt's log) and
-``bundle/`` (weights, ``bundle.json``, ``experiment.yaml``). The
+attempt, so a resumed run keeps the interrupted attempt's log),
+``bundle/`` (weights, ``bundle.json``, ``experiment.yaml``) and, when
+``data.on_bad_file: skip`` left files out, ``skipped_files.tsv`` (one
+``path<TAB>reason`` line per skip). The
 ``pixel_forest`` baseline is fitted by :mod:`.forest` instead of gradient
 descent and exported the same way. Progress is one bar
 (:class:`~eoforge.experiment.progress.TrainingBar`), and an eoforge error
@@ -325,7 +327,7 @@ def data_module(config: ExperimentConfig, data: ExperimentData) -> ExperimentDat
     d, t = config.data, config.trainer
     pin = d.pin_memory
     if pin is None:
-        pin = t.accelerator not in ("cpu",) and torch.cuda.is_available()
+        pin = t.accelerator != "cpu" and torch.cuda.is_available()
     return ExperimentDataModule(
         data,
         d.batch_size,
