@@ -233,7 +233,7 @@ class DataCommon(Section):
         persistent_workers: Keep the workers alive between epochs (no
             start-up cost per epoch); only with ``num_workers > 0``.
         prefetch_factor: Batches each worker reads ahead (None: PyTorch's 2);
-            only with ``num_workers > 0``.
+            unused with ``num_workers: 0``.
         pin_memory: Page-locked batches for faster GPU copies; None turns it
             on when training on a GPU and off on the CPU.
         val_fraction: Share of the training items held out for validation
@@ -251,12 +251,6 @@ class DataCommon(Section):
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     stats_samples: int = Field(default=64, ge=1)
     classes: list[ClassRule] | None = None
-
-    @model_validator(mode="after")
-    def _workers(self) -> Self:
-        if self.prefetch_factor is not None and self.num_workers == 0:
-            raise ValueError("prefetch_factor needs num_workers > 0")
-        return self
 
 
 def _size(value: Any) -> Any:
