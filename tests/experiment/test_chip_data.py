@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
-from tests.experiment.helpers import write_config
+from tests.experiment.helpers import chip_config, write_config, write_random_chips
 
 from eoforge.cli.main import main
 from eoforge.data.chips import read_mask_rgb
@@ -112,6 +112,19 @@ def test_a_corrupt_image_stops_training_naming_the_file(tmp_path: Path) -> None:
     }
     with pytest.raises(UnreadableFileError, match=r"bright_0\.tif: cannot .* Fix: .*on_bad_file"):
         train(load_config(write_config(tmp_path / "c.yaml", raw)), progress=False)
+
+
+def test_the_time_budget_stops_training_and_still_exports(tmp_path: Path) -> None:
+    root = write_random_chips(tmp_path / "chips", per_class=4)
+    raw = chip_config(root, tmp_path / "run", num_workers=1, prefetch_factor=4)
+    raw["trainer"].update(max_epochs=500, max_time="00:00:00:02")
+    config = load_config(write_config(tmp_path / "c.yaml", raw))
+    result = train(config, progress=False)
+    assert result.seconds < 60 and (result.bundle / "bundle.json").is_file()
+    assert result.log_dir is not None
+    rows = (result.log_dir / "metrics.csv").read_text().splitlines()[1:]
+    epochs = {int(row.split(",")[0]) for row in rows}
+    assert 0 < len(epochs) < 500 and "val/accuracy" in result.metrics
 
 
 def _dubai_config(real_data: Path, out: Path, **data: Any) -> dict[str, Any]:
