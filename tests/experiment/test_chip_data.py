@@ -101,6 +101,18 @@ def test_the_scene_recipe_trains_a_mixed_size_folder_through_eoforge_train(
     assert "broken.tif" in log and "cannot read the image" in log
 
 
+def test_mixed_sizes_without_chip_options_name_the_keys_that_fix_them(tmp_path: Path) -> None:
+    root = write_mixed_class_folder(tmp_path / "chips", per_class=3)
+    raw = {
+        "data": {"kind": "class_folder", "root": str(root), "batch_size": 4},
+        "model": {"arch": "timm_classifier", "backbone": "mobilenetv3_small_050"},
+        "task": {"kind": "classification"},
+        "trainer": {**TRAINER, "output_dir": str(tmp_path / "run")},
+    }
+    with pytest.raises(ConfigError, match=r"different shapes .* Fix: .*data.chips.train"):
+        train(load_config(write_config(tmp_path / "c.yaml", raw)), progress=False)
+
+
 def test_a_corrupt_image_stops_training_naming_the_file(tmp_path: Path) -> None:
     root = write_mixed_class_folder(tmp_path / "chips", per_class=2)
     (root / "bright" / "bright_0.tif").write_bytes(b"not an image")

@@ -24,6 +24,7 @@ from eoforge.data.shaping import (
     Resize,
     as_size,
 )
+from eoforge.errors import ConfigError
 from eoforge.experiment.config import ChipOptions, ChipSettings, PadOptions
 
 Collate = Callable[[Sequence[dict[str, Any]]], dict[str, Any]]
@@ -54,10 +55,34 @@ def chip_transform(options: ChipOptions, ignore_index: int) -> Compose:
     return Compose(steps)
 
 
+MIXED_SIZES_FIX = (
+    "give the chips one size in the config: data.chips.train (and data.chips.eval) "
+    "{resize: 256}, {random_crop: 224} / {center_crop: 224}, or pad: {multiple: 32} to "
+    "batch whole images of any size."
+)
+
+
+class SameSizeCollate:
+    """:func:`~eoforge.data.collate`, whose mixed-size error names the config keys that fix it."""
+
+    def __call__(self, samples: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """The batch.
+
+        Raises:
+            ConfigError: Samples of different sizes (the fix names ``data.chips``).
+        """
+        try:
+            return collate(samples)
+        except ConfigError as error:
+            if not error.reason.startswith("cannot batch"):
+                raise
+            raise ConfigError(error.reason, fix=MIXED_SIZES_FIX) from None
+
+
 def chip_collate(options: ChipOptions, ignore_index: int) -> Collate:
-    """:class:`PadCollate` when ``options`` pad (mixed sizes batch together), else ``collate``."""
+    """:class:`PadCollate` when ``options`` pad (mixed sizes batch together), else same-size."""
     if options.pad is None:
-        return collate
+        return SameSizeCollate()
     return PadCollate(options.pad.multiple, ignore_index)
 
 
