@@ -6,6 +6,7 @@ lives (the tests skip without it).
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -229,7 +230,9 @@ def _image_mask_set(root: Path, names: list[str], size: int = 40) -> None:
         _tif(root / "masks" / f"{name}.tif", mask)
 
 
-def test_split_files_are_honoured_and_test_is_scored_on_request(tmp_path: Path) -> None:
+def test_split_files_are_honoured_and_test_is_scored_on_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     names = [f"img{i}" for i in range(6)]
     _image_mask_set(tmp_path / "set", names)
     (tmp_path / "train.txt").write_text("img0\nimg1.tif\nimages/img2.tif\n")
@@ -258,6 +261,13 @@ def test_split_files_are_honoured_and_test_is_scored_on_request(tmp_path: Path) 
     result = train(load_config(path), progress=False)
     scored = evaluate(result.bundle, path, tmp_path / "test.json", split="test")
     assert 0 <= scored["miou"] <= 1
+    args = ["evaluate", str(result.bundle), str(path), "--out", str(tmp_path / "cli.json")]
+    assert run_cli([*args, "--split", "test"], monkeypatch) == 0
+    assert "(test)" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "cli.json").read_text())
+    assert saved["split"] == "test" and saved["metrics"]["miou"] == scored["miou"]
+    assert run_cli([*args, "--split", "train"], monkeypatch) == 2
+    assert "--split 'train' is not a split eoforge scores" in capsys.readouterr().err
     (tmp_path / "val.txt").write_text("img3\nimg9.tif\n")
     with pytest.raises(MissingFileError, match=r"val\.txt: the split file names 'img9\.tif'"):
         build_data(load_config(path), tmp_path / "run2")

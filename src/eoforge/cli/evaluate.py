@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -39,6 +39,8 @@ Examples:
   eoforge evaluate runs/landcover/bundle scenes/unseen
 
   eoforge evaluate runs/levir/bundle configs/levir_cd.yaml --out levir-metrics.json
+
+  eoforge evaluate runs/dubai/bundle configs/dubai_colour_masks.yaml --split test
 
   eoforge evaluate maps/scene_classes.tif labels/landcover_4326.tif --ignore 0 --out metrics.json
 
@@ -84,9 +86,23 @@ def evaluate(
         list[float] | None,
         typer.Option("--ignore", help="Value to skip in either map; repeat for several."),
     ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="Bundle form: score the validation data (val, the default) or the images of "
+            "the config's data.splits.test (test).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
     if _is_map(first):
+        if split is not None:
+            raise ConfigError(
+                "--split applies to a bundle scored on a dataset, not to a predicted map.",
+                path=first,
+                fix="drop --split, or pass a bundle folder and its config.",
+            )
         _evaluate_map(first, second, out, field, regression, ignore or [])
         return
     if field is not None or regression or ignore:
@@ -95,7 +111,12 @@ def evaluate(
             path=first,
             fix="pass a prediction GeoTIFF as the first argument, or drop those options.",
         )
-    _evaluate_bundle(first, second, out)
+    if split not in (None, "val", "test"):
+        raise ConfigError(
+            f"--split {split!r} is not a split eoforge scores.",
+            fix="use --split val (the validation data) or --split test (data.splits.test).",
+        )
+    _evaluate_bundle(first, second, out, "test" if split == "test" else "val")
 
 
 def _is_map(path: Path) -> bool:
@@ -103,14 +124,16 @@ def _is_map(path: Path) -> bool:
     return path.is_file() or (not path.exists() and path.suffix.lower() in _RASTER_SUFFIXES)
 
 
-def _evaluate_bundle(bundle: Path, data: Path, out: Path | None) -> None:
+def _evaluate_bundle(
+    bundle: Path, data: Path, out: Path | None, split: Literal["val", "test"]
+) -> None:
     # Deferred for the CLI's start-up time: experiments import PyTorch and Lightning (seconds).
     from eoforge.experiment.evaluate import evaluate as run_evaluation
 
     target = out if out is not None else bundle.parent / "evaluation.json"
-    metrics = run_evaluation(bundle, data, target)
+    metrics = run_evaluation(bundle, data, target, split=split)
     console = Console()
-    table = Table(title=f"{bundle} on {data}")
+    table = Table(title=f"{bundle} on {data} ({split})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in metrics.items():
