@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tests.experiment.helpers import BANDS, segmentation_config, write_config
@@ -79,6 +80,24 @@ def test_spatial_hold_out_keeps_training_windows_off_validation_rows(
     val_top = min(w.grid.boundingbox.top for w in data.val_sampler())  # type: ignore[attr-defined]
     lowest = min(w.grid.boundingbox.bottom for w in data.train_sampler())  # type: ignore[attr-defined]
     assert lowest >= val_top - 1e-6
+
+
+def test_windows_per_read_draws_training_windows_in_chunks_and_trains(
+    tiny_scene: Path, tmp_path: Path
+) -> None:
+    raw = segmentation_config(tiny_scene, tmp_path / "run", max_epochs=1)
+    raw["data"] |= {"windows_per_read": 4, "read_size": 128, "shuffle_buffer": 1}
+    config = load_config(write_config(tmp_path / "c.yaml", raw))
+    windows = build_data(config, tmp_path).train_sampler().epoch_windows(0)  # type: ignore[attr-defined]
+    chunks = windows.chunk
+    assert len(windows) == 8 and sorted(np.bincount(chunks).tolist()) == [4, 4]
+    for chunk in set(chunks.tolist()):  # each read's windows lie inside one 128-px square
+        lefts = [windows[i].grid.boundingbox.left for i in range(8) if chunks[i] == chunk]
+        tops = [windows[i].grid.boundingbox.top for i in range(8) if chunks[i] == chunk]
+        res = abs(windows[0].grid.resolution.x)
+        assert max(lefts) - min(lefts) <= (128 - 64) * res
+        assert max(tops) - min(tops) <= (128 - 64) * res
+    assert train(config, progress=False).bundle.is_dir()
 
 
 def test_pixel_forest_baseline_exports_a_bundle(tiny_scene: Path, tmp_path: Path) -> None:

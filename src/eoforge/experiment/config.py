@@ -380,6 +380,16 @@ class GeoData(DataCommon):
         patch_size: Training window side, pixels.
         val_patch_size: Validation tile side (default ``patch_size``).
         samples_per_epoch: Random training windows per epoch.
+        windows_per_read: Training windows drawn inside each read of
+            ``read_size`` pixels (1: every window placed on its own). Larger values
+            decode each file block once for several windows (5x TorchGeo's cold
+            loading at 16 in ``benchmarks/bench_loading.py``) at a cost in
+            randomness: an epoch's windows come from ``samples_per_epoch /
+            windows_per_read`` independently drawn places.
+        read_size: Side of those reads, pixels (a multiple of the files' internal
+            tile size is best); at least ``patch_size``.
+        shuffle_buffer: Consecutive windows a read's windows are spread over, so
+            batches mix many reads.
         legend: Take classes from a synthetic scene's legend.
     """
 
@@ -390,6 +400,9 @@ class GeoData(DataCommon):
     patch_size: int = Field(default=128, ge=16)
     val_patch_size: int | None = Field(default=None, ge=16)
     samples_per_epoch: int = Field(default=256, ge=1)
+    windows_per_read: int = Field(default=1, ge=1)
+    read_size: int = Field(default=1024, ge=16)
+    shuffle_buffer: int = Field(default=128, ge=1)
     legend: Legend | None = None
 
 

@@ -222,8 +222,22 @@ def hold_out(
 
 
 def train_sampler(data: GeoData, regions: list[Region], seed: int) -> RandomGeoSampler:
-    """Random training windows drawn from ``(seed, epoch)``."""
-    return RandomGeoSampler(regions, data.patch_size, data.samples_per_epoch, seed=seed)
+    """Random training windows drawn from ``(seed, epoch)``, several per read if configured.
+
+    The DataLoader's batch size and worker count are passed on, so all windows of
+    one read go to one worker, which decodes the read's file blocks once.
+    """
+    return RandomGeoSampler(
+        regions,
+        data.patch_size,
+        data.samples_per_epoch,
+        seed=seed,
+        windows_per_read=data.windows_per_read,
+        read_size=data.read_size,
+        shuffle_buffer=data.shuffle_buffer,
+        loader_batch_size=data.batch_size,
+        loader_workers=data.num_workers,
+    )
 
 
 def tile_sampler(
