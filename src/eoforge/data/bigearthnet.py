@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from eoforge.datasets.bigearthnet_labels import CLASS_43_TO_19, CLASSES_19, CLASSES_43
 from eoforge.errors import ConfigError, MetadataError, MissingFileError
 from eoforge.geo.grid import grid_to_sample
 from eoforge.io import open_sources, read
@@ -36,41 +37,6 @@ S2_BANDS = (
 
 S1_BANDS = ("S1.VV", "S1.VH")
 
-CLASSES_43 = (
-    "Continuous urban fabric", "Discontinuous urban fabric", "Industrial or commercial units",
-    "Road and rail networks and associated land", "Port areas", "Airports",
-    "Mineral extraction sites", "Dump sites", "Construction sites", "Green urban areas",
-    "Sport and leisure facilities", "Non-irrigated arable land", "Permanently irrigated land",
-    "Rice fields", "Vineyards", "Fruit trees and berry plantations", "Olive groves", "Pastures",
-    "Annual crops associated with permanent crops", "Complex cultivation patterns",
-    "Land principally occupied by agriculture, with significant areas of natural vegetation",
-    "Agro-forestry areas", "Broad-leaved forest", "Coniferous forest", "Mixed forest",
-    "Natural grassland", "Moors and heathland", "Sclerophyllous vegetation",
-    "Transitional woodland/shrub", "Beaches, dunes, sands", "Bare rock",
-    "Sparsely vegetated areas", "Burnt areas", "Inland marshes", "Peatbogs", "Salt marshes",
-    "Salines", "Intertidal flats", "Water courses", "Water bodies", "Coastal lagoons",
-    "Estuaries", "Sea and ocean",
-)  # fmt: skip
-"""The 43 CORINE level-3 classes of the original BigEarthNet labels, in their usual order."""
-
-CLASSES_19 = (
-    "Urban fabric", "Industrial or commercial units", "Arable land", "Permanent crops",
-    "Pastures", "Complex cultivation patterns",
-    "Land principally occupied by agriculture, with significant areas of natural vegetation",
-    "Agro-forestry areas", "Broad-leaved forest", "Coniferous forest", "Mixed forest",
-    "Natural grassland and sparsely vegetated areas",
-    "Moors, heathland and sclerophyllous vegetation", "Transitional woodland, shrub",
-    "Beaches, dunes, sands", "Inland wetlands", "Coastal wetlands", "Inland waters",
-    "Marine waters",
-)  # fmt: skip
-"""The 19-class nomenclature of Sumbul et al. (2021), in its original order."""
-
-CLASS_43_TO_19 = {
-    0: 0, 1: 0, 2: 1, 11: 2, 12: 2, 13: 2, 14: 3, 15: 3, 16: 3, 18: 3, 17: 4, 19: 5,
-    20: 6, 21: 7, 22: 8, 23: 9, 24: 10, 25: 11, 31: 11, 26: 12, 27: 12, 28: 13, 29: 14,
-    33: 15, 34: 15, 35: 16, 36: 16, 38: 17, 39: 17, 40: 18, 41: 18, 42: 18,
-}  # fmt: skip
-"""43-class index to 19-class index; classes absent here have no 19-class counterpart."""
 
 _TILE = re.compile(r"_T(\d{2}[A-Z]{3})_")
 _S1_KEY = re.compile(r"_(\d{2}[A-Z]{3})_(\d+)_(\d+)$")

@@ -41,6 +41,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from eoforge import __version__
+from eoforge.datasets.bigearthnet_labels import CLASS_43_TO_19, CLASSES_43
 from eoforge.datasets.download import dataset_dir
 from eoforge.datasets.entry import DatasetEntry
 from eoforge.datasets.extract import safe_extract
@@ -368,9 +369,6 @@ def _write_tile(source: Any, window: Window, values: np.ndarray[Any, Any], dest:
 
 
 def _bigearthnet(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Any:
-    # Deferred for the CLI's start-up time: eoforge.data imports PyTorch (seconds).
-    from eoforge.data.bigearthnet import CLASS_43_TO_19, CLASSES_43
-
     extracted = extract_all(entry, folder.parent, step)[entry.files[0].filename]
     patches_dir = _find_dir(
         extracted,

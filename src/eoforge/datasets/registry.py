@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eoforge.classes import ClassInfo
+from eoforge.datasets.bigearthnet_labels import CLASSES_19
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
 from eoforge.errors import ConfigError, available_list, close_matches, did_you_mean
 
@@ -276,17 +277,6 @@ LANDCOVERAI = DatasetEntry(
 BIGEARTHNET_SPLITS = (
     "https://git.tu-berlin.de/rsim/BigEarthNet-MM_19-classes_models/-/raw/master/splits"
 )
-BIGEARTHNET_19 = (
-    "Urban fabric", "Industrial or commercial units", "Arable land", "Permanent crops",
-    "Pastures", "Complex cultivation patterns",
-    "Land principally occupied by agriculture, with significant areas of natural vegetation",
-    "Agro-forestry areas", "Broad-leaved forest", "Coniferous forest", "Mixed forest",
-    "Natural grassland and sparsely vegetated areas",
-    "Moors, heathland and sclerophyllous vegetation", "Transitional woodland, shrub",
-    "Beaches, dunes, sands", "Inland wetlands", "Coastal wetlands", "Inland waters",
-    "Marine waters",
-)  # fmt: skip
-"""The 19-class nomenclature of Sumbul et al. (2021), in its original order."""
 
 BIGEARTHNET_S2 = DatasetEntry(
     name="bigearthnet-s2",
@@ -334,7 +324,7 @@ BIGEARTHNET_S2 = DatasetEntry(
         "train/val/test CSVs of Sumbul et al. (2021), BigEarthNet-MM (patches with clouds, "
         "shadows or seasonal snow left out)"
     ),
-    classes=_classes(BIGEARTHNET_19),
+    classes=_classes(CLASSES_19),
     notes=(
         "590,326 patches of 120x120 pixels at 10 m (20 m and 60 m bands resampled when read); "
         "labels in the 19-class nomenclature. The archive is about 66 GB and unpacks larger."
