@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import rasterio
 from affine import Affine
+
+from eoforge.cli.main import main
 
 
 def write_tif(
@@ -54,3 +58,14 @@ def coord_image(height: int, width: int, bands: int = 3) -> np.ndarray:
     """uint16 ``[bands,H,W]`` whose value encodes band, row and column: b*10000 + r*100 + c."""
     b, r, c = np.meshgrid(np.arange(bands), np.arange(height), np.arange(width), indexing="ij")
     return (b * 10000 + r * 100 + c).astype(np.uint16)
+
+
+def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, columns: int = 300) -> int:
+    """Run ``eoforge ARGS`` in this process through the real entry point; its exit status."""
+    monkeypatch.setattr(sys, "argv", ["eoforge", *args])
+    monkeypatch.setenv("COLUMNS", str(columns))
+    try:
+        main()
+    except SystemExit as stopped:
+        return int(stopped.code or 0)
+    return 0

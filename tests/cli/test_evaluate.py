@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,23 +12,12 @@ import rasterio
 import shapely
 import yaml
 from affine import Affine
-from tests.helpers import write_tif
+from tests.helpers import run_cli, write_tif
 
-from eoforge.cli.main import main
 from eoforge.experiment import load_config, train
 from eoforge.synth import generate_scene
 
 BANDS = ["S2.B02", "S2.B03", "S2.B04", "S2.B08"]
-
-
-def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(sys, "argv", ["eoforge", *args])
-    monkeypatch.setenv("COLUMNS", "300")
-    try:
-        main()
-    except SystemExit as stopped:
-        return int(stopped.code or 0)
-    return 0
 
 
 def test_evaluate_scene_folder_writes_metrics_json(

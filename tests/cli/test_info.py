@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-
-from eoforge.cli.main import main
+from tests.helpers import run_cli
 
 GEOREFERENCED = [
     "rasterio/RGB.byte.tif",
@@ -54,13 +53,7 @@ def run_main(
     args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[int, str, str]:
     """Run ``eoforge ARGS`` in-process through :func:`eoforge.cli.main.main`."""
-    monkeypatch.setattr(sys, "argv", ["eoforge", *args])
-    monkeypatch.setenv("COLUMNS", "200")
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = run_cli(args, monkeypatch, columns=200)
     out, err = capsys.readouterr()
     return code, out, err
 

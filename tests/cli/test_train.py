@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from tests.experiment.helpers import chip_config, write_config, write_random_chips
-
-from eoforge.cli.main import main
+from tests.helpers import run_cli
 
 CONFIG = {
     "data": {
@@ -25,16 +24,6 @@ CONFIG = {
     "trainer": {"max_epochs": 1, "accelerator": "cpu", "output_dir": "OUT"},
 }
 LIGHTNING_NOISE = ("litlogger", "LeafSpec", "on_after_batch_transfer", "GPU available")
-
-
-def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(sys, "argv", ["eoforge", *args])
-    monkeypatch.setenv("COLUMNS", "300")
-    try:
-        main()
-    except SystemExit as stopped:
-        return int(stopped.code or 0)
-    return 0
 
 
 @pytest.mark.parametrize(

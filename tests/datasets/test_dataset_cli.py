@@ -12,8 +12,8 @@ import pytest
 from tests.datasets.fixtures import levircd
 from tests.datasets.fixtures.common import local_entry
 from tests.datasets.fixtures.server import FileServer, closed_port
+from tests.helpers import run_cli
 
-from eoforge.cli.main import main
 from eoforge.datasets import DatasetEntry, get, register, unregister
 
 
@@ -21,13 +21,7 @@ def run(
     args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str, str]:
     """``eoforge ARGS`` in this process: (exit status, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["eoforge", *args])
-    monkeypatch.setenv("COLUMNS", "250")
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
+    code = run_cli(args, monkeypatch, columns=250)
     out, err = capsys.readouterr()
     return code, out, err
 

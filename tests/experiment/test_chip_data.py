@@ -7,7 +7,6 @@ lives (the tests skip without it).
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,8 @@ import numpy as np
 import pytest
 import rasterio
 from tests.experiment.helpers import chip_config, write_config, write_random_chips
+from tests.helpers import run_cli
 
-from eoforge.cli.main import main
 from eoforge.data.chips import read_mask_rgb
 from eoforge.data.shaping import crop_back
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
@@ -61,16 +60,6 @@ def write_mixed_class_folder(root: Path, per_class: int = 5) -> Path:
                 root / name / f"{name}_{index}.tif", np.clip(level + noise, 0, 255).astype(np.uint8)
             )
     return root
-
-
-def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(sys, "argv", ["eoforge", *args])
-    monkeypatch.setenv("COLUMNS", "300")
-    try:
-        main()
-    except SystemExit as stopped:
-        return int(stopped.code or 0)
-    return 0
 
 
 def test_the_scene_recipe_trains_a_mixed_size_folder_through_eoforge_train(
