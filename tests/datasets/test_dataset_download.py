@@ -181,3 +181,21 @@ def test_unpublished_checksum_is_recorded_on_first_download(tmp_path: Path) -> N
     assert {c.status for c in verify(entry, tmp_path / "data")} == {"ok"}
     (folder / "EuroSAT.zip").write_bytes(data[:-1] + b"x")
     assert verify(entry, tmp_path / "data")[0].status == "mismatch"
+
+
+def test_a_file_behind_a_login_is_asked_for_not_fetched(tmp_path: Path) -> None:
+    fixture = eurosat.write(tmp_path, bands="rgb")
+    with FileServer(dict(fixture.files)) as server:
+        entry = local_entry(get("eurosat-rgb"), fixture, f"http://127.0.0.1:{server.port}")
+        gated = entry.files[0].model_copy(update={"manual": "sign in and accept the licence."})
+        entry = entry.model_copy(update={"files": (gated, *entry.files[1:])})
+        root = tmp_path / "data"
+        with pytest.raises(DownloadError, match="cannot be downloaded without an account") as info:
+            download(entry, root)
+        assert "sign in and accept the licence" in str(info.value)
+        assert f"place it at {root / entry.name / 'EuroSAT.zip'}" in str(info.value)
+        assert server.requests == []
+        (root / entry.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(fixture.files["EuroSAT.zip"], root / entry.name / "EuroSAT.zip")
+        done = download(entry, root)  # placed by hand: verified, the rest fetched
+    assert [f.downloaded for f in done] == [False, True, True, True]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 from tests.datasets.fixtures import bigearthnet, eurosat, landcoverai, levircd, ucmerced
-from tests.datasets.fixtures.common import Fixture, local_entry
-from tests.datasets.fixtures.server import FileServer
+from tests.datasets.fixtures.common import Fixture
+from tests.datasets.prepared import download_and_prepare
 
 from eoforge.data import (
     BigEarthNetDataset,
@@ -18,7 +18,7 @@ from eoforge.data import (
     ClassFolderDataset,
     ImageMaskDataset,
 )
-from eoforge.datasets import download, get
+from eoforge.datasets import get
 from eoforge.datasets.prepare import MANIFEST, Prepared, prepare
 from eoforge.errors import MissingFileError
 from eoforge.experiment.config import DataConfig
@@ -34,14 +34,7 @@ GENERATORS: dict[str, Callable[[Path], Fixture]] = {
 
 
 def _download_and_prepare(name: str, tmp_path: Path) -> tuple[Fixture, Prepared]:
-    source = tmp_path / "published"
-    source.mkdir()
-    fixture = GENERATORS[name](source)
-    with FileServer(dict(fixture.files)) as server:
-        entry = local_entry(get(name), fixture, f"http://127.0.0.1:{server.port}")
-        download(entry, tmp_path / "data")
-    steps: list[str] = []
-    return fixture, prepare(entry, tmp_path / "data", steps.append)
+    return download_and_prepare(get(name), GENERATORS[name], tmp_path)
 
 
 @pytest.mark.parametrize("name", list(GENERATORS))

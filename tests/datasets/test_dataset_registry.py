@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eoforge.datasets import DatasetEntry, entries, get, register, unregister
+from eoforge.datasets.layouts import PARSERS
 from eoforge.errors import ConfigError
 from eoforge.sensors import get_band
 
@@ -28,6 +29,33 @@ def test_entries_are_complete(name: str) -> None:
         assert file.checksum is not None and file.checksum_source
         assert all(s in entry.splits for s in file.splits)
     assert any(f.extract for f in entry.files)
+
+
+@pytest.mark.parametrize("entry", entries(), ids=lambda e: e.name)
+def test_every_entry_is_consistent(entry: DatasetEntry) -> None:
+    assert entry.layout in PARSERS
+    for band in entry.bands:
+        get_band(band)  # canonical eoforge names
+    assert [c.id for c in entry.classes] == list(range(len(entry.classes))) or entry.task in (
+        "self_supervised",
+        "image_text",
+        "super_resolution",
+        "regression",
+    )
+    assert entry.citation and entry.licence and entry.homepage.startswith("http")
+    assert entry.trainable or entry.later
+    for file in entry.files:
+        assert file.url.startswith("https://"), file.url
+        # a checksum is either published (and its source named) or its absence explained
+        assert file.checksum_source, f"{entry.name}/{file.filename}: say where the checksum is from"
+
+
+def test_an_unknown_layout_is_refused_on_register() -> None:
+    entry = get("ucmerced").model_copy(update={"name": "odd", "layout": "no_such_layout"})
+    with pytest.raises(ConfigError, match="unknown layout 'no_such_layout'"):
+        register(entry)
+    with pytest.raises(ConfigError):
+        get("odd")
 
 
 def test_lookup_is_case_insensitive_and_suggests_close_names() -> None:

@@ -26,6 +26,7 @@ from eoforge.datasets import download as download_files
 from eoforge.datasets import verify as verify_files
 from eoforge.datasets.download import DATA_ENV, Progress
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
+from eoforge.datasets.extract import extract_all
 from eoforge.errors import ConfigError, DownloadError
 
 HELP = """Public Earth-observation benchmarks: list, describe, download, verify, prepare.
@@ -251,9 +252,6 @@ def download(
         ui.out().print(table)
         ui.result(f"dry run: {_count(len(files), 'file')} to {folder}; nothing written")
         return
-    # Deferred for the CLI's start-up time: prepare imports rasterio and numpy.
-    from eoforge.datasets.prepare import extract_all
-
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

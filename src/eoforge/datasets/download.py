@@ -36,7 +36,7 @@ from typing import Literal
 
 from eoforge import __version__
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
-from eoforge.errors import DownloadError
+from eoforge.errors import DownloadError, MissingFileError
 
 DATA_ENV = "EOFORGE_DATA"
 """Environment variable naming the data root."""
@@ -378,8 +378,9 @@ def download(
         The dataset's files: downloaded now, or there already and verified.
 
     Raises:
-        DownloadError: A download failed, or a file already there does not match
-            its checksum (it is left as is for you to inspect).
+        DownloadError: A download failed, a file already there does not match
+            its checksum (it is left as is for you to inspect), or a file that
+            needs an account (``RemoteFile.manual``) is not there yet.
     """
     folder = dataset_dir(entry, root)
     paths: list[Fetched] = []
@@ -396,6 +397,14 @@ def download(
                 )
             paths.append(Fetched(dest, downloaded=False))
             continue
+        if file.manual:
+            raise DownloadError(
+                f"{file.filename} of {entry.name} cannot be downloaded without an account: "
+                f"{file.manual}",
+                path=dest,
+                fix=f"get it from {file.url}, place it at {dest}, then run "
+                f"`eoforge datasets verify {entry.name}` and download again.",
+            )
         expected = _expected(file, folder)
         algorithm = expected[0] if expected is not None else "sha256"
         digest = fetch(
@@ -412,3 +421,13 @@ def download(
         _write_record(folder, file.filename, _record(file, dest, algorithm, digest))
         paths.append(Fetched(dest, downloaded=True))
     return paths
+
+
+def not_downloaded(entry: DatasetEntry, path: Path) -> MissingFileError:
+    """The error for a file of ``entry`` that is not on disk: says what to run."""
+    return MissingFileError(
+        "not downloaded yet.",
+        path=path,
+        fix=f"run `eoforge datasets download {entry.name}` (or place the file there and run "
+        f"`eoforge datasets verify {entry.name}`).",
+    )

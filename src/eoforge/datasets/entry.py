@@ -31,6 +31,7 @@ Task = Literal[
     "image_text",
     "regression",
     "self_supervised",
+    "multi_modal",
 ]
 """What a dataset's labels are for."""
 
@@ -40,8 +41,6 @@ Family = Literal["classification", "multilabel", "segmentation", "change", "regr
 DataKind = Literal["class_folder", "image_mask", "change_triplet", "bigearthnet"]
 """The experiment config's ``data.kind`` that reads a prepared dataset."""
 
-Layout = Literal["eurosat_rgb", "eurosat_ms", "ucmerced", "levircd", "landcoverai", "bigearthnet"]
-"""Names of the layout parsers of :mod:`eoforge.datasets.prepare`."""
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
 """File name endings :mod:`eoforge.datasets.extract` unpacks."""
@@ -60,6 +59,10 @@ class RemoteFile(BaseModel):
         extract: Unpack the file (zip or tar) after download.
         splits: The splits that need the file; empty when every split does.
         approx_size: Rough size in bytes for listings when ``size`` is unknown.
+        manual: Non-empty when the file cannot be fetched without an account
+            (a login, a licence form, a requester-pays bucket): how to get it by
+            hand. ``download`` then asks for the file at its place instead of
+            fetching ``url`` (the page where it is offered).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -73,6 +76,7 @@ class RemoteFile(BaseModel):
     extract: bool = False
     splits: tuple[str, ...] = ()
     approx_size: int | None = Field(default=None, ge=0)
+    manual: str = ""
 
     @property
     def checksum(self) -> tuple[str, str] | None:
@@ -115,7 +119,8 @@ class DatasetEntry(BaseModel):
         citation: How to cite the dataset.
         homepage: The dataset's page.
         files: The published files.
-        layout: The parser of :mod:`eoforge.datasets.prepare` for the extracted files.
+        layout: The parser (:data:`eoforge.datasets.layouts.PARSERS`) for the extracted
+            files; the registry refuses unknown ones.
         splits: Official split names, in order.
         split_source: Where the official splits come from.
         classes: The classes; ids are label indices (classification) or mask values.
@@ -137,7 +142,7 @@ class DatasetEntry(BaseModel):
     citation: str
     homepage: str
     files: tuple[RemoteFile, ...] = Field(min_length=1)
-    layout: Layout
+    layout: str = Field(pattern=r"^[a-z0-9_]+$")
     splits: tuple[str, ...] = Field(min_length=1)
     split_source: str = ""
     classes: tuple[ClassInfo, ...] = ()

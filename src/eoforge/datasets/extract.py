@@ -25,9 +25,12 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO
 
+from eoforge.datasets.download import dataset_dir, not_downloaded
+from eoforge.datasets.entry import DatasetEntry
 from eoforge.errors import UnreadableFileError, UnsafeArchiveError
 
 MIN_BOUND = 256 * 2**20
@@ -38,6 +41,9 @@ RATIO = 10
 
 CHUNK = 1 << 20
 """Bytes copied at a time (1 MiB)."""
+
+EXTRACTED = "extracted"
+"""Name of the folder holding the extracted archives in a dataset folder."""
 
 
 def default_bound(archive: str | os.PathLike[str]) -> int:
@@ -230,3 +236,41 @@ def safe_extract(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def extract_all(
+    entry: DatasetEntry,
+    root: str | os.PathLike[str] | None = None,
+    step: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Extract every archive of ``entry`` that is not extracted yet.
+
+    Archives go to ``<root>/<name>/extracted/<archive stem>/``.
+
+    Args:
+        entry: The dataset.
+        root: Data root (see :func:`eoforge.datasets.download.data_root`).
+        step: Called with what is being done (for a progress display).
+
+    Returns:
+        Archive file name to its extraction folder.
+
+    Raises:
+        MissingFileError: An archive has not been downloaded.
+        UnsafeArchiveError: An archive was refused.
+    """
+    folder = dataset_dir(entry, root)
+    out = {}
+    for file in entry.files:
+        if not file.extract:
+            continue
+        target = folder / EXTRACTED / file.stem
+        if not target.is_dir():
+            archive = folder / file.filename
+            if not archive.is_file():
+                raise not_downloaded(entry, archive)
+            if step is not None:
+                step(f"extracting {file.filename}")
+            safe_extract(archive, target)
+        out[file.filename] = target
+    return out

@@ -1,0 +1,11 @@
+"""Unlabelled pretraining datasets (SSL4EO-S12, SpectralEarth).
+
+Being written: no entry yet.
+"""
+
+from __future__ import annotations
+
+from eoforge.datasets.entry import DatasetEntry
+
+ENTRIES: tuple[DatasetEntry, ...] = ()
+"""The entries of this module, in listing order."""
