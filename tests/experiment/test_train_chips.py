@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import rasterio
 from affine import Affine
 from tests.experiment.helpers import BANDS, write_config
 
+from eoforge.errors import ConfigError, MissingFileError
 from eoforge.experiment import load_config, train
+from eoforge.experiment.data import build_data
 from eoforge.experiment.evaluate import evaluate
 from eoforge.io import read
 from eoforge.io.reader import as_sources
@@ -103,3 +106,65 @@ def test_multilabel_on_bigearthnet_s2_by_name_with_s1(real_data: Path, tmp_path:
     assert bundle.bands == ["S2.B02", "S2.B03", "S2.B04", "S2.B08", "S2.B11", "S1.VV", "S1.VH"]
     assert len(bundle.classes) == 19 and bundle.gsd == 10.0
     assert {"val/map", "val/f1_macro"} <= set(bundle.metrics)
+
+
+def test_change_pairs_take_chip_options_and_split_files(real_data: Path, tmp_path: Path) -> None:
+    root = real_data / "levir_cd"
+    names = sorted(p.name for p in (root / "A").iterdir())
+    (tmp_path / "train.txt").write_text("\n".join(names[:3]) + "\n")
+    (tmp_path / "val.txt").write_text(names[3] + "\n")
+    (tmp_path / "test.txt").write_text("\n".join(names[4:]) + "\n")
+    raw = {
+        "data": {
+            "kind": "change_triplet",
+            "root": str(root),
+            "splits": {s: str(tmp_path / f"{s}.txt") for s in ("train", "val", "test")},
+            "chips": {"train": {"random_crop": 128}},
+            "batch_size": 2,
+        },
+        "model": {"arch": "fc_siam_diff", "backbone": "tu-mobilenetv3_small_050"},
+        "task": {"kind": "change", "loss": "ce+dice"},
+        "trainer": {**TINY_TRAINER, "output_dir": str(tmp_path / "run")},
+    }
+    path = write_config(tmp_path / "c.yaml", raw)
+    data = build_data(load_config(path), tmp_path / "run")
+    assert [a.name for a, _, _ in data.train.files] == names[:3]  # type: ignore[attr-defined]
+    assert [a.name for a, _, _ in data.val.files] == [names[3]]  # type: ignore[attr-defined]
+    sample = data.train[0]
+    assert tuple(sample["image"].shape) == (2, 3, 128, 128)
+    assert tuple(sample["mask"].shape) == (128, 128)
+    whole = data.val[0]  # evaluation: the whole 256 px pair (a multiple of 32: no padding)
+    assert tuple(whole["image"].shape) == (2, 3, 256, 256)
+    result = train(load_config(path), progress=False)
+    scored = evaluate(result.bundle, path, tmp_path / "test.json", split="test")
+    assert 0 <= scored["f1_change"] <= 1
+    (tmp_path / "val.txt").write_text("no_such_pair.png\n")
+    with pytest.raises(MissingFileError, match=r"val\.txt: the split file names 'no_such_pair"):
+        build_data(load_config(path), tmp_path / "run2")
+
+
+def test_a_change_pair_without_its_mask_is_named_or_skipped(tmp_path: Path) -> None:
+    for sub in ("A", "B", "label"):
+        (tmp_path / "set" / sub).mkdir(parents=True)
+    for i in range(4):
+        for sub in ("A", "B") + (("label",) if i != 2 else ()):
+            values = np.full((1 if sub == "label" else 3, 32, 32), i, np.uint8)
+            with rasterio.open(
+                tmp_path / "set" / sub / f"p{i}.tif", "w", driver="GTiff", count=values.shape[0],
+                height=32, width=32, dtype="uint8",
+            ) as ds:  # fmt: skip
+                ds.write(values)
+    raw = {
+        "data": {"kind": "change_triplet", "root": str(tmp_path / "set"), "batch_size": 2},
+        "model": {"arch": "fc_siam_diff", "backbone": "tu-mobilenetv3_small_050"},
+        "task": {"kind": "change"},
+        "trainer": {**TINY_TRAINER, "output_dir": str(tmp_path / "run")},
+    }
+    path = write_config(tmp_path / "c.yaml", raw)
+    with pytest.raises(ConfigError, match=r"1 images lack a partner in B/ or label/.*p2\.tif"):
+        build_data(load_config(path), tmp_path / "run")
+    raw["data"]["on_bad_file"] = "skip"  # type: ignore[index]
+    data = build_data(load_config(write_config(tmp_path / "c.yaml", raw)), tmp_path / "run")
+    kept = [a.name for a, _, _ in data.train.files + data.val.files]  # type: ignore[attr-defined]
+    assert sorted(kept) == ["p0.tif", "p1.tif", "p3.tif"]
+    assert "p2.tif" in (tmp_path / "run" / "skipped_files.tsv").read_text()

@@ -519,7 +519,7 @@ class ImageMaskDataset(_SkippingDataset):
         return _finish(sample, self.transforms)
 
 
-class ChangeTripletDataset(Dataset[Sample]):
+class ChangeTripletDataset(_SkippingDataset):
     """Bi-temporal change chips in the LEVIR-CD layout: ``A/``, ``B/``, ``label/``.
 
     Samples: ``image`` float32 ``[2, C, H, W]`` (before, after), ``valid``
@@ -535,9 +535,15 @@ class ChangeTripletDataset(Dataset[Sample]):
         bands: Names of the images' bands (see :class:`ClassFolderDataset`).
         extensions: Image suffixes to use.
         transforms: Called on each sample dict last.
+        split: Entries of a split file naming first-date images (see
+            :mod:`eoforge.data.splits`): only those pairs are used; None uses all.
+        split_file: The split file, for messages.
+        bad_files: Raise or skip (and log) unreadable images, pairs missing a
+            partner and split entries that name no image.
 
     Raises:
-        ConfigError: No images, or a file missing from one of the folders.
+        ConfigError: No images, or a file missing from one of the folders
+            (unless ``bad_files`` skips).
     """
 
     def __init__(
@@ -551,6 +557,9 @@ class ChangeTripletDataset(Dataset[Sample]):
         bands: Sequence[str] | None = None,
         extensions: Sequence[str] = IMAGE_EXTENSIONS,
         transforms: Transform | None = None,
+        split: Sequence[str] | None = None,
+        split_file: str | os.PathLike[str] | None = None,
+        bad_files: BadFiles = RAISE,
     ) -> None:
         self.root = Path(root)
         firsts = list_images(self.root / before, extensions)
@@ -558,23 +567,34 @@ class ChangeTripletDataset(Dataset[Sample]):
         labels = {p.stem: p for p in list_images(self.root / label, extensions)}
         if not firsts:
             raise ConfigError("no images found.", path=self.root / before, fix="check the root.")
-        missing = [p.name for p in firsts if p.stem not in seconds or p.stem not in labels]
-        if missing:
+        self.bad_files = bad_files
+        if split is not None:
+            where = split_file if split_file is not None else self.root
+            firsts = [firsts[i] for i in select_split(firsts, split, where, bad_files)]
+        missing = [p for p in firsts if p.stem not in seconds or p.stem not in labels]
+        if missing and bad_files.skipping:
+            for path in missing:
+                bad_files.handle(_no_partner(path, after, label))
+            firsts = [p for p in firsts if p not in set(missing)]
+        elif missing:
             raise ConfigError(
                 f"{len(missing)} images lack a partner in {after}/ or {label}/, "
-                f"e.g. {missing[:3]}.",
+                f"e.g. {[p.name for p in missing[:3]]}.",
                 path=self.root,
                 fix="give every image the same file name in all three folders.",
             )
+        if not firsts:
+            raise ConfigError("no complete pairs found.", path=self.root, fix="check the root.")
         self.files = [(p, seconds[p.stem], labels[p.stem]) for p in firsts]
         self.binary = binary
-        self.bands = default_bands(firsts[0], bands)
+        self.bands = _first_bands(firsts, bands, bad_files)
         self.transforms = transforms
 
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int) -> Sample:
+    def load(self, index: int) -> Sample:
+        """Item ``index``: both dates, their joint valid mask and the change mask."""
         first, second, label = self.files[index]
         a, b = _image_sample(first), _image_sample(second)
         if a["image"].shape != b["image"].shape:
@@ -592,3 +612,11 @@ class ChangeTripletDataset(Dataset[Sample]):
             "mask": torch.from_numpy((mask > 0).astype(np.int64) if self.binary else mask),
         }
         return _finish(sample, self.transforms)
+
+
+def _no_partner(path: Path, after: str, label: str) -> ConfigError:
+    return ConfigError(
+        f"no partner in {after}/ or {label}/.",
+        path=path,
+        fix="give every image the same file name in all three folders.",
+    )

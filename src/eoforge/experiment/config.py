@@ -474,14 +474,33 @@ class ImageMaskData(ChipData):
         return self
 
 
-class ChangeTripletData(DataCommon):
-    """Change chips in the LEVIR-CD layout ``A/``, ``B/``, ``label/``."""
+class ChangeTripletData(ChipData):
+    """Change chips in the LEVIR-CD layout ``A/``, ``B/``, ``label/``.
+
+    Both dates and the mask are resized, cropped and padded together
+    (``chips``); split files name the first-date images (``A/``).
+
+    Attributes:
+        root: The dataset folder.
+        val_root: A separate validation folder in the same layout.
+        binary: Masks are change/no-change (any non-zero value is change).
+        bands: The images' band names in file order (default RGB for 3 bands).
+    """
 
     kind: Literal["change_triplet"]
     root: ExistingPath
     val_root: ExistingPath | None = None
     binary: bool = True
     bands: list[BandName] | None = None
+
+    @model_validator(mode="after")
+    def _no_patches(self) -> Self:
+        settings = [self.chips.train, self.chips.eval]
+        if any(o is not None and o.patch_size is not None for o in settings):
+            raise ValueError("chips patch_size is for image_mask data; use a crop or pad")
+        if self.splits is not None and self.val_root is not None:
+            raise ValueError("give splits or val_root, not both")
+        return self
 
 
 class BigEarthNetData(DataCommon):

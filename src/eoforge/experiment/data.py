@@ -130,11 +130,9 @@ def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
         return _class_folder(data, config, run_dir)
     if isinstance(data, ImageMaskData):
         return _image_mask(data, config, run_dir)
-    builders: dict[str, Callable[[Any, ExperimentConfig], ExperimentData]] = {
-        "change_triplet": _change_triplet,
-        "bigearthnet": _bigearthnet,
-    }
-    return builders[data.kind](data, config)
+    if isinstance(data, ChangeTripletData):
+        return _change_triplet(data, config, run_dir)
+    return _bigearthnet(data, config)
 
 
 def geo_classes(data: GeoData, scene: Path | None, task: str) -> ClassSet:
@@ -389,14 +387,48 @@ def _image_mask(data: ImageMaskData, config: ExperimentConfig, run_dir: Path) ->
     return _chip_data(train, val, data, config, train.bands, classes, collates, test, bad)
 
 
-def _change_triplet(data: ChangeTripletData, config: ExperimentConfig) -> ExperimentData:
+def _change_triplet(
+    data: ChangeTripletData, config: ExperimentConfig, run_dir: Path
+) -> ExperimentData:
+    ignore, bad = config.task.ignore_index, bad_file_policy(data, run_dir)
     default = ["no_change", "change"] if data.binary else None
     classes = _chip_classes(data, default, "data.classes")
-    train = ChangeTripletDataset(data.root, binary=data.binary, bands=data.bands)
-    val = None
-    if data.val_root is not None:
-        val = ChangeTripletDataset(data.val_root, binary=data.binary, bands=data.bands)
-    return _chip_data(train, val, data, config, train.bands, classes)
+    train_opts, eval_opts = data.chips.train, eval_options(data.chips, "image_mask")
+
+    def pairs(
+        root: Path, opts: ChipOptions, split: Path | list[str] | None
+    ) -> ChangeTripletDataset:
+        entries, where = _entries(split)
+        return ChangeTripletDataset(
+            root,
+            binary=data.binary,
+            bands=data.bands,
+            transforms=chip_transform(opts, ignore) or None,
+            split=entries,
+            split_file=where,
+            bad_files=bad,
+        )
+
+    val: ChangeTripletDataset | None = None
+    test: ChangeTripletDataset | None = None
+    splits = data.splits
+    if splits is not None:
+        train = pairs(data.root, train_opts, splits.train)
+        if splits.val is not None:
+            val = pairs(data.root, eval_opts, splits.val)
+        if splits.test is not None:
+            test = pairs(data.root, eval_opts, splits.test)
+    else:
+        train = pairs(data.root, train_opts, None)
+        if data.val_root is not None:
+            val = pairs(data.val_root, eval_opts, None)
+    if val is None:
+        paths = [str(first) for first, _, _ in train.files]
+        kept, held = held_out(len(paths), data.val_fraction, config.trainer.seed)
+        train = pairs(data.root, train_opts, [paths[i] for i in kept])
+        val = pairs(data.root, eval_opts, [paths[i] for i in held])
+    collates = (chip_collate(train_opts, ignore), chip_collate(eval_opts, ignore))
+    return _chip_data(train, val, data, config, train.bands, classes, collates, test, bad)
 
 
 def _bigearthnet(data: BigEarthNetData, config: ExperimentConfig) -> ExperimentData:
