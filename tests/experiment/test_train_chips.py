@@ -168,3 +168,37 @@ def test_a_change_pair_without_its_mask_is_named_or_skipped(tmp_path: Path) -> N
     kept = [a.name for a, _, _ in data.train.files + data.val.files]  # type: ignore[attr-defined]
     assert sorted(kept) == ["p0.tif", "p1.tif", "p3.tif"]
     assert "p2.tif" in (tmp_path / "run" / "skipped_files.tsv").read_text()
+
+
+def test_bigearthnet_official_split_csvs_choose_the_patches(
+    real_data: Path, tmp_path: Path
+) -> None:
+    root = real_data / "bigearthnet" / "BigEarthNet-S2-Example"
+    names = sorted(p.name for p in root.iterdir() if p.is_dir())
+    csv = {  # the official CSVs: "<S2 patch>,<S1 patch>" per line
+        "train": names[:4],
+        "val": names[4:5],
+        "test": names[5:],
+    }
+    for split, rows in csv.items():
+        (tmp_path / f"{split}.csv").write_text("".join(f"{n},S1_partner_{n}\n" for n in rows))
+    raw = {
+        "data": {
+            "kind": "bigearthnet",
+            "root_s2": str(root),
+            "bands": ["S2.B02", "S2.B03", "S2.B04", "S2.B08"],
+            "splits": {s: str(tmp_path / f"{s}.csv") for s in csv},
+            "batch_size": 2,
+        },
+        "model": {"arch": "timm_classifier", "backbone": "mobilenetv3_small_050"},
+        "task": {"kind": "multilabel"},
+        "trainer": {**TINY_TRAINER, "output_dir": str(tmp_path / "run")},
+    }
+    path = write_config(tmp_path / "c.yaml", raw)
+    data = build_data(load_config(path), tmp_path / "run")
+    assert [p.name for p in data.train.patches] == names[:4]  # type: ignore[attr-defined]
+    assert [p.name for p in data.val.patches] == names[4:5]  # type: ignore[attr-defined]
+    assert data.test is not None and len(data.test) == 1  # type: ignore[arg-type]
+    (tmp_path / "test.csv").write_text("S2B_MSIL2A_not_a_patch,x\n")
+    with pytest.raises(MissingFileError, match=r"test\.csv: the split file names 'S2B_MSIL2A_not"):
+        build_data(load_config(path), tmp_path / "run2")

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from eoforge.data.splits import select_split
 from eoforge.datasets.bigearthnet_labels import CLASS_43_TO_19, CLASSES_19, CLASSES_43
 from eoforge.errors import ConfigError, MetadataError, MissingFileError
 from eoforge.geo.grid import grid_to_sample
@@ -164,10 +165,15 @@ class BigEarthNetDataset(Dataset[Sample]):
         num_classes: 19 (the recommended nomenclature) or 43 (original CORINE).
         resampling: Resampling of 20 m / 60 m bands and of S1 onto the 10 m grid.
         transforms: Called on each sample dict last.
+        split: Entries of a split file (see :mod:`eoforge.data.splits`) naming
+            S2 patch folders: only those are used, in the file's order. Lines of
+            the official CSVs (``<S2 patch>,<S1 patch>``) are taken by their first field.
+        split_file: The split file, for messages.
 
     Raises:
         ConfigError: No patches, an unknown ``num_classes``, or an S2 patch
             without an S1 partner.
+        MissingFileError: A split entry names no patch folder.
     """
 
     def __init__(
@@ -180,10 +186,16 @@ class BigEarthNetDataset(Dataset[Sample]):
         num_classes: Literal[19, 43] = 19,
         resampling: str = "bilinear",
         transforms: Callable[[Sample], Sample] | None = None,
+        split: Sequence[str] | None = None,
+        split_file: str | os.PathLike[str] | None = None,
     ) -> None:
         if num_classes not in (19, 43):
             raise ConfigError(f"num_classes must be 19 or 43, got {num_classes}.")
         self.patches = find_patches(Path(root_s2))
+        if split is not None:
+            names = [entry.split(",")[0].strip() for entry in split]
+            where = split_file if split_file is not None else root_s2
+            self.patches = [self.patches[i] for i in select_split(self.patches, names, where)]
         self.s1_patches = None if root_s1 is None else match_s1(self.patches, Path(root_s1))
         self.s2_bands = list(bands)
         self.s1_bands = [] if root_s1 is None else list(s1_bands)

@@ -80,8 +80,8 @@ def data_config(entry: DatasetEntry, splits: Iterable[SplitSummary]) -> dict[str
             val_images=None if val is None else f"{val}/images",
             val_masks=None if val is None else f"{val}/masks",
         )
-    elif kind == "bigearthnet":  # no val_root: validation is a val_fraction of root_s2
-        config.update(root_s2=train, num_classes=len(entry.classes))
+    elif kind == "bigearthnet":
+        config.update(root_s2=train, val_root_s2=val, num_classes=len(entry.classes))
     if kind != "bigearthnet" and entry.bands:
         config["bands"] = list(entry.bands)
     return {k: v for k, v in config.items() if v is not None}

@@ -504,16 +504,39 @@ class ChangeTripletData(ChipData):
 
 
 class BigEarthNetData(DataCommon):
-    """BigEarthNet patches: Sentinel-2 bands by name, Sentinel-1 as extra input."""
+    """BigEarthNet patches: Sentinel-2 bands by name, Sentinel-1 as extra input.
+
+    Attributes:
+        root_s2: Folder of the Sentinel-2 patch folders (the training split, or
+            all patches when ``splits`` lists them).
+        root_s1: Folder of the Sentinel-1 patch folders (partners found by the
+            patches' metadata), or None for S2 only.
+        val_root_s2: A separate validation folder of S2 patches (e.g. a split
+            written by ``eoforge datasets prepare``); None holds out
+            ``val_fraction`` of ``root_s2`` unless ``splits.val`` is given.
+        splits: Official split files naming patch folders under ``root_s2``
+            (one per line; the first field of each CSV line).
+        bands: Sentinel-2 bands to read, by name.
+        s1_bands: Sentinel-1 bands stacked after them.
+        num_classes: 19 (recommended nomenclature) or 43 (original CORINE).
+    """
 
     kind: Literal["bigearthnet"]
     root_s2: ExistingPath
     root_s1: ExistingPath | None = None
+    val_root_s2: ExistingPath | None = None
+    splits: Splits | None = None
     bands: list[BandName] = Field(
         default_factory=lambda: ["S2.B02", "S2.B03", "S2.B04", "S2.B08"], min_length=1
     )
     s1_bands: list[BandName] = Field(default_factory=lambda: ["S1.VV", "S1.VH"])
     num_classes: Literal[19, 43] = 19
+
+    @model_validator(mode="after")
+    def _one_validation(self) -> Self:
+        if self.splits is not None and self.val_root_s2 is not None:
+            raise ValueError("give splits or val_root_s2, not both")
+        return self
 
 
 DataConfig = Annotated[

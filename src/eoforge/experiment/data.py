@@ -432,10 +432,27 @@ def _change_triplet(
 
 
 def _bigearthnet(data: BigEarthNetData, config: ExperimentConfig) -> ExperimentData:
-    dataset = BigEarthNetDataset(
-        data.root_s2, data.root_s1, data.bands, data.s1_bands, num_classes=data.num_classes
-    )
-    classes = named_classes(dataset.classes)
-    result = _chip_data(dataset, None, data, config, dataset.bands, classes)
+    def patches(root: Path, split: Path | None) -> BigEarthNetDataset:
+        entries, where = _entries(split)
+        return BigEarthNetDataset(
+            root,
+            data.root_s1,
+            data.bands,
+            data.s1_bands,
+            num_classes=data.num_classes,
+            split=entries,
+            split_file=where,
+        )
+
+    splits = data.splits
+    train = patches(data.root_s2, None if splits is None else splits.train)
+    val = test = None
+    if splits is not None:
+        val = None if splits.val is None else patches(data.root_s2, splits.val)
+        test = None if splits.test is None else patches(data.root_s2, splits.test)
+    elif data.val_root_s2 is not None:
+        val = patches(data.val_root_s2, None)
+    classes = named_classes(train.classes)
+    result = _chip_data(train, val, data, config, train.bands, classes, test=test)
     result.gsd = 10.0
     return result
