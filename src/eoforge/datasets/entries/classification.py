@@ -152,10 +152,59 @@ UCMERCED = DatasetEntry(
     ),
 )
 
+RSSCN7_CLASSES = (
+    "aGrass", "bField", "cIndustry", "dRiverLake", "eForest", "fResident", "gParking",
+)  # fmt: skip
+"""RSSCN7's class folders, sorted (grassland, farmland, industrial and commercial regions,
+river and lake, forest, residential region, parking lot)."""
+
+RSSCN7 = DatasetEntry(
+    name="rsscn7",
+    title="RSSCN7",
+    task="scene_classification",
+    family="classification",
+    data_kind="class_folder",
+    trainable=True,
+    bands=RGB,
+    gsd=1.0,
+    licence="No licence stated by the authors (Google Earth imagery)",
+    citation=(
+        "Zou, Q., Ni, L., Zhang, T., Wang, Q. (2015). Deep Learning Based Feature Selection for "
+        "Remote Sensing Scene Classification. IEEE Geoscience and Remote Sensing Letters "
+        "12(11), 2321-2325. doi:10.1109/LGRS.2015.2475299"
+    ),
+    homepage="https://github.com/palewithout/RSSCN7",
+    files=(
+        RemoteFile(
+            url="https://github.com/palewithout/RSSCN7/archive/refs/heads/master.zip",
+            filename="RSSCN7-master.zip",
+            checksum_source=(
+                "none published (GitHub builds this archive of the repository on request): "
+                "the SHA-256 is recorded on first download"
+            ),
+            extract=True,
+            approx_size=360_000_000,
+        ),
+    ),
+    layout="rsscn7",
+    splits=("all",),
+    split_source=(
+        "none published: prepare puts every image in one split `all`; hold out validation "
+        "images with data.val_fraction"
+    ),
+    classes=classes(RSSCN7_CLASSES),
+    notes=(
+        "2,800 Google Earth RGB JPEGs of 400x400 pixels, 400 per class, 100 at each of four "
+        "scales; the authors publish no ground sampling distance, so gsd (1 m) is nominal only. "
+        "Prepared as hard links in all/<class>/ (RSSCN7-master/<class>/*.jpg)."
+    ),
+)
+
 
 ENTRIES: tuple[DatasetEntry, ...] = (
     EUROSAT_RGB,
     EUROSAT_MS,
     UCMERCED,
+    RSSCN7,
 )
 """The entries of this module, in listing order."""

@@ -1,4 +1,8 @@
-"""Class-folder layouts (EuroSAT, UC Merced): ``<class>/<image>`` split by published lists.
+"""Class-folder layouts (EuroSAT, UC Merced, RSSCN7): ``<class>/<image>`` files.
+
+EuroSAT and UC Merced are split by published lists. RSSCN7 has no official
+split: its ``RSSCN7-master/<class>/*.jpg`` images (the GitHub archive of the
+dataset's repository) all go to the one split ``all``.
 
 Prepared form: ``<split>/<class>/<image>`` (hard links), every class folder in
 every split so class indices stay aligned; counts are images per class.
@@ -87,9 +91,47 @@ def _ucmerced(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -
     return class_folders(entry, images, split_lists(entry, folder, "uc_merced"), out)
 
 
+RSSCN7_SUFFIXES = (".jpg", ".jpeg")
+"""Image file suffixes of RSSCN7 (other files in the class folders are left out)."""
+
+
+def _rsscn7(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Parsed:
+    extracted = extract_all(entry, folder.parent, step)[entry.files[0].filename]
+    names = [c.name for c in entry.classes]
+    images = find_dir(
+        extracted,
+        lambda p: all((p / name).is_dir() for name in names),
+        f"RSSCN7-master/ folder with the class folders {names}",
+    )
+    if step is not None:
+        step("linking the images")
+    split = entry.splits[0]
+    counts = Counter[str]()
+    for name in names:
+        files = sorted(
+            p
+            for p in (images / name).iterdir()
+            if p.is_file() and p.suffix.lower() in RSSCN7_SUFFIXES
+        )
+        if not files:
+            raise ConfigError(
+                f"class folder {name!r} holds no JPEG images.",
+                path=images / name,
+                fix="the archive is incomplete: delete it and the extracted folder and download "
+                "it again.",
+            )
+        (out / split / name).mkdir(parents=True, exist_ok=True)
+        for image in files:
+            place(image, out / split / name / image.name)
+        counts[name] = len(files)
+    summary = SplitSummary(split, out / split, sum(counts.values()), {n: counts[n] for n in names})
+    return Parsed([summary], "images")
+
+
 PARSERS: dict[str, Parser] = {
     "eurosat_rgb": _eurosat,
     "eurosat_ms": _eurosat,
     "ucmerced": _ucmerced,
+    "rsscn7": _rsscn7,
 }
 """Layout name to parser."""
