@@ -1,11 +1,92 @@
-"""Image-text datasets (SkyScript).
-
-Being written: no entry yet.
-"""
+"""Image-text datasets: images with captions."""
 
 from __future__ import annotations
 
-from eoforge.datasets.entry import DatasetEntry
+from eoforge.datasets.entries.common import RGB
+from eoforge.datasets.entry import DatasetEntry, RemoteFile
 
-ENTRIES: tuple[DatasetEntry, ...] = ()
+SKYSCRIPT_BUCKET = "https://opendatasharing.s3.us-west-2.amazonaws.com/SkyScript"
+"""Where the authors publish SkyScript (the repository README's download commands)."""
+
+SKYSCRIPT_IMAGE_MD5 = {
+    "images2.zip": "fbfb5f7aa1731f4106fc3ffbd608100a",
+    "images3.zip": "ad4fd9fdb9622d1ea360210cb222f2bd",
+    "images4.zip": "aeeb41e830304c74b14b5ffc1fc8e8c3",
+    "images5.zip": "02ee7e0e59f9ac1c87b678a155e1f1df",
+    "images6.zip": "350475f1e7fb996152fa16db891b4142",
+    "images7.zip": "5e2fbf3e9262b36e30b458ec9a1df625",
+}
+"""The six image archives and their MD5s as recorded by TorchGeo for these URLs."""
+
+SKYSCRIPT_CAPTIONS = {
+    "train": "SkyScript_train_top30pct_filtered_by_CLIP_openai.csv",
+    "val": "SkyScript_val_5K_filtered_by_CLIP_openai.csv",
+    "test": "SkyScript_test_30K_filtered_by_CLIP_openai.csv",
+}
+"""Split to its caption CSV (the CLIP-filtered sets TorchGeo uses)."""
+
+SKYSCRIPT = DatasetEntry(
+    name="skyscript",
+    title="SkyScript (remote-sensing image-text pairs from OpenStreetMap tags)",
+    task="image_text",
+    family=None,
+    data_kind=None,
+    trainable=False,
+    later=(
+        "language and location (image-text): no task family trains on image-caption pairs yet "
+        "(a contrastive image-text model and a caption reader are missing)"
+    ),
+    bands=RGB,
+    gsd=0.1,
+    licence=(
+        "no data licence stated by the authors; images come from Google Earth Engine "
+        "collections under their providers' terms, captions from OpenStreetMap tags (ODbL)"
+    ),
+    citation=(
+        "Wang, Z., Prabha, R., Huang, T., Wu, J., Rajagopal, R. (2024). SkyScript: A Large and "
+        "Semantically Diverse Vision-Language Dataset for Remote Sensing. AAAI 2024. "
+        "arXiv:2312.12856"
+    ),
+    homepage="https://github.com/wangzhecheng/SkyScript",
+    files=(
+        *(
+            RemoteFile(
+                url=f"{SKYSCRIPT_BUCKET}/{name}",
+                filename=name,
+                md5=md5,
+                checksum_source="MD5 as recorded by TorchGeo for this URL",
+                extract=True,
+            )
+            for name, md5 in SKYSCRIPT_IMAGE_MD5.items()
+        ),
+        *(
+            RemoteFile(
+                url=f"{SKYSCRIPT_BUCKET}/dataframe/{name}",
+                filename=name,
+                checksum_source=(
+                    "none published for this URL (TorchGeo records MD5s for copies outside "
+                    "dataframe/): the SHA-256 is recorded on first download"
+                ),
+                splits=(split,),
+            )
+            for split, name in SKYSCRIPT_CAPTIONS.items()
+        ),
+    ),
+    layout="skyscript",
+    splits=("train", "val", "test"),
+    split_source=(
+        "the authors' caption CSVs: train = top 30% of pairs by CLIP (OpenAI) similarity "
+        "(1.5 M), val = 5K, test = 30K"
+    ),
+    notes=(
+        "5.2 million JPEG images (RGB, 0.1 m to 30 m ground sampling distance by source; gsd "
+        "is the finest) in six archives images2.zip to images7.zip. prepare links each "
+        "split's images into <split>/images/ under their published file names and writes "
+        "<split>/captions.csv (image,caption; UTF-8) from the CSV's title column (the caption "
+        "of the focus object). Counts are images."
+    ),
+)
+
+
+ENTRIES: tuple[DatasetEntry, ...] = (SKYSCRIPT,)
 """The entries of this module, in listing order."""

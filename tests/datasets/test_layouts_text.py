@@ -1,0 +1,85 @@
+"""SkyScript: image archives and caption CSVs in, per-split images/ and captions.csv out."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from tests.datasets.fixtures import skyscript
+from tests.datasets.prepared import download_and_prepare
+
+from eoforge.datasets import get
+from eoforge.datasets.prepare import prepare
+from eoforge.errors import ConfigError, MissingFileError
+
+
+def _captions(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_skyscript_entry_is_complete() -> None:
+    entry = get("skyscript")
+    assert entry.task == "image_text" and not entry.trainable
+    assert "image-text" in entry.later
+    archives = [f for f in entry.files if f.extract]
+    assert [f.filename for f in archives] == [f"images{i}.zip" for i in range(2, 8)]
+    assert all(f.md5 and f.url.endswith(f.filename) for f in archives)
+    csvs = {f.splits: f for f in entry.files if not f.extract}
+    assert set(csvs) == {("train",), ("val",), ("test",)}
+    assert all(f.checksum is None and "first download" in f.checksum_source for f in csvs.values())
+
+
+def test_skyscript_prepare_links_images_and_writes_captions(tmp_path: Path) -> None:
+    fixture, done = download_and_prepare(get("skyscript"), skyscript.write, tmp_path)
+    assert done.unit == "images"
+    assert (
+        {s.name: s.count for s in done.splits}
+        == fixture.counts
+        == {
+            "train": 3,
+            "val": 1,
+            "test": 2,
+        }
+    )
+    assert all(s.class_counts == {} for s in done.splits) and done.unassigned == 0
+    train = done.splits[0].path
+    assert sorted(p.name for p in (train / "images").iterdir()) == [
+        "a198234555_CH_19.jpg",
+        "w602363451_US_21.jpg",
+        "w779523169_CH_18.jpg",
+    ]
+    rows = _captions(train / "captions.csv")
+    assert [r["image"] for r in rows] == [
+        "w779523169_CH_18.jpg",
+        "w602363451_US_21.jpg",
+        "a198234555_CH_19.jpg",
+        "w779523169_CH_18.jpg",
+    ]
+    assert rows[0]["caption"] == "a satellite image of a house, with a garden"
+    assert rows[1]["caption"] == 'a satellite image of a "mall"'
+    assert rows[2]["caption"].endswith("Zürich")
+    # the val image of the same name is the one from images4, linked not copied
+    val_image = done.splits[1].path / "images" / "w779523169_CH_18.jpg"
+    extracted = done.folder / "extracted" / "images4" / "images4" / "w779523169_CH_18.jpg"
+    assert val_image.samefile(extracted)
+    assert not any(p.name.startswith(".") for p in train.iterdir())
+    assert json.loads(done.manifest.read_text())["data"] == {}
+
+
+def test_skyscript_caption_naming_a_missing_image_is_refused(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("skyscript"), skyscript.write, tmp_path)
+    val = done.folder / "SkyScript_val_5K_filtered_by_CLIP_openai.csv"
+    val.write_text(val.read_text() + 'images3/w000_US_21.jpg,"a lost image","x",0.1\n')
+    with pytest.raises(MissingFileError, match=r"line 3 of SkyScript_val_5K.*w000_US_21\.jpg"):
+        prepare(done.entry, tmp_path / "data")
+
+
+def test_skyscript_csv_without_the_caption_column_is_refused(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("skyscript"), skyscript.write, tmp_path)
+    test = done.folder / "SkyScript_test_30K_filtered_by_CLIP_openai.csv"
+    test.write_text("filepath,caption\nimages5/w602363451_US_21.jpg,a parking lot\n")
+    with pytest.raises(ConfigError, match=r"SkyScript_test_30K.*no column 'title'"):
+        prepare(done.entry, tmp_path / "data")
