@@ -1,4 +1,4 @@
-"""Semantic-segmentation datasets: images with class masks."""
+"""Semantic-segmentation datasets: images with class masks (or footprints rasterised into them)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,69 @@ LANDCOVERAI = DatasetEntry(
     ),
 )
 
+SPACENET_TARBALLS = "https://spacenet-dataset.s3.amazonaws.com/spacenet/SN2_buildings/tarballs"
+"""The SpaceNet 2 tarballs of the AWS open-data bucket ``s3://spacenet-dataset/``, over HTTPS."""
 
-ENTRIES: tuple[DatasetEntry, ...] = (LANDCOVERAI,)
+SPACENET2_AOIS = {
+    "AOI_2_Vegas": "307da318bc43aaf9481828f92eda9126",
+    "AOI_3_Paris": "4db469e3e4e7bf025368ad730aec0888",
+    "AOI_4_Shanghai": "986129eecd3e842ebc2063d43b407adb",
+    "AOI_5_Khartoum": "462b4bf0466c945d708befabd4d9115b",
+}
+"""SpaceNet 2's four areas of interest and the MD5 of each one's labelled training tarball."""
+
+SPACENET2_VAL_SHARE = 0.2
+"""Share of each area's labelled images that prepare holds out as ``val``."""
+
+SPACENET2 = DatasetEntry(
+    name="spacenet2",
+    title="SpaceNet 2: Building Detection v2 (pan-sharpened RGB)",
+    task="segmentation",
+    family="segmentation",
+    data_kind="image_mask",
+    trainable=True,
+    bands=("WV3.red", "WV3.green", "WV3.blue"),
+    gsd=0.3,
+    licence="CC BY-SA 4.0",
+    citation=(
+        "Van Etten, A., Lindenbaum, D., Bacastow, T. M. (2018). SpaceNet: A Remote Sensing "
+        "Dataset and Challenge Series. arXiv:1807.01232"
+    ),
+    homepage="https://spacenet.ai/spacenet-buildings-dataset-v2/",
+    files=tuple(
+        RemoteFile(
+            url=f"{SPACENET_TARBALLS}/SN2_buildings_train_{aoi}.tar.gz",
+            filename=f"SN2_buildings_train_{aoi}.tar.gz",
+            md5=md5,
+            checksum_source=(
+                "MD5 as recorded by TorchGeo (SpaceNet2) for this object of "
+                "s3://spacenet-dataset/spacenet/SN2_buildings/tarballs/"
+            ),
+            extract=True,
+        )
+        for aoi, md5 in SPACENET2_AOIS.items()
+    ),
+    layout="spacenet2",
+    splits=("train", "val"),
+    split_source=(
+        "none published with labels (the AOI_*_Test_public tarballs have no footprints): "
+        "prepare holds out about 20% of each area's images as val, an image going to val when "
+        "the first 8 bytes of SHA-256('spacenet2-val:<AOI>_img<N>'), read as a big-endian "
+        "integer, are below 0.2 * 2**64 (the same images on every run and machine)"
+    ),
+    classes=classes(("background", "building"), ("#000000", "#ff0000")),
+    notes=(
+        "10,592 WorldView-3 tiles of 650x650 pixels (200 m) over Las Vegas, Paris, Shanghai and "
+        "Khartoum, with building footprints as GeoJSON. Prepare links the 16-bit pan-sharpened "
+        "RGB tiles (RGB-PanSharpen/, bands in file order red, green, blue) as "
+        "<split>/images/<AOI>_img<N>.tif and rasterises each tile's footprints on its grid into "
+        "<split>/masks/<AOI>_img<N>.tif (lossless GeoTIFF, 0 background, 1 building: pixels "
+        "whose centre lies in a footprint; an empty GeoJSON gives an all-zero mask). The MUL, "
+        "MUL-PanSharpen and PAN tiles stay in the extracted folders. The four tarballs are tens "
+        "of GB in all."
+    ),
+)
+
+
+ENTRIES: tuple[DatasetEntry, ...] = (LANDCOVERAI, SPACENET2)
 """The entries of this module, in listing order."""

@@ -1,17 +1,36 @@
-"""Image/mask segmentation layouts (LandCover.ai): orthophotos and class-id masks.
+"""Image/mask segmentation layouts: class-id masks, or footprints rasterised into masks.
 
 Prepared form (what ``data.kind: image_mask`` reads): ``<split>/images/<tile>``
 and ``<split>/masks/<tile>`` (same file names); counts are pixels per class.
+
+* ``landcoverai``: ``images/*.tif`` orthophotos with ``masks/*.tif`` and the
+  tile lists ``train.txt``/``val.txt``/``test.txt``; the orthophotos are cut
+  into the official 512x512 tiles (lossless GeoTIFFs).
+* ``spacenet2``: one tarball per area, ``AOI_<n>_<City>_Train/`` holding
+  ``RGB-PanSharpen/RGB-PanSharpen_AOI_<n>_<City>_img<N>.tif`` (3-band uint16
+  tiles) and ``geojson/buildings/buildings_AOI_<n>_<City>_img<N>.geojson``
+  (footprints, one file per tile, possibly with no feature). Images are hard
+  links ``<split>/images/AOI_<n>_<City>_img<N>.tif``; masks are the footprints
+  rasterised on the image's grid (uint8 GeoTIFF, 0 background, 1 building, a
+  pixel is a building when its centre lies in a footprint). There is no
+  labelled official test split: each image goes to ``train`` or ``val`` by a
+  seeded hash of its name (:func:`spacenet_split`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import rasterio
+from odc.geo.geobox import GeoBox
 from rasterio.windows import Window
 
+from eoforge.datasets.entries.segmentation import SPACENET2_VAL_SHARE
 from eoforge.datasets.entry import DatasetEntry
 from eoforge.datasets.extract import extract_all
 from eoforge.datasets.layouts.common import (
@@ -21,10 +40,12 @@ from eoforge.datasets.layouts.common import (
     Step,
     find_dir,
     pixel_counts,
+    place,
     read_lines,
     write_tile,
 )
 from eoforge.errors import ConfigError
+from eoforge.io.vector import rasterize_labels
 
 LANDCOVERAI_TILE = 512
 """Side of LandCover.ai's official tiles, pixels."""
@@ -87,5 +108,117 @@ def _landcoverai(entry: DatasetEntry, folder: Path, out: Path, step: Step | None
     return Parsed(summaries, "pixels", unassigned)
 
 
-PARSERS: dict[str, Parser] = {"landcoverai": _landcoverai}
+SPACENET_IMAGE = re.compile(r"^RGB-PanSharpen_(AOI_\d+_[A-Za-z]+)_img(\d+)\.tif$")
+"""A SpaceNet 2 pan-sharpened RGB tile: area and image number."""
+
+SPACENET_LABELS = re.compile(r"^buildings_(AOI_\d+_[A-Za-z]+)_img(\d+)\.geojson$")
+"""A SpaceNet 2 footprint file: area and image number."""
+
+SPACENET_SPLIT_SEED = "spacenet2-val"
+"""Salt of the hash that assigns SpaceNet 2 images to ``val``."""
+
+
+def spacenet_split(tile: str) -> str:
+    """``"val"`` or ``"train"`` for the SpaceNet 2 tile ``AOI_<n>_<City>_img<N>``.
+
+    The tile goes to ``val`` when the first 8 bytes of
+    ``SHA-256("spacenet2-val:<tile>")``, read as a big-endian integer, are below
+    :data:`~eoforge.datasets.entries.segmentation.SPACENET2_VAL_SHARE` of
+    ``2**64``: about that share of every area, the same on every run.
+    """
+    digest = hashlib.sha256(f"{SPACENET_SPLIT_SEED}:{tile}".encode()).digest()
+    return "val" if int.from_bytes(digest[:8], "big") < SPACENET2_VAL_SHARE * 2**64 else "train"
+
+
+def building_mask(image: Any, labels: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """Footprints of ``labels`` burnt on the grid of the open raster ``image``.
+
+    Args:
+        image: An open rasterio dataset (its CRS, transform and size are used).
+        labels: A GeoJSON of building polygons; an empty file or one without
+            features gives an all-zero mask.
+
+    Returns:
+        uint8 mask ``[H, W]``: 1 where a pixel's centre lies in a footprint, else 0.
+    """
+    shape = (image.height, image.width)
+    if labels.stat().st_size == 0:
+        return np.zeros(shape, np.uint8)
+    grid = GeoBox(shape, image.transform, image.crs)
+    mask: np.ndarray[Any, np.dtype[np.uint8]] = rasterize_labels(labels, grid, allow_empty=True)
+    return mask
+
+
+def _spacenet_pairs(extracted: dict[str, Path]) -> dict[str, tuple[Path, Path]]:
+    """Tile name to (image, footprints) over every extracted area.
+
+    Raises:
+        ConfigError: A tile without its footprint file, or footprints without their tile.
+    """
+    pairs: dict[str, tuple[Path, Path]] = {}
+    for archive, root in extracted.items():
+        base = find_dir(
+            root,
+            lambda p: (p / "RGB-PanSharpen").is_dir() and (p / "geojson" / "buildings").is_dir(),
+            f"RGB-PanSharpen/ and geojson/buildings/ folders of {archive}",
+        )
+        images = {}
+        for path in sorted((base / "RGB-PanSharpen").iterdir()):
+            if match := SPACENET_IMAGE.match(path.name):
+                images[f"{match[1]}_img{match[2]}"] = path
+        labels = {}
+        for path in sorted((base / "geojson" / "buildings").iterdir()):
+            if match := SPACENET_LABELS.match(path.name):
+                labels[f"{match[1]}_img{match[2]}"] = path
+        for tile in sorted(set(images) ^ set(labels)):
+            if tile in images:
+                aoi, number = tile.rsplit("_img", 1)
+                missing = base / "geojson" / "buildings" / f"buildings_{aoi}_img{number}.geojson"
+                raise ConfigError(
+                    f"tile {images[tile].name} has no footprint file.",
+                    path=missing,
+                    fix=f"{archive} is incomplete: delete it and its extracted folder and "
+                    "download it again.",
+                )
+            raise ConfigError(
+                f"footprints {labels[tile].name} have no RGB-PanSharpen tile.",
+                path=labels[tile],
+                fix=f"{archive} is incomplete: delete it and its extracted folder and "
+                "download it again.",
+            )
+        pairs.update({tile: (images[tile], labels[tile]) for tile in images})
+    return pairs
+
+
+def _spacenet2(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Parsed:
+    extracted = extract_all(entry, folder.parent, step)
+    pairs = _spacenet_pairs(extracted)
+    names = [c.name for c in entry.classes]
+    counts = {s: Counter[str]() for s in entry.splits}
+    tiles = Counter[str]()
+    for split in entry.splits:
+        for sub in ("images", "masks"):
+            (out / split / sub).mkdir(parents=True, exist_ok=True)
+    if step is not None:
+        step(f"rasterising the footprints of {len(pairs)} tiles")
+    for tile, (image_path, labels_path) in sorted(pairs.items()):
+        split = spacenet_split(tile)
+        with rasterio.open(image_path) as image:
+            mask = building_mask(image, labels_path)
+            write_tile(
+                image,
+                Window(0, 0, image.width, image.height),
+                mask[None],
+                out / split / "masks" / f"{tile}.tif",
+            )
+        place(image_path, out / split / "images" / f"{tile}.tif")
+        counts[split].update(pixel_counts(mask, names, True))
+        tiles[split] += 1
+    summaries = [
+        SplitSummary(s, out / s, tiles[s], {n: counts[s][n] for n in names}) for s in entry.splits
+    ]
+    return Parsed(summaries, "pixels")
+
+
+PARSERS: dict[str, Parser] = {"landcoverai": _landcoverai, "spacenet2": _spacenet2}
 """Layout name to parser."""
