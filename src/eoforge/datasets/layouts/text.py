@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from eoforge.datasets.download import not_downloaded
 from eoforge.datasets.entry import DatasetEntry
@@ -48,14 +51,18 @@ def _source(filepath: str, archives: dict[str, Path]) -> Path | None:
     return None
 
 
-def _write_captions(rows: list[tuple[str, str]], dest: Path) -> None:
-    """``image,caption`` rows as UTF-8 CSV at ``dest``, all or nothing."""
+@contextmanager
+def _caption_writer(dest: Path) -> Iterator[Any]:
+    """A CSV writer of ``image,caption`` rows (UTF-8) for ``dest``; all or nothing."""
     tmp = dest.with_name(f".{dest.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["image", "caption"])
-        writer.writerows(rows)
-    os.replace(tmp, dest)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["image", "caption"])
+            yield writer
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _caption_csv(entry: DatasetEntry, folder: Path, split: str) -> Path:
@@ -81,8 +88,10 @@ def _skyscript(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) 
         images = out / split / "images"
         images.mkdir(parents=True, exist_ok=True)
         linked: dict[str, Path] = {}
-        rows: list[tuple[str, str]] = []
-        with open(csv_path, newline="", encoding="utf-8") as f:
+        with (
+            open(csv_path, newline="", encoding="utf-8") as f,
+            _caption_writer(out / split / CAPTIONS) as captions,
+        ):
             reader = csv.DictReader(f)
             for column in (IMAGE_COLUMN, CAPTION_COLUMN):
                 if column not in (reader.fieldnames or []):
@@ -91,7 +100,8 @@ def _skyscript(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) 
                         path=csv_path,
                         fix="the file is not the published one: download it again.",
                     )
-            for line, row in enumerate(reader, start=2):
+            for row in reader:
+                line = reader.line_num  # physical line: captions may hold line breaks
                 filepath = row[IMAGE_COLUMN] or ""
                 source = _source(filepath, archives)
                 if source is None:
@@ -113,8 +123,7 @@ def _skyscript(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) 
                         path=csv_path,
                         fix="the CSV is not the published one: download it again.",
                     )
-                rows.append((name, row[CAPTION_COLUMN] or ""))
-        _write_captions(rows, out / split / CAPTIONS)
+                captions.writerow((name, row[CAPTION_COLUMN] or ""))
         summaries.append(SplitSummary(split, out / split, len(linked), {}))
     return Parsed(summaries, "images")
 
