@@ -17,10 +17,10 @@ from tests.datasets.fixtures.common import Fixture
 from tests.datasets.prepared import download_and_prepare
 
 from eoforge.data import ImageMaskDataset
-from eoforge.datasets import DatasetEntry, get
+from eoforge.datasets import DatasetEntry, download, get
 from eoforge.datasets.layouts.multisensor import METER_ML_FILES
 from eoforge.datasets.prepare import Prepared
-from eoforge.errors import ConfigError
+from eoforge.errors import ConfigError, DownloadError
 from eoforge.experiment.config import DataConfig
 
 
@@ -77,6 +77,7 @@ def test_meter_ml_links_every_sensor_file_and_writes_the_labels(tmp_path: Path) 
         ("missing_folder", "test_dataset.geojson"),
         ("missing_file", "sentinel-1.npy"),
         ("unknown_type", "val_dataset.geojson"),
+        ("listed_twice", "train_dataset.geojson"),
     ],
 )
 def test_meter_ml_refuses_a_broken_layout(defect: str, named: str, tmp_path: Path) -> None:
@@ -144,6 +145,13 @@ def test_geoplant_writes_surveys_with_species_and_links_their_patches(tmp_path: 
 def test_geoplant_refuses_a_survey_without_its_patch(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"survey 2045 of PA_metadata_test_iid\.csv"):
         _prepare("geoplant", lambda p: geoplant.write(p, "missing_patch"), tmp_path)
+
+
+def test_meter_ml_download_asks_for_the_file_by_hand(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="cannot be downloaded without an account") as info:
+        download(get("meter-ml"), tmp_path)
+    assert "METER-ML.zip" in str(info.value)
+    assert "stanfordmlgroup.github.io/projects/meter-ml" in str(info.value)
 
 
 def test_entries_say_what_trains_them() -> None:

@@ -132,7 +132,10 @@ GAMUS = DatasetEntry(
         "<split>/images/ (float32: R, G, B as published, 0-255, and the height as a fourth "
         "band, the entry's bands, so data.kind image_mask trains on colour and height "
         "today), <split>/masks/ (class ids) and <split>/heights/ (the height alone, float32 "
-        f"metres, for {SEVERAL_SENSORS}). Class counts are pixels per class."
+        f"metres, for {SEVERAL_SENSORS}). Class counts are pixels per class (mask values "
+        "beyond the six classes are counted as 'value N'). The gsd (about 0.33 m) and the "
+        "class order of the mask values are taken as understood from the paper, not "
+        "confirmed against the archive."
     ),
 )
 

@@ -131,8 +131,14 @@ def _meter_ml(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -
             step(f"linking and counting the {split} locations")
         folders = {p.parent.name: p.parent for p in sorted(images.rglob(METER_ML_FILES[0]))}
         counts = Counter[str]()
-        rows = []
+        rows: list[tuple[str, str]] = []
+        listed: set[str] = set()
         for sample, labels in _meter_ml_labels(geojson, names):
+            if sample in listed:
+                raise ConfigError(
+                    f"{geojson.name} lists {sample!r} twice.", path=geojson, fix=INCOMPLETE
+                )
+            listed.add(sample)
             source = folders.pop(sample, None)
             if source is None:
                 raise ConfigError(
@@ -222,6 +228,10 @@ def _gamus(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> P
     names = [c.name for c in entry.classes]
     summaries = []
     for split in entry.splits:
+        if not (base / "images" / split).is_dir():
+            raise ConfigError(
+                f"the {split} split has no folder images/{split}/.", path=base, fix=INCOMPLETE
+            )
         tiles: dict[str, dict[str, Path]] = {}
         for sub, suffix in GAMUS_SUFFIXES.items():
             for path in sorted((base / sub / split).glob(f"*{suffix}")):
