@@ -117,10 +117,17 @@ def test_gamus_converts_the_hdf5_tiles_and_trains_as_image_mask(tmp_path: Path) 
     assert np.array_equal(image[3], height) and image[:3].max() <= 255
 
 
-def test_gamus_refuses_a_tile_without_its_height(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("defect", "message"),
+    [
+        ("missing_height", r"val_0000_IMG\.h5 has no partner val_0000_AGL\.h5"),
+        ("missing_split", r"GAMUS: the test split has no folder images/test/"),
+    ],
+)
+def test_gamus_refuses_a_broken_layout(defect: str, message: str, tmp_path: Path) -> None:
     pytest.importorskip("h5py")
-    with pytest.raises(ConfigError, match=r"val_0000_IMG\.h5.*val_0000_AGL\.h5"):
-        _prepare("gamus", lambda p: gamus.write(p, "missing_height"), tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        _prepare("gamus", lambda p: gamus.write(p, defect), tmp_path)
 
 
 def test_geoplant_writes_surveys_with_species_and_links_their_patches(tmp_path: Path) -> None:
