@@ -56,15 +56,12 @@ def test_rsscn7_split_reads_back_as_class_folders(tmp_path: Path) -> None:
     assert data.kind == "class_folder"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="prepare.data_config sets root only from a split called train; RSSCN7 has one "
-    "split, all (see the report: data_config should fall back to the only split)",
-)
 def test_rsscn7_manifest_data_section_is_a_valid_config(tmp_path: Path) -> None:
     _, done = download_and_prepare(get("rsscn7"), rsscn7.write, tmp_path)
     manifest = json.loads(done.manifest.read_text())
-    TypeAdapter(DataConfig).validate_python(manifest["data"])
+    data = TypeAdapter(DataConfig).validate_python(manifest["data"])
+    assert data.root == done.splits[0].path.resolve()  # type: ignore[union-attr]
+    assert "val_root" not in manifest["data"]  # validation: a val_fraction of the one split
 
 
 def _without(folder_name: str) -> Callable[[Path], Fixture]:

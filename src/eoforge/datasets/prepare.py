@@ -66,9 +66,15 @@ class Prepared:
 
 
 def data_config(entry: DatasetEntry, splits: Iterable[SplitSummary]) -> dict[str, Any]:
-    """The ``data`` section of an experiment config: train on ``train``, validate on ``val``."""
+    """The ``data`` section of an experiment config: train on ``train``, validate on ``val``.
+
+    A dataset with one split only (no official split) trains on it and holds out
+    the config's ``val_fraction`` for validation.
+    """
     by_name = {s.name: str(s.path.resolve()) for s in splits}
     train, val = by_name.get("train"), by_name.get("val")
+    if train is None and len(by_name) == 1:  # no official split: validation by val_fraction
+        train = next(iter(by_name.values()))
     kind = entry.data_kind
     config: dict[str, Any] = {"kind": kind}
     if kind in ("class_folder", "change_triplet"):
