@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from tests.datasets.fixtures import dior, dota, m4sar, nwpu_vhr10, xview3
-from tests.datasets.fixtures.common import Fixture
+from tests.datasets.fixtures.common import Fixture, write_tar
 from tests.datasets.prepared import download_and_prepare
 
 from eoforge.datasets import DatasetEntry, download, get
@@ -261,6 +261,35 @@ def test_real_dota_image_parses_to_its_64_objects() -> None:
     assert Counter(r.cls for r in rows) == {"large-vehicle": 50, "small-vehicle": 14}
     assert rows[0].corners == (674, 375, 683, 375, 684, 394, 675, 395)
     assert image_size(folder / "images" / "P1888.png") == (712, 557)
+
+
+def test_real_dota_image_prepares_in_the_published_layout(tmp_path: Path) -> None:
+    folder = REAL / "dota"
+    if not folder.is_dir():
+        pytest.skip("real DOTA sample (../shared/data/real/dota) not present")
+
+    def generator(published: Path) -> Fixture:
+        fixture = dota.write(published)  # val from the fixture, train is the real P1888
+        image = (folder / "images" / "P1888.png").read_bytes()
+        label = (folder / "labelTxt" / "P1888.txt").read_bytes()
+        for name, member, data in (
+            ("dotav1.0_images_train.tar.gz", "train/images/P1888.png", image),
+            ("dotav1.0_annotations_train.tar.gz", "train/annotations/version1.0/P1888.txt", label),
+        ):
+            fixture.files[name] = write_tar(published / name, {member: data})
+        return fixture
+
+    _, done = download_and_prepare(get("dota-v1.0"), generator, tmp_path)
+    train = done.splits[0]
+    assert train.count == 1
+    assert {k: v for k, v in train.class_counts.items() if v} == {
+        "large-vehicle": 50,
+        "small-vehicle": 14,
+    }
+    assert len(read_objects(train.path / "objects.csv")) == 64
+    assert (train.path / "images" / "P1888.png").stat().st_size == (
+        folder / "images" / "P1888.png"
+    ).stat().st_size
 
 
 def test_real_dior_r_annotation_parses() -> None:
