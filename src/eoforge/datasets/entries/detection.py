@@ -223,7 +223,7 @@ NWPU_VHR10 = DatasetEntry(
     files=(
         RemoteFile(
             url=f"{VHR10_MIRROR}/NWPU%20VHR-10%20dataset.zip",
-            filename="nwpu-vhr10-dataset.zip",
+            filename="NWPU VHR-10 dataset.zip",
             md5="6add6751469c12dd8c8d6223064c6c4d",
             checksum_source="MD5 as recorded by TorchGeo (VHR10) for this URL",
             extract=True,
