@@ -1,4 +1,4 @@
-"""Safe extraction of zip and tar (.gz, .bz2, .xz) archives.
+"""Safe extraction of zip and tar (.gz, .bz2, .xz, Zstandard .zst) archives.
 
 Every member is checked before anything is written for it, and the archive is
 refused (:class:`eoforge.errors.UnsafeArchiveError`, naming the archive, the
@@ -14,6 +14,9 @@ member and why) when a member
 
 The archive is unpacked into a temporary folder beside the target and renamed
 into place only when complete; a refused or failed archive leaves nothing behind.
+Zstandard tars (``.tar.zst``, recognised by their magic number) are decompressed
+as a stream with the ``zstandard`` package and read member by member, with the
+same checks.
 """
 
 from __future__ import annotations
@@ -44,6 +47,15 @@ CHUNK = 1 << 20
 
 EXTRACTED = "extracted"
 """Name of the folder holding the extracted archives in a dataset folder."""
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+"""The first four bytes of a Zstandard frame."""
+
+
+def is_zstd(path: str | os.PathLike[str]) -> bool:
+    """Whether the file starts with a Zstandard frame (a ``.zst`` file, e.g. ``.tar.zst``)."""
+    with open(path, "rb") as f:
+        return f.read(4) == ZSTD_MAGIC
 
 
 def default_bound(archive: str | os.PathLike[str]) -> int:
@@ -158,39 +170,71 @@ def _extract_zip(job: _Extraction) -> None:
         ) from exc
 
 
+def _extract_members(job: _Extraction, tf: tarfile.TarFile) -> None:
+    """Check and write the members of an open tar, in archive order (read once)."""
+    for member in tf:
+        dest = job.destination(member.name)
+        if member.issym():
+            job.link(member.name, dest, member.linkname)
+        elif member.islnk():
+            source = job.destination(member.linkname)
+            if not source.is_file():
+                raise job.refuse(
+                    member.name, f"is a hard link to {member.linkname!r}, not a file here"
+                )
+            job.declare(member.name, source.stat().st_size)
+            with open(source, "rb") as src:
+                job.copy(member.name, src, dest, source.stat().st_size)
+        elif member.isdir():
+            dest.mkdir(parents=True, exist_ok=True)
+        elif member.isfile():
+            job.declare(member.name, member.size)
+            stream = tf.extractfile(member)
+            if stream is None:
+                raise job.refuse(member.name, "cannot be read")
+            with stream:
+                job.copy(member.name, stream, dest, member.size)
+        else:
+            raise job.refuse(member.name, "is a device, FIFO or other special file")
+
+
+def _corrupt(job: _Extraction, kind: str, exc: Exception) -> UnsafeArchiveError:
+    return UnsafeArchiveError(
+        f"refused: the {kind} archive is corrupt ({exc}); nothing was extracted.",
+        path=job.archive,
+        fix="download it again from the official source and check its checksum.",
+    )
+
+
 def _extract_tar(job: _Extraction) -> None:
     try:
-        with tarfile.open(job.archive, "r:*") as tf:
-            for member in tf:  # streamed: compressed tars are read once
-                dest = job.destination(member.name)
-                if member.issym():
-                    job.link(member.name, dest, member.linkname)
-                elif member.islnk():
-                    source = job.destination(member.linkname)
-                    if not source.is_file():
-                        raise job.refuse(
-                            member.name, f"is a hard link to {member.linkname!r}, not a file here"
-                        )
-                    job.declare(member.name, source.stat().st_size)
-                    with open(source, "rb") as src:
-                        job.copy(member.name, src, dest, source.stat().st_size)
-                elif member.isdir():
-                    dest.mkdir(parents=True, exist_ok=True)
-                elif member.isfile():
-                    job.declare(member.name, member.size)
-                    stream = tf.extractfile(member)
-                    if stream is None:
-                        raise job.refuse(member.name, "cannot be read")
-                    with stream:
-                        job.copy(member.name, stream, dest, member.size)
-                else:
-                    raise job.refuse(member.name, "is a device, FIFO or other special file")
+        with tarfile.open(job.archive, "r:*") as tf:  # streamed: compressed tars are read once
+            _extract_members(job, tf)
     except tarfile.TarError as exc:
-        raise UnsafeArchiveError(
-            f"refused: the tar archive is corrupt ({exc}); nothing was extracted.",
+        raise _corrupt(job, "tar", exc) from exc
+
+
+def _extract_tar_zst(job: _Extraction) -> None:
+    try:
+        # Deferred: only .tar.zst archives need the decompressor, and the command line
+        # imports this module at start-up.
+        import zstandard
+    except ImportError as exc:
+        raise UnreadableFileError(
+            "a Zstandard archive, and the zstandard package is not installed.",
             path=job.archive,
-            fix="download it again from the official source and check its checksum.",
+            fix="pip install zstandard (an eoforge dependency), then run the command again.",
         ) from exc
+    decompressor = zstandard.ZstdDecompressor()
+    try:
+        with (
+            open(job.archive, "rb") as raw,
+            decompressor.stream_reader(raw, read_across_frames=True) as stream,
+            tarfile.open(fileobj=stream, mode="r|") as tf,  # a stream: members in order
+        ):
+            _extract_members(job, tf)
+    except (tarfile.TarError, zstandard.ZstdError) as exc:
+        raise _corrupt(job, "tar.zst", exc) from exc
 
 
 def safe_extract(
@@ -202,7 +246,7 @@ def safe_extract(
     """Unpack a zip or tar archive into the new folder ``target``, all or nothing.
 
     Args:
-        archive: A ``.zip`` or ``.tar[.gz|.bz2|.xz]`` file.
+        archive: A ``.zip`` or ``.tar[.gz|.bz2|.xz|.zst]`` file.
         target: Folder to create; it must not exist yet.
         max_bytes: Bound on the unpacked size in bytes (default :func:`default_bound`).
 
@@ -222,6 +266,8 @@ def safe_extract(
         extractor = _extract_zip
     elif tarfile.is_tarfile(archive):
         extractor = _extract_tar
+    elif is_zstd(archive):
+        extractor = _extract_tar_zst
     else:
         raise UnreadableFileError(
             "not a zip or tar archive.", path=archive, fix="download it again."

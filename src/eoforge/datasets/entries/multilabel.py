@@ -1,9 +1,9 @@
-"""Multi-label datasets: patches with several labels each (BigEarthNet)."""
+"""Multi-label datasets: patches with several labels each (BigEarthNet v1.0 and v2.0)."""
 
 from __future__ import annotations
 
 from eoforge.datasets.bigearthnet_labels import CLASSES_19
-from eoforge.datasets.entries.common import S2_12, classes
+from eoforge.datasets.entries.common import S1_VV_VH, S2_12, classes
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
 
 BIGEARTHNET_SPLITS = (
@@ -63,6 +63,93 @@ BIGEARTHNET_S2 = DatasetEntry(
     ),
 )
 
+BIGEARTHNET_V2_RECORD = "https://zenodo.org/records/10891137/files"
+"""The Zenodo record of BigEarthNet v2.0 (reBEN)."""
 
-ENTRIES: tuple[DatasetEntry, ...] = (BIGEARTHNET_S2,)
+BIGEARTHNET_V2_COLOURS = (
+    "#e6004d", "#cc4df2", "#ffffa8", "#e68000", "#e6e64d", "#ffe64d", "#e6cc4d", "#f2cca6",
+    "#80ff00", "#00a600", "#4dff00", "#ccf24d", "#a6ff80", "#a6f200", "#e6e6e6", "#a6a6ff",
+    "#ccccff", "#80f2e6", "#e6f2ff",
+)  # fmt: skip
+"""CORINE colours of the 19 classes (Table 1 of the BigEarthNet v2.0 description)."""
+
+BIGEARTHNET_V2_SOURCE = "MD5 as recorded by TorchGeo (BigEarthNetV2) for this URL"
+
+BIGEARTHNET_V2 = DatasetEntry(
+    name="bigearthnet-v2",
+    title="BigEarthNet v2.0 (reBEN): Sentinel-2 with Sentinel-1",
+    task="multi_label",
+    family="multilabel",
+    data_kind="bigearthnet",
+    trainable=True,
+    bands=S2_12 + S1_VV_VH,
+    gsd=10.0,
+    licence="CDLA-Permissive-1.0",
+    citation=(
+        "Clasen, K. N., Hackel, L., Burgert, T., Sumbul, G., Demir, B., Markl, V. (2025). "
+        "reBEN: Refined BigEarthNet Dataset for Remote Sensing Image Analysis. IGARSS 2025. "
+        "arXiv:2407.03653"
+    ),
+    homepage="https://bigearth.net/",
+    files=(
+        RemoteFile(
+            url=f"{BIGEARTHNET_V2_RECORD}/BigEarthNet-S2.tar.zst",
+            filename="BigEarthNet-S2.tar.zst",
+            size=63_251_710_377,
+            md5="2245ed2d1a93f6ce637d839bc856396e",
+            checksum_source=BIGEARTHNET_V2_SOURCE,
+            extract=True,
+        ),
+        RemoteFile(
+            url=f"{BIGEARTHNET_V2_RECORD}/BigEarthNet-S1.tar.zst",
+            filename="BigEarthNet-S1.tar.zst",
+            size=54_439_153_171,
+            md5="a55eaa2cdf6a917e296bd6601ec1e348",
+            checksum_source=BIGEARTHNET_V2_SOURCE,
+            extract=True,
+        ),
+        RemoteFile(
+            url=f"{BIGEARTHNET_V2_RECORD}/Reference_Maps.tar.zst",
+            filename="Reference_Maps.tar.zst",
+            md5="95d85a222fa983faddcac51a19f28917",
+            checksum_source=BIGEARTHNET_V2_SOURCE,
+            approx_size=282_000_000,
+        ),
+        RemoteFile(
+            url=f"{BIGEARTHNET_V2_RECORD}/metadata.parquet",
+            filename="metadata.parquet",
+            md5="55687065e77b6d0b0f1ff604a6e7b49c",
+            checksum_source=(
+                "MD5 as recorded by TorchGeo 0.8 (BigEarthNetV2) for its Hugging Face mirror "
+                "of this file (users of the Zenodo record quote the same MD5 for it)"
+            ),
+            approx_size=3_600_000,
+        ),
+    ),
+    layout="bigearthnet_v2",
+    splits=("train", "val", "test"),
+    split_source=(
+        "the split column (train, validation, test) of metadata.parquet, Clasen et al. "
+        "(2025): geographically separated splits; patches with seasonal snow, clouds or "
+        "cloud shadows are not in metadata.parquet (counted as unassigned)"
+    ),
+    classes=classes(CLASSES_19, BIGEARTHNET_V2_COLOURS),
+    notes=(
+        "549,488 Sentinel-2 L2A patches of 1.2 x 1.2 km (120x120 pixels at 10 m, one GeoTIFF per "
+        "band, 20 m and 60 m bands at their native size), each with its Sentinel-1 GRD patch "
+        "(VV, VH in dB); 480,038 are listed in metadata.parquet with 19-class labels. Prepare "
+        "writes v1-style patch folders: <split>/<patch_id>/ with hard links to the 12 band files "
+        "and <patch_id>_labels_metadata.json, and s1/<split>/<s1_name>/ with links to VV and VH "
+        "and a metadata file naming corresponding_s2_patch (give that folder as data.root_s1). "
+        "The metadata's labels_19 are the official labels; its labels name, for each of them, "
+        "the first CORINE class of the 43 that maps to it, which the BigEarthNet reader turns "
+        "back into exactly the official labels with num_classes 19 (43-class labels do not exist "
+        "for v2.0: never train it with num_classes 43). Reference_Maps.tar.zst (pixel-level "
+        "CORINE maps) is downloaded but not extracted. The archives take about 118 GB and unpack "
+        "larger."
+    ),
+)
+
+
+ENTRIES: tuple[DatasetEntry, ...] = (BIGEARTHNET_S2, BIGEARTHNET_V2)
 """The entries of this module, in listing order."""
