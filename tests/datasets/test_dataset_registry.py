@@ -75,6 +75,8 @@ def test_entries_not_trainable_today_say_what_is_missing() -> None:
         **{**base, "name": "x", "trainable": False, "task": "detection", "later": "issue X"}
     )
     assert later.trained_by == "later: issue X"
+    detail = later.model_copy(update={"later": "object detection: no data kind reads boxes"})
+    assert detail.trained_by_short == "later: object detection"
 
 
 def test_register_and_unregister() -> None:

@@ -148,7 +148,11 @@ def list_datasets() -> None:
     found = entries()
     for entry in found:
         table.add_row(
-            entry.name, entry.task, entry.trained_by, _entry_size(entry), escape(entry.title)
+            entry.name,
+            entry.task,
+            entry.trained_by_short,
+            _entry_size(entry),
+            escape(entry.title),
         )
     ui.out().print(table)
     ui.result(f"{_count(len(found), 'dataset')}; nothing written")

@@ -176,6 +176,16 @@ class DatasetEntry(BaseModel):
         return sum(s for s in sizes if s is not None), all(s is not None for s in sizes)
 
     @property
+    def trained_by_short(self) -> str:
+        """``"yes (segmentation)"`` or ``"later: <issue>"``, for one-line listings.
+
+        ``<issue>`` is the text of ``later`` before its first colon.
+        """
+        if self.trainable:
+            return self.trained_by
+        return f"later: {self.later.split(':', 1)[0].strip()}"
+
+    @property
     def trained_by(self) -> str:
         """``"yes (segmentation)"`` or what is missing, for listings."""
         if self.trainable:
