@@ -59,7 +59,7 @@ def test_bigearthnet_v2_prepares_the_official_splits(tmp_path: Path) -> None:
         ],
         "corresponding_s1_patch": TRAIN_S1,
     }
-    s1 = done.folder / "eoforge" / "s1" / "train" / TRAIN_S1
+    s1 = done.folder / "eoforge" / "s1" / TRAIN_S1
     assert sorted(p.name for p in s1.iterdir()) == [
         f"{TRAIN_S1}_VH.tif",
         f"{TRAIN_S1}_VV.tif",
@@ -69,9 +69,13 @@ def test_bigearthnet_v2_prepares_the_official_splits(tmp_path: Path) -> None:
     assert s1_meta["corresponding_s2_patch"] == TRAIN_PATCH
     extracted = sorted(p.name for p in (done.folder / "extracted").iterdir())
     assert extracted == ["BigEarthNet-S1.tar.zst", "BigEarthNet-S2.tar.zst"]  # maps stay packed
+    assert len(list((done.folder / "eoforge" / "s1").iterdir())) == sum(fixture.counts.values())
     manifest = json.loads(done.manifest.read_text())
     data = TypeAdapter(DataConfig).validate_python(manifest["data"])
     assert data.kind == "bigearthnet" and manifest["data"]["num_classes"] == 19
+    # one Sentinel-1 folder serves training and validation
+    section = {**manifest["data"], "root_s1": str(done.folder / "eoforge" / "s1")}
+    assert TypeAdapter(DataConfig).validate_python(section).root_s1 is not None  # type: ignore[union-attr]
 
 
 def test_bigearthnet_v2_splits_read_back_with_sentinel1(tmp_path: Path) -> None:
@@ -79,7 +83,7 @@ def test_bigearthnet_v2_splits_read_back_with_sentinel1(tmp_path: Path) -> None:
     for split in done.splits:
         ds = BigEarthNetDataset(
             split.path,
-            root_s1=done.folder / "eoforge" / "s1" / split.name,
+            root_s1=done.folder / "eoforge" / "s1",
             bands=["S2.B04", "S2.B11"],
         )
         assert len(ds) == fixture.counts[split.name]
@@ -117,6 +121,17 @@ def test_bigearthnet_v2_metadata_naming_a_missing_patch_is_refused(tmp_path: Pat
     with pytest.raises(ConfigError, match=f"S2 patch {missing}") as info:
         download_and_prepare(get("bigearthnet-v2"), _edited(add), tmp_path)
     assert "BigEarthNet-S2.tar.zst" in str(info.value) and "metadata.parquet" in str(info.value)
+
+
+def test_bigearthnet_v2_s1_patch_paired_twice_is_refused(tmp_path: Path) -> None:
+    def pair_twice(patches: dict[str, tuple[str, str, list[str]]]) -> None:
+        other = "S2A_MSIL2A_20170613T101031_N9999_R022_T33UUP_26_58"
+        _, split, labels = patches[other]
+        patches[other] = (TRAIN_S1, split, labels)
+
+    with pytest.raises(ConfigError, match=f"pairs the S1 patch {TRAIN_S1}") as info:
+        download_and_prepare(get("bigearthnet-v2"), _edited(pair_twice), tmp_path)
+    assert "metadata.parquet" in str(info.value)
 
 
 def test_bigearthnet_v2_unknown_label_names_the_metadata(tmp_path: Path) -> None:

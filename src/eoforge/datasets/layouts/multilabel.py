@@ -16,9 +16,10 @@ are patches per class (19-class nomenclature).
   ``labels_19`` (the official labels), ``labels`` (for each of them the first
   of the 43 CORINE classes that map to it, which the v1 reader maps back to
   exactly ``labels_19`` with 19 classes; v2.0 has no 43-class labels) and
-  ``corresponding_s1_patch``. The Sentinel-1 partners go to
-  ``s1/<split>/<s1_name>/`` (links to VV and VH, a metadata file naming
-  ``corresponding_s2_patch``) for ``root_s1``. Sentinel-2 patches that
+  ``corresponding_s1_patch``. The Sentinel-1 partners of every split go to
+  one folder ``s1/<s1_name>/`` (links to VV and VH, a metadata file naming
+  ``corresponding_s2_patch``), the ``root_s1`` of training and validation
+  alike (partners are matched by that name). Sentinel-2 patches that
   metadata.parquet does not list (seasonal snow, clouds, shadows) are counted
   as unassigned.
 """
@@ -184,9 +185,9 @@ def _bigearthnet_v2(entry: DatasetEntry, folder: Path, out: Path, step: Step | N
     sizes = Counter[str]()
     for split in entry.splits:
         (out / split).mkdir(parents=True, exist_ok=True)
-        (out / "s1" / split).mkdir(parents=True, exist_ok=True)
     if step is not None:
         step(f"linking {len(rows)} Sentinel-2 patches and their Sentinel-1 partners")
+    (out / "s1").mkdir()
     listed = set()
     for row in rows:
         patch, s1_name, labels = str(row["patch_id"]), str(row["s1_name"]), row["labels"]
@@ -214,6 +215,13 @@ def _bigearthnet_v2(entry: DatasetEntry, folder: Path, out: Path, step: Step | N
                 fix=f"BigEarthNet-{sensor}.tar.zst is incomplete or of another release: delete "
                 "it and its extracted folder and download it again.",
             )
+        if (out / "s1" / s1_name).exists():
+            raise ConfigError(
+                f"{parquet.name} pairs the S1 patch {s1_name} with more than one S2 patch "
+                f"({patch} among them).",
+                path=parquet,
+                fix="download metadata.parquet of BigEarthNet v2.0 again.",
+            )
         listed.add(patch)
         labels_19 = [str(label) for label in labels]
         labels_43 = [REPRESENTATIVE_43[label] for label in labels_19]
@@ -225,7 +233,7 @@ def _bigearthnet_v2(entry: DatasetEntry, folder: Path, out: Path, step: Step | N
         _write_patch(
             _band_files(s1, s1_name, S1_BAND_IDS, roots["S1"]),
             s1_meta,
-            out / "s1" / chosen / s1_name,
+            out / "s1" / s1_name,
         )
         counts[chosen].update(set(labels_19))
         sizes[chosen] += 1
