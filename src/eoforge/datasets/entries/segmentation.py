@@ -103,8 +103,7 @@ SPACENET2 = DatasetEntry(
         "<split>/images/<AOI>_img<N>.tif and rasterises each tile's footprints on its grid into "
         "<split>/masks/<AOI>_img<N>.tif (lossless GeoTIFF, 0 background, 1 building: pixels "
         "whose centre lies in a footprint; an empty GeoJSON gives an all-zero mask). The MUL, "
-        "MUL-PanSharpen and PAN tiles stay in the extracted folders. The four tarballs are tens "
-        "of GB in all."
+        "MUL-PanSharpen and PAN tiles stay in the extracted folders."
     ),
 )
 
