@@ -47,11 +47,6 @@ def test_bigearthnet_v2_prepares_the_official_splits(tmp_path: Path) -> None:
     assert os.path.samefile(patch / f"{TRAIN_PATCH}_B8A.tif", source / f"{TRAIN_PATCH}_B8A.tif")
     meta = json.loads((patch / f"{TRAIN_PATCH}_labels_metadata.json").read_text())
     assert meta == {
-        "labels": [
-            "Continuous urban fabric",
-            "Industrial or commercial units",
-            "Complex cultivation patterns",
-        ],
         "labels_19": [
             "Urban fabric",
             "Industrial or commercial units",
@@ -74,8 +69,8 @@ def test_bigearthnet_v2_prepares_the_official_splits(tmp_path: Path) -> None:
     data = TypeAdapter(DataConfig).validate_python(manifest["data"])
     assert data.kind == "bigearthnet" and manifest["data"]["num_classes"] == 19
     # one Sentinel-1 folder serves training and validation
-    section = {**manifest["data"], "root_s1": str(done.folder / "eoforge" / "s1")}
-    assert TypeAdapter(DataConfig).validate_python(section).root_s1 is not None  # type: ignore[union-attr]
+    assert manifest["data"]["root_s1"] == str((done.folder / "eoforge" / "s1").resolve())
+    assert data.root_s1 is not None  # type: ignore[union-attr]
 
 
 def test_bigearthnet_v2_splits_read_back_with_sentinel1(tmp_path: Path) -> None:
@@ -95,6 +90,9 @@ def test_bigearthnet_v2_splits_read_back_with_sentinel1(tmp_path: Path) -> None:
             expected = np.zeros(19, np.float32)
             expected[[CLASSES_19.index(label) for label in labels]] = 1
             assert np.array_equal(sample["label"].numpy(), expected)
+    with pytest.raises(ConfigError, match="19-class labels only") as info:
+        BigEarthNetDataset(done.splits[0].path, bands=["S2.B04"], num_classes=43)[0]
+    assert "data.num_classes: 19" in str(info.value)
 
 
 def _edited(

@@ -177,7 +177,7 @@ def info(name: NameArgument, root: RootOption = None) -> None:
         ("trainable today", entry.trained_by),
         ("config data.kind", entry.data_kind or "-"),
         ("bands", ", ".join(entry.bands)),
-        ("GSD", f"{entry.gsd:g} m"),
+        ("GSD", "not published" if entry.gsd is None else f"{entry.gsd:g} m"),
         ("licence", entry.licence),
         ("citation", entry.citation),
         ("homepage", entry.homepage),

@@ -1,7 +1,9 @@
 """BigEarthNet (v1 folder layout): Sentinel-2 patches, optional Sentinel-1, multi-hot labels.
 
 Each patch is a folder of one GeoTIFF per band (``<patch>_B04.tif``...) beside
-``<patch>_labels_metadata.json``, whose ``labels`` list CORINE class names.
+``<patch>_labels_metadata.json``, whose ``labels`` list CORINE class names (v1.0),
+or whose ``labels_19`` list names of the 19-class nomenclature (v2.0 patches as
+``eoforge datasets prepare bigearthnet-v2`` writes them; 19 classes only).
 Bands are read by name through :mod:`eoforge.io` onto the patch's 10 m grid
 (20 m and 60 m bands resampled), with the reader's radiometry (L2A DN to
 reflectance). Sentinel-1 patches, when given, are matched to Sentinel-2 ones
@@ -149,6 +151,36 @@ def multi_hot(
     return label
 
 
+def patch_label(
+    meta: dict[str, Any], num_classes: Literal[19, 43], path: str | os.PathLike[str]
+) -> torch.Tensor:
+    """Float32 multi-hot ``[K]`` of a patch's metadata: ``labels_19`` (v2.0) or ``labels``.
+
+    Raises:
+        MetadataError: An unknown class name.
+        ConfigError: 43 classes asked of a v2.0 patch (it has 19-class labels only).
+    """
+    if "labels_19" not in meta:
+        return multi_hot(meta.get("labels", []), num_classes, path)
+    if num_classes != 19:
+        raise ConfigError(
+            "BigEarthNet v2.0 patches carry 19-class labels only.",
+            path=path,
+            fix="set data.num_classes: 19.",
+        )
+    names = list(meta["labels_19"])
+    unknown = [n for n in names if n not in CLASSES_19]
+    if unknown:
+        raise MetadataError(
+            f"unknown BigEarthNet 19-class names {unknown}.",
+            path=path,
+            fix="labels_19 must name classes of the 19-class nomenclature.",
+        )
+    label = torch.zeros(19, dtype=torch.float32)
+    label[[CLASSES_19.index(n) for n in names]] = 1.0
+    return label
+
+
 class BigEarthNetDataset(Dataset[Sample]):
     """BigEarthNet patches as geo samples with multi-hot labels.
 
@@ -223,11 +255,10 @@ class BigEarthNetDataset(Dataset[Sample]):
             )
             image = np.concatenate([image, radar])
             valid = valid & radar_valid
-        labels = read_metadata(folder).get("labels", [])
         sample: Sample = {
             "image": torch.from_numpy(image),
             "valid": torch.from_numpy(valid),
-            "label": multi_hot(labels, self.num_classes, folder),
+            "label": patch_label(read_metadata(folder), self.num_classes, folder),
             **grid_to_sample(grid),
         }
         return self.transforms(sample) if self.transforms is not None else sample

@@ -42,7 +42,9 @@ DataKind = Literal["class_folder", "image_mask", "change_triplet", "bigearthnet"
 """The experiment config's ``data.kind`` that reads a prepared dataset."""
 
 
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
+ARCHIVE_SUFFIXES = (
+    ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".tzst", ".tar", ".zip",
+)  # fmt: skip
 """File name endings :mod:`eoforge.datasets.extract` unpacks."""
 
 
@@ -114,7 +116,8 @@ class DatasetEntry(BaseModel):
         trainable: Whether eoforge trains it today.
         later: For datasets not trainable today: what is missing (the issue).
         bands: Canonical eoforge band names of the images, in file order.
-        gsd: Ground sampling distance of the images in metres.
+        gsd: Ground sampling distance of the images in metres; None when the
+            publishers give none (e.g. Google Earth images of mixed scales).
         licence: Licence of the data.
         citation: How to cite the dataset.
         homepage: The dataset's page.
@@ -137,7 +140,7 @@ class DatasetEntry(BaseModel):
     trainable: bool
     later: str = ""
     bands: tuple[str, ...] = Field(min_length=1)
-    gsd: float = Field(gt=0)
+    gsd: float | None = Field(gt=0)
     licence: str
     citation: str
     homepage: str

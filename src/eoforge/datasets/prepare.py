@@ -88,6 +88,8 @@ def data_config(entry: DatasetEntry, splits: Iterable[SplitSummary]) -> dict[str
         )
     elif kind == "bigearthnet":
         config.update(root_s2=train, val_root_s2=val, num_classes=len(entry.classes))
+        if train is not None and (Path(train).parent / "s1").is_dir():  # v2.0: S1 partners
+            config.update(root_s1=str(Path(train).parent / "s1"))
     if kind != "bigearthnet" and entry.bands:
         config["bands"] = list(entry.bands)
     return {k: v for k, v in config.items() if v is not None}

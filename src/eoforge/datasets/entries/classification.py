@@ -166,7 +166,7 @@ RSSCN7 = DatasetEntry(
     data_kind="class_folder",
     trainable=True,
     bands=RGB,
-    gsd=1.0,
+    gsd=None,
     licence="No licence stated by the authors (Google Earth imagery)",
     citation=(
         "Zou, Q., Ni, L., Zhang, T., Wang, Q. (2015). Deep Learning Based Feature Selection for "
@@ -195,7 +195,7 @@ RSSCN7 = DatasetEntry(
     classes=classes(RSSCN7_CLASSES),
     notes=(
         "2,800 Google Earth RGB JPEGs of 400x400 pixels, 400 per class, 100 at each of four "
-        "scales; the authors publish no ground sampling distance, so gsd (1 m) is nominal only. "
+        "scales; the authors publish no ground sampling distance. "
         "Prepared as hard links in all/<class>/ (RSSCN7-master/<class>/*.jpg)."
     ),
 )

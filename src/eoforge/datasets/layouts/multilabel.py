@@ -13,9 +13,8 @@ are patches per class (19-class nomenclature).
   ``labels``: 19-class names, ``split``: train/validation/test, ``s1_name``).
   v2.0 patch folders hold no metadata, so each prepared patch is a folder of
   hard links to its 12 band files plus a written metadata file:
-  ``labels_19`` (the official labels), ``labels`` (for each of them the first
-  of the 43 CORINE classes that map to it, which the v1 reader maps back to
-  exactly ``labels_19`` with 19 classes; v2.0 has no 43-class labels) and
+  ``labels_19`` (the official labels, which the reader takes with
+  ``num_classes: 19`` and refuses with 43: v2.0 has no 43-class labels) and
   ``corresponding_s1_patch``. The Sentinel-1 partners of every split go to
   one folder ``s1/<s1_name>/`` (links to VV and VH, a metadata file naming
   ``corresponding_s2_patch``), the ``root_s1`` of training and validation
@@ -103,12 +102,6 @@ S2_BAND_IDS = tuple(band.split(".", 1)[1] for band in S2_12)
 S1_BAND_IDS = ("VV", "VH")
 """The band suffixes of a v2.0 Sentinel-1 patch's files."""
 
-REPRESENTATIVE_43 = {
-    name: CLASSES_43[min(i for i, j in CLASS_43_TO_19.items() if j == k)]
-    for k, name in enumerate(CLASSES_19)
-}
-"""19-class name to the first 43-class CORINE name that maps to it."""
-
 
 def _patch_folders(base: Path) -> dict[str, Path]:
     """Patch folder name to folder, for the ``<tile>/<patch>/`` folders under ``base``."""
@@ -123,9 +116,8 @@ def _patch_folders(base: Path) -> dict[str, Path]:
 def _top_folder(extracted: dict[str, Path], sensor: str) -> Path:
     """The ``BigEarthNet-<sensor>/`` folder extracted from ``BigEarthNet-<sensor>.tar.zst``."""
     top = f"BigEarthNet-{sensor}"
-    return find_dir(
-        extracted[f"{top}.tar.zst"], lambda p: p.name == top, f"{top}/ folder of {top}.tar.zst"
-    )
+    base = extracted[f"{top}.tar.zst"]  # itself called BigEarthNet-<sensor>: look inside
+    return find_dir(base, lambda p: p.name == top and p != base, f"{top}/ folder of {top}.tar.zst")
 
 
 def _v2_rows(entry: DatasetEntry, path: Path) -> list[dict[str, Any]]:
@@ -198,7 +190,7 @@ def _bigearthnet_v2(entry: DatasetEntry, folder: Path, out: Path, step: Step | N
                 path=parquet,
                 fix=f"the split column holds {sorted(V2_SPLITS)}: download metadata.parquet again.",
             )
-        unknown = [label for label in labels if label not in REPRESENTATIVE_43]
+        unknown = [label for label in labels if label not in CLASSES_19]
         if unknown:
             raise ConfigError(
                 f"patch {patch} has labels outside the 19-class nomenclature: {unknown}.",
@@ -224,9 +216,8 @@ def _bigearthnet_v2(entry: DatasetEntry, folder: Path, out: Path, step: Step | N
             )
         listed.add(patch)
         labels_19 = [str(label) for label in labels]
-        labels_43 = [REPRESENTATIVE_43[label] for label in labels_19]
-        s2_meta = {"labels": labels_43, "labels_19": labels_19, "corresponding_s1_patch": s1_name}
-        s1_meta = {"labels": labels_43, "labels_19": labels_19, "corresponding_s2_patch": patch}
+        s2_meta = {"labels_19": labels_19, "corresponding_s1_patch": s1_name}
+        s1_meta = {"labels_19": labels_19, "corresponding_s2_patch": patch}
         _write_patch(
             _band_files(s2, patch, S2_BAND_IDS, roots["S2"]), s2_meta, out / chosen / patch
         )
