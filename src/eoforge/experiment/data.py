@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from torch.utils.data import Dataset, Sampler, Subset
@@ -259,41 +259,83 @@ def bad_file_policy(data: ChipData, run_dir: Path) -> BadFiles:
     return BadFiles(data.on_bad_file, run_dir / SKIPPED_LOG)
 
 
+Split = Path | list[str] | None
+"""A split: a split file, a list of its entries, or None for every item."""
+
+D = TypeVar("D", bound=Dataset[Sample])
+
+
+def split_datasets(
+    make: Callable[[ChipOptions, Split], D],
+    separate_val: Callable[[], D] | None,
+    paths: Callable[[D], list[str]],
+    data: ChipData,
+    options: tuple[ChipOptions, ChipOptions],
+    seed: int,
+) -> tuple[D, D, D | None]:
+    """Training, validation and test datasets of chip data, by the config's rules.
+
+    ``data.splits`` first (train, val and test files); else everything trains
+    and ``separate_val`` (a validation folder) validates; without either,
+    ``data.val_fraction`` of the training items is held out (seeded).
+
+    Args:
+        make: Builds a dataset with the given chip options over a split.
+        separate_val: Builds the dataset of a separate validation folder, or None.
+        paths: The item paths of a dataset (to hold some out by path).
+        data: The chip data section.
+        options: Training and evaluation chip options.
+        seed: Seed of the hold-out.
+
+    Returns:
+        ``(train, val, test)``; test is None without ``data.splits.test``.
+    """
+    train_opts, eval_opts = options
+    splits = data.splits
+    val: D | None = None
+    test: D | None = None
+    if splits is not None:
+        train = make(train_opts, splits.train)
+        if splits.val is not None:
+            val = make(eval_opts, splits.val)
+        if splits.test is not None:
+            test = make(eval_opts, splits.test)
+    else:
+        train = make(train_opts, None)
+        if separate_val is not None:
+            val = separate_val()
+    if val is None:
+        items = paths(train)
+        kept, held = held_out(len(items), data.val_fraction, seed)
+        train = make(train_opts, [items[i] for i in kept])
+        val = make(eval_opts, [items[i] for i in held])
+    return train, val, test
+
+
 def _class_folder(data: ClassFolderData, config: ExperimentConfig, run_dir: Path) -> ExperimentData:
     ignore, bad = config.task.ignore_index, bad_file_policy(data, run_dir)
     train_opts, eval_opts = data.chips.train, eval_options(data.chips, "class_folder")
-    train_steps = chip_transform(train_opts, ignore)
-    eval_steps = chip_transform(eval_opts, ignore)
 
-    def folder(root: Path, steps: Compose, split: Path | list[str] | None) -> ClassFolderDataset:
+    def folder(root: Path, opts: ChipOptions, split: Split) -> ClassFolderDataset:
         entries, where = _entries(split)
         return ClassFolderDataset(
             root,
             data.bands,
-            transforms=steps or None,
+            transforms=chip_transform(opts, ignore) or None,
             split=entries,
             split_file=where,
             bad_files=bad,
         )
 
-    val: ClassFolderDataset | None = None
-    test: ClassFolderDataset | None = None
-    splits = data.splits
-    if splits is not None:
-        train = folder(data.root, train_steps, splits.train)
-        if splits.val is not None:
-            val = folder(data.root, eval_steps, splits.val)
-        if splits.test is not None:
-            test = folder(data.root, eval_steps, splits.test)
-    else:
-        train = folder(data.root, train_steps, None)
-        if data.val_root is not None:
-            val = folder(data.val_root, eval_steps, None)
-    if val is None:
-        paths = [str(p) for p, _ in train.files]
-        kept, held = held_out(len(paths), data.val_fraction, config.trainer.seed)
-        train = folder(data.root, train_steps, [paths[i] for i in kept])
-        val = folder(data.root, eval_steps, [paths[i] for i in held])
+    root, val_root = data.root, data.val_root
+    train, val, test = split_datasets(
+        lambda opts, split: folder(root, opts, split),
+        None if val_root is None else lambda: folder(val_root, eval_opts, None),
+        lambda ds: [str(p) for p, _ in ds.files],
+        data,
+        (train_opts, eval_opts),
+        config.trainer.seed,
+    )
     for other in (val, test):
         if other is not None and other.classes != train.classes:
             raise ConfigError(
@@ -305,7 +347,7 @@ def _class_folder(data: ClassFolderData, config: ExperimentConfig, run_dir: Path
     return _chip_data(train, val, data, config, train.bands, classes, collates, test, bad)
 
 
-def _entries(split: Path | list[str] | None) -> tuple[list[str] | None, Path | None]:
+def _entries(split: Split) -> tuple[list[str] | None, Path | None]:
     if split is None:
         return None, None
     if isinstance(split, Path):
@@ -347,7 +389,7 @@ def _image_mask(data: ImageMaskData, config: ExperimentConfig, run_dir: Path) ->
     train_opts, eval_opts = data.chips.train, eval_options(data.chips, "image_mask")
 
     def pairs(
-        images: list[Path], masks: list[Path], opts: ChipOptions, split: Path | list[str] | None
+        images: list[Path], masks: list[Path], opts: ChipOptions, split: Split
     ) -> ImageMaskDataset:
         entries, where = _entries(split)
         return ImageMaskDataset(
@@ -365,24 +407,17 @@ def _image_mask(data: ImageMaskData, config: ExperimentConfig, run_dir: Path) ->
             bad_files=bad,
         )
 
-    val: ImageMaskDataset | None = None
-    test: ImageMaskDataset | None = None
-    splits = data.splits
-    if splits is not None:
-        train = pairs(data.images, data.masks, train_opts, splits.train)
-        if splits.val is not None:
-            val = pairs(data.images, data.masks, eval_opts, splits.val)
-        if splits.test is not None:
-            test = pairs(data.images, data.masks, eval_opts, splits.test)
-    else:
-        train = pairs(data.images, data.masks, train_opts, None)
-        if data.val_images is not None and data.val_masks is not None:
-            val = pairs(data.val_images, data.val_masks, eval_opts, None)
-    if val is None:
-        paths = [str(image) for image, _ in train.files]
-        kept, held = held_out(len(paths), data.val_fraction, config.trainer.seed)
-        train = pairs(data.images, data.masks, train_opts, [paths[i] for i in kept])
-        val = pairs(data.images, data.masks, eval_opts, [paths[i] for i in held])
+    val_images, val_masks = data.val_images, data.val_masks
+    train, val, test = split_datasets(
+        lambda opts, split: pairs(data.images, data.masks, opts, split),
+        None
+        if val_images is None or val_masks is None
+        else lambda: pairs(val_images, val_masks, eval_opts, None),
+        lambda ds: [str(image) for image, _ in ds.files],
+        data,
+        (train_opts, eval_opts),
+        config.trainer.seed,
+    )
     collates = (chip_collate(train_opts, ignore), chip_collate(eval_opts, ignore))
     return _chip_data(train, val, data, config, train.bands, classes, collates, test, bad)
 
@@ -395,9 +430,7 @@ def _change_triplet(
     classes = _chip_classes(data, default, "data.classes")
     train_opts, eval_opts = data.chips.train, eval_options(data.chips, "image_mask")
 
-    def pairs(
-        root: Path, opts: ChipOptions, split: Path | list[str] | None
-    ) -> ChangeTripletDataset:
+    def pairs(root: Path, opts: ChipOptions, split: Split) -> ChangeTripletDataset:
         entries, where = _entries(split)
         return ChangeTripletDataset(
             root,
@@ -409,24 +442,15 @@ def _change_triplet(
             bad_files=bad,
         )
 
-    val: ChangeTripletDataset | None = None
-    test: ChangeTripletDataset | None = None
-    splits = data.splits
-    if splits is not None:
-        train = pairs(data.root, train_opts, splits.train)
-        if splits.val is not None:
-            val = pairs(data.root, eval_opts, splits.val)
-        if splits.test is not None:
-            test = pairs(data.root, eval_opts, splits.test)
-    else:
-        train = pairs(data.root, train_opts, None)
-        if data.val_root is not None:
-            val = pairs(data.val_root, eval_opts, None)
-    if val is None:
-        paths = [str(first) for first, _, _ in train.files]
-        kept, held = held_out(len(paths), data.val_fraction, config.trainer.seed)
-        train = pairs(data.root, train_opts, [paths[i] for i in kept])
-        val = pairs(data.root, eval_opts, [paths[i] for i in held])
+    root, val_root = data.root, data.val_root
+    train, val, test = split_datasets(
+        lambda opts, split: pairs(root, opts, split),
+        None if val_root is None else lambda: pairs(val_root, eval_opts, None),
+        lambda ds: [str(first) for first, _, _ in ds.files],
+        data,
+        (train_opts, eval_opts),
+        config.trainer.seed,
+    )
     collates = (chip_collate(train_opts, ignore), chip_collate(eval_opts, ignore))
     return _chip_data(train, val, data, config, train.bands, classes, collates, test, bad)
 
