@@ -24,10 +24,13 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rasterio.errors import NotGeoreferencedWarning
 
 from eoforge import __version__
 from eoforge.datasets.download import dataset_dir, not_downloaded
@@ -119,7 +122,9 @@ def prepare(
     final = folder / PREPARED
     tmp = Path(tempfile.mkdtemp(prefix=f".{PREPARED}.", suffix=".preparing", dir=folder))
     try:
-        parsed = PARSERS[entry.layout](entry, folder, tmp, step)
+        with warnings.catch_warnings():  # many published images carry no georeferencing
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            parsed = PARSERS[entry.layout](entry, folder, tmp, step)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
