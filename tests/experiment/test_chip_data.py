@@ -69,6 +69,7 @@ def test_the_scene_recipe_trains_a_mixed_size_folder_through_eoforge_train(
     (root / "dark" / "broken.tif").write_bytes(b"II*\x00 truncated")
     overrides = {
         "data.root": str(root),
+        "data.val_root": "null",
         "data.chips.train": "{resize: 64, random_crop: 56}",
         "data.chips.eval": "{resize: 64, center_crop: 56}",
         "data.batch_size": "4",

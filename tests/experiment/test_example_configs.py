@@ -10,7 +10,18 @@ from eoforge.experiment import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
-NEEDS_REAL_DATA = {"bigearthnet_multilabel.yaml", "dubai_colour_masks.yaml", "levir_cd.yaml"}
+NEEDS_REAL_DATA = {"dubai_colour_masks.yaml"}
+PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folder of a split
+    "landcover_ai.yaml": {
+        "data.images": "train/images",
+        "data.masks": "train/masks",
+        "data.val_images": "val/images",
+        "data.val_masks": "val/masks",
+    },
+    "levir_cd.yaml": {"data.root": "train", "data.val_root": "val"},
+    "bigearthnet_multilabel.yaml": {"data.root_s2": "train", "data.val_root_s2": "val"},
+    "scene_classification.yaml": {"data.root": "train", "data.val_root": "val"},
+}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -21,9 +32,9 @@ def test_example_config_validates(
         request.getfixturevalue("real_data")  # skips when ../shared/data/real is absent
     monkeypatch.chdir(ROOT)
     overrides = [f"trainer.output_dir={tmp_path / 'run'}"]
-    if path.name == "scene_classification.yaml":
-        (tmp_path / "ucmerced" / "forest").mkdir(parents=True)
-        overrides.append(f"data.root={tmp_path / 'ucmerced'}")
+    for key, folder in PREPARED.get(path.name, {}).items():
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        overrides.append(f"{key}={tmp_path / folder}")
     config = load_config(path, overrides)
     assert config.trainer.output_dir == tmp_path / "run"
 
