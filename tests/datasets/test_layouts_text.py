@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.datasets.fixtures import skyscript
+from tests.datasets.fixtures import gaia, skyscript
 from tests.datasets.prepared import download_and_prepare
 
 from eoforge.datasets import get
@@ -82,4 +82,90 @@ def test_skyscript_csv_without_the_caption_column_is_refused(tmp_path: Path) -> 
     test = done.folder / "SkyScript_test_30K_filtered_by_CLIP_openai.csv"
     test.write_text("filepath,caption\nimages5/w602363451_US_21.jpg,a parking lot\n")
     with pytest.raises(ConfigError, match=r"SkyScript_test_30K.*no column 'title'"):
+        prepare(done.entry, tmp_path / "data")
+
+
+def test_gaia_entry_is_complete() -> None:
+    entry = get("gaia")
+    assert entry.task == "image_text" and not entry.trainable and entry.data_kind is None
+    assert "image-text" in entry.later
+    assert {f.filename: f.splits for f in entry.files} == {
+        "train_data.json": ("train",),
+        "val_data.json": ("val",),
+        "test_data.json": ("test",),
+    }
+    assert all(
+        f.url == f"https://huggingface.co/datasets/azavras/GAIA/resolve/main/{f.filename}"
+        and f.checksum is None
+        and "first download" in f.checksum_source
+        and not f.extract
+        for f in entry.files
+    )
+    assert "NOT distributed" in entry.notes
+
+
+def test_gaia_prepare_writes_keyed_captions(tmp_path: Path) -> None:
+    fixture, done = download_and_prepare(get("gaia"), gaia.write, tmp_path)
+    assert done.unit == "images" and done.unassigned == 0
+    assert (
+        {s.name: s.count for s in done.splits}
+        == fixture.counts
+        == {
+            "train": 3,
+            "val": 1,
+            "test": 2,
+        }
+    )
+    assert all(s.class_counts == {} for s in done.splits)
+    train = done.splits[0].path
+    assert sorted(p.name for p in train.iterdir()) == ["captions.csv"]  # no images published
+    rows = _captions(train / "captions.csv")
+    assert list(rows[0]) == ["id", "image_src", "caption"]
+    assert len(rows) == 15  # five captions per record, repeats kept
+    assert [r["id"] for r in rows[:6]] == ["esa_0001"] * 5 + ["nasa_eo_1187"]
+    assert rows[0]["image_src"].endswith("/esa_0001.jpg")
+    assert rows[1]["caption"] == 'Scene esa_0001: the "lagoon" of Venice seen by Sentinel-2.'
+    assert rows[2]["caption"] == "Scene esa_0001 over São Paulo shows dense urban fabric."
+    assert rows[5]["image_src"] == (
+        "https://eoimages.gsfc.nasa.gov/images/imagerecords/nasa_eo_1187.jpg"
+    )
+    test_rows = _captions(done.splits[2].path / "captions.csv")
+    assert sorted({r["id"] for r in test_rows}) == ["esa_0902", "nasa_eo_2001"]
+    assert json.loads(done.manifest.read_text())["data"] == {}
+
+
+def test_gaia_json_lines_are_read(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("gaia"), gaia.write, tmp_path)
+    val = done.folder / "val_data.json"
+    records = json.loads(val.read_text(encoding="utf-8"))
+    records.append(gaia.record("esa_0311", 1))
+    val.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    again = prepare(done.entry, tmp_path / "data")
+    assert {s.name: s.count for s in again.splits}["val"] == 2
+
+
+def test_gaia_record_without_captions_is_refused(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("gaia"), gaia.write, tmp_path)
+    test = done.folder / "test_data.json"
+    records = json.loads(test.read_text(encoding="utf-8"))
+    records[1]["captions"] = []
+    test.write_text(json.dumps(records), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"record 2 of test_data\.json.*'nasa_eo_2001'.*captions"):
+        prepare(done.entry, tmp_path / "data")
+
+
+def test_gaia_repeated_id_is_refused(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("gaia"), gaia.write, tmp_path)
+    train = done.folder / "train_data.json"
+    records = json.loads(train.read_text(encoding="utf-8"))
+    records[2]["id"] = "esa_0001"
+    train.write_text(json.dumps(records), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"records 1 and 3 of train_data\.json.*'esa_0001'"):
+        prepare(done.entry, tmp_path / "data")
+
+
+def test_gaia_file_that_is_not_json_is_refused(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("gaia"), gaia.write, tmp_path)
+    (done.folder / "val_data.json").write_text("<html>rate limited</html>\n")
+    with pytest.raises(ConfigError, match=r"val_data\.json is not JSON"):
         prepare(done.entry, tmp_path / "data")

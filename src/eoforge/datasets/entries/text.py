@@ -1,9 +1,15 @@
-"""Image-text datasets: images with captions."""
+"""Image-text datasets: images (or the web addresses of images) with captions."""
 
 from __future__ import annotations
 
 from eoforge.datasets.entries.common import RGB
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
+
+IMAGE_TEXT_LATER = (
+    "language and location (image-text): no task family trains on image-caption pairs yet "
+    "(a contrastive image-text model and a caption reader are missing)"
+)
+"""What the image-text entries wait for."""
 
 SKYSCRIPT_BUCKET = "https://opendatasharing.s3.us-west-2.amazonaws.com/SkyScript"
 """Where the authors publish SkyScript (the repository README's download commands)."""
@@ -32,10 +38,7 @@ SKYSCRIPT = DatasetEntry(
     family=None,
     data_kind=None,
     trainable=False,
-    later=(
-        "language and location (image-text): no task family trains on image-caption pairs yet "
-        "(a contrastive image-text model and a caption reader are missing)"
-    ),
+    later=IMAGE_TEXT_LATER,
     bands=RGB,
     gsd=0.1,
     licence=(
@@ -88,5 +91,63 @@ SKYSCRIPT = DatasetEntry(
 )
 
 
-ENTRIES: tuple[DatasetEntry, ...] = (SKYSCRIPT,)
+GAIA_HF = "https://huggingface.co/datasets/azavras/GAIA/resolve/main"
+"""The authors' Hugging Face dataset (the repository README's download instructions)."""
+
+GAIA_FILES = {
+    "train": ("train_data.json", 52_600_000),
+    "val": ("val_data.json", 7_120_000),
+    "test": ("test_data.json", 14_900_000),
+}
+"""Split to its JSON file and its approximate size in bytes (the Hugging Face file list)."""
+
+GAIA = DatasetEntry(
+    name="gaia",
+    title="GAIA (global multi-modal, multi-scale remote-sensing image-text pairs)",
+    task="image_text",
+    family=None,
+    data_kind=None,
+    trainable=False,
+    later=IMAGE_TEXT_LATER,
+    bands=RGB,
+    gsd=None,
+    licence=(
+        "MIT (the Hugging Face dataset card) for the records and captions; the images stay "
+        "with the web sources named in each record's credits field"
+    ),
+    citation=(
+        "Zavras, A., Michail, D., Zhu, X. X., Demir, B., Papoutsis, I. (2025). GAIA: A Global, "
+        "Multi-modal, Multi-scale Vision-Language Dataset for Remote Sensing Image Analysis. "
+        "arXiv:2502.09598"
+    ),
+    homepage="https://github.com/Orion-AI-Lab/GAIA",
+    files=tuple(
+        RemoteFile(
+            url=f"{GAIA_HF}/{name}",
+            filename=name,
+            approx_size=size,
+            checksum_source="none published: the SHA-256 is recorded on first download",
+            splits=(split,),
+        )
+        for split, (name, size) in GAIA_FILES.items()
+    ),
+    layout="gaia",
+    splits=("train", "val", "test"),
+    split_source=(
+        "the authors' split files: spatio-temporally stratified train (70%), test (20%) and "
+        "validation (10%)"
+    ),
+    notes=(
+        "41,030 web-scraped images of 25 years (1998-2024) of Earth observation (optical, SAR, "
+        "thermal and other modalities, many resolutions; bands and gsd are nominal), each with "
+        "five GPT-4o captions (205,150 pairs); 28.9k train, 3.93k val and 8.17k test records "
+        "(the Hugging Face viewer). The images are NOT distributed: each record's "
+        "image_src is the image's web address, and the authors rebuild the images with "
+        "img2dataset. prepare writes <split>/captions.csv (id,image_src,caption; one row per "
+        "caption; UTF-8), a table img2dataset reads as it is, and no images folder. Counts are "
+        "images (records)."
+    ),
+)
+
+ENTRIES: tuple[DatasetEntry, ...] = (SKYSCRIPT, GAIA)
 """The entries of this module, in listing order."""

@@ -1,24 +1,40 @@
-"""Image-text layouts (SkyScript): images with one caption each.
+"""Image-text layouts: images (or keys to another dataset's images) with captions.
+
+Every parser writes per split a ``<split>/captions.csv`` (UTF-8; written to a
+temporary name and renamed, all or nothing; several captions of one image give
+several rows) and, where the dataset distributes its images,
+``<split>/images/<name>``: hard links to the extracted images under their
+published names. Counts are images (distinct files or keys); there are no
+classes.
 
 ``skyscript`` reads the authors' release: the archives ``images2.zip`` ...
 ``images7.zip``, each unpacking to ``images<N>/<object>_<source>_<year>.jpg``,
 and one caption CSV per split (the entry file whose ``splits`` is that split)
 with the columns ``filepath`` (``images<N>/<name>.jpg``, relative to the
 dataset root), ``title`` (the caption of the focus object),
-``title_multi_objects`` and a similarity score.
+``title_multi_objects`` and a similarity score. It writes ``images/`` and
+``captions.csv`` (``image,caption``), one row per CSV row in the CSV's order,
+``image`` relative to ``images/`` and ``caption`` from ``title``. Images that
+no split lists are not counted (the CSVs are filtered subsets of the archives).
 
-Prepared form, per split: ``<split>/images/<name>.jpg``, hard links to the
-extracted images under their published names, and ``<split>/captions.csv``
-(``image,caption``; UTF-8; written to a temporary name and renamed), one row
-per CSV row in the CSV's order, ``image`` relative to ``images/`` and
-``caption`` from ``title``. Counts are images (distinct files); there are no
-classes. Images that no split lists are not counted (the CSVs are filtered
-subsets of the archives).
+``gaia`` reads one JSON file per split (``train_data.json``,
+``val_data.json``, ``test_data.json``): a JSON array of records (JSON Lines,
+one record a line, is read too), each with
+``id``, ``image_src`` (the web address of the image; GAIA distributes no
+images, the authors rebuild them with img2dataset), ``captions`` (a list of
+synthetic captions, five per image) and metadata (``image_alt``, ``credits``,
+``location``, ``lat``, ``lon``, ``tag``, ``resolution``, ``satellite``,
+``sensor``, ``modalities``). It writes only ``captions.csv``
+(``id,image_src,caption``), one row per caption in the file's order, captions
+stripped of surrounding white space; a table img2dataset reads as it is
+(``--url_col image_src --caption_col caption``). A record without an id, an
+image address or captions, or a repeated id, is refused naming the file.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,27 +68,40 @@ def _source(filepath: str, archives: dict[str, Path]) -> Path | None:
 
 
 @contextmanager
-def _caption_writer(dest: Path) -> Iterator[Any]:
-    """A CSV writer of ``image,caption`` rows (UTF-8) for ``dest``; all or nothing."""
+def _caption_writer(dest: Path, header: tuple[str, ...] = ("image", "caption")) -> Iterator[Any]:
+    """A CSV writer (UTF-8) for ``dest`` whose first row is ``header``; all or nothing.
+
+    The table is written to a hidden temporary name and renamed to ``dest`` only
+    when the ``with`` block ends without an error.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp")
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(["image", "caption"])
+            writer.writerow(header)
             yield writer
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _caption_csv(entry: DatasetEntry, folder: Path, split: str) -> Path:
-    """The published caption CSV of ``split``."""
+def _split_file(entry: DatasetEntry, folder: Path, split: str, suffix: str) -> Path:
+    """The downloaded caption file of ``split``: the entry file ending in ``suffix``.
+
+    Raises:
+        ConfigError: The entry names no such file.
+        MissingFileError: It has not been downloaded.
+    """
     for file in entry.files:
-        if file.splits == (split,) and file.filename.lower().endswith(".csv"):
-            return folder / file.filename
+        if file.splits == (split,) and file.filename.lower().endswith(suffix):
+            path = folder / file.filename
+            if not path.is_file():
+                raise not_downloaded(entry, path)
+            return path
     raise ConfigError(
-        f"entry {entry.name!r} has no caption CSV for the split {split!r}.",
-        fix="give the entry one .csv file whose splits is that split.",
+        f"entry {entry.name!r} has no {suffix} caption file for the split {split!r}.",
+        fix=f"give the entry one {suffix} file whose splits is that split.",
     )
 
 
@@ -80,9 +109,7 @@ def _skyscript(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) 
     archives = extract_all(entry, folder.parent, step)
     summaries = []
     for split in entry.splits:
-        csv_path = _caption_csv(entry, folder, split)
-        if not csv_path.is_file():
-            raise not_downloaded(entry, csv_path)
+        csv_path = _split_file(entry, folder, split, ".csv")
         if step is not None:
             step(f"linking the {split} images and writing their captions")
         images = out / split / "images"
@@ -128,5 +155,72 @@ def _skyscript(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) 
     return Parsed(summaries, "images")
 
 
-PARSERS: dict[str, Parser] = {"skyscript": _skyscript}
+GAIA_FIELDS = ("id", "image_src", "captions")
+"""The fields of a GAIA record that prepare reads."""
+
+
+def _gaia_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a GAIA split file: a JSON array of objects (or JSON Lines).
+
+    Raises:
+        ConfigError: The file is not JSON, not an array of objects, or a record
+            lacks a field of :data:`GAIA_FIELDS` or has no captions.
+    """
+    fix = "the file is not the published one: delete it and download it again."
+    try:
+        text = path.read_text(encoding="utf-8")
+        if text.lstrip().startswith("["):
+            records = json.loads(text)
+        else:  # JSON Lines: one record a line
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path.name} is not JSON ({exc}).", path=path, fix=fix) from exc
+    if not isinstance(records, list):
+        raise ConfigError(f"{path.name} is not a JSON array of records.", path=path, fix=fix)
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise ConfigError(
+                f"record {number} of {path.name} is not an object.", path=path, fix=fix
+            )
+        missing = [field for field in GAIA_FIELDS if record.get(field) in (None, "")]
+        captions = record.get("captions")
+        if not missing and not (
+            isinstance(captions, list) and captions and all(isinstance(c, str) for c in captions)
+        ):
+            missing = ["captions (a non-empty list of strings)"]
+        if missing:
+            raise ConfigError(
+                f"record {number} of {path.name} (id {record.get('id')!r}) has no "
+                f"{', '.join(missing)}.",
+                path=path,
+                fix=fix,
+            )
+    return records
+
+
+def _gaia(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Parsed:
+    summaries = []
+    for split in entry.splits:
+        path = _split_file(entry, folder, split, ".json")
+        if step is not None:
+            step(f"writing the {split} captions")
+        records = _gaia_records(path)
+        seen: dict[str, int] = {}
+        with _caption_writer(out / split / CAPTIONS, ("id", "image_src", "caption")) as captions:
+            for number, record in enumerate(records, start=1):
+                key = str(record["id"])
+                if key in seen:
+                    raise ConfigError(
+                        f"records {seen[key]} and {number} of {path.name} share the id {key!r}.",
+                        path=path,
+                        fix="the file is not the published one: delete it and download it again.",
+                    )
+                seen[key] = number
+                for caption in record["captions"]:
+                    captions.writerow((key, record["image_src"], caption.strip()))
+        summaries.append(SplitSummary(split, out / split, len(seen), {}))
+    return Parsed(summaries, "images")
+
+
+PARSERS: dict[str, Parser] = {"skyscript": _skyscript, "gaia": _gaia}
 """Layout name to parser."""
