@@ -5,11 +5,17 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pytest
+import shapely
 import torch
+from affine import Affine
+from odc.geo.geobox import GeoBox
 from tests.evaluate.fixtures_detection import crowded_scene, to_coco
 
 from eoforge.errors import ConfigError
@@ -26,6 +32,7 @@ from eoforge.evaluate.detection_rotated import (
     pairwise_iou,
     rotated_iou,
 )
+from eoforge.io.vector.boxes import boxes_in_pixels
 from eoforge.predict.detections import corners
 
 F32 = np.float32
@@ -331,3 +338,67 @@ def test_coco_agrees_with_pycocotools(seed: int, flood: int) -> None:
         else:
             assert math.isnan(scores.ap_per_class[c])
     assert 0.1 < scores.map < 0.9  # the fixture is neither trivial nor hopeless
+
+
+# --------------------------------------------------------------------------- real DOTA labels
+
+
+def _dota_objects(path: Path) -> tuple[npt.NDArray[np.float64], list[str], list[bool]]:
+    """Quadrilaterals ``[N, 4, 2]``, class names and difficult flags of a DOTA label file."""
+    quads, names, difficult = [], [], []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) < 10 or ":" in parts[0]:
+            continue  # imagesource:/gsd: header lines
+        quads.append(np.array(parts[:8], dtype=float).reshape(4, 2))
+        names.append(parts[8])
+        difficult.append(parts[9] == "1")
+    return np.stack(quads), names, difficult
+
+
+def test_real_dota_objects_as_oriented_boxes(real_data: Path) -> None:
+    quads, names, difficult = _dota_objects(real_data / "dota" / "labelTxt" / "P1888.txt")
+    assert len(quads) == 64
+    classes = {name: i for i, name in enumerate(sorted(set(names)))}
+    # the image's pixel grid (712 x 557, y down): boxes_in_pixels gives the shared convention
+    grid = GeoBox((557, 712), Affine.identity(), "EPSG:32631")
+    layer = gpd.GeoDataFrame(
+        {"kind": names}, geometry=[shapely.Polygon(q) for q in quads], crs="EPSG:32631"
+    )
+    boxes, labels = boxes_in_pixels(layer, grid, "kind", oriented=True, classes=classes)
+    assert boxes.shape == (64, 5)
+
+    # Each box's corners cover its published quadrilateral (a wrong angle sign would not).
+    rectangles = shapely.polygons(oriented_corners(boxes))
+    published = shapely.polygons(quads)
+    overlap = shapely.area(shapely.intersection(rectangles, published))
+    assert (overlap / shapely.area(shapely.union(rectangles, published)) > 0.85).all()
+
+    # The vectorised IoU equals a plain pair-by-pair shapely loop on these crowded boxes.
+    iou = rotated_iou(boxes, boxes)
+    loop = np.array(
+        [[a.intersection(b).area / a.union(b).area for b in rectangles] for a in rectangles]
+    )
+    np.testing.assert_allclose(iou, loop, atol=1e-9)
+    assert ((iou > 0) & (iou < 1)).sum() >= 2  # some neighbours touch or overlap
+
+    # Found exactly: DOTA AP 1 for both classes.
+    targets = [{"boxes": boxes, "labels": labels, "difficult": np.array(difficult)}]
+    scores = np.linspace(1.0, 0.5, 64, dtype=F32)
+    exact = [{"boxes": boxes, "scores": scores, "labels": labels}]
+    assert detection_scores(exact, targets, 2, oriented=True).ap_per_class == {0: 1.0, 1: 1.0}
+    # Every box moved 8 px along its w side overlaps its object by (w - 8) / (w + 8):
+    # below 0.5 for every small vehicle (w <= 22 px), above for every large one (w >= 35 px).
+    moved = boxes.copy()
+    moved[:, 0] += 8 * np.cos(boxes[:, 4])
+    moved[:, 1] -= 8 * np.sin(boxes[:, 4])
+    width = boxes[:, 2].astype(np.float64)
+    expected = (width - 8) / (width + 8)
+    np.testing.assert_allclose(np.diag(rotated_iou(moved, boxes)), expected, atol=1e-5)
+    assert width[labels == classes["small-vehicle"]].max() < 24
+    assert width[labels == classes["large-vehicle"]].min() > 24
+    found = [{"boxes": moved, "scores": scores, "labels": labels}]
+    result = detection_scores(found, targets, 2, style="voc07", oriented=True)
+    assert result.style == "dota07"
+    assert result.ap_per_class == {classes["large-vehicle"]: 1.0, classes["small-vehicle"]: 0.0}
+    assert result.map == 0.5
