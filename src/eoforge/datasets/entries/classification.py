@@ -200,11 +200,88 @@ RSSCN7 = DatasetEntry(
     ),
 )
 
+SO2SAT_SHARE = "https://dataserv.ub.tum.de/s/m1483140/download?path=%2F&files="
+"""The mediaTUM share of So2Sat LCZ42 version 2 (doi:10.14459/2018mp1483140), one file per query."""
+
+SO2SAT_FILES = {
+    "train": ("training.h5", "702bc6a9368ebff4542d791e53469244", 52_000_000_000),
+    "val": ("validation.h5", "71cfa6795de3e22207229d06d6f8775d", 3_560_000_000),
+    "test": ("testing.h5", "e81426102b488623a723beab52b31a8a", 3_570_000_000),
+}
+"""Split -> (HDF5 file, its MD5 as recorded by TorchGeo, rough size in bytes)."""
+
+SO2SAT_CLASSES = (
+    "lcz01_compact_high_rise", "lcz02_compact_mid_rise", "lcz03_compact_low_rise",
+    "lcz04_open_high_rise", "lcz05_open_mid_rise", "lcz06_open_low_rise",
+    "lcz07_lightweight_low_rise", "lcz08_large_low_rise", "lcz09_sparsely_built",
+    "lcz10_heavy_industry", "lcza_dense_trees", "lczb_scattered_trees", "lczc_bush_scrub",
+    "lczd_low_plants", "lcze_bare_rock_or_paved", "lczf_bare_soil_or_sand", "lczg_water",
+)  # fmt: skip
+"""The 17 local climate zones in label order (LCZ 1-10 built types, A-G land cover); the
+names sort in that order, so class-folder indices equal the published one-hot positions."""
+
+SO2SAT_S2 = (
+    "S2.B02", "S2.B03", "S2.B04", "S2.B05", "S2.B06", "S2.B07",
+    "S2.B08", "S2.B8A", "S2.B11", "S2.B12",
+)  # fmt: skip
+"""The 10 Sentinel-2 bands of a So2Sat ``sen2`` patch, in file order."""
+
+SO2SAT = DatasetEntry(
+    name="so2sat-lcz42",
+    title="So2Sat LCZ42 (version 2, Sentinel-2 part)",
+    task="scene_classification",
+    family="classification",
+    data_kind="class_folder",
+    trainable=True,
+    bands=SO2SAT_S2,
+    gsd=10.0,
+    licence="CC BY 4.0",
+    citation=(
+        "Zhu, X. X., Hu, J., Qiu, C., Shi, Y., Kang, J., Mou, L., et al. (2020). So2Sat LCZ42: "
+        "A Benchmark Data Set for the Classification of Global Local Climate Zones. IEEE "
+        "Geoscience and Remote Sensing Magazine 8(3), 76-89. doi:10.1109/MGRS.2020.2964708"
+    ),
+    homepage="https://mediatum.ub.tum.de/1483140",
+    files=tuple(
+        RemoteFile(
+            url=f"{SO2SAT_SHARE}{filename}",
+            filename=filename,
+            md5=md5,
+            checksum_source=(
+                "MD5 as recorded by TorchGeo (So2Sat, version 2) for this file of the mediaTUM "
+                "share m1483140"
+            ),
+            splits=(split,),
+            approx_size=size,
+        )
+        for split, (filename, md5, size) in SO2SAT_FILES.items()
+    ),
+    layout="so2sat",
+    splits=("train", "val", "test"),
+    split_source=(
+        "the published files: training.h5 (42 cities), validation.h5 (western halves of 10 "
+        "further cities) and testing.h5 (their eastern halves)"
+    ),
+    classes=classes(SO2SAT_CLASSES),
+    notes=(
+        "400,673 co-registered Sentinel-1/Sentinel-2 patches of 32x32 pixels (352,366 train, "
+        "24,119 val, 24,188 test) in HDF5 files holding sen1 [N, 32, 32, 8], sen2 "
+        "[N, 32, 32, 10] (float64 reflectance, about 0-1) and label [N, 17] (one-hot). Prepare "
+        "needs h5py (pip install h5py: GDAL reads only a slice of the 4-D arrays) and writes "
+        "each patch's 10 Sentinel-2 bands as a float32 GeoTIFF without georeferencing, "
+        "<split>/<class>/<index>.tif (index: the patch's row in its file, zero-padded to 6 "
+        "digits); 400,673 small files, about 17 GB. The Sentinel-1 part (sen1) is left out of "
+        "the prepared folders (training on both sensors waits for several sensors and dates "
+        "in one model). Class colours are eoforge's palette (none published with the data)."
+    ),
+)
+
 
 ENTRIES: tuple[DatasetEntry, ...] = (
     EUROSAT_RGB,
     EUROSAT_MS,
     UCMERCED,
     RSSCN7,
+    SO2SAT,
 )
 """The entries of this module, in listing order."""
