@@ -20,16 +20,19 @@ from eoforge.data.detection import (
     DetectionPadCollate,
     balanced_chip_weights,
     detection_collate,
+    oriented_boxes,
 )
 from eoforge.data.shaping import patch_starts
-from eoforge.datasets.entries.detection import DOTA_V1_CLASSES
+from eoforge.datasets.entries.detection import DIOR_CLASSES, DOTA_V1_CLASSES
 from eoforge.datasets.layouts.objects import (
     ObjectRow,
     from_dota_line,
     horizontal,
+    read_voc,
     write_objects,
 )
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
+from eoforge.predict.detections import corners
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 CLASSES = ("car", "ship")
@@ -330,3 +333,68 @@ def test_real_dota_image_chips_keep_every_object(tmp_path: Path) -> None:
     sample = data[len(data) - 1]
     assert sample["image"].shape == (3, 256, 256) and bool(sample["valid"].all())
     assert patch_starts(712, 256, 200) == [0, 200, 400, 456]
+
+
+def test_oriented_boxes_follow_the_shared_convention() -> None:
+    """Rectangles drawn from known ``(cx, cy, w, h, angle)`` give those parameters back."""
+    rng = np.random.default_rng(3)
+    count = 200
+    params = np.column_stack(
+        [
+            rng.uniform(20, 80, count),
+            rng.uniform(20, 80, count),
+            rng.uniform(6, 20, count),
+            rng.uniform(1, 5, count),
+            rng.uniform(-math.pi / 2, math.pi / 2, count),
+        ]
+    )
+    quads = corners(params)  # the whole-scene merge's corners: c-u-v, c+u-v, c+u+v, c-u+v
+    polygons = np.asarray([shapely.Polygon(q) for q in quads], dtype=object)
+    boxes = oriented_boxes(polygons)
+    assert boxes.dtype == np.float32 and boxes.shape == (count, 5)
+    np.testing.assert_allclose(boxes[:, :4], params[:, :4], atol=1e-4)
+    turn = np.mod(boxes[:, 4] - params[:, 4] + math.pi / 2, math.pi) - math.pi / 2
+    np.testing.assert_allclose(turn, 0, atol=1e-5)  # equal angles, modulo pi at the wrap
+    assert (boxes[:, 4] >= -math.pi / 2).all() and (boxes[:, 4] < math.pi / 2).all()
+    back = corners(boxes.astype(np.float64))
+    for a, b in zip(quads, back, strict=True):
+        assert shapely.Polygon(a).symmetric_difference(shapely.Polygon(b)).area < 1e-3
+
+
+def test_real_dior_image_chips_by_visible_share(tmp_path: Path) -> None:
+    folder = REAL / "dior"
+    if not folder.is_dir():
+        pytest.skip("real DIOR-R sample (../shared/data/real/dior) not present")
+    xml = next((folder / "Annotations").rglob("00001.xml"))
+    rows = read_voc(xml, "00001.jpg", DIOR_CLASSES, oriented=True)
+    assert [(r.cls, r.corners) for r in rows] == [
+        ("golffield", (133, 237, 684, 237, 684, 672, 133, 672))
+    ]
+    root = tmp_path / "trainval"
+    (root / "images").mkdir(parents=True)
+    shutil.copy(folder / "JPEGImage" / "00001.jpg", root / "images" / "00001.jpg")
+    write_objects(root / "objects.csv", rows)
+    label = DIOR_CLASSES.index("golffield")
+    flat = DetectionChipDataset(
+        root, oriented=False, classes=DIOR_CLASSES, patch_size=512, stride=288
+    )
+    # 800 px sides: chips at 0 and 288. The 551 x 435 field shows 379/551 x 275/435 = 0.435
+    # of itself in the top-left chip, 396/551 x 275/435 = 0.454 top-right (both dropped),
+    # 379/551 x 384/435 = 0.607 bottom-left and 396/551 x 384/435 = 0.634 bottom-right (kept)
+    got = {(c.top, c.left): (c.boxes.tolist(), c.labels.tolist()) for c in flat.chips}
+    assert got == {
+        (0, 0): ([], []),
+        (0, 288): ([], []),
+        (288, 0): ([[133, 0, 512, 384]], [label]),
+        (288, 288): ([[0, 0, 396, 384]], [label]),
+    }
+    np.testing.assert_allclose(
+        [c.visible[0] for c in flat.chips[2:]],
+        [379 / 551 * 384 / 435, 396 / 551 * 384 / 435],
+    )
+    rotated = DetectionChipDataset(
+        root, oriented=True, classes=DIOR_CLASSES, patch_size=512, stride=288
+    )
+    sample = rotated[3]
+    np.testing.assert_allclose(sample["boxes"].numpy(), [[120.5, 166.5, 551, 435, 0]])
+    assert sample["image"].shape == (3, 512, 512) and sample["image"].max() > 0
