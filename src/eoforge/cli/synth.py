@@ -27,6 +27,8 @@ Examples:
   eoforge synth --out small --size 512 --dates 4 --sensors s2,s1
 
   eoforge synth --out utm32 --crs EPSG:32632 --seed 3 --clouds 0
+
+  eoforge synth --out ships --size 512 --sensors s1 --vessels 20
 """
 
 
@@ -54,6 +56,12 @@ def synth(
         float, typer.Option(help="Equivalent number of looks of the S1 speckle.")
     ] = 4.4,
     vectors: Annotated[bool, typer.Option(help="Write vector labels.")] = True,
+    vessels: Annotated[
+        int,
+        typer.Option(
+            help="Vessels on open water per S1 image (0: none); labels in vectors/vessels.*."
+        ),
+    ] = 0,
 ) -> None:
     """Generate a synthetic scene (see ``eoforge synth --help``)."""
     with ui.progress(
@@ -81,6 +89,7 @@ def synth(
             s2_native=s2_native,
             looks=looks,
             vectors=vectors,
+            vessels=vessels,
         )
         manifest = generate_scene(out, options, progress=report)
     ui.console().print(summary_table(manifest))

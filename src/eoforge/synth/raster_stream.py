@@ -19,6 +19,7 @@ from eoforge.synth.render import optical, sar
 from eoforge.synth.render.acquisition import Acquisition
 from eoforge.synth.render.optical import cloud_codes, halo_for
 from eoforge.synth.render.sensor_noise import tiled_draw
+from eoforge.synth.render.vessels import vessel_sigma0
 from eoforge.synth.scene_rasters import s2_bands
 from eoforge.synth.scene_setup import SceneSetup
 from eoforge.synth.world.events import change_codes
@@ -65,6 +66,9 @@ def _write_s1(
     setup: SceneSetup, writer: BlockWriter, window: Window, samples: Samples, t: int
 ) -> None:
     linear = sar.render(samples, setup.s2[t].doy, setup.options.seed, setup.layout.width)
+    if setup.vessels and setup.vessels[t]:
+        added = linear.astype(np.float64) + vessel_sigma0(window, setup.vessels[t])
+        linear = added.astype(np.float32)
     for i, band in enumerate(B.S1_BANDS):
         speckle = tiled_draw(
             setup.options.seed,

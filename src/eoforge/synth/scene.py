@@ -2,8 +2,9 @@
 
 The orchestrator: it sets the scene up (:mod:`~eoforge.synth.scene_setup`),
 streams every raster (:mod:`~eoforge.synth.raster_stream`), places the
-objects and writes the vector labels and VHR chips, then the legend and the
-STAC collection (:mod:`~eoforge.synth.write`).
+objects and writes the vector labels and VHR chips (and the vessel labels
+when vessels are asked for), then the legend and the STAC collection
+(:mod:`~eoforge.synth.write`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from eoforge.synth.write.legend_json import write_legend
 from eoforge.synth.write.manifest import SceneManifest, WrittenFile
 from eoforge.synth.write.stac import write_catalog
 from eoforge.synth.write.vectors import write_vector_labels
+from eoforge.synth.write.vessel_labels import write_vessel_labels
 from eoforge.synth.write.vhr_chips import write_vhr_sites
 
 GDAL_CACHE_MB = 256
@@ -57,7 +59,8 @@ def generate_scene(
         progress: Optional callback ``(stage, done, total)``.
         **fields: Fields of :class:`SynthOptions` to change on top of ``options``
             (``size``, ``seed``, ``sensors``, ``dates``, ``clouds``, ``crs``, ``gsd``,
-            ``center``, ``s2_offset``, ``s2_native``, ``looks``, ``vectors``, ``block``);
+            ``center``, ``s2_offset``, ``s2_native``, ``looks``, ``vectors``, ``block``,
+            ``vessels``);
             ``sensors`` may be comma-separated, e.g. ``"s2,s1"``.
 
     Returns:
@@ -93,6 +96,8 @@ def generate(options: SynthOptions, root: Path, progress: Progress) -> SceneMani
         cogs = functools.partial(progress, "cogs")
         manifest.files += render_rasters(setup, raster_groups(setup), tick, cogs)
         manifest.files += _write_objects(setup, progress)
+        if options.vessels:
+            manifest.files += write_vessel_labels(root, setup.geobox, setup.dates, setup.vessels)
     manifest.files.append(write_legend(root))
     progress("stac", 0, 1)
     title = f"eoforge synthetic scene (seed {options.seed})"

@@ -19,6 +19,8 @@ from eoforge.errors import ConfigError, available_list
 
 SENSORS = ("s2", "s1", "l8", "dsm", "vhr")
 DEFAULT_CENTER = (4.85, 45.75)
+#: Most vessels per Sentinel-1 image.
+MAX_VESSELS = 10000
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class SynthOptions:
         looks: Equivalent number of looks of the S1 speckle.
         vectors: Write vector labels (buildings, fields, roads, objects).
         block: Block size in pixels for streamed generation (multiple of 256).
+        vessels: Vessels on open water in each Sentinel-1 image (0: none); each date
+            has its own fleet, labelled in ``vectors/vessels.*`` (needs ``s1``).
     """
 
     size: int = 2048
@@ -54,6 +58,7 @@ class SynthOptions:
     looks: float = 4.4
     vectors: bool = True
     block: int = 1024
+    vessels: int = 0
 
     def replace(self, **changes: Unpack[SynthFields]) -> SynthOptions:
         """A copy with some fields changed; ``sensors`` may be a comma-separated string.
@@ -88,6 +93,7 @@ class SynthOptions:
             looks=changes.get("looks", self.looks),
             vectors=changes.get("vectors", self.vectors),
             block=changes.get("block", self.block),
+            vessels=changes.get("vessels", self.vessels),
         )
 
     def validate(self) -> SynthOptions:
@@ -134,6 +140,16 @@ class SynthOptions:
             f"block={self.block}",
             "use a multiple of 256",
         )
+        _check(
+            0 <= self.vessels <= MAX_VESSELS,
+            f"vessels={self.vessels} is out of range",
+            f"use --vessels between 0 and {MAX_VESSELS}",
+        )
+        _check(
+            self.vessels == 0 or "s1" in parse_sensors(self.sensors),
+            f"vessels={self.vessels} needs the Sentinel-1 images",
+            "add s1 to --sensors, or use --vessels 0",
+        )
         lon, lat = self.center
         _check(
             -180 <= lon <= 180 and -80 <= lat <= 84,
@@ -163,6 +179,7 @@ class SynthFields(TypedDict, total=False):
     looks: float
     vectors: bool
     block: int
+    vessels: int
 
 
 #: Names of the fields of :class:`SynthOptions`.

@@ -21,6 +21,7 @@ from eoforge.synth.render.acquisition import Acquisition, acquisition_dates, acq
 from eoforge.synth.scene_options import SynthOptions, projected_crs
 from eoforge.synth.world.landcover import design
 from eoforge.synth.world.layout import Layout
+from eoforge.synth.world.vessels import Vessel, fleets
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class SceneSetup:
         latitude: Scene centre latitude, degrees.
         s2: Sentinel-2 acquisitions (one per date).
         l8: Landsat acquisitions (one per date).
+        vessels: The vessels of each date's Sentinel-1 image (empty tuples without vessels).
     """
 
     options: SynthOptions
@@ -46,6 +48,7 @@ class SceneSetup:
     latitude: float
     s2: list[Acquisition]
     l8: list[Acquisition]
+    vessels: tuple[tuple[Vessel, ...], ...] = ()
 
     def grid(self, factor: int) -> GeoBox:
         """A grid ``factor`` times coarser than the base grid, same origin, covering it."""
@@ -83,7 +86,7 @@ def base_geobox(options: SynthOptions) -> GeoBox:
 
 
 def set_up_scene(options: SynthOptions, root: Path) -> SceneSetup:
-    """Plan the scene: grid, layout, dates, sun and clouds.
+    """Plan the scene: grid, layout, dates, sun and clouds, and the vessels if asked.
 
     Args:
         options: Validated options.
@@ -106,4 +109,5 @@ def set_up_scene(options: SynthOptions, root: Path) -> SceneSetup:
         latitude=lat,
         s2=acquisitions(layout, "s2", dates, lat, options.clouds),
         l8=acquisitions(layout, "l8", dates, lat, options.clouds),
+        vessels=fleets(layout, len(dates), options.vessels),
     )
