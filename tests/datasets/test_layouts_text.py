@@ -6,8 +6,10 @@ import csv
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-from tests.datasets.fixtures import gaia, skyscript
+from tests.datasets.fixtures import bigearthnet_txt, gaia, skyscript
 from tests.datasets.prepared import download_and_prepare
 
 from eoforge.datasets import get
@@ -168,4 +170,76 @@ def test_gaia_file_that_is_not_json_is_refused(tmp_path: Path) -> None:
     _, done = download_and_prepare(get("gaia"), gaia.write, tmp_path)
     (done.folder / "val_data.json").write_text("<html>rate limited</html>\n")
     with pytest.raises(ConfigError, match=r"val_data\.json is not JSON"):
+        prepare(done.entry, tmp_path / "data")
+
+
+def test_bigearthnet_txt_entry_is_complete() -> None:
+    entry = get("bigearthnet-txt")
+    assert entry.task == "image_text" and not entry.trainable and entry.family is None
+    assert "image-text" in entry.later
+    (file,) = entry.files
+    assert file.url == (
+        "https://huggingface.co/datasets/BIFOLD-BigEarthNetv2-0/BigEarthNet.txt/resolve/main/"
+        "BigEarthNet.txt.parquet"
+    )
+    assert file.checksum is None and "first download" in file.checksum_source
+    assert entry.splits == ("train", "validation", "test")
+    assert "bigearthnet-v2" in entry.notes and get("bigearthnet-v2").bands == entry.bands
+
+
+def test_bigearthnet_txt_prepare_writes_keyed_captions(tmp_path: Path) -> None:
+    fixture, done = download_and_prepare(get("bigearthnet-txt"), bigearthnet_txt.write, tmp_path)
+    assert done.unit == "patches" and done.unassigned == 0
+    assert (
+        {s.name: s.count for s in done.splits}
+        == fixture.counts
+        == {
+            "train": 2,
+            "validation": 1,
+            "test": 1,
+        }
+    )
+    assert all(s.class_counts == {} for s in done.splits)
+    train = done.splits[0].path
+    assert sorted(p.name for p in train.iterdir()) == ["captions.csv"]  # images not published
+    rows = _captions(train / "captions.csv")
+    assert list(rows[0]) == ["patch_id", "s1_name", "caption"]
+    a, b = bigearthnet_txt.S2["a"], bigearthnet_txt.S2["b"]
+    assert [r["patch_id"] for r in rows] == [a, a, b]  # captioning rows only, file order
+    assert rows[0]["s1_name"] == bigearthnet_txt.S1["a"]
+    assert rows[1]["caption"] == 'Pastures, "arable land" and a small village.'
+    test_rows = _captions(done.splits[2].path / "captions.csv")
+    assert [r["patch_id"] for r in test_rows] == [bigearthnet_txt.S2["d"]]
+    assert json.loads(done.manifest.read_text())["data"] == {}
+
+
+def test_bigearthnet_txt_other_split_values_are_unassigned(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("bigearthnet-txt"), bigearthnet_txt.write, tmp_path)
+    rows = [*bigearthnet_txt.ROWS, ("e", "captioning", "benchmark", "Lakes and forest.")]
+    rows.append(("a", "captioning", "benchmark", "Forest and pastures."))  # also in train
+    pq.write_table(bigearthnet_txt.table(rows), done.folder / bigearthnet_txt.FILE)
+    again = prepare(done.entry, tmp_path / "data")
+    assert again.unassigned == 1
+    assert {s.name: s.count for s in again.splits} == {"train": 2, "validation": 1, "test": 1}
+
+
+def test_bigearthnet_txt_caption_without_patch_is_refused(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("bigearthnet-txt"), bigearthnet_txt.write, tmp_path)
+    path = done.folder / bigearthnet_txt.FILE
+    table = bigearthnet_txt.table()
+    patches = table.column("patch_id").to_pylist()
+    patches[4] = ""
+    pq.write_table(table.set_column(2, "patch_id", pa.array(patches)), path)
+    with pytest.raises(ConfigError, match=r"row ID 1004 of BigEarthNet\.txt\.parquet.*patch_id"):
+        prepare(done.entry, tmp_path / "data")
+
+
+def test_bigearthnet_txt_without_a_column_is_refused(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("bigearthnet-txt"), bigearthnet_txt.write, tmp_path)
+    path = done.folder / bigearthnet_txt.FILE
+    pq.write_table(bigearthnet_txt.table().drop_columns(["split"]), path)
+    with pytest.raises(ConfigError, match=r"BigEarthNet\.txt\.parquet has no column split"):
+        prepare(done.entry, tmp_path / "data")
+    path.write_text("<html>not found</html>")
+    with pytest.raises(ConfigError, match=r"BigEarthNet\.txt\.parquet is not a Parquet file"):
         prepare(done.entry, tmp_path / "data")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eoforge.datasets.entries.common import RGB
+from eoforge.datasets.entries.common import RGB, S1_VV_VH, S2_12
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
 
 IMAGE_TEXT_LATER = (
@@ -149,5 +149,54 @@ GAIA = DatasetEntry(
     ),
 )
 
-ENTRIES: tuple[DatasetEntry, ...] = (SKYSCRIPT, GAIA)
+BIGEARTHNET_TXT_HF = "https://huggingface.co/datasets/BIFOLD-BigEarthNetv2-0/BigEarthNet.txt"
+"""The authors' Hugging Face dataset (the paper website links it)."""
+
+BIGEARTHNET_TXT = DatasetEntry(
+    name="bigearthnet-txt",
+    title="BigEarthNet.txt (captions, VQA and referring expressions for BigEarthNet v2.0 patches)",
+    task="image_text",
+    family=None,
+    data_kind=None,
+    trainable=False,
+    later=IMAGE_TEXT_LATER,
+    bands=S2_12 + S1_VV_VH,
+    gsd=10.0,
+    licence="CDLA-Permissive-1.0",
+    citation=(
+        "Herzog, J.-L., Adler, M. J., Hackel, L., Shu, Y., Zavras, A., Papoutsis, I., Rota, P., "
+        "Demir, B. (2026). BigEarthNet.txt: A Large-Scale Multi-Sensor Image-Text Dataset and "
+        "Benchmark for Earth Observation. arXiv:2603.29630"
+    ),
+    homepage="https://txt.bigearth.net",
+    files=(
+        RemoteFile(
+            url=f"{BIGEARTHNET_TXT_HF}/resolve/main/BigEarthNet.txt.parquet",
+            filename="BigEarthNet.txt.parquet",
+            approx_size=467_000_000,
+            checksum_source="none published: the SHA-256 is recorded on first download",
+        ),
+    ),
+    layout="bigearthnet_txt",
+    splits=("train", "validation", "test"),
+    split_source=(
+        "the parquet's split column; test is the authors' manually verified benchmark split "
+        "(1,082 image pairs, 15,029 annotations)"
+    ),
+    notes=(
+        "About 9.6 million text annotations (columns ID, s1_name, patch_id, input, output, type, "
+        "category, split, country, season, climate_zone) for 464,044 Sentinel-1/Sentinel-2 "
+        "patch pairs of BigEarthNet v2.0; type is captioning, binary, mcq or bounding box. The "
+        "images are NOT distributed here: they are the patches of the bigearthnet-v2 entry "
+        "(BigEarthNet v2.0, Zenodo), keyed by patch_id (Sentinel-2) and s1_name (Sentinel-1). "
+        "prepare writes <split>/captions.csv (patch_id,s1_name,caption) from the captioning "
+        "rows (caption = output), one row per caption in file order, and no images folder; "
+        "question answering and referring-expression rows stay in the parquet. Counts are "
+        "patches with at least one caption; captioning rows whose split is none of the "
+        "official ones are counted as unassigned."
+    ),
+)
+
+
+ENTRIES: tuple[DatasetEntry, ...] = (SKYSCRIPT, GAIA, BIGEARTHNET_TXT)
 """The entries of this module, in listing order."""

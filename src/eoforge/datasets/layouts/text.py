@@ -1,4 +1,4 @@
-"""Image-text layouts: images (or keys to another dataset's images) with captions.
+"""Image-text layouts: images (or keys to images published elsewhere) with captions.
 
 Every parser writes per split a ``<split>/captions.csv`` (UTF-8; written to a
 temporary name and renamed, all or nothing; several captions of one image give
@@ -29,6 +29,19 @@ synthetic captions, five per image) and metadata (``image_alt``, ``credits``,
 stripped of surrounding white space; a table img2dataset reads as it is
 (``--url_col image_src --caption_col caption``). A record without an id, an
 image address or captions, or a repeated id, is refused naming the file.
+
+``bigearthnet_txt`` reads ``BigEarthNet.txt.parquet``, one row per text
+annotation with the columns ``ID``, ``s1_name`` (the BigEarthNet v2.0
+Sentinel-1 patch), ``patch_id`` (the Sentinel-2 patch), ``input`` (the
+instruction or question), ``output`` (the reference answer or caption),
+``type`` (``captioning``, ``binary``, ``mcq``, ``bounding box``),
+``category``, ``split`` (the entry's split names) and ``country``, ``season``,
+``climate_zone``. The images are BigEarthNet v2.0's, not distributed with it.
+It writes only ``captions.csv`` (``patch_id,s1_name,caption``) per split from
+the ``captioning`` rows in file order (caption = ``output``, stripped). Counts
+are patches with at least one caption; patches captioned only in rows of
+another split value are unassigned. A caption row without a patch or a caption
+is refused naming the file and the row ``ID``.
 """
 
 from __future__ import annotations
@@ -37,9 +50,12 @@ import csv
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+import pyarrow.parquet as pq
+from pyarrow import ArrowException
 
 from eoforge.datasets.download import not_downloaded
 from eoforge.datasets.entry import DatasetEntry
@@ -222,5 +238,72 @@ def _gaia(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Pa
     return Parsed(summaries, "images")
 
 
-PARSERS: dict[str, Parser] = {"skyscript": _skyscript, "gaia": _gaia}
+BIGEARTHNET_TXT_COLUMNS = ("ID", "s1_name", "patch_id", "output", "type", "split")
+"""The columns of ``BigEarthNet.txt.parquet`` that prepare reads."""
+
+CAPTIONING = "captioning"
+"""The ``type`` of a BigEarthNet.txt caption row."""
+
+
+def _bigearthnet_txt(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Parsed:
+    (file,) = entry.files
+    path = folder / file.filename
+    if not path.is_file():
+        raise not_downloaded(entry, path)
+    fix = "the file is not the published one: delete it and download it again."
+    try:
+        table = pq.ParquetFile(path)
+    except (ArrowException, OSError) as exc:
+        raise ConfigError(
+            f"{path.name} is not a Parquet file ({exc}).", path=path, fix=fix
+        ) from exc
+    missing = [c for c in BIGEARTHNET_TXT_COLUMNS if c not in table.schema_arrow.names]
+    if missing:
+        raise ConfigError(
+            f"{path.name} has no column {', '.join(missing)} (columns: "
+            f"{table.schema_arrow.names}).",
+            path=path,
+            fix=fix,
+        )
+    if step is not None:
+        step("writing the captions of every split")
+    patches: dict[str, set[str]] = {split: set() for split in entry.splits}
+    elsewhere: set[str] = set()
+    with ExitStack() as stack:
+        writers = {
+            split: stack.enter_context(
+                _caption_writer(out / split / CAPTIONS, ("patch_id", "s1_name", "caption"))
+            )
+            for split in entry.splits
+        }
+        for batch in table.iter_batches(columns=list(BIGEARTHNET_TXT_COLUMNS)):
+            for row in batch.to_pylist():
+                if row["type"] != CAPTIONING:
+                    continue
+                patch, caption = row["patch_id"], row["output"]
+                if not patch or not isinstance(caption, str) or not caption.strip():
+                    raise ConfigError(
+                        f"caption row ID {row['ID']} of {path.name} has no "
+                        f"{'patch_id' if not patch else 'caption (output)'}.",
+                        path=path,
+                        fix=fix,
+                    )
+                writer = writers.get(row["split"])
+                if writer is None:
+                    elsewhere.add(patch)
+                    continue
+                writer.writerow((patch, row["s1_name"] or "", caption.strip()))
+                patches[row["split"]].add(patch)
+    summaries = [
+        SplitSummary(split, out / split, len(patches[split]), {}) for split in entry.splits
+    ]
+    assigned = set().union(*patches.values())
+    return Parsed(summaries, "patches", unassigned=len(elsewhere - assigned))
+
+
+PARSERS: dict[str, Parser] = {
+    "skyscript": _skyscript,
+    "gaia": _gaia,
+    "bigearthnet_txt": _bigearthnet_txt,
+}
 """Layout name to parser."""
