@@ -109,7 +109,7 @@ def test_chips_keep_the_objects_whose_visible_share_reaches_min_visible(straddli
         assert sample["image"].shape == (3, 16, 16) and sample["image"].dtype == torch.float32
         assert sample["image"][0, 0, 0] == chip.left and sample["image"][1, 0, 0] == chip.top
         assert sample["image"][0, 15, 15] == chip.left + 15
-        assert bool(sample["valid"].all())
+        assert bool(sample["valid"].all()) and sample["size"].tolist() == [16, 16]
     np.testing.assert_allclose(data.chips[1].visible, [0.8, 0.5])
 
 
@@ -172,8 +172,12 @@ def test_oriented_boxes_are_minimum_rectangles_kept_whole(tmp_path: Path) -> Non
 
 
 def test_small_images_are_padded_to_the_patch(tmp_path: Path) -> None:
-    root = _split(tmp_path / "s", {"a.png": (10, 12)}, [horizontal("a.png", "car", (1, 1, 3, 4))])
+    images = {"a.png": (10, 12), "b.png": (20, 16)}
+    root = _split(tmp_path / "s", images, [horizontal("a.png", "car", (1, 1, 3, 4))])
     data = DetectionChipDataset(root, oriented=False, classes=CLASSES, patch_size=16)
+    batch = detection_collate([data[i] for i in range(len(data))])  # b.png: rows 0 and 4
+    assert batch["image"].shape == (3, 3, 16, 16)
+    assert batch["size"].tolist() == [[10, 12], [16, 16], [16, 16]]
     sample = data[0]
     assert sample["image"].shape == (3, 16, 16)
     assert int(sample["valid"].sum()) == 10 * 12 and not bool(sample["valid"][10:, :].any())

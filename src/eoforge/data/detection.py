@@ -250,8 +250,8 @@ class DetectionChipDataset(_SkippingDataset):
 
     Samples: ``image`` float32 ``[C, H, W]``, ``valid`` bool ``[H, W]``,
     ``boxes`` float32 ``[N, 4]`` (or ``[N, 5]`` when ``oriented``), ``labels``
-    int64 ``[N]``, ``difficult`` bool ``[N]``; chips padded to ``patch_size``
-    also carry ``size`` (the unpadded ``(height, width)``).
+    int64 ``[N]``, ``difficult`` bool ``[N]``; with ``patch_size`` every chip
+    also carries ``size``, int64 ``[2]``: its ``(height, width)`` before padding.
 
     Args:
         split_dir: The split folder holding ``images/`` and ``objects.csv``.
@@ -394,8 +394,9 @@ class DetectionChipDataset(_SkippingDataset):
             "labels": torch.from_numpy(chip.labels.copy()),
             "difficult": torch.from_numpy(chip.difficult.copy()),
         }
-        if self.patch_size is not None:
+        if self.patch_size is not None:  # every chip of a patched split says its size
             sample = pad_sample(sample, self.patch_size, self.patch_size, 0)
+            sample.setdefault(SIZE_KEY, torch.tensor([chip.height, chip.width]))
         return self.transforms(sample) if self.transforms is not None else sample
 
 
