@@ -214,6 +214,31 @@ def test_voc_matches_the_best_target_only_where_coco_takes_the_next() -> None:
     assert coco.style == "coco"
 
 
+def test_coco_ignores_predictions_on_difficult_targets() -> None:
+    targets = [_target([[0, 0, 10, 10], [50, 50, 60, 60]], [0, 0], difficult=[False, True])]
+    predictions = [
+        _found([[50, 50, 60, 60], [100, 0, 110, 10], [0, 0, 10, 10]], [0.9, 0.8, 0.7], [0, 0, 0])
+    ]
+    # counted: FP, TP over one target -> precision 1/2 at every recall point, every IoU
+    assert detection_scores(predictions, targets, 1, style="coco").map == pytest.approx(0.5)
+    # all count: TP, FP, TP over two -> precision 1 up to recall 0.5 (51 points), then 2/3
+    plain = [_target([[0, 0, 10, 10], [50, 50, 60, 60]], [0, 0])]
+    expected = (51 + 50 * 2 / 3) / 101
+    assert detection_scores(predictions, plain, 1, style="coco").map == pytest.approx(expected)
+
+
+def test_coco_prefers_a_target_that_counts_where_voc_takes_the_best_overlap() -> None:
+    # B (difficult) is the prediction itself; A, which counts, overlaps it by 90/110 = 0.818.
+    targets = [_target([[0, 0, 10, 10], [1, 0, 11, 10]], [0, 0], difficult=[False, True])]
+    predictions = [_found([[1, 0, 11, 10]], [0.9], [0])]
+    # COCO matches A at IoU 0.50..0.80 (7 thresholds: AP 1), B at 0.85..0.95 (ignored: AP 0)
+    coco = detection_scores(predictions, targets, 1, style="coco")
+    assert coco.map == pytest.approx(0.7)
+    assert coco.ap50 == pytest.approx(1.0) and coco.ap75 == pytest.approx(1.0)
+    # VOC takes B, the best overlap, and ignores the prediction: A is missed
+    assert detection_scores(predictions, targets, 1, style="voc12").map == 0.0
+
+
 def test_classes_without_targets_are_nan_and_left_out_of_the_mean() -> None:
     targets = [_target([[0, 0, 10, 10]], [1]), _target([], [])]
     predictions = [

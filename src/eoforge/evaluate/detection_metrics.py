@@ -222,22 +222,23 @@ def _coco_image(
     detections, thresholds = len(order), len(COCO_IOUS)
     matched = np.zeros((thresholds, detections), dtype=bool)
     ignore = np.zeros((thresholds, detections), dtype=bool)
-    for t, threshold in enumerate(COCO_IOUS):
-        taken = np.zeros(len(target_order), dtype=bool)
+    if len(target_order):
+        # All thresholds at once. Per threshold, COCO walks the targets (those that count
+        # first) and keeps the last one with the largest IoU >= the threshold among those
+        # not taken; a difficult target only when no target that counts qualifies.
+        limits = np.minimum(COCO_IOUS, 1 - 1e-10)[:, None]
+        taken = np.zeros((thresholds, len(target_order)), dtype=bool)
+        rows = np.arange(thresholds)
         for d in range(detections):
-            best_iou, best = min(float(threshold), 1 - 1e-10), -1
-            for g in range(len(target_order)):
-                if taken[g]:
-                    continue
-                if best > -1 and not ignored[best] and ignored[g]:
-                    break
-                if ious[d, g] < best_iou:
-                    continue
-                best_iou, best = float(ious[d, g]), g
-            if best > -1:
-                taken[best] = True
-                matched[t, d] = True
-                ignore[t, d] = ignored[best]
+            candidates = ~taken & (ious[d][None, :] >= limits)
+            counting = candidates & ~ignored[None, :]
+            pool = np.where(counting.any(axis=1, keepdims=True), counting, candidates)
+            values = np.where(pool, ious[d][None, :], -np.inf)
+            best = len(target_order) - 1 - np.argmax(values[:, ::-1], axis=1)
+            hit = pool.any(axis=1)
+            taken[rows[hit], best[hit]] = True
+            matched[:, d] = hit
+            ignore[:, d] = hit & ignored[best]
     return predictions.scores[order], matched, ignore, int((~ignored).sum())
 
 
