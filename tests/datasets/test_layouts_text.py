@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.datasets.fixtures import bigearthnet_txt, gaia, skyscript
+from tests.datasets.fixtures import bigearthnet_txt, chatearthnet, gaia, skyscript
 from tests.datasets.prepared import download_and_prepare
 
 from eoforge.datasets import get
@@ -242,4 +242,65 @@ def test_bigearthnet_txt_without_a_column_is_refused(tmp_path: Path) -> None:
         prepare(done.entry, tmp_path / "data")
     path.write_text("<html>not found</html>")
     with pytest.raises(ConfigError, match=r"BigEarthNet\.txt\.parquet is not a Parquet file"):
+        prepare(done.entry, tmp_path / "data")
+
+
+def test_chatearthnet_entry_is_complete() -> None:
+    entry = get("chatearthnet")
+    assert entry.task == "image_text" and not entry.trainable and "image-text" in entry.later
+    assert [(f.filename, f.md5, f.extract) for f in entry.files] == [
+        ("json_files.zip", "ac365a328d645641ca28315bee9e1d25", True),
+        ("s2_rgb_images.zip", "5425015e2537271044341403e8d90965", True),
+    ]
+    assert all(
+        f.url == f"https://zenodo.org/records/11003436/files/{f.filename}"
+        and "Zenodo" in f.checksum_source
+        for f in entry.files
+    )
+    assert entry.bands == ("S2.B04", "S2.B03", "S2.B02") and entry.gsd == 10.0
+
+
+def test_chatearthnet_prepare_links_images_and_writes_captions(tmp_path: Path) -> None:
+    fixture, done = download_and_prepare(get("chatearthnet"), chatearthnet.write, tmp_path)
+    assert done.unit == "images" and done.unassigned == 0
+    assert (
+        {s.name: s.count for s in done.splits}
+        == fixture.counts
+        == {
+            "train": 3,
+            "val": 1,
+            "test": 2,
+        }
+    )
+    assert all(s.class_counts == {} for s in done.splits)
+    train = done.splits[0].path
+    assert sorted(p.name for p in (train / "images").iterdir()) == chatearthnet.IMAGES["train"]
+    rows = _captions(train / "captions.csv")
+    assert [r["image"] for r in rows] == chatearthnet.IMAGES["train"]  # 4V captions not read
+    assert rows[0]["caption"] == chatearthnet.caption("s2_000017.png").strip()
+    extracted = done.folder / "extracted" / "s2_rgb_images" / "s2_images" / "s2_052311.png"
+    assert (done.splits[1].path / "images" / "s2_052311.png").samefile(extracted)
+    assert json.loads(done.manifest.read_text())["data"] == {}
+
+
+def test_chatearthnet_record_naming_a_missing_image_is_refused(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("chatearthnet"), chatearthnet.write, tmp_path)
+    path = done.folder / "extracted" / "json_files" / "json_files" / "ChatEarthNet_caps_35_val.json"
+    path.write_text(
+        json.dumps([*chatearthnet.records("val"), {"image": "s2_images/x.png", "caption": "c"}])
+    )
+    with pytest.raises(MissingFileError, match=r"ChatEarthNet_caps_35_val\.json.*'x\.png'"):
+        prepare(done.entry, tmp_path / "data")
+
+
+def test_chatearthnet_record_without_caption_is_refused(tmp_path: Path) -> None:
+    _, done = download_and_prepare(get("chatearthnet"), chatearthnet.write, tmp_path)
+    folder = done.folder / "extracted" / "json_files" / "json_files"
+    records = chatearthnet.records("test")
+    records[1]["caption"] = "  "
+    (folder / "ChatEarthNet_caps_35_test.json").write_text(json.dumps(records))
+    with pytest.raises(ConfigError, match=r"record 2 of ChatEarthNet_caps_35_test\.json"):
+        prepare(done.entry, tmp_path / "data")
+    (folder / "ChatEarthNet_caps_35_test.json").unlink()
+    with pytest.raises(MissingFileError, match=r"no ChatEarthNet_caps_35_test\.json"):
         prepare(done.entry, tmp_path / "data")

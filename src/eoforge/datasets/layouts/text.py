@@ -30,6 +30,18 @@ stripped of surrounding white space; a table img2dataset reads as it is
 (``--url_col image_src --caption_col caption``). A record without an id, an
 image address or captions, or a repeated id, is refused naming the file.
 
+``chatearthnet`` reads the authors' Zenodo release: ``json_files.zip``, which
+unpacks to ``json_files/ChatEarthNet_caps_35_{train,val,test}.json`` (the
+ChatGPT-3.5 captions; ``ChatEarthNet_caps_4v_*.json``, the ChatGPT-4V ones, are
+not read) holding a JSON array of records with ``image`` (the PNG's name or
+path) and ``caption`` (a string; a list of strings is read too), and
+``s2_rgb_images.zip``, which unpacks to ``s2_images/<name>.png`` (Sentinel-2
+RGB, 8 bit). Images are matched by file name anywhere in the
+extracted archive. It writes ``images/`` and ``captions.csv`` (``image,caption``)
+per split, one row per caption in the file's order. Images in no split are
+unassigned. A record naming an image the archive does not hold is refused
+naming the caption file and the image.
+
 ``bigearthnet_txt`` reads ``BigEarthNet.txt.parquet``, one row per text
 annotation with the columns ``ID``, ``s1_name`` (the BigEarthNet v2.0
 Sentinel-1 patch), ``patch_id`` (the Sentinel-2 patch), ``input`` (the
@@ -301,8 +313,89 @@ def _bigearthnet_txt(entry: DatasetEntry, folder: Path, out: Path, step: Step | 
     return Parsed(summaries, "patches", unassigned=len(elsewhere - assigned))
 
 
+CHATEARTHNET_CAPTIONS = "ChatEarthNet_caps_35_{split}.json"
+"""The caption file of a split inside ``json_files.zip`` (the ChatGPT-3.5 captions)."""
+
+CHATEARTHNET_ARCHIVES = ("json_files.zip", "s2_rgb_images.zip")
+"""The caption archive and the RGB image archive."""
+
+
+def _chatearthnet_records(path: Path) -> list[tuple[str, list[str]]]:
+    """``(image name, captions)`` of each record of a ChatEarthNet caption file.
+
+    Raises:
+        ConfigError: The file is not JSON, or a record has no image or no caption.
+    """
+    fix = "delete json_files.zip and its extracted folder and download it again."
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path.name} is not JSON ({exc}).", path=path, fix=fix) from exc
+    records = list(data.values()) if isinstance(data, dict) else data
+    out = []
+    for number, record in enumerate(records if isinstance(records, list) else [None], 1):
+        image = record.get("image") if isinstance(record, dict) else None
+        caption = record.get("caption") if isinstance(record, dict) else None
+        captions = [caption] if isinstance(caption, str) else caption
+        if (
+            not isinstance(image, str)
+            or not image.strip()
+            or not isinstance(captions, list)
+            or not captions
+            or not all(isinstance(c, str) and c.strip() for c in captions)
+        ):
+            raise ConfigError(
+                f"record {number} of {path.name} has no image name or no caption.",
+                path=path,
+                fix=fix,
+            )
+        out.append((PurePosixPath(image.strip().replace("\\", "/")).name, captions))
+    return out
+
+
+def _chatearthnet(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Parsed:
+    archives = extract_all(entry, folder.parent, step)
+    json_dir, image_dir = (archives[name] for name in CHATEARTHNET_ARCHIVES)
+    pngs = {path.name: path for path in image_dir.rglob("*.png") if path.is_file()}
+    linked_anywhere: set[str] = set()
+    summaries = []
+    for split in entry.splits:
+        name = CHATEARTHNET_CAPTIONS.format(split=split)
+        found = sorted(json_dir.rglob(name))
+        if not found:
+            raise MissingFileError(
+                f"json_files.zip holds no {name}.",
+                path=json_dir,
+                fix="delete json_files.zip and its extracted folder and download it again.",
+            )
+        if step is not None:
+            step(f"linking the {split} images and writing their captions")
+        images = out / split / "images"
+        images.mkdir(parents=True, exist_ok=True)
+        linked: set[str] = set()
+        with _caption_writer(out / split / CAPTIONS) as captions:
+            for image, texts in _chatearthnet_records(found[0]):
+                source = pngs.get(image)
+                if source is None:
+                    raise MissingFileError(
+                        f"{name} names the image {image!r}, which s2_rgb_images.zip does not hold.",
+                        path=found[0],
+                        fix="delete s2_rgb_images.zip and its extracted folder and download it "
+                        "again.",
+                    )
+                if image not in linked:
+                    place(source, images / image)
+                    linked.add(image)
+                for text in texts:
+                    captions.writerow((image, text.strip()))
+        linked_anywhere |= linked
+        summaries.append(SplitSummary(split, out / split, len(linked), {}))
+    return Parsed(summaries, "images", unassigned=len(set(pngs) - linked_anywhere))
+
+
 PARSERS: dict[str, Parser] = {
     "skyscript": _skyscript,
+    "chatearthnet": _chatearthnet,
     "gaia": _gaia,
     "bigearthnet_txt": _bigearthnet_txt,
 }
