@@ -318,6 +318,8 @@ def test_bad_inputs_name_the_fix() -> None:
     with pytest.raises(ConfigError, match="5 predictions boxes but 4 scores"):
         bad = dict(predictions[0], scores=np.ones(4, F32))
         detection_scores([bad], targets, 1)
+    with pytest.raises(ConfigError, match=r"iou_threshold=1\.0"):
+        detection_scores(predictions, targets, 1, iou_threshold=1.0)
     with pytest.raises(ConfigError, match="unknown detection style 'map'"):
         detection_scores(predictions, targets, 1, style="map")  # type: ignore[arg-type]
 

@@ -298,13 +298,18 @@ def detection_scores(
         The scores; see :class:`DetectionScores`.
 
     Raises:
-        ConfigError: Unknown style, mismatched image counts, or boxes, scores or labels
-            of the wrong shape or out of range.
+        ConfigError: Unknown style, IoU threshold outside [0, 1), mismatched image
+            counts, or boxes, scores or labels of the wrong shape or out of range.
     """
     if style not in STYLES:
         raise ConfigError(f"unknown detection style {style!r}.", fix="use voc07, voc12 or coco.")
     if num_classes < 1:
         raise ConfigError(f"num_classes={num_classes}.", fix="pass the number of classes, >= 1.")
+    if not 0.0 <= iou_threshold < 1.0:
+        raise ConfigError(
+            f"iou_threshold={iou_threshold}: a match must exceed it, so it lies in [0, 1).",
+            fix="pass an IoU threshold such as 0.5.",
+        )
     if len(predictions) != len(targets):
         raise ConfigError(
             f"{len(predictions)} images of predictions for {len(targets)} images of targets.",
