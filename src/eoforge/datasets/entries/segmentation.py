@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from eoforge.classes import ClassInfo
 from eoforge.datasets.entries.common import RGB, classes
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
 
@@ -107,6 +108,99 @@ SPACENET2 = DatasetEntry(
     ),
 )
 
+ISPRS_CLASSES = (
+    ("impervious_surfaces", "#ffffff"),
+    ("building", "#0000ff"),
+    ("low_vegetation", "#00ffff"),
+    ("tree", "#00ff00"),
+    ("car", "#ffff00"),
+    ("clutter", "#ff0000"),
+)
+"""The six classes of the ISPRS 2D semantic labeling benchmark and the colours that mark them in
+the colour-coded label images (class colour = mask colour)."""
 
-ENTRIES: tuple[DatasetEntry, ...] = (LANDCOVERAI, SPACENET2)
+ISPRS_CITATION = (
+    "Rottensteiner, F., Sohn, G., Jung, J., Gerke, M., Baillard, C., Benitez, S., Breitkopf, "
+    "U. (2012). The ISPRS benchmark on urban object classification and 3D building "
+    "reconstruction. ISPRS Annals I-3, 293-298. doi:10.5194/isprsannals-I-3-293-2012"
+)
+ISPRS_LICENCE = (
+    "ISPRS benchmark terms: free for research after the data request form; not to be "
+    "redistributed; publications cite the benchmark"
+)
+ISPRS_MANUAL = (
+    "the ISPRS benchmark data are given out after the data request form on the benchmark's "
+    "page: fill it in, download {file} with the access details the ISPRS sends, and put it "
+    "in the dataset folder"
+)
+ISPRS_NO_CHECKSUM = (
+    "none published (TorchGeo records a truncated, unusable MD5 for 5_Labels_all.zip and none "
+    "for this file): the SHA-256 is recorded on first download"
+)
+
+POTSDAM_PAGE = (
+    "https://www.isprs.org/resources/datasets/benchmarks/UrbanSemLab/2d-sem-label-potsdam.aspx"
+)
+
+POTSDAM_TRAIN = (
+    "2_10", "2_11", "2_12", "3_10", "3_11", "3_12", "4_10", "4_11", "4_12", "5_10", "5_11",
+    "5_12", "6_10", "6_11", "6_12", "6_7", "6_8", "6_9", "7_10", "7_11", "7_12", "7_7", "7_8",
+    "7_9",
+)  # fmt: skip
+"""The 24 Potsdam tiles labelled for the contest's participants (``top_potsdam_<tile>``)."""
+
+POTSDAM_TEST = (
+    "2_13", "2_14", "3_13", "3_14", "4_13", "4_14", "4_15", "5_13", "5_14", "5_15", "6_13",
+    "6_14", "6_15", "7_13",
+)  # fmt: skip
+"""The 14 Potsdam test tiles (labels released with 5_Labels_all.zip after the contest)."""
+
+POTSDAM_SPLITS = {"train": POTSDAM_TRAIN, "test": POTSDAM_TEST}
+"""Split -> its Potsdam tiles."""
+
+POTSDAM = DatasetEntry(
+    name="isprs-potsdam",
+    title="ISPRS 2D Semantic Labeling: Potsdam (RGB orthophotos)",
+    task="segmentation",
+    family="segmentation",
+    data_kind="image_mask",
+    trainable=True,
+    bands=RGB,
+    gsd=0.05,
+    licence=ISPRS_LICENCE,
+    citation=ISPRS_CITATION,
+    homepage=POTSDAM_PAGE,
+    files=tuple(
+        RemoteFile(
+            url=POTSDAM_PAGE,
+            filename=filename,
+            checksum_source=ISPRS_NO_CHECKSUM,
+            extract=True,
+            approx_size=size,
+            manual=ISPRS_MANUAL.format(file=filename),
+        )
+        for filename, size in (("2_Ortho_RGB.zip", 4_000_000_000), ("5_Labels_all.zip", 50_000_000))
+    ),
+    layout="isprs_potsdam",
+    splits=("train", "test"),
+    split_source=(
+        "the benchmark's 24 training and 14 test tiles (2D semantic labeling contest), as "
+        "listed by TorchGeo's Potsdam2D"
+    ),
+    classes=tuple(
+        ClassInfo(id=i, name=name, color=colour) for i, (name, colour) in enumerate(ISPRS_CLASSES)
+    ),
+    notes=(
+        "38 true orthophoto tiles of 6000x6000 pixels at 5 cm over Potsdam "
+        "(2_Ortho_RGB/top_potsdam_<tile>_RGB.tif, 8-bit RGB) with colour-coded label images "
+        "(top_potsdam_<tile>_label.tif in 5_Labels_all.zip). Prepare links them as "
+        "<split>/images/top_potsdam_<tile>.tif and <split>/masks/top_potsdam_<tile>.tif; the "
+        "masks stay colour-coded (the classes' colours are the mask colours: give them as "
+        "data.classes[].mask_color). Class counts are pixels per colour; a colour no class "
+        "has is counted as 'colour #rrggbb'. The RGBIR, IRRG and DSM archives are not used."
+    ),
+)
+
+
+ENTRIES: tuple[DatasetEntry, ...] = (LANDCOVERAI, SPACENET2, POTSDAM)
 """The entries of this module, in listing order."""

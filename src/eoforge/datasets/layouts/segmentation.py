@@ -15,6 +15,16 @@ and ``<split>/masks/<tile>`` (same file names); counts are pixels per class.
   pixel is a building when its centre lies in a footprint). There is no
   labelled official test split: each image goes to ``train`` or ``val`` by a
   seeded hash of its name (:func:`spacenet_split`).
+* ``isprs_potsdam``: ``2_Ortho_RGB.zip`` holding
+  ``2_Ortho_RGB/top_potsdam_<tile>_RGB.tif`` (8-bit RGB true orthophotos) and
+  ``5_Labels_all.zip`` holding ``top_potsdam_<tile>_label.tif`` (colour-coded
+  RGB label images), ``<tile>`` as ``2_10``. The tiles of the benchmark's
+  lists (:data:`~eoforge.datasets.entries.segmentation.POTSDAM_SPLITS`) are
+  hard-linked as ``<split>/images/top_potsdam_<tile>.tif`` and
+  ``<split>/masks/top_potsdam_<tile>.tif``; the masks stay colour-coded (read
+  them with ``data.classes[].mask_color``). Counts are pixels per class colour
+  (a colour no class has counts as ``colour #rrggbb``); orthophotos no list
+  names are unassigned.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import rasterio
 from odc.geo.geobox import GeoBox
 from rasterio.windows import Window
 
-from eoforge.datasets.entries.segmentation import SPACENET2_VAL_SHARE
+from eoforge.datasets.entries.segmentation import POTSDAM_SPLITS, SPACENET2_VAL_SHARE
 from eoforge.datasets.entry import DatasetEntry
 from eoforge.datasets.extract import extract_all
 from eoforge.datasets.layouts.common import (
@@ -220,5 +230,100 @@ def _spacenet2(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) 
     return Parsed(summaries, "pixels")
 
 
-PARSERS: dict[str, Parser] = {"landcoverai": _landcoverai, "spacenet2": _spacenet2}
+COLOUR_ROWS = 1024
+"""Rows of a colour-coded mask read at a time when counting its colours."""
+
+
+def colour_counts(path: Path, classes: list[tuple[str, str]]) -> Counter[str]:
+    """Pixels per class of a colour-coded RGB mask.
+
+    Args:
+        path: The mask (its first three bands are red, green and blue, 0-255).
+        classes: ``(name, "#rrggbb")`` of each class.
+
+    Returns:
+        Class name -> pixels; a colour no class has counts as ``"colour #rrggbb"``.
+
+    Raises:
+        ConfigError: The mask has fewer than three bands.
+    """
+    names = {int(colour.lstrip("#"), 16): name for name, colour in classes}
+    counts = Counter[str]()
+    with rasterio.open(path) as mask:
+        if mask.count < 3:
+            raise ConfigError(
+                f"label image has {mask.count} band(s); a colour-coded mask has 3 (RGB).",
+                path=path,
+                fix="the label archive is not the colour-coded one: download it again.",
+            )
+        for row in range(0, mask.height, COLOUR_ROWS):
+            window = Window(0, row, mask.width, min(COLOUR_ROWS, mask.height - row))
+            rgb = mask.read((1, 2, 3), window=window).astype(np.int64)
+            codes = (rgb[0] << 16) | (rgb[1] << 8) | rgb[2]
+            values, found = np.unique(codes, return_counts=True)
+            for value, n in zip(values.tolist(), found.tolist(), strict=True):
+                counts[names.get(value, f"colour #{value:06x}")] += n
+    return counts
+
+
+POTSDAM_IMAGE = re.compile(r"^top_potsdam_(\d+_\d+)_RGB\.tif$")
+"""A Potsdam RGB orthophoto: its tile."""
+
+POTSDAM_LABEL = "top_potsdam_{tile}_label.tif"
+"""A Potsdam colour-coded label image of ``tile``."""
+
+
+def _potsdam(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Parsed:
+    extracted = extract_all(entry, folder.parent, step)
+    image_zip, label_zip = (f.filename for f in entry.files)
+    images_dir = find_dir(
+        extracted[image_zip],
+        lambda p: any(p.glob("top_potsdam_*_RGB.tif")),
+        "folder of top_potsdam_<tile>_RGB.tif orthophotos",
+    )
+    labels_dir = find_dir(
+        extracted[label_zip],
+        lambda p: any(p.glob("top_potsdam_*_label.tif")),
+        "folder of top_potsdam_<tile>_label.tif label images",
+    )
+    images = {
+        match[1]: path
+        for path in sorted(images_dir.iterdir())
+        if (match := POTSDAM_IMAGE.match(path.name))
+    }
+    listed = {tile for tiles in POTSDAM_SPLITS.values() for tile in tiles}
+    classes = [(c.name, c.color) for c in entry.classes]
+    names = [c.name for c in entry.classes]
+    summaries = []
+    for split in entry.splits:
+        for sub in ("images", "masks"):
+            (out / split / sub).mkdir(parents=True, exist_ok=True)
+        counts = Counter[str]()
+        for tile in POTSDAM_SPLITS[split]:
+            image = images.get(tile, images_dir / f"top_potsdam_{tile}_RGB.tif")
+            label = labels_dir / POTSDAM_LABEL.format(tile=tile)
+            for path, archive in ((image, image_zip), (label, label_zip)):
+                if not path.is_file():
+                    raise ConfigError(
+                        f"{split} tile {tile} of the benchmark's list is missing.",
+                        path=path,
+                        fix=f"{archive} is incomplete: delete it and its extracted folder and "
+                        "place the complete file again.",
+                    )
+            if step is not None:
+                step(f"linking {split} tile {tile}")
+            place(image, out / split / "images" / f"top_potsdam_{tile}.tif")
+            place(label, out / split / "masks" / f"top_potsdam_{tile}.tif")
+            counts.update(colour_counts(label, classes))
+        extra = sorted(k for k in counts if k not in names)
+        class_counts = {n: counts[n] for n in [*names, *extra]}
+        summaries.append(SplitSummary(split, out / split, len(POTSDAM_SPLITS[split]), class_counts))
+    return Parsed(summaries, "pixels", len(set(images) - listed))
+
+
+PARSERS: dict[str, Parser] = {
+    "landcoverai": _landcoverai,
+    "spacenet2": _spacenet2,
+    "isprs_potsdam": _potsdam,
+}
 """Layout name to parser."""
