@@ -4,8 +4,8 @@ Every parser writes per split a ``<split>/captions.csv`` (UTF-8; written to a
 temporary name and renamed, all or nothing; several captions of one image give
 several rows) and, where the dataset distributes its images,
 ``<split>/images/<name>``: hard links to the extracted images under their
-published names. Counts are images (distinct files or keys); there are no
-classes.
+published names. Counts are images or patches (distinct files or keys; see
+each parser); there are no classes.
 
 ``skyscript`` reads the authors' release: the archives ``images2.zip`` ...
 ``images7.zip``, each unpacking to ``images<N>/<object>_<source>_<year>.jpg``,
@@ -19,13 +19,12 @@ no split lists are not counted (the CSVs are filtered subsets of the archives).
 
 ``gaia`` reads one JSON file per split (``train_data.json``,
 ``val_data.json``, ``test_data.json``): a JSON array of records (JSON Lines,
-one record a line, is read too), each with
-``id``, ``image_src`` (the web address of the image; GAIA distributes no
-images, the authors rebuild them with img2dataset), ``captions`` (a list of
-synthetic captions, five per image) and metadata (``image_alt``, ``credits``,
-``location``, ``lat``, ``lon``, ``tag``, ``resolution``, ``satellite``,
-``sensor``, ``modalities``). It writes only ``captions.csv``
-(``id,image_src,caption``), one row per caption in the file's order, captions
+one record a line, is read too), each with ``id``, ``image_src`` (the web
+address of the image; GAIA distributes no images, the authors rebuild them with
+img2dataset), ``captions`` (a list of synthetic captions, five per image) and
+metadata (``image_alt``, ``credits``, ``location``, ``lat``, ``lon``, ``tag``,
+``resolution``, ``satellite``, ``sensor``, ``modalities``). It writes only
+``captions.csv`` (``id,image_src,caption``), one row per caption in the file's order, captions
 stripped of surrounding white space; a table img2dataset reads as it is
 (``--url_col image_src --caption_col caption``). A record without an id, an
 image address or captions, or a repeated id, is refused naming the file.
@@ -36,9 +35,9 @@ ChatGPT-3.5 captions; ``ChatEarthNet_caps_4v_*.json``, the ChatGPT-4V ones, are
 not read) holding a JSON array of records with ``image`` (the PNG's name or
 path) and ``caption`` (a string; a list of strings is read too), and
 ``s2_rgb_images.zip``, which unpacks to ``s2_images/<name>.png`` (Sentinel-2
-RGB, 8 bit). Images are matched by file name anywhere in the
-extracted archive. It writes ``images/`` and ``captions.csv`` (``image,caption``)
-per split, one row per caption in the file's order. Images in no split are
+RGB, 8 bit). Images are matched by file name anywhere in the extracted archive.
+It writes ``images/`` and ``captions.csv`` (``image,caption``) per split, one
+row per caption in the file's order; counts are images. Images in no split are
 unassigned. A record naming an image the archive does not hold is refused
 naming the caption file and the image.
 
