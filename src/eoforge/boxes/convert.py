@@ -137,13 +137,14 @@ def wrap_angle(angle: Tensor, period: float = math.pi) -> Tensor:
     """
     half = period / 2
     wrapped = angle - period * torch.floor((angle + half) / period)
-    upper = torch.tensor(half, dtype=angle.dtype, device=angle.device)
-    # rounding can land on +half (or on the dtype's value just below -half)
+    # rounding can land on +half (or on the dtype's value just below -half); the bounds
+    # are worked out on the CPU in the angle's dtype, so no device round trip is needed
+    upper = float(torch.tensor(half, dtype=angle.dtype))
     wrapped = torch.where(wrapped >= upper, wrapped - period, wrapped)
-    lowest = torch.tensor(-half, dtype=angle.dtype, device=angle.device)
+    lowest = torch.tensor(-half, dtype=angle.dtype)
     if float(lowest) < -half:  # float32(-pi/2) lies just below -pi/2
         lowest = torch.nextafter(lowest, torch.zeros_like(lowest))
-    return torch.maximum(wrapped, lowest)
+    return wrapped.clamp(min=float(lowest))
 
 
 def _is_square(w: Tensor, h: Tensor) -> Tensor:
