@@ -18,6 +18,7 @@ from affine import Affine
 from odc.geo.geobox import GeoBox
 from tests.evaluate.fixtures_detection import crowded_scene, to_coco
 
+from eoforge.boxes.iou import rotated_iou as boxes_rotated_iou
 from eoforge.errors import ConfigError
 from eoforge.evaluate.detection_metrics import (
     COCO_IOUS,
@@ -109,6 +110,17 @@ def test_unrotated_boxes_overlap_as_axis_aligned_boxes() -> None:
     assert pairwise_iou(np.array([[0.0, 0, 10, 10]]), np.array([[5.0, 0, 15, 10]]))[
         0, 0
     ] == pytest.approx(1 / 3)
+
+
+def test_rotated_iou_agrees_with_the_box_geometry_package() -> None:
+    # eoforge.boxes clips the polygons itself (torch); shapely here: two implementations.
+    rng = np.random.default_rng(1)
+    sides = np.sort(rng.uniform(2, 20, (40, 2)), axis=1)[:, ::-1]
+    boxes = np.c_[rng.uniform(0, 40, (40, 2)), sides, rng.uniform(-math.pi / 2, math.pi / 2, 40)]
+    ours = rotated_iou(boxes, boxes)
+    assert ((ours > 0) & (ours < 1)).sum() > 100  # many partial overlaps
+    theirs = boxes_rotated_iou(torch.from_numpy(boxes), torch.from_numpy(boxes)).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-9)
 
 
 def test_corners_follow_the_convention_of_predicted_detections() -> None:
