@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 import torch
+from affine import Affine
+from odc.geo.geobox import GeoBox
 
 from eoforge.boxes import (
     corners_to_oriented,
@@ -23,6 +26,7 @@ from eoforge.boxes import (
     xywh_to_xyxy,
     xyxy_to_cxcywh,
 )
+from eoforge.io.vector.boxes import boxes_in_pixels
 from eoforge.predict.detections import corners as predict_corners
 
 F64 = torch.float64
@@ -173,6 +177,21 @@ def test_corners_to_oriented_is_the_minimum_area_rectangle_of_quadrilaterals() -
     np.testing.assert_allclose(boxes[:, 2].numpy() * boxes[:, 3].numpy(), reference, rtol=1e-9)
     np.testing.assert_allclose(shapely.area(rect), reference, rtol=1e-9)
     assert shapely.covers(shapely.buffer(rect, 1e-7), points).all()
+
+
+def test_corners_to_oriented_agrees_with_the_label_reader() -> None:
+    # the label reader's oriented boxes of polygons on a pixel grid (identity transform)
+    boxes = random_boxes(60, 9)
+    boxes[:, :2] = boxes[:, :2] * 3 + 30
+    corners = oriented_to_corners(boxes)
+    grid = GeoBox((400, 400), Affine.identity(), "EPSG:32631")
+    layer = gpd.GeoDataFrame(geometry=list(polygons(corners)), crs="EPSG:32631")
+    read, _ = boxes_in_pixels(layer, grid, oriented=True)
+    ours = corners_to_oriented(corners.float())
+    assert ours.dtype == torch.float32
+    np.testing.assert_allclose(ours[:, :4].numpy(), read[:, :4], atol=2e-3)
+    turn = np.abs(ours[:, 4].numpy() - read[:, 4])
+    np.testing.assert_allclose(np.minimum(turn, math.pi - turn), 0.0, atol=1e-4)
 
 
 def test_real_dota_polygons(real_data: Path) -> None:
