@@ -23,6 +23,8 @@ from eoforge.io.vector.boxes import boxes_in_pixels
 from eoforge.predict.detections import corners
 from eoforge.synth import SceneManifest, SynthOptions, generate_scene
 from eoforge.synth.render.vessels import rcs_m2, vessel_sigma0
+from eoforge.synth.render.wakes import wake_factor, wake_factor_at
+from eoforge.synth.scene_setup import set_up_scene
 from eoforge.synth.world import legend
 from eoforge.synth.world.geometry import OrientedRect
 from eoforge.synth.world.sampling import Window
@@ -240,3 +242,40 @@ def test_cli_vessels_option(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     frame = gpd.read_parquet(tmp_path / "s" / "vectors" / "vessels.parquet")
     assert len(frame) == 5 and set(frame["date"]) == {"2024-07-01"}
+
+
+def test_wake_factor_at_hand_computed_points() -> None:
+    # 100 m vessel heading east (local angle 0): stern at x = 450, wake 600 m long behind it
+    vessel = Vessel(OrientedRect(500.0, 500.0, 100.0, 100.0 / 6, local_angle(90.0)), 90.0)
+    x = np.array([440.0, 150.0, 150.0, 700.0, 450.0 - 700.0])
+    y = np.array(
+        [500.0, 500.0 + 300.0 / math.sqrt(8.0), 500.0 - 300.0 / math.sqrt(8.0), 500.0, 500.0]
+    )
+    db = 10 * np.log10(wake_factor_at(vessel, x, y))
+    # 10 m behind the stern on the track: -3 dB * (1 - 10/600); on either Kelvin arm 300 m
+    # behind (tan 19.47 deg = 1/sqrt(8)): +2 dB * (1 - 300/600); ahead and past the end: 0
+    np.testing.assert_allclose(db, [-3.0 * (1 - 10 / 600), 1.0, 1.0, 0.0, 0.0], atol=1e-9)
+
+
+def test_wakes_change_only_the_sea_behind_the_vessels(tmp_path: Path) -> None:
+    options = SynthOptions(size=256, seed=7, sensors=("s1",), dates=1, vectors=False, vessels=6)
+    plain = generate_scene(tmp_path / "plain", options)
+    waked = generate_scene(tmp_path / "waked", options, wakes=True)
+    date = plain.dates[0]
+    before, grid = _read(plain.find("S1.VV", date))
+    after, _ = _read(waked.find("S1.VV", date))
+    cls, _ = _read(plain.find("landcover", date))
+    fleet = gpd.read_parquet(plain.root / "vectors" / "vessels.parquet")
+    assert len(fleet) == 6
+    near_vessel = rasterize(
+        [(g.buffer(40.0), 1) for g in fleet.geometry], out_shape=cls.shape, transform=grid.transform
+    ).astype(bool)
+    # the same speckle draws: away from the vessels' own power, after - before (dB) is the
+    # wakes' factor (pixels clipped at the noise floor excepted)
+    fleet_now = set_up_scene(options.validate(), tmp_path / "plain").vessels[0]
+    factor = wake_factor(Window(0, 0, 256, 256, 10.0), fleet_now, cls == legend.WATER)
+    keep = (cls == legend.WATER) & ~near_vessel & (np.minimum(before, after) > -29.99)
+    np.testing.assert_allclose((after - before)[keep], 10 * np.log10(factor[keep]), atol=1e-3)
+    assert 10 * np.log10(factor.min()) < -1.5 and 10 * np.log10(factor.max()) > 1.0
+    assert (factor[keep] != 1).sum() > 100
+    assert np.all(after[cls != legend.WATER] == before[cls != legend.WATER])

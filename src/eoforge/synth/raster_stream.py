@@ -20,8 +20,10 @@ from eoforge.synth.render.acquisition import Acquisition
 from eoforge.synth.render.optical import cloud_codes, halo_for
 from eoforge.synth.render.sensor_noise import tiled_draw
 from eoforge.synth.render.vessels import vessel_sigma0
+from eoforge.synth.render.wakes import wake_factor
 from eoforge.synth.scene_rasters import s2_bands
 from eoforge.synth.scene_setup import SceneSetup
+from eoforge.synth.world import legend
 from eoforge.synth.world.events import change_codes
 from eoforge.synth.world.sampling import Samples, Window, sample
 from eoforge.synth.write.cogs import TILE, BlockWriter, windows
@@ -67,8 +69,12 @@ def _write_s1(
 ) -> None:
     linear = sar.render(samples, setup.s2[t].doy, setup.options.seed, setup.layout.width)
     if setup.vessels and setup.vessels[t]:
-        added = linear.astype(np.float64) + vessel_sigma0(window, setup.vessels[t])
-        linear = added.astype(np.float32)
+        fleet = setup.vessels[t]
+        sea = linear.astype(np.float64)
+        if setup.options.wakes:
+            water = np.asarray(samples.centre(samples.ground.cls)) == legend.WATER
+            sea = sea * wake_factor(window, fleet, water)[None]
+        linear = (sea + vessel_sigma0(window, fleet)).astype(np.float32)
     for i, band in enumerate(B.S1_BANDS):
         speckle = tiled_draw(
             setup.options.seed,

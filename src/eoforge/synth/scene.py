@@ -60,7 +60,7 @@ def generate_scene(
         **fields: Fields of :class:`SynthOptions` to change on top of ``options``
             (``size``, ``seed``, ``sensors``, ``dates``, ``clouds``, ``crs``, ``gsd``,
             ``center``, ``s2_offset``, ``s2_native``, ``looks``, ``vectors``, ``block``,
-            ``vessels``);
+            ``vessels``, ``wakes``);
             ``sensors`` may be comma-separated, e.g. ``"s2,s1"``.
 
     Returns:

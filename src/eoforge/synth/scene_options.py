@@ -43,6 +43,7 @@ class SynthOptions:
         block: Block size in pixels for streamed generation (multiple of 256).
         vessels: Vessels on open water in each Sentinel-1 image (0: none); each date
             has its own fleet, labelled in ``vectors/vessels.*`` (needs ``s1``).
+        wakes: Draw a wake (dark turbulent trail, bright Kelvin V) behind every vessel.
     """
 
     size: int = 2048
@@ -59,6 +60,7 @@ class SynthOptions:
     vectors: bool = True
     block: int = 1024
     vessels: int = 0
+    wakes: bool = False
 
     def replace(self, **changes: Unpack[SynthFields]) -> SynthOptions:
         """A copy with some fields changed; ``sensors`` may be a comma-separated string.
@@ -94,6 +96,7 @@ class SynthOptions:
             vectors=changes.get("vectors", self.vectors),
             block=changes.get("block", self.block),
             vessels=changes.get("vessels", self.vessels),
+            wakes=changes.get("wakes", self.wakes),
         )
 
     def validate(self) -> SynthOptions:
@@ -150,6 +153,11 @@ class SynthOptions:
             f"vessels={self.vessels} needs the Sentinel-1 images",
             "add s1 to --sensors, or use --vessels 0",
         )
+        _check(
+            not self.wakes or self.vessels > 0,
+            "wakes=True without vessels",
+            "ask for vessels (vessels=N), or leave wakes off",
+        )
         lon, lat = self.center
         _check(
             -180 <= lon <= 180 and -80 <= lat <= 84,
@@ -180,6 +188,7 @@ class SynthFields(TypedDict, total=False):
     vectors: bool
     block: int
     vessels: int
+    wakes: bool
 
 
 #: Names of the fields of :class:`SynthOptions`.
