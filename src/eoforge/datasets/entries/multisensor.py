@@ -1,15 +1,16 @@
 """Multi-sensor datasets: several sensors (and products) per sample.
 
 METER-ML (NAIP + Sentinel-1 + Sentinel-2 per location), GAMUS (RGB + nDSM
-height + semantic labels) and GeoPlant (Sentinel-2 patches with species
-presence-absence surveys). GAMUS's RGB images with class masks train as a
-segmentation dataset today; the others wait for models that take several
-sensors and dates at once.
+height + semantic labels), GeoPlant (Sentinel-2 patches with species
+presence-absence surveys) and AGBD (GEDI biomass footprints with Sentinel-2,
+ALOS PALSAR-2, elevation, land cover and canopy height patches). GAMUS's RGB
+images with class masks train as a segmentation dataset today; the others wait
+for models that take several sensors and dates at once.
 """
 
 from __future__ import annotations
 
-from eoforge.datasets.entries.common import RGB, classes
+from eoforge.datasets.entries.common import RGB, S2_12, classes
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
 
 NO_CHECKSUM = "none published: the SHA-256 is recorded on first download"
@@ -211,6 +212,105 @@ GEOPLANT = DatasetEntry(
     ),
 )
 
+AGBD_PATCHES = "https://libdrive.ethz.ch/index.php/s/VPio6i5UlXTgir0/download?path=%2F"
+"""The authors' ETH share of AGBD's HDF5 patch files and split file (their Models/download.sh)."""
 
-ENTRIES: tuple[DatasetEntry, ...] = (METER_ML, GAMUS, GEOPLANT)
+AGBD_TABLES = "https://libdrive.ethz.ch/index.php/s/Y9A9b156b8H0KYf/download?path=%2F"
+"""The authors' ETH share of AGBD's per-split feature tables and statistics."""
+
+AGBD_YEARS = (2019, 2020)
+AGBD_PARTS = 20
+"""The patches of each year come in 20 HDF5 files, ``data_subset-<year>-v4_<i>-20.h5``."""
+
+AGBD_H5 = tuple(
+    f"data_subset-{year}-v4_{i}-{AGBD_PARTS}.h5" for year in AGBD_YEARS for i in range(AGBD_PARTS)
+)
+"""The 40 HDF5 patch files, 2019 then 2020, in part order."""
+
+AGBD_SPLITS_FILE = "biomes_splits_to_name.pkl"
+"""Pickled dict: split name -> the Sentinel-2 tile names (HDF5 groups) of the split."""
+
+AGBD_FEATURES = "{split}_features-v6.csv"
+"""The split's tabular data (the central pixel of each footprint's patch)."""
+
+AGBD_STATISTICS = "statistics_subset_2019-2020-v4_new.pkl"
+"""Normalisation statistics the authors' loader reads (kept in the dataset folder)."""
+
+AGBD = DatasetEntry(
+    name="agbd",
+    title="AGBD: above-ground biomass from GEDI with Sentinel-2, ALOS PALSAR-2 and more",
+    task="regression",
+    family=None,
+    data_kind=None,
+    trainable=False,
+    later=(
+        f"{SEVERAL_SENSORS}: each GEDI footprint is a 25x25 patch stacking Sentinel-2, ALOS "
+        "PALSAR-2 HH/HV, elevation, land cover and canopy height with dates, in HDF5 groups per "
+        "Sentinel-2 tile; no eoforge data kind reads them (nor has band names for ALOS "
+        "PALSAR-2)"
+    ),
+    bands=S2_12,
+    gsd=10.0,
+    licence="CC BY-NC 4.0",
+    citation=(
+        "Sialelli, G., Peters, T., Wegner, J. D., Schindler, K. (2025). AGBD: A Global-scale "
+        "Biomass Dataset. ISPRS Annals of the Photogrammetry, Remote Sensing and Spatial "
+        "Information Sciences X-G-2025, 829. arXiv:2406.04928"
+    ),
+    homepage="https://github.com/ghjuliasialelli/AGBD",
+    files=(
+        *(
+            RemoteFile(
+                url=f"{AGBD_PATCHES}{name}",
+                filename=name,
+                checksum_source=NO_CHECKSUM,
+                approx_size=7_500_000_000,
+            )
+            for name in AGBD_H5
+        ),
+        RemoteFile(
+            url=f"{AGBD_PATCHES}{AGBD_SPLITS_FILE}",
+            filename=AGBD_SPLITS_FILE,
+            checksum_source=NO_CHECKSUM,
+        ),
+        RemoteFile(
+            url=f"{AGBD_TABLES}{AGBD_STATISTICS}",
+            filename=AGBD_STATISTICS,
+            checksum_source=NO_CHECKSUM,
+        ),
+        *(
+            RemoteFile(
+                url=f"{AGBD_TABLES}{AGBD_FEATURES.format(split=split)}",
+                filename=AGBD_FEATURES.format(split=split),
+                checksum_source=NO_CHECKSUM,
+                splits=(split,),
+            )
+            for split in ("train", "val", "test")
+        ),
+    ),
+    layout="agbd",
+    splits=("train", "val", "test"),
+    split_source=(
+        "biomes_splits_to_name.pkl of the authors' release: the Sentinel-2 tiles of each split"
+    ),
+    notes=(
+        "About 300 GB: GEDI L4A above-ground biomass density (Mg/ha) of about 16 million "
+        "footprints in 2019 and 2020, each with a 25x25 patch at 10 m (the Sentinel-2 L2A "
+        "bands, in the order of the files' S2_bands 'order' attribute; ALOS PALSAR-2, JAXA "
+        "DEM, Copernicus land cover and Lang et al. canopy height), stored in 40 HDF5 files "
+        "as one group per Sentinel-2 tile; the per-split feature tables hold each footprint's "
+        "central pixel. The files come from the authors' ETH shares named in their "
+        "Models/download.sh (the Hugging Face copy prs-eth/AGBD is read through the datasets "
+        "library's loader script, not as a fixed list of files). prepare reads the split "
+        "file (a pickle: only plain Python values and NumPy arrays are accepted, nothing "
+        "else is unpickled) and writes "
+        "<split>/tiles.txt (the split's tile names, sorted), hard links "
+        "<split>/<split>_features-v6.csv and <split>/patches/<file>.h5 (all 40 files: a "
+        "split's patches are its tiles' groups in them). Counts are footprints (rows of the "
+        "split's feature table)."
+    ),
+)
+
+
+ENTRIES: tuple[DatasetEntry, ...] = (METER_ML, GAMUS, GEOPLANT, AGBD)
 """The entries of this module, in listing order."""

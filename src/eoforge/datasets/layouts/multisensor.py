@@ -27,12 +27,23 @@
   survey's species ids, space-separated, ascending) and hard links
   ``<split>/patches/<surveyId>.tiff``. Counts are surveys per species id;
   patches no survey names are unassigned.
+* ``agbd`` reads the authors' release: 40 HDF5 patch files
+  ``data_subset-<year>-v4_<i>-20.h5`` (one group per Sentinel-2 tile, holding
+  the GEDI footprints' patches; not opened), the split file
+  ``biomes_splits_to_name.pkl`` (a pickled dict: split -> tile names; read
+  with an unpickler that builds plain values and NumPy arrays only) and the
+  tables ``<split>_features-v6.csv`` (one row per footprint). It writes
+  ``<split>/tiles.txt`` (the split's tile names, sorted, one a line), hard
+  links ``<split>/<split>_features-v6.csv`` and ``<split>/patches/<file>.h5``
+  (all 40 files). Counts are footprints (the table's rows); there are no
+  classes. A tile in two splits is refused.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import pickle
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -43,6 +54,7 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from eoforge.datasets.download import not_downloaded
+from eoforge.datasets.entries.multisensor import AGBD_FEATURES, AGBD_H5, AGBD_SPLITS_FILE
 from eoforge.datasets.entry import DatasetEntry
 from eoforge.datasets.extract import extract_all
 from eoforge.datasets.layouts.common import (
@@ -352,5 +364,124 @@ def _geoplant(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -
     return Parsed(summaries, "surveys", unassigned)
 
 
-PARSERS: dict[str, Parser] = {"meter_ml": _meter_ml, "gamus": _gamus, "geoplant": _geoplant}
+PICKLE_GLOBALS = frozenset(
+    {
+        ("builtins", "set"),
+        ("builtins", "frozenset"),
+        ("collections", "OrderedDict"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+    }
+)
+"""The only classes and functions a split pickle may name: containers and NumPy arrays."""
+
+
+class _DataUnpickler(pickle.Unpickler):
+    """Unpickles plain values, containers and NumPy arrays; refuses any other class or function."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in PICKLE_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name}")
+
+
+def agbd_split_tiles(entry: DatasetEntry, path: Path) -> dict[str, list[str]]:
+    """The Sentinel-2 tile names of each of ``entry``'s splits, from AGBD's split pickle.
+
+    Args:
+        entry: The dataset (its splits are the keys the pickle must have).
+        path: ``biomes_splits_to_name.pkl``: a dict of split name -> tile names
+            (a list, set or NumPy array of strings).
+
+    Returns:
+        Split -> its tile names, sorted and without repeats.
+
+    Raises:
+        MissingFileError: The file is not there.
+        ConfigError: Not a pickle of plain values, a split missing, or a tile in two splits.
+    """
+    if not path.is_file():
+        raise not_downloaded(entry, path)
+    try:
+        with open(path, "rb") as f:
+            mapping = _DataUnpickler(f).load()
+    except pickle.UnpicklingError as exc:
+        raise ConfigError(
+            f"the split file is not a pickle of plain values ({exc}); eoforge unpickles only "
+            "containers, strings, numbers and NumPy arrays.",
+            path=path,
+            fix="the published file maps split names to tile names: download it again from "
+            "the dataset's page.",
+        ) from exc
+    except (EOFError, ValueError, TypeError) as exc:
+        raise ConfigError(f"not a readable pickle ({exc}).", path=path, fix=INCOMPLETE) from exc
+    if not isinstance(mapping, dict) or any(s not in mapping for s in entry.splits):
+        found = sorted(map(str, mapping)) if isinstance(mapping, dict) else type(mapping).__name__
+        raise ConfigError(
+            f"the split file should map {list(entry.splits)} to tile names; it holds {found}.",
+            path=path,
+            fix=INCOMPLETE,
+        )
+    tiles: dict[str, list[str]] = {}
+    seen: dict[str, str] = {}
+    for split in entry.splits:
+        values = mapping[split]
+        names = np.asarray(list(values) if isinstance(values, set | frozenset) else values)
+        tiles[split] = sorted({str(v) for v in names.ravel().tolist()})
+        for tile in tiles[split]:
+            if tile in seen:
+                raise ConfigError(
+                    f"tile {tile!r} is in both the {seen[tile]} and the {split} split.",
+                    path=path,
+                    fix=INCOMPLETE,
+                )
+            seen[tile] = split
+    return tiles
+
+
+def _table_rows(path: Path) -> int:
+    """Data rows of a CSV table (its header not counted).
+
+    Raises:
+        ConfigError: The file is empty (not even a header).
+    """
+    with open(path, newline="") as f:
+        rows = sum(1 for _ in csv.reader(f))
+    if rows == 0:
+        raise ConfigError("the feature table is empty.", path=path, fix=INCOMPLETE)
+    return rows - 1
+
+
+def _agbd(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Parsed:
+    tiles = agbd_split_tiles(entry, folder / AGBD_SPLITS_FILE)
+    patches = [folder / name for name in AGBD_H5]
+    for path in patches:
+        if not path.is_file():
+            raise not_downloaded(entry, path)
+    summaries = []
+    for split in entry.splits:
+        table = folder / AGBD_FEATURES.format(split=split)
+        if not table.is_file():
+            raise not_downloaded(entry, table)
+        if step is not None:
+            step(f"counting the footprints of {table.name}")
+        footprints = _table_rows(table)
+        place(table, out / split / table.name)
+        for path in patches:
+            place(path, out / split / "patches" / path.name)
+        (out / split / "tiles.txt").write_text("".join(f"{tile}\n" for tile in tiles[split]))
+        summaries.append(SplitSummary(split, out / split, footprints, {}))
+    return Parsed(summaries, "footprints")
+
+
+PARSERS: dict[str, Parser] = {
+    "meter_ml": _meter_ml,
+    "gamus": _gamus,
+    "geoplant": _geoplant,
+    "agbd": _agbd,
+}
 """Layout name to parser."""
