@@ -15,7 +15,14 @@ from eoforge.errors import EoforgeError
 from eoforge.sensors import get_band
 
 Task = Literal[
-    "classification", "multilabel", "segmentation", "change", "regression", "pixel_regression"
+    "classification",
+    "multilabel",
+    "segmentation",
+    "change",
+    "regression",
+    "pixel_regression",
+    "detection",
+    "oriented_detection",
 ]
 """Prediction tasks; each fixes the forward contract (see :func:`build_model`)."""
 
