@@ -231,6 +231,20 @@ def test_two_stream_fuses_and_trains_both_stems() -> None:
     assert torch.equal(seen["sar"], images[:, [1, 3]])
 
 
+@pytest.mark.parametrize(
+    ("bands", "optical", "sar"),
+    [(["S2.B04", "S1.VV"], 1, 1), ([*S2_13, "S1.VV", "S1.VH"], 13, 2), (["S1.VV", *S2_4], 4, 1)],
+)
+def test_two_stream_takes_any_band_split(bands: list[str], optical: int, sar: int) -> None:
+    model = build_model(_spec("two_stream_fcos", bands))
+    pyramid = model.network.backbone
+    assert _first_conv(pyramid.optical).in_channels == optical
+    assert _first_conv(pyramid.sar).in_channels == sar
+    images = torch.randn(2, len(bands), 64, 64)
+    losses = model.train()(images, _targets())
+    assert isinstance(losses, dict) and all(torch.isfinite(v) for v in losses.values())
+
+
 def test_two_stream_needs_both_groups() -> None:
     with pytest.raises(ConfigError, match="needs optical and SAR bands"):
         build_model(_spec("two_stream_fcos", S2_4))
