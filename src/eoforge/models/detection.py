@@ -235,6 +235,13 @@ class _NoResizeTransform(GeneralizedRCNNTransform):  # type: ignore[misc]
         return image, target
 
 
+COARSEST_STRIDE = 128
+"""Stride of the coarsest pyramid level (P7), pixels. A lone image no larger than this
+would give that level one cell, and FCOS's GroupNorm heads one value per group (an
+error): such an image is zero-padded on the right to twice the stride first (boxes
+unchanged)."""
+
+
 class Detector(nn.Module):
     """A torchvision detector behind eoforge's detection forward contract.
 
@@ -271,6 +278,11 @@ class Detector(nn.Module):
                 ``[N, 5]`` boxes.
         """
         images = torch.where(torch.isfinite(images), images, torch.zeros_like(images))
+        height, width = images.shape[-2:]
+        lone = images.shape[0] == 1 and max(height, width) <= COARSEST_STRIDE
+        if lone and isinstance(self.network, FCOS):
+            # one value per group in FCOS's GroupNorm heads at the 1 x 1 coarsest level
+            images = torch.nn.functional.pad(images, (0, 2 * COARSEST_STRIDE - width))
         batch = list(images.unbind(0))
         if not self.training:
             detections: list[dict[str, torch.Tensor]] = self.network(batch)
