@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from eoforge.predict.detections import corners
-from eoforge.transforms.box_d4 import BoxD4, d4_sample, wrap_angle
+from eoforge.transforms.box_d4 import BoxD4, d4_sample
 
 
 def _image_with_box(height: int, width: int, box: tuple[int, int, int, int]) -> torch.Tensor:
@@ -67,20 +67,6 @@ def test_oriented_boxes_cover_the_same_pixels_after_the_transform(turns: int, fl
     moved = boxes[0].tolist()
     assert -math.pi / 2 <= moved[4] < math.pi / 2 and moved[2] >= moved[3]
     assert np.array_equal(_oriented_mask(new_h, new_w, moved), out[0].numpy() > 0)
-
-
-def test_angles_are_wrapped_into_the_convention() -> None:
-    boxes = torch.tensor(
-        [
-            [0.0, 0.0, 4.0, 2.0, math.pi / 2],  # -> -pi/2
-            [0.0, 0.0, 4.0, 2.0, 3.0],  # -> 3 - pi
-            [0.0, 0.0, 3.0, 3.0, math.pi / 3],  # square: -> pi/3 - pi/2
-        ]
-    )
-    wrapped = wrap_angle(boxes)[:, 4]
-    assert wrapped.tolist() == pytest.approx(
-        [-math.pi / 2, 3.0 - math.pi, math.pi / 3 - math.pi / 2]
-    )
 
 
 def test_batches_draw_per_sample_and_keep_non_square_shapes() -> None:

@@ -16,6 +16,13 @@ from eoforge.data.bigearthnet import BigEarthNetDataset
 from eoforge.data.chips import ChangeTripletDataset, ClassFolderDataset, ImageMaskDataset
 from eoforge.data.collate import collate, grid_of, uncollate
 from eoforge.data.datasets import GeoDataset
+from eoforge.data.detection import (
+    DetectionChipDataset,
+    DetectionPadCollate,
+    balanced_chip_weights,
+    detection_collate,
+)
+from eoforge.data.detection_windows import DetectionWindows, boxes_for_window
 from eoforge.data.samplers import GridGeoSampler, RandomGeoSampler, TimeSeriesSampler
 from eoforge.data.sharding import GeoSampler, shard_positions
 from eoforge.data.windows import Region, Window, regions_from_sources
@@ -25,6 +32,9 @@ __all__ = [
     "ChangeTripletDataset",
     "ClassBalancedSampler",
     "ClassFolderDataset",
+    "DetectionChipDataset",
+    "DetectionPadCollate",
+    "DetectionWindows",
     "GeoDataset",
     "GeoSampler",
     "GridGeoSampler",
@@ -33,7 +43,10 @@ __all__ = [
     "Region",
     "TimeSeriesSampler",
     "Window",
+    "balanced_chip_weights",
+    "boxes_for_window",
     "collate",
+    "detection_collate",
     "grid_of",
     "regions_from_sources",
     "shard_positions",

@@ -21,7 +21,7 @@ from eoforge.errors import ConfigError
 from eoforge.geo.grid import grid_from_sample
 
 Batch = dict[str, Any]
-LIST_KEYS = frozenset({"crs", "transform", "boxes", "labels"})
+LIST_KEYS = frozenset({"crs", "transform", "boxes", "labels", "difficult"})
 """Keys always kept as per-sample lists (grids, and detection targets of varying length)."""
 
 

@@ -29,9 +29,16 @@ from eoforge.models import list_models
 from eoforge.sensors import get_band
 
 TaskKind = Literal[
-    "classification", "multilabel", "segmentation", "change", "regression", "pixel_regression"
+    "classification",
+    "multilabel",
+    "segmentation",
+    "change",
+    "regression",
+    "pixel_regression",
+    "detection",
+    "oriented_detection",
 ]
-DATA_KINDS = ("geo", "class_folder", "image_mask", "change_triplet", "bigearthnet")
+DATA_KINDS = ("geo", "class_folder", "image_mask", "change_triplet", "bigearthnet", "objects")
 
 
 def _known_band(name: str) -> str:
@@ -539,8 +546,53 @@ class BigEarthNetData(DataCommon):
         return self
 
 
+class ObjectsData(DataCommon):
+    """Detection chips from a prepared split: ``images/`` + ``objects.csv``.
+
+    ``eoforge datasets prepare`` writes detection datasets (DOTA, DIOR,
+    NWPU VHR-10...) this way (see :mod:`eoforge.datasets.layouts.objects`); the
+    task's kind says whether boxes are horizontal or oriented.
+
+    Attributes:
+        root: The training split folder.
+        val_root: The validation split folder; None holds out ``val_fraction``
+            of the training chips.
+        bands: The images' band names in file order (default RGB for 3 bands).
+        patch_size: Cut images into square chips of this side, pixels (None:
+            whole images, batched by padding to a multiple of 32).
+        stride: Step between chips, pixels (default ``patch_size``).
+        min_visible: Least share of an object's area a chip must show to keep
+            the object (horizontal boxes are clipped to the chip).
+        keep_empty: Keep chips without objects (they teach the background).
+        balanced: Draw training chips so that rare classes come as often as
+            common ones (weighted sampling with replacement).
+        on_bad_file: ``error`` stops at a bad row (a box outside its image, a
+            degenerate or self-intersecting box, an unknown class, a missing
+            image) naming the file; ``skip`` leaves the image out and counts it.
+    """
+
+    kind: Literal["objects"]
+    root: ExistingPath
+    val_root: ExistingPath | None = None
+    bands: list[BandName] | None = None
+    patch_size: int | None = Field(default=None, ge=16)
+    stride: int | None = Field(default=None, ge=1)
+    min_visible: float = Field(default=0.5, gt=0, le=1)
+    keep_empty: bool = True
+    balanced: bool = False
+    on_bad_file: Literal["error", "skip"] = "error"
+
+    @model_validator(mode="after")
+    def _named_classes(self) -> Self:
+        if not self.classes:
+            raise ValueError("list the classes (data.classes: [{name: ...}, ...]) in file order")
+        if self.stride is not None and self.patch_size is None:
+            raise ValueError("stride needs patch_size")
+        return self
+
+
 DataConfig = Annotated[
-    GeoData | ClassFolderData | ImageMaskData | ChangeTripletData | BigEarthNetData,
+    GeoData | ClassFolderData | ImageMaskData | ChangeTripletData | BigEarthNetData | ObjectsData,
     Field(discriminator="kind"),
 ]
 
@@ -556,13 +608,26 @@ class ModelConfig(Section):
 
 
 class TaskConfig(Section):
-    """What is learnt and how it is scored."""
+    """What is learnt and how it is scored.
+
+    Attributes:
+        kind: The task.
+        loss: Loss name (task-specific; detection tasks use the detector's own).
+        class_weights: Per-class loss weights.
+        ignore_index: Label value that never counts.
+        augment: Random D4 flips and turns of training batches (boxes included).
+        ap_style: Detection tasks: ``voc12`` (all-point AP at ``iou_threshold``),
+            ``voc07`` (11-point) or ``coco`` (IoU 0.50:0.95, with AP50 and AP75).
+        iou_threshold: Detection tasks: IoU a detection needs to match an object.
+    """
 
     kind: TaskKind
     loss: str | None = None
     class_weights: list[float] | None = None
     ignore_index: int = 255
     augment: bool = True
+    ap_style: Literal["voc07", "voc12", "coco"] = "voc12"
+    iou_threshold: float = Field(default=0.5, gt=0, lt=1)
 
 
 class OptimConfig(Section):

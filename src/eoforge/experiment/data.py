@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from torch.utils.data import Dataset, Sampler, Subset
+import torch
+from torch.utils.data import Dataset, Sampler, Subset, WeightedRandomSampler
 
 from eoforge.data import (
     BigEarthNetDataset,
@@ -30,6 +31,7 @@ from eoforge.data import (
 )
 from eoforge.data.bad_files import RAISE, BadFiles
 from eoforge.data.chips import Colour
+from eoforge.data.detection import DetectionChipDataset, DetectionPadCollate, balanced_chip_weights
 from eoforge.data.shaping import Compose
 from eoforge.data.splits import read_split
 from eoforge.errors import ConfigError
@@ -54,6 +56,7 @@ from eoforge.experiment.config import (
     ExperimentConfig,
     GeoData,
     ImageMaskData,
+    ObjectsData,
 )
 from eoforge.experiment.geo_data import (
     geo_dataset,
@@ -132,6 +135,8 @@ def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
         return _image_mask(data, config, run_dir)
     if isinstance(data, ChangeTripletData):
         return _change_triplet(data, config, run_dir)
+    if isinstance(data, ObjectsData):
+        return _objects(data, config, run_dir)
     return _bigearthnet(data, config)
 
 
@@ -479,4 +484,48 @@ def _bigearthnet(data: BigEarthNetData, config: ExperimentConfig) -> ExperimentD
     classes = named_classes(train.classes)
     result = _chip_data(train, val, data, config, train.bands, classes, test=test)
     result.gsd = 10.0
+    return result
+
+
+DETECTION_MULTIPLE = 32
+"""Detection batches of mixed image sizes are padded to a multiple of this (pixels)."""
+
+
+def _objects(data: ObjectsData, config: ExperimentConfig, run_dir: Path) -> ExperimentData:
+    bad = BadFiles(data.on_bad_file, run_dir / SKIPPED_LOG)
+    assert data.classes is not None  # the config requires them
+    names = [rule.name for rule in data.classes]
+    oriented = config.task.kind == "oriented_detection"
+
+    def chips(root: Path) -> DetectionChipDataset:
+        return DetectionChipDataset(
+            root,
+            oriented=oriented,
+            classes=names,
+            bands=data.bands,
+            patch_size=data.patch_size,
+            stride=data.stride,
+            min_visible=data.min_visible,
+            keep_empty=data.keep_empty,
+            bad_files=bad,
+        )
+
+    full = chips(data.root)
+    val: Dataset[Sample] | None = None if data.val_root is None else chips(data.val_root)
+    collate_fn = DetectionPadCollate(DETECTION_MULTIPLE)
+    result = _chip_data(
+        full, val, data, config, list(full.bands), named_classes(names), (collate_fn, collate_fn),
+        None, bad,
+    )  # fmt: skip
+    if data.balanced:
+        weights = balanced_chip_weights(full)
+        if isinstance(result.train, Subset):  # validation held out of the training chips
+            weights = weights[list(result.train.indices)]
+        drawn, seed = weights.tolist(), config.trainer.seed
+
+        def balanced() -> Sampler[int]:
+            generator = torch.Generator().manual_seed(seed)
+            return WeightedRandomSampler(drawn, len(drawn), generator=generator)
+
+        result.train_sampler = balanced
     return result

@@ -120,16 +120,23 @@ def evaluation_task(loaded: LoadedBundle, raw: dict[str, Any], data: ExperimentD
         )
     task = raw.get("task", {})
     regression = bundle.task in ("regression", "pixel_regression")
+    extra: dict[str, Any] = {}
+    if bundle.task in ("detection", "oriented_detection"):
+        extra = {
+            "style": task.get("ap_style", "voc12"),
+            "iou_threshold": task.get("iou_threshold", 0.5),
+        }
     return build_task(
         bundle.task,
         loaded.model,
         model_spec=bundle.model,
         loss=task.get("loss"),
-        ignore_index=None if regression else task.get("ignore_index", 255),
+        ignore_index=None if regression or extra else task.get("ignore_index", 255),
         normalization=(bundle.normalization.mean, bundle.normalization.std),
         class_names=names or None,
         num_classes=bundle.model.num_classes,
         augment=False,
+        **extra,
     )
 
 

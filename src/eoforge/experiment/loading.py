@@ -28,6 +28,7 @@ TASKS_OF_DATA = {
     "image_mask": ("segmentation",),
     "change_triplet": ("change",),
     "bigearthnet": ("multilabel",),
+    "objects": ("detection", "oriented_detection"),
 }
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

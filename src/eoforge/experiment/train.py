@@ -49,6 +49,8 @@ MONITORS = {
     "multilabel": ("val/map", "max"),
     "regression": ("val/rmse", "min"),
     "pixel_regression": ("val/rmse", "min"),
+    "detection": ("val/map", "max"),
+    "oriented_detection": ("val/map", "max"),
 }
 
 
@@ -146,6 +148,8 @@ def make_task(
     }
     if regression:
         options["target_normalization"] = target_stats(data)
+    if t.kind in ("detection", "oriented_detection"):
+        options.update(style=t.ap_style, iou_threshold=t.iou_threshold, ignore_index=None)
     task = build_task(t.kind, build_model(spec), **options)
     persist_metrics(task)
     return task

@@ -12,14 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import cast
 
 import torch
 
 from eoforge.errors import ConfigError
 from eoforge.models import LoadedBundle, load_bundle
-from eoforge.predict.types import TensorPredictor
+from eoforge.predict.types import Detections, TensorPredictor
 
 _SOFTMAX_TASKS = ("segmentation", "change")
+DETECTION_TASKS = ("detection", "oriented_detection")
+"""Bundle tasks whose models return boxes (published by ``DetectionSpec``)."""
 
 
 def bundle_predictor(
@@ -49,6 +52,12 @@ def bundle_predictor(
         out = model(x)
         return torch.softmax(out, dim=1) if softmax else out
 
+    def detect(images: torch.Tensor) -> Sequence[Detections]:
+        detections: Sequence[Detections] = model(torch.nan_to_num((images - mean) / std, nan=0.0))
+        return detections
+
+    if loaded.bundle.task in DETECTION_TASKS:  # one dict of boxes, scores, labels per tile
+        return cast(TensorPredictor, detect), loaded
     return predict, loaded
 
 
@@ -115,10 +124,17 @@ class BundleModel:
         """Load the bundles and check they can be averaged together.
 
         Raises:
-            ConfigError: Members differ in task or classes.
+            ConfigError: Members differ in task or classes, or detection bundles
+                are combined or augmented.
         """
         loaded = [load_bundle(Path(b)) for b in self.bundles]
         first = loaded[0].bundle
+        if first.task in DETECTION_TASKS and (len(loaded) > 1 or self.tta):
+            raise ConfigError(
+                "detection bundles predict alone: no ensembles or test-time augmentation yet.",
+                path=Path(self.bundles[0]),
+                fix="pass one detection bundle without tta.",
+            )
         for path, other in zip(self.bundles[1:], loaded[1:], strict=True):
             same_classes = [c.id for c in other.bundle.classes] == [c.id for c in first.classes]
             if other.bundle.task != first.task or not same_classes:

@@ -20,7 +20,8 @@ from typing import Any
 from odc.geo.geobox import GeoBox
 
 from eoforge.errors import ConfigError
-from eoforge.predict.bundle import BundleModel
+from eoforge.predict.bundle import DETECTION_TASKS, BundleModel
+from eoforge.predict.detections import DetectionSpec
 from eoforge.predict.engine import RunOptions, TilingOptions, predict_scene
 from eoforge.predict.executors import Model
 from eoforge.predict.kinds import OutputKind
@@ -177,7 +178,11 @@ def _resolve(
         return model, list(bands), spec, None, 1
     loaded = model.load()
     info = loaded[0].bundle
-    if spec is None:
+    if spec is None and info.task in DETECTION_TASKS:
+        spec = DetectionSpec(
+            classes=tuple(info.classes), oriented=info.task == "oriented_detection"
+        )
+    elif spec is None:
         spec = OutputSpec.from_bundle(
             loaded[0],
             probabilities=products.probabilities,

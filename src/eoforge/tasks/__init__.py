@@ -1,4 +1,4 @@
-"""Lightning tasks on one base: classification, segmentation, change, regression.
+"""Lightning tasks on one base: classification, segmentation, change, regression, detection.
 
 Each task wraps a network built by :mod:`eoforge.models` (or any module with
 the same forward contract), normalises its input with buffers that travel in
@@ -12,6 +12,7 @@ the checkpoint, augments training batches, and logs torchmetrics per stage::
 
 from eoforge.tasks.base import EOTask, blank_invalid
 from eoforge.tasks.classification import ClassificationTask, MultiLabelTask
+from eoforge.tasks.detection import DetectionTask, OrientedDetectionTask
 from eoforge.tasks.factory import TASKS, build_task
 from eoforge.tasks.regression import RegressionTask
 from eoforge.tasks.segmentation import ChangeDetectionTask, SegmentationTask
@@ -20,8 +21,10 @@ __all__ = [
     "TASKS",
     "ChangeDetectionTask",
     "ClassificationTask",
+    "DetectionTask",
     "EOTask",
     "MultiLabelTask",
+    "OrientedDetectionTask",
     "RegressionTask",
     "SegmentationTask",
     "blank_invalid",

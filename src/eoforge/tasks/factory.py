@@ -9,6 +9,7 @@ from torch import nn
 from eoforge.errors import ConfigError, available_list
 from eoforge.tasks.base import EOTask
 from eoforge.tasks.classification import ClassificationTask, MultiLabelTask
+from eoforge.tasks.detection import DetectionTask, OrientedDetectionTask
 from eoforge.tasks.regression import RegressionTask
 from eoforge.tasks.segmentation import ChangeDetectionTask, SegmentationTask
 
@@ -19,6 +20,8 @@ TASKS: dict[str, type[EOTask]] = {
     "change": ChangeDetectionTask,
     "regression": RegressionTask,
     "pixel_regression": RegressionTask,
+    "detection": DetectionTask,
+    "oriented_detection": OrientedDetectionTask,
 }
 """Task kind (the ``task`` of a model spec) to its LightningModule."""
 

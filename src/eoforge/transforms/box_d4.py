@@ -11,7 +11,7 @@ axis to the ``w`` side, in ``[-pi/2, pi/2)``, ``w >= h`` (see
 A quarter turn of an ``H x W`` image maps a point ``(x, y)`` to ``(y, W - x)``
 and adds ``pi/2`` to angles; a mirror maps ``(x, y)`` to ``(W - x, y)`` and
 negates angles. Widths and heights of oriented boxes do not change; angles are
-wrapped back into ``[-pi/2, pi/2)`` (for squares, into ``[-pi/4, pi/4)``).
+brought back into the convention by :func:`eoforge.boxes.normalize_oriented`.
 """
 
 from __future__ import annotations
@@ -23,21 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-
-def wrap_angle(boxes: Tensor) -> Tensor:
-    """Oriented boxes ``[N, 5]`` with angles wrapped into the convention's range.
-
-    ``w >= h`` is assumed (it holds after any D4 element of conforming boxes);
-    squares (``w == h``) take the angle in ``[-pi/4, pi/4)``.
-    """
-    out = boxes.clone()
-    angle = torch.remainder(out[:, 4] + math.pi / 2, math.pi) - math.pi / 2
-    square = torch.isclose(out[:, 2], out[:, 3])
-    angle = torch.where(
-        square, torch.remainder(angle + math.pi / 4, math.pi / 2) - math.pi / 4, angle
-    )
-    out[:, 4] = angle
-    return out
+from eoforge.boxes import normalize_oriented
 
 
 def rotate_boxes(boxes: Tensor, height: int, width: int) -> Tensor:
@@ -56,7 +42,7 @@ def rotate_boxes(boxes: Tensor, height: int, width: int) -> Tensor:
         x0, y0, x1, y1 = boxes.unbind(-1)
         return torch.stack([y0, width - x1, y1, width - x0], -1)
     cx, cy, w, h, angle = boxes.unbind(-1)
-    return wrap_angle(torch.stack([cy, width - cx, w, h, angle + math.pi / 2], -1))
+    return normalize_oriented(torch.stack([cy, width - cx, w, h, angle + math.pi / 2], -1))
 
 
 def mirror_boxes(boxes: Tensor, width: int) -> Tensor:
@@ -65,7 +51,7 @@ def mirror_boxes(boxes: Tensor, width: int) -> Tensor:
         x0, y0, x1, y1 = boxes.unbind(-1)
         return torch.stack([width - x1, y0, width - x0, y1], -1)
     cx, cy, w, h, angle = boxes.unbind(-1)
-    return wrap_angle(torch.stack([width - cx, cy, w, h, -angle], -1))
+    return normalize_oriented(torch.stack([width - cx, cy, w, h, -angle], -1))
 
 
 def d4_sample(
