@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 from tests.datasets.fixtures import dior, dota, m4sar, nwpu_vhr10, xview3
 from tests.datasets.fixtures.common import Fixture, write_tar
 from tests.datasets.prepared import download_and_prepare
@@ -29,6 +30,7 @@ from eoforge.datasets.layouts.objects import (
 )
 from eoforge.datasets.prepare import Prepared, prepare
 from eoforge.errors import ConfigError, DownloadError, UnreadableFileError
+from eoforge.experiment.config import DataConfig
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 
@@ -65,9 +67,18 @@ def test_prepare_gives_images_and_an_object_table_per_split(name: str, tmp_path:
     assert [s.name for s in done.splits] == list(entry.splits)
     assert {s.name: s.count for s in done.splits} == fixture.counts
     assert done.unassigned == fixture.unassigned
-    assert done.config == {}  # not trainable yet: no data section
     manifest = json.loads(done.manifest.read_text())
-    assert manifest["class_count_unit"] == "objects" and manifest["data"] == {}
+    assert manifest["class_count_unit"] == "objects"
+    if entry.trainable:  # the data section of an experiment config reading objects.csv
+        data = TypeAdapter(DataConfig).validate_python(manifest["data"])
+        assert data.kind == "objects" and data.root == done.splits[0].path.resolve()  # type: ignore[union-attr]
+        assert [c.name for c in data.classes or []] == [c.name for c in entry.classes]
+        val = "val" if "val" in entry.splits else None
+        assert manifest["data"].get("val_root") == (
+            None if val is None else str((done.folder / "eoforge" / val).resolve())
+        )
+    else:  # xView3-SAR and M4-SAR: no data section yet
+        assert done.config == {} and manifest["data"] == {}
     names = [c.name for c in entry.classes]
     for split in done.splits:
         assert list(split.class_counts) == names

@@ -81,10 +81,12 @@ def test_potsdam_splits_read_back_with_the_class_colours(tmp_path: Path) -> None
         assert tuple(sample["image"].shape) == (3, 8, 8)
         ids = np.bincount(sample["mask"].numpy().ravel(), minlength=6)
         assert ids.sum() == 64 and set(np.flatnonzero(ids)) <= set(range(6))
-    # prepare's data section names the folders and bands; the mask colours go with the classes
+    # prepare's data section names the folders, the bands and each class's mask colour
     section = dict(done.config)
-    assert "classes" not in section and section["bands"] == list(done.entry.bands)
-    section["classes"] = [{"name": c.name, "mask_color": c.color} for c in done.entry.classes]
+    assert section["bands"] == list(done.entry.bands)
+    assert section["classes"] == [
+        {"name": c.name, "mask_color": c.color} for c in done.entry.classes
+    ]
     data = TypeAdapter(DataConfig).validate_python(section)
     assert data.kind == "image_mask"
     assert section["images"] == str(done.splits[0].path.resolve() / "images")

@@ -35,10 +35,12 @@ Task = Literal[
 ]
 """What a dataset's labels are for."""
 
-Family = Literal["classification", "multilabel", "segmentation", "change", "regression"]
+Family = Literal[
+    "classification", "multilabel", "segmentation", "change", "regression", "detection"
+]
 """The eoforge task family (``task.kind`` of an experiment config) that trains a dataset."""
 
-DataKind = Literal["class_folder", "image_mask", "change_triplet", "bigearthnet"]
+DataKind = Literal["class_folder", "image_mask", "change_triplet", "bigearthnet", "objects"]
 """The experiment config's ``data.kind`` that reads a prepared dataset."""
 
 
@@ -127,6 +129,9 @@ class DatasetEntry(BaseModel):
         splits: Official split names, in order.
         split_source: Where the official splits come from.
         classes: The classes; ids are label indices (classification) or mask values.
+        mask_colours: The masks are colour-coded, each class painted in its
+            ``color`` (ISPRS); the prepared ``data`` section then maps colours to
+            classes (``data.classes[].mask_color``).
         notes: Anything a user should know (what ``prepare`` changes, caveats).
     """
 
@@ -149,6 +154,7 @@ class DatasetEntry(BaseModel):
     splits: tuple[str, ...] = Field(min_length=1)
     split_source: str = ""
     classes: tuple[ClassInfo, ...] = ()
+    mask_colours: bool = False
     notes: str = ""
 
     @model_validator(mode="after")

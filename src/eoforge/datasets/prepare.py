@@ -71,12 +71,13 @@ class Prepared:
 def data_config(entry: DatasetEntry, splits: Iterable[SplitSummary]) -> dict[str, Any]:
     """The ``data`` section of an experiment config: train on ``train``, validate on ``val``.
 
-    A dataset with one split only (no official split) trains on it and holds out
-    the config's ``val_fraction`` for validation.
+    A dataset without a ``train`` split (no official split, or NWPU VHR-10's
+    positive/negative sets) trains on its first split and holds out the config's
+    ``val_fraction`` for validation.
     """
     by_name = {s.name: str(s.path.resolve()) for s in splits}
     train, val = by_name.get("train"), by_name.get("val")
-    if train is None and len(by_name) == 1:  # no official split: validation by val_fraction
+    if train is None and by_name:  # no official train split: the first, val_fraction held out
         train = next(iter(by_name.values()))
     kind = entry.data_kind
     config: dict[str, Any] = {"kind": kind}
@@ -89,6 +90,10 @@ def data_config(entry: DatasetEntry, splits: Iterable[SplitSummary]) -> dict[str
             val_images=None if val is None else f"{val}/images",
             val_masks=None if val is None else f"{val}/masks",
         )
+        if entry.mask_colours:
+            config["classes"] = [{"name": c.name, "mask_color": c.color} for c in entry.classes]
+    elif kind == "objects":
+        config.update(root=train, val_root=val, classes=[{"name": c.name} for c in entry.classes])
     elif kind == "bigearthnet":
         config.update(root_s2=train, val_root_s2=val, num_classes=len(entry.classes))
         if train is not None and (Path(train).parent / "s1").is_dir():  # v2.0: S1 partners

@@ -1,8 +1,10 @@
 """Object-detection datasets: DOTA v1.0 and v1.5, DIOR and DIOR-R, NWPU VHR-10, xView3-SAR, M4-SAR.
 
-None is trained by eoforge yet; ``prepare`` writes the object table every one of
-them shares (``<split>/objects.csv``, see :mod:`eoforge.datasets.layouts.objects`),
-which the detection family will read.
+``prepare`` writes the object table every one of them shares (``<split>/objects.csv``,
+see :mod:`eoforge.datasets.layouts.objects`). ``data.kind: objects`` reads it: DOTA,
+DIOR, DIOR-R and NWPU VHR-10 train today with ``task.kind: detection`` (oriented
+boxes as their horizontal envelopes); xView3-SAR (scene folders) and M4-SAR
+(optical with SAR pairs) wait for what they need.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from __future__ import annotations
 from eoforge.datasets.entries.common import RGB, S1_VV_VH, classes
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
 
-LATER = (
-    "object detection (horizontal and oriented): no detection task family and no "
-    "data.kind that reads objects.csv yet"
+TRAINED_AS_HORIZONTAL = (
+    " eoforge trains it today with task.kind detection on the boxes' horizontal envelopes; "
+    "oriented detection heads come with the object-detection issue."
 )
-"""What is missing before eoforge trains these datasets."""
+"""Said of the oriented datasets trained as horizontal boxes."""
 
 NONE_PUBLISHED = "none published: the SHA-256 is recorded on first download"
 
@@ -83,10 +85,9 @@ def _dota(version: str) -> DatasetEntry:
         name=f"dota-v{version}",
         title=f"DOTA v{version} (oriented object detection in aerial images)",
         task="oriented_detection",
-        family=None,
-        data_kind=None,
-        trainable=False,
-        later=LATER,
+        family="detection",
+        data_kind="objects",
+        trainable=True,
         bands=RGB,
         gsd=0.5,
         licence="academic use only, no commercial use (Google Earth terms apply to its images)",
@@ -107,7 +108,7 @@ def _dota(version: str) -> DatasetEntry:
             "after the header lines 'imagesource:' and 'gsd:'. v1.0 and v1.5 share the "
             "images; v1.5 labels also mark objects under about 10 pixels and add "
             "container-crane. prepare links the images and writes objects.csv (oriented "
-            "boxes in DOTA's corner order); class counts are objects."
+            "boxes in DOTA's corner order); class counts are objects." + TRAINED_AS_HORIZONTAL
         ),
     )
 
@@ -159,10 +160,9 @@ def _dior(oriented: bool) -> DatasetEntry:
         name="dior-r" if oriented else "dior",
         title="DIOR-R (oriented boxes)" if oriented else "DIOR (horizontal boxes)",
         task="oriented_detection" if oriented else "detection",
-        family=None,
-        data_kind=None,
-        trainable=False,
-        later=LATER,
+        family="detection",
+        data_kind="objects",
+        trainable=True,
         bands=RGB,
         gsd=0.5,
         licence="academic research use (see the homepage); no open licence stated",
@@ -190,7 +190,7 @@ def _dior(oriented: bool) -> DatasetEntry:
             "23,463 Google Earth images of 800x800 pixels (gsd 0.5 to 30 m) with 192,472 "
             f"objects in VOC-style XML, one file per image. prepare writes {box} to "
             "objects.csv and links the JPEGs; coordinates are taken as published (no 1-based "
-            "shift); class counts are objects."
+            "shift); class counts are objects." + (TRAINED_AS_HORIZONTAL if oriented else "")
         ),
     )
 
@@ -206,10 +206,9 @@ NWPU_VHR10 = DatasetEntry(
     name="nwpu-vhr10",
     title="NWPU VHR-10 (ten-class object detection)",
     task="detection",
-    family=None,
-    data_kind=None,
-    trainable=False,
-    later=LATER,
+    family="detection",
+    data_kind="objects",
+    trainable=True,
     bands=RGB,
     gsd=0.5,
     licence="academic research use (see the homepage); no open licence stated",
@@ -277,7 +276,10 @@ XVIEW3 = DatasetEntry(
     family=None,
     data_kind=None,
     trainable=False,
-    later=LATER,
+    later=(
+        "object detection on whole Sentinel-1 scenes: data.kind objects reads images/, not "
+        "the scenes/ folders of Sentinel-1 GeoTIFFs"
+    ),
     bands=S1_VV_VH,
     gsd=10.0,
     licence="CC BY-NC-SA 4.0",
@@ -352,7 +354,10 @@ M4SAR = DatasetEntry(
     family=None,
     data_kind=None,
     trainable=False,
-    later=f"{LATER}; and several sensors and dates in one model (optical with SAR pairs)",
+    later=(
+        "several sensors and dates in one model: optical with SAR pairs (images/ and "
+        "images_sar/) need a two-stream data kind; oriented heads come with object detection"
+    ),
     bands=(*RGB, "S1.VH", "S1.VV"),
     gsd=10.0,
     licence="not stated by the authors (see the homepage); treat as research use only",

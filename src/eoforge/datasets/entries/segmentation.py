@@ -181,6 +181,7 @@ POTSDAM = DatasetEntry(
         )
         for filename, size in (("2_Ortho_RGB.zip", 4_000_000_000), ("5_Labels_all.zip", 50_000_000))
     ),
+    mask_colours=True,
     layout="isprs_potsdam",
     splits=("train", "test"),
     split_source=(

@@ -156,7 +156,7 @@ def _h5py() -> Any:
         ConfigError: h5py is not installed.
     """
     try:
-        import h5py  # not a dependency of eoforge: only So2Sat's prepare needs it
+        import h5py  # deferred: only So2Sat's prepare reads HDF5 (start-up time of the CLI)
     except ImportError as exc:
         raise ConfigError(
             "reading So2Sat's HDF5 files needs h5py, which is not installed.",
