@@ -26,8 +26,11 @@ TASK_OF = {
     "fcos": "detection",
     "small_sar": "detection",
     "two_stream_fcos": "detection",
+    "oriented_fcos": "oriented_detection",
 }
-DENSE_OR_SCENE = sorted(arch for arch, task in TASK_OF.items() if task != "detection")
+DENSE_OR_SCENE = sorted(
+    arch for arch, task in TASK_OF.items() if task not in ("detection", "oriented_detection")
+)
 """Architectures returning one tensor (detectors are tested in test_detection.py)."""
 
 

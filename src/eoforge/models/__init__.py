@@ -16,6 +16,7 @@ from eoforge.models import (
     classification,
     detection,
     forest,
+    oriented,
     segmentation,
     simple,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "load_pretrained",
     "load_state_dict_file",
     "match_bands",
+    "oriented",
     "read_bundle_json",
     "register_model",
     "save_bundle",

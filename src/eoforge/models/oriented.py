@@ -1,0 +1,449 @@
+"""Oriented one-stage detector: an FCOS-style anchor-free head that predicts rotated boxes.
+
+``oriented_fcos`` (task ``oriented_detection``) runs the same timm backbone and torchvision
+feature pyramid as the horizontal detectors (:class:`~eoforge.models.detection.FeaturePyramid`,
+levels P3-P7 at strides 8, 16, 32, 64, 128, any band count, nothing pretrained) and an
+anchor-free head shared by all levels:
+
+* a classification tower (``head_convs`` 3 x 3 convolutions with 32-group GroupNorm and
+  ReLU) ending in ``K`` logits per location, trained with sigmoid focal loss
+  (``alpha = 0.25``, ``gamma = 2``, summed and divided by the number of positives);
+* a regression tower ending in, per location at ``(x, y)`` on a level of stride ``s``,
+  ``(dx, dy, tw, th)`` with ``cx = x + dx s``, ``cy = y + dy s``, ``w = s exp(tw)``,
+  ``h = s exp(th)`` (``tw``, ``th`` clamped at ``log(1000 / 16)``), the angle as the unit
+  vector ``(cos 2a, sin 2a)`` (``a = atan2(sin 2a, cos 2a) / 2``) and a centre-ness logit.
+
+The angle is predicted as ``(cos 2a, sin 2a)`` rather than directly: a box is the same box
+at ``a`` and ``a + pi``, and the doubled angle's vector is continuous across that period,
+so there is no jump of the regression target at the ends of ``[-pi/2, pi/2)``. The
+decoded boxes ``(cx, cy, w, h, a)`` are trained with :func:`eoforge.boxes.probiou_loss`
+(mean over positive locations), which compares the boxes' Gaussians and so neither
+depends on the encoding (``w``/``h`` swaps, ``pi`` turns) nor asks a square for an angle.
+
+Locations: the cell ``(i, j)`` of a level of stride ``s`` sits at
+``(x, y) = ((j + 0.5) s, (i + 0.5) s)`` pixels (x = column, y = row, on pixel edges).
+
+Target assignment (:func:`assign_locations`), per image: a location is a candidate for a
+box when it lies strictly inside the box's rotated rectangle and the box's largest
+distance from the location to its four sides, measured in the box's own frame
+(``max(w/2 + |p_u|, h/2 + |p_v|)``, ``p_u``, ``p_v`` the location's offset from the box
+centre along the ``w`` and ``h`` sides), lies in the level's range: FCOS's
+:data:`SCALE_RANGES` ``(0, 64]``, ``(64, 128]``, ``(128, 256]``, ``(256, 512]``,
+``(512, inf)`` pixels for P3 ... P7. A box without any candidate (smaller than a stride,
+or thin between locations) gets the P3 location nearest its centre. Each location is
+positive for its smallest-area candidate, else background; an image without objects has
+only background (its focal loss still counts; the box and centre-ness losses are then a
+zero that keeps the graph). Centre-ness targets are FCOS's
+``sqrt(min(l, r) / max(l, r) * min(t, b) / max(t, b))`` with ``l, r = w'/2 +- p_u`` and
+``t, b = h'/2 +- p_v`` on the box grown to at least two strides per side
+(``w' = max(w, 2 s)``, ``h' = max(h, 2 s)``), so every positive, even one outside a tiny
+box, has a target above 0; they are trained with binary cross-entropy over positives.
+
+Evaluation: ``score = sqrt(sigmoid(class) * sigmoid(centre-ness))``, scores above
+``score_thresh`` and the best :data:`TOPK_PER_LEVEL` of each level are decoded,
+class-aware rotated NMS (:func:`eoforge.boxes.batched_nms`, IoU above ``nms_thresh``)
+keeps at most ``detections_per_img`` boxes, returned in the shared convention
+(:func:`eoforge.boxes.normalize_oriented`: angle in ``[-pi/2, pi/2)``, ``w >= h``).
+
+Options (``spec.options``, all optional): ``fpn_channels`` (256, a multiple of 32),
+``head_convs`` (4), ``score_thresh`` (0.05), ``nms_thresh`` (0.1, rotated boxes of
+neighbouring objects hardly overlap), ``detections_per_img`` (100). Others are refused.
+
+Forward contract (as :class:`~eoforge.models.detection.Detector`): images ``[B, C, H, W]``
+normalised, non-finite values counted as 0, no resizing (zero-padded at the bottom and
+right to a multiple of 32 inside, boxes unchanged); training with targets (``boxes``
+``[N, 5]`` ``(cx, cy, w, h, angle)`` pixels and radians, ``labels`` ``[N]`` in
+``0..K-1``, ``N`` may be 0) gives ``{"classification", "bbox_regression",
+"bbox_ctrness"}`` scalar losses; evaluation gives one dict per image of ``boxes``
+``[N, 5]`` float32, ``scores`` ``[N]`` float32 and ``labels`` ``[N]`` int64.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, cast
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.ops import sigmoid_focal_loss
+
+from eoforge.boxes import batched_nms, normalize_oriented, probiou_loss
+from eoforge.errors import ConfigError
+from eoforge.models.detection import COARSEST_STRIDE, FeaturePyramid, _check_options, _width
+from eoforge.models.registry import register_model
+from eoforge.models.spec import ModelSpec
+
+STRIDES = (8, 16, 32, 64, 128)
+"""Strides of the pyramid levels P3 ... P7, pixels."""
+
+SCALE_RANGES = (
+    (0.0, 64.0),
+    (64.0, 128.0),
+    (128.0, 256.0),
+    (256.0, 512.0),
+    (512.0, math.inf),
+)
+"""FCOS's ``(low, high]`` ranges, pixels, of a box's largest location-to-side distance per level."""
+
+TOPK_PER_LEVEL = 1000
+"""Candidates per level kept for NMS in evaluation."""
+
+LOG_SIZE_MAX = math.log(1000.0 / 16)
+"""Clamp of the predicted log sizes (``w = s exp(tw)``), as torchvision's box coder."""
+
+_OPTIONS = ("fpn_channels", "head_convs", "score_thresh", "nms_thresh", "detections_per_img")
+_PRIOR = 0.01  # initial foreground probability of the classification logits
+_PAD = 32
+
+
+def level_locations(height: int, width: int, stride: int, device: torch.device) -> Tensor:
+    """Locations of a ``height x width`` level, row-major.
+
+    Args:
+        height: Rows of the level's feature map.
+        width: Columns of the level's feature map.
+        stride: The level's stride, pixels.
+        device: Device of the result.
+
+    Returns:
+        ``[height * width, 2]`` float32 ``(x, y)`` pixels: ``((j + 0.5) s, (i + 0.5) s)``.
+    """
+    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) * stride
+    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) * stride
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=-1)
+
+
+def _box_frame(points: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
+    """Offsets ``[L, N]`` of ``points`` ``[L, 2]`` from box centres along the w and h sides."""
+    dx = points[:, None, 0] - boxes[None, :, 0]
+    dy = points[:, None, 1] - boxes[None, :, 1]
+    cos, sin = torch.cos(boxes[:, 4]), torch.sin(boxes[:, 4])
+    # the w side runs along u = (cos a, -sin a), the h side along v = (sin a, cos a)
+    return dx * cos - dy * sin, dx * sin + dy * cos
+
+
+def assign_locations(points: Tensor, strides: Tensor, boxes: Tensor) -> Tensor:
+    """The box each location is positive for (see the module docstring), or -1.
+
+    Args:
+        points: ``[L, 2]`` locations ``(x, y)`` of all levels, pixels.
+        strides: ``[L]`` the stride of each location's level, pixels (one of :data:`STRIDES`).
+        boxes: ``[N, 5]`` ``(cx, cy, w, h, angle)`` pixels and radians; ``N`` may be 0.
+
+    Returns:
+        ``[L]`` int64 index into ``boxes`` of the smallest-area candidate box, -1 for
+        background.
+    """
+    if len(boxes) == 0:
+        return torch.full((len(points),), -1, dtype=torch.long, device=points.device)
+    boxes = boxes.to(points.dtype)
+    along_w, along_h = _box_frame(points, boxes)
+    half_w, half_h = boxes[None, :, 2].abs() / 2, boxes[None, :, 3].abs() / 2
+    inside = (along_w.abs() < half_w) & (along_h.abs() < half_h)
+    reach = torch.maximum(half_w + along_w.abs(), half_h + along_h.abs())
+    ranges = torch.tensor(SCALE_RANGES, dtype=points.dtype, device=points.device)
+    level = torch.searchsorted(
+        torch.tensor(STRIDES, dtype=strides.dtype, device=strides.device), strides
+    )
+    low, high = ranges[level, 0:1], ranges[level, 1:2]
+    candidate = inside & (reach > low) & (reach <= high)
+    # boxes without a candidate take the finest level's location nearest their centre
+    finest = torch.nonzero(strides == STRIDES[0]).squeeze(1)
+    lonely = torch.nonzero(~candidate.any(dim=0)).squeeze(1)
+    if len(lonely) and len(finest):
+        distance = torch.cdist(boxes[lonely, :2], points[finest])
+        candidate[finest[distance.argmin(dim=1)], lonely] = True
+    area = (boxes[:, 2] * boxes[:, 3]).abs()
+    area_or_inf = torch.where(candidate, area[None, :], torch.full_like(reach, math.inf))
+    smallest, index = area_or_inf.min(dim=1)
+    return torch.where(torch.isfinite(smallest), index, torch.full_like(index, -1))
+
+
+def centerness_targets(points: Tensor, strides: Tensor, boxes: Tensor) -> Tensor:
+    """FCOS centre-ness of locations in their matched boxes, grown to two strides per side.
+
+    Args:
+        points: ``[P, 2]`` positive locations ``(x, y)``, pixels.
+        strides: ``[P]`` their levels' strides, pixels.
+        boxes: ``[P, 5]`` the box matched to each location.
+
+    Returns:
+        ``[P]`` targets in ``[0, 1]``, 1 at the box centre.
+    """
+    dx = points[:, 0] - boxes[:, 0]
+    dy = points[:, 1] - boxes[:, 1]
+    cos, sin = torch.cos(boxes[:, 4]), torch.sin(boxes[:, 4])
+    along_w, along_h = dx * cos - dy * sin, dx * sin + dy * cos
+    half_w = torch.maximum(boxes[:, 2].abs(), 2 * strides) / 2
+    half_h = torch.maximum(boxes[:, 3].abs(), 2 * strides) / 2
+    left, right = (half_w + along_w).clamp_min(0), (half_w - along_w).clamp_min(0)
+    top, bottom = (half_h + along_h).clamp_min(0), (half_h - along_h).clamp_min(0)
+    ratio_w = torch.minimum(left, right) / torch.maximum(left, right).clamp_min(1e-6)
+    ratio_h = torch.minimum(top, bottom) / torch.maximum(top, bottom).clamp_min(1e-6)
+    return torch.sqrt(ratio_w * ratio_h)
+
+
+def decode_boxes(points: Tensor, strides: Tensor, box: Tensor, angle: Tensor) -> Tensor:
+    """Oriented boxes from the regression outputs of locations.
+
+    Args:
+        points: ``[..., 2]`` locations ``(x, y)``, pixels.
+        strides: ``[...]`` their levels' strides, pixels.
+        box: ``[..., 4]`` ``(dx, dy, tw, th)`` in strides and log-strides.
+        angle: ``[..., 2]`` ``(cos 2a, sin 2a)`` (any length but 0).
+
+    Returns:
+        ``[..., 5]`` ``(cx, cy, w, h, a)`` pixels and radians, ``a`` in ``(-pi/2, pi/2]``;
+        not normalised (``h`` may exceed ``w``).
+    """
+    s = strides.unsqueeze(-1)
+    centre = points + box[..., :2] * s
+    size = torch.exp(box[..., 2:].clamp(max=LOG_SIZE_MAX)) * s
+    theta = torch.atan2(angle[..., 1], angle[..., 0]) / 2
+    return torch.cat([centre, size, theta.unsqueeze(-1)], dim=-1)
+
+
+def _tower(width: int, convs: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for _ in range(convs):
+        layers += [nn.Conv2d(width, width, 3, padding=1), nn.GroupNorm(32, width), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class OrientedHead(nn.Module):
+    """The anchor-free head shared by all levels.
+
+    Args:
+        width: Channels of the pyramid levels (a multiple of 32).
+        num_classes: ``K``.
+        convs: Convolutions per tower.
+    """
+
+    def __init__(self, width: int, num_classes: int, convs: int) -> None:
+        super().__init__()
+        self.cls_tower = _tower(width, convs)
+        self.reg_tower = _tower(width, convs)
+        self.cls_logits = nn.Conv2d(width, num_classes, 3, padding=1)
+        self.box = nn.Conv2d(width, 4, 3, padding=1)
+        self.angle = nn.Conv2d(width, 2, 3, padding=1)
+        self.quality = nn.Conv2d(width, 1, 3, padding=1)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.normal_(module.weight, std=0.01)
+                nn.init.zeros_(cast(Tensor, module.bias))
+        nn.init.constant_(cast(Tensor, self.cls_logits.bias), -math.log((1 - _PRIOR) / _PRIOR))
+        with torch.no_grad():
+            cast(Tensor, self.angle.bias).copy_(torch.tensor([1.0, 0.0]))  # start at angle 0
+
+    def forward(self, level: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Outputs of one level ``[B, F, h, w]``, locations row-major.
+
+        Returns:
+            Class logits ``[B, h*w, K]``, ``(dx, dy, tw, th)`` ``[B, h*w, 4]``,
+            ``(cos 2a, sin 2a)`` ``[B, h*w, 2]``, centre-ness logits ``[B, h*w]``.
+        """
+        cls = self.cls_tower(level)
+        reg = self.reg_tower(level)
+
+        def flat(x: Tensor) -> Tensor:
+            return x.flatten(2).transpose(1, 2)
+
+        return (
+            flat(self.cls_logits(cls)),
+            flat(self.box(reg)),
+            flat(self.angle(reg)),
+            flat(self.quality(reg)).squeeze(-1),
+        )
+
+
+class OrientedFCOS(nn.Module):
+    """FCOS-style oriented detector (see the module docstring).
+
+    Args:
+        pyramid: Feature pyramid with levels at :data:`STRIDES`.
+        num_classes: ``K``.
+        head_convs: Convolutions per head tower.
+        score_thresh: Smallest score of a returned detection.
+        nms_thresh: Rotated IoU above which a same-class, lower-scored box is dropped.
+        detections_per_img: Most detections returned per image.
+    """
+
+    def __init__(
+        self,
+        pyramid: FeaturePyramid,
+        num_classes: int,
+        *,
+        head_convs: int = 4,
+        score_thresh: float = 0.05,
+        nms_thresh: float = 0.1,
+        detections_per_img: int = 100,
+    ) -> None:
+        super().__init__()
+        self.pyramid = pyramid
+        self.head = OrientedHead(pyramid.out_channels, num_classes, head_convs)
+        self.num_classes = num_classes
+        self.score_thresh = score_thresh
+        self.nms_thresh = nms_thresh
+        self.detections_per_img = detections_per_img
+
+    def forward(
+        self, images: Tensor, targets: Sequence[dict[str, Tensor]] | None = None
+    ) -> dict[str, Tensor] | list[dict[str, Tensor]]:
+        """Losses (training) or detections (evaluation).
+
+        Args:
+            images: ``[B, C, H, W]`` normalised images; non-finite values count as 0.
+            targets: In training, one dict per image with ``boxes`` ``[N, 5]``
+                ``(cx, cy, w, h, angle)`` pixels and radians and ``labels`` ``[N]`` in
+                ``0..K-1``; ``N`` may be 0. Other keys are ignored. Ignored in evaluation.
+
+        Returns:
+            Training: ``classification``, ``bbox_regression`` and ``bbox_ctrness``
+            scalar losses (their sum is the loss). Evaluation: per image ``boxes``
+            ``[N, 5]`` float32 in the shared convention, ``scores`` ``[N]`` float32,
+            ``labels`` ``[N]`` int64 in ``0..K-1``.
+
+        Raises:
+            ConfigError: Training without targets, or targets whose boxes are not ``[N, 5]``.
+        """
+        images = torch.where(torch.isfinite(images), images, torch.zeros_like(images))
+        height, width = images.shape[-2:]
+        pad_right = -width % _PAD
+        if images.shape[0] == 1 and max(height, width) <= COARSEST_STRIDE:
+            # a lone small image would leave one value per GroupNorm group at P7
+            pad_right = 2 * COARSEST_STRIDE - width
+        images = F.pad(images, (0, pad_right, 0, -height % _PAD))
+        levels = list(self.pyramid(images).values())
+        outputs = [self.head(level) for level in levels]
+        parts = zip(*outputs, strict=True)
+        logits, box, angle, quality = (torch.cat(part, dim=1) for part in parts)
+        points = torch.cat(
+            [
+                level_locations(lv.shape[-2], lv.shape[-1], s, images.device)
+                for lv, s in zip(levels, STRIDES, strict=True)
+            ]
+        )
+        strides = torch.cat(
+            [
+                torch.full((lv.shape[-2] * lv.shape[-1],), float(s), device=images.device)
+                for lv, s in zip(levels, STRIDES, strict=True)
+            ]
+        )
+        if not self.training:
+            return [
+                self._detect(points, strides, *per_image)
+                for per_image in zip(logits, box, angle, quality, strict=True)
+            ]
+        if targets is None:
+            raise ConfigError(
+                "a detector in training mode needs targets (boxes and labels per image).",
+                fix="pass targets, or call model.eval() to get detections.",
+            )
+        return self._losses(points, strides, logits, box, angle, quality, targets)
+
+    def _losses(
+        self,
+        points: Tensor,
+        strides: Tensor,
+        logits: Tensor,
+        box: Tensor,
+        angle: Tensor,
+        quality: Tensor,
+        targets: Sequence[dict[str, Tensor]],
+    ) -> dict[str, Tensor]:
+        classes = torch.zeros_like(logits)
+        positive_images, positive_locations, matched = [], [], []
+        for i, target in enumerate(targets):
+            boxes = target["boxes"]
+            if boxes.dim() != 2 or boxes.shape[1] != 5:
+                raise ConfigError(
+                    f"an oriented detector takes boxes [N, 5] (cx, cy, w, h, angle), "
+                    f"got {tuple(boxes.shape)}.",
+                    fix="use task oriented_detection data, or a horizontal detector for "
+                    "boxes [N, 4].",
+                )
+            boxes = boxes.to(points)
+            index = assign_locations(points, strides, boxes)
+            where = torch.nonzero(index >= 0).squeeze(1)
+            classes[i, where, target["labels"].long()[index[where]]] = 1.0
+            positive_images.append(torch.full_like(where, i))
+            positive_locations.append(where)
+            matched.append(boxes[index[where]])
+        image_of = torch.cat(positive_images)
+        location = torch.cat(positive_locations)
+        gt = torch.cat(matched)
+        count = max(1, len(location))
+        classification = sigmoid_focal_loss(logits, classes, reduction="sum") / count
+        decoded = decode_boxes(
+            points[location], strides[location], box[image_of, location], angle[image_of, location]
+        )
+        regression = probiou_loss(decoded, gt)
+        predicted = quality[image_of, location]
+        if len(location):
+            wanted = centerness_targets(points[location], strides[location], gt)
+            ctrness = F.binary_cross_entropy_with_logits(predicted, wanted)
+        else:  # no objects in the batch: a zero that still joins the graph
+            ctrness = predicted.sum() * 0
+        return {"classification": classification, "bbox_regression": regression,
+                "bbox_ctrness": ctrness}  # fmt: skip
+
+    def _detect(
+        self, points: Tensor, strides: Tensor, logits: Tensor, box: Tensor, angle: Tensor,
+        quality: Tensor,
+    ) -> dict[str, Tensor]:  # fmt: skip
+        scores_all = torch.sqrt(torch.sigmoid(logits) * torch.sigmoid(quality)[:, None])
+        kept_scores, kept_locations, kept_labels = [], [], []
+        for s in STRIDES:
+            on_level = torch.nonzero(strides == s).squeeze(1)
+            flat = scores_all[on_level].flatten()
+            passing = torch.nonzero(flat > self.score_thresh).squeeze(1)
+            best = flat[passing].topk(min(TOPK_PER_LEVEL, len(passing)))
+            chosen = passing[best.indices]
+            kept_scores.append(best.values)
+            kept_locations.append(on_level[chosen // self.num_classes])
+            kept_labels.append(chosen % self.num_classes)
+        scores, location, labels = (
+            torch.cat(kept_scores),
+            torch.cat(kept_locations),
+            torch.cat(kept_labels),
+        )
+        boxes = decode_boxes(points[location], strides[location], box[location], angle[location])
+        keep = batched_nms(boxes, scores, labels, self.nms_thresh)[: self.detections_per_img]
+        return {
+            "boxes": normalize_oriented(boxes[keep].float()),
+            "scores": scores[keep].float(),
+            "labels": labels[keep].long(),
+        }
+
+
+def build_oriented_fcos(spec: ModelSpec) -> OrientedFCOS:
+    """``oriented_fcos`` for ``spec`` (backbone, bands, classes, options).
+
+    Raises:
+        ConfigError: Unknown options, a backbone without maps at strides 8, 16 and 32, or
+            ``fpn_channels`` that is not a positive multiple of 32.
+    """
+    options: dict[str, Any] = _check_options(spec, _OPTIONS)
+    pyramid = FeaturePyramid(
+        spec.backbone, spec.in_channels, STRIDES[:3], _width("fcos", options, 256), "p6p7"
+    )
+    return OrientedFCOS(
+        pyramid,
+        spec.num_classes,
+        head_convs=int(options.get("head_convs", 4)),
+        score_thresh=float(options.get("score_thresh", 0.05)),
+        nms_thresh=float(options.get("nms_thresh", 0.1)),
+        detections_per_img=int(options.get("detections_per_img", 100)),
+    )
+
+
+@register_model(
+    "oriented_fcos",
+    ("oriented_detection",),
+    "FCOS-style anchor-free oriented boxes (ProbIoU loss, rotated NMS) on a timm backbone + FPN",
+)
+def _oriented_fcos(spec: ModelSpec) -> nn.Module:
+    return build_oriented_fcos(spec)
