@@ -9,23 +9,45 @@ keeps its tiles' boxes in the work store; a block is final once its
 neighbours are stored: its boxes are those whose centres lie in its own
 region after class-aware non-maximum suppression among all boxes within
 ``overlap`` of it, in a fixed order, so every executor and every resumed run
-publishes the same boxes. The layer is GeoParquet with the box polygons in
-the grid's CRS, class id and name, score and the box in grid pixels.
+publishes the same boxes.
+
+Two files are published, streamed block by block (memory does not grow with
+the number of boxes) under temporary names and renamed when complete, also
+when no box was found: ``<stem>_detections.parquet`` (GeoParquet, box polygons
+in the grid's CRS) and ``<stem>_detections.geojson`` (RFC 7946: the same
+polygons in WGS84 longitude/latitude, exterior rings counter-clockwise). Both
+carry per box: ``class_id``, ``class_name``, ``score``, the centre
+``centre_x``/``centre_y`` in the grid's CRS units, ``length_m``/``width_m``
+(the long and short sides on the ground, metres), ``angle_deg`` (bearing of the
+long side, degrees clockwise from grid north, in ``[0, 180)``) and the box in
+grid pixels. On a projected CRS, lengths are the sides' lengths in the CRS's
+units (pixel size and rotation included) converted to metres, without the
+projection's scale factor (under 0.1 % in UTM); on a geographic CRS they are
+geodesic distances on its ellipsoid and the bearing is the geodesic azimuth
+from true north (grid north there).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import shapely
 import torch
+from odc.geo.geobox import GeoBox
+from pyproj import CRS, Transformer
+from pyproj.exceptions import ProjError
 
 from eoforge.classes import ClassInfo
+from eoforge.errors import CRSMismatchError
 from eoforge.geo.grid import crs_of
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.plan import Block, BlockPlan, Rect, intersect
@@ -37,6 +59,8 @@ FloatArray = npt.NDArray[np.float64]
 
 AXIS_ALIGNED = ("x0", "y0", "x1", "y1")
 ORIENTED = ("cx", "cy", "w", "h", "angle")
+GROUND = ("centre_x", "centre_y", "length_m", "width_m", "angle_deg")
+"""Columns of every box on the ground, before its pixel columns."""
 
 
 @dataclass
@@ -116,8 +140,8 @@ class DetectionSpec(OutputKind[list[BoxTable]]):
         }
 
     def products(self) -> list[str]:
-        """One layer: ``detections``."""
-        return ["detections"]
+        """One layer in two files: ``detections`` (GeoParquet) and ``detections_geojson``."""
+        return ["detections", "detections_geojson"]
 
     # -- blocks ---------------------------------------------------------------
 
@@ -197,31 +221,53 @@ class DetectionSpec(OutputKind[list[BoxTable]]):
     # -- publishing -----------------------------------------------------------
 
     def publish(self, work: WorkStore, plan: BlockPlan, stem: Path) -> dict[str, Path]:
-        """Write every block's final boxes to ``<stem>_detections.parquet`` (GeoParquet)."""
-        path = stem.with_name(f"{stem.name}_detections.parquet")
-        names = {c.id: c.name for c in self.classes}
+        """Write every block's final boxes to ``<stem>_detections.parquet`` and ``.geojson``.
+
+        Both files are streamed block by block under temporary names and renamed once
+        both are complete; with no boxes they are valid empty layers.
+
+        Raises:
+            CRSMismatchError: The grid's CRS cannot be transformed to WGS84 for the GeoJSON.
+        """
+        parquet = stem.with_name(f"{stem.name}_detections.parquet")
+        geojson = stem.with_name(f"{stem.name}_detections.geojson")
+        crs = crs_of(plan.grid).proj
         coords = ORIENTED if self.oriented else AXIS_ALIGNED
         fields = [
             pa.field("class_id", pa.int32()),
             pa.field("class_name", pa.string()),
             pa.field("score", pa.float32()),
-            *[pa.field(name, pa.float64()) for name in coords],
+            *[pa.field(name, pa.float64()) for name in (*GROUND, *coords)],
         ]
-        meta = {"eoforge": {"output": "detections", "pixel_columns": list(coords)}}
-        with GeoParquetWriter(
-            path, crs_of(plan.grid).to_wkt(), fields, ["Polygon"], metadata=meta
-        ) as writer:
+        lengths = "geodesic" if crs.is_geographic else "grid"
+        meta = {
+            "eoforge": {"output": "detections", "pixel_columns": list(coords), "lengths": lengths}
+        }
+        to_wgs84 = _wgs84(crs, plan.grid, geojson)
+        with (
+            GeoParquetWriter(parquet, crs.to_wkt(), fields, ["Polygon"], metadata=meta) as writer,
+            _GeoJSONWriter(geojson) as features,
+        ):
             for block in plan.blocks:
                 table = _load(work, block, "final")
-                columns: dict[str, object] = {
-                    "class_id": table.labels.astype(np.int32),
-                    "class_name": [names.get(int(i), str(int(i))) for i in table.labels],
-                    "score": table.scores.astype(np.float32),
-                    **{name: table.boxes[:, i] for i, name in enumerate(coords)},
-                }
+                columns = self.columns(table, plan.grid)
                 writer.write(columns, box_polygons(table.boxes, plan.grid.affine))
+                features.write(columns, _wgs84_rings(table.boxes, plan.grid, to_wgs84, geojson))
             writer.publish()
-        return {"detections": path}
+            features.publish()
+        return {"detections": parquet, "detections_geojson": geojson}
+
+    def columns(self, table: BoxTable, grid: GeoBox) -> dict[str, object]:
+        """The published columns of ``table``'s boxes on ``grid`` (all but the geometry)."""
+        names = {c.id: c.name for c in self.classes}
+        coords = ORIENTED if self.oriented else AXIS_ALIGNED
+        return {
+            "class_id": table.labels.astype(np.int32),
+            "class_name": [names.get(int(i), str(int(i))) for i in table.labels],
+            "score": table.scores.astype(np.float32),
+            **box_ground(table.boxes, grid),
+            **{name: table.boxes[:, i] for i, name in enumerate(coords)},
+        }
 
 
 def _load(work: WorkStore, block: Block, name: str = "boxes") -> BoxTable:
@@ -279,14 +325,187 @@ def _envelopes(boxes: FloatArray) -> FloatArray:
     return np.concatenate([pts.min(axis=1), pts.max(axis=1)], axis=1)
 
 
+def _axes(boxes: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``[N, 2]`` half-side vectors ``u`` (along ``w`` or x) and ``v`` (along ``h`` or y), px."""
+    if boxes.shape[1] == 4:
+        zeros = np.zeros(len(boxes))
+        return (
+            np.stack([(boxes[:, 2] - boxes[:, 0]) / 2, zeros], 1),
+            np.stack([zeros, (boxes[:, 3] - boxes[:, 1]) / 2], 1),
+        )
+    _, _, w, h, angle = boxes.T
+    # as in corners(): counter-clockwise on the image, whose y axis points down
+    u = np.stack([np.cos(angle), -np.sin(angle)], 1) * (w / 2)[:, None]
+    v = np.stack([np.sin(angle), np.cos(angle)], 1) * (h / 2)[:, None]
+    return u, v
+
+
+def _to_map(points: FloatArray, affine: object) -> tuple[FloatArray, FloatArray]:
+    """Map ``x, y`` of grid-pixel ``points`` ``[..., 2]`` through ``affine``."""
+    a, b, c, d, e, f = list(affine)[:6]  # type: ignore[call-overload]
+    x, y = points[..., 0], points[..., 1]
+    return a * x + b * y + c, d * x + e * y + f
+
+
+def box_ground(boxes: FloatArray, grid: GeoBox) -> dict[str, FloatArray]:
+    """Where boxes lie on the ground: centre, side lengths in metres and bearing.
+
+    Args:
+        boxes: ``[N, 4]`` ``x0, y0, x1, y1`` or ``[N, 5]`` ``cx, cy, w, h, angle`` in
+            ``grid``'s pixels (angle in radians, counter-clockwise as displayed).
+        grid: The grid the pixels belong to (any CRS, pixel size and rotation).
+
+    Returns:
+        ``[N]`` arrays: ``centre_x``, ``centre_y`` (map coordinates, the CRS's units),
+        ``length_m`` and ``width_m`` (the longer and shorter side, metres; the ``w``
+        side counts as the longer one on a tie), ``angle_deg`` (the longer side's
+        bearing, degrees clockwise from grid north, in ``[0, 180)``). A projected
+        CRS's lengths are its units converted to metres (no scale-factor
+        correction); a geographic CRS's are geodesics on its ellipsoid, with the
+        geodesic azimuth as bearing.
+    """
+    n = len(boxes)
+    cx, cy = _centres(boxes)
+    centre = np.stack([cx, cy], 1)
+    u, v = _axes(boxes)
+    mid_x, mid_y = _to_map(centre, grid.affine)
+    crs = crs_of(grid).proj
+    sides = []  # (length in metres, bearing in degrees) of the w side, then the h side
+    for half in (u, v):
+        x0, y0 = _to_map(centre - half, grid.affine)
+        x1, y1 = _to_map(centre + half, grid.affine)
+        if crs.is_geographic and n:
+            geod = crs.get_geod()
+            assert geod is not None  # every geographic CRS has an ellipsoid
+            azimuth, _, metres = geod.inv(x0, y0, x1, y1)
+            sides.append((np.asarray(metres, np.float64), np.asarray(azimuth, np.float64)))
+        else:
+            unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+            dx, dy = x1 - x0, y1 - y0
+            sides.append((np.hypot(dx, dy) * unit, np.degrees(np.arctan2(dx, dy))))
+    (w_len, w_bearing), (h_len, h_bearing) = sides
+    long = w_len >= h_len
+    angle = np.mod(np.where(long, w_bearing, h_bearing), 180.0)
+    angle[angle >= 180.0] = 0.0  # np.mod of a tiny negative number gives 180.0
+    return {
+        "centre_x": mid_x,
+        "centre_y": mid_y,
+        "length_m": np.where(long, w_len, h_len),
+        "width_m": np.where(long, h_len, w_len),
+        "angle_deg": angle,
+    }
+
+
 def box_polygons(boxes: FloatArray, affine: object) -> npt.NDArray[np.object_]:
     """Shapely polygons of ``boxes`` (grid pixels) in map coordinates through ``affine``."""
-    pts = corners(boxes)
-    a, b, c, d, e, f = list(affine)[:6]  # type: ignore[call-overload]
-    x = a * pts[..., 0] + b * pts[..., 1] + c
-    y = d * pts[..., 0] + e * pts[..., 1] + f
-    rings = np.stack([x, y], axis=-1)
-    return np.asarray(shapely.polygons(rings), dtype=object)
+    x, y = _to_map(corners(boxes), affine)
+    return np.asarray(shapely.polygons(np.stack([x, y], axis=-1)), dtype=object)
+
+
+def _wgs84(crs: CRS, grid: GeoBox, path: Path) -> Transformer:
+    """The transformer from ``crs`` to WGS84 longitude/latitude, checked on the grid's centre.
+
+    Raises:
+        CRSMismatchError: ``crs`` cannot be transformed to WGS84.
+    """
+    transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    centre = np.array([[grid.shape.x / 2, grid.shape.y / 2]])
+    x, y = _to_map(centre, grid.affine)
+    try:
+        lon, lat = transformer.transform(x, y, errcheck=True)
+    except ProjError:
+        lon = lat = np.array([np.inf])
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        raise CRSMismatchError(
+            f"the grid's CRS ({crs.name}) cannot be transformed to EPSG:4326 for the GeoJSON.",
+            path=path,
+            fix="predict on a grid in a CRS tied to the Earth (e.g. its UTM zone).",
+        )
+    return transformer
+
+
+def _wgs84_rings(
+    boxes: FloatArray, grid: GeoBox, transformer: Transformer, path: Path
+) -> npt.NDArray[np.float64]:
+    """``[N, 5, 2]`` closed, counter-clockwise rings of the boxes in longitude/latitude."""
+    x, y = _to_map(corners(boxes), grid.affine)
+    try:
+        lon, lat = transformer.transform(x, y, errcheck=True)
+    except ProjError as exc:
+        raise CRSMismatchError(
+            f"boxes of the grid's CRS ({crs_of(grid).proj.name}) could not be transformed to"
+            f" EPSG:4326 for the GeoJSON: {exc}",
+            path=path,
+            fix="predict on a grid in a CRS tied to the Earth (e.g. its UTM zone).",
+        ) from exc
+    ring = np.stack([np.asarray(lon, np.float64), np.asarray(lat, np.float64)], axis=-1)
+    ring = ring.reshape(len(boxes), 4, 2)
+    nxt = np.roll(ring, -1, axis=1)
+    area = (ring[..., 0] * nxt[..., 1] - nxt[..., 0] * ring[..., 1]).sum(axis=1)
+    ring[area < 0] = ring[area < 0][:, ::-1]  # RFC 7946: exterior rings counter-clockwise
+    return np.concatenate([ring, ring[:, :1]], axis=1)
+
+
+class _GeoJSONWriter:
+    """Writes a GeoJSON FeatureCollection of polygons in batches, renamed when complete.
+
+    Args:
+        path: Final path (``.geojson``).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        self.rows = 0
+        self._file: IO[str] | None = self.tmp.open("w", encoding="utf-8")
+        self._file.write('{"type": "FeatureCollection", "features": [')
+
+    def write(self, columns: Mapping[str, object], rings: npt.NDArray[np.float64]) -> None:
+        """Append one feature per ring (``[N, 5, 2]``) with the row's ``columns`` as properties."""
+        if self._file is None:
+            raise RuntimeError(f"{self.path}: the writer is closed")
+        values = {name: _json_values(column) for name, column in columns.items()}
+        for i, ring in enumerate(rings.tolist()):
+            feature = {
+                "type": "Feature",
+                "properties": {name: column[i] for name, column in values.items()},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+            self._file.write(("\n" if self.rows == 0 else ",\n") + json.dumps(feature))
+            self.rows += 1
+
+    def publish(self) -> Path:
+        """Close the collection and rename the file to its final name."""
+        if self._file is not None:
+            self._file.write("\n]}\n")
+            self._file.close()
+            self._file = None
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def _json_values(column: object) -> list[object]:
+    """Plain Python values of a column; float32 as its shortest decimal (0.99, not 0.9900000095)."""
+    if isinstance(column, np.ndarray):
+        if column.dtype == np.float32:
+            return [float(str(x)) for x in column]
+        return list(column.tolist())
+    assert isinstance(column, Sequence)
+    return list(column)
 
 
 def nms(table: BoxTable, iou: float, *, oriented: bool = False) -> npt.NDArray[np.intp]:
