@@ -1,0 +1,218 @@
+"""oriented_fcos: bands, losses, output convention, target assignment, overfitting, NMS."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+from tests.models.conftest import S2_13
+from torch import nn
+
+from eoforge.boxes import rotated_iou
+from eoforge.errors import ConfigError
+from eoforge.models import ModelSpec, build_model
+from eoforge.models.oriented import (
+    STRIDES,
+    OrientedFCOS,
+    assign_locations,
+    centerness_targets,
+    level_locations,
+)
+
+BANDS = {1: ["S1.VV"], 3: ["S2.B02", "S2.B03", "S2.B04"], 13: S2_13}
+LOSSES = {"classification", "bbox_regression", "bbox_ctrness"}
+
+
+def _spec(bands: list[str], classes: int = 2, **options: Any) -> ModelSpec:
+    options.setdefault("fpn_channels", 64)
+    return ModelSpec(
+        task="oriented_detection",
+        arch="oriented_fcos",
+        in_bands=bands,
+        num_classes=classes,
+        options=options,
+    )
+
+
+def _targets() -> list[dict[str, torch.Tensor]]:
+    """One image with two rotated objects, one without any."""
+    return [
+        {"boxes": torch.tensor([[20.0, 18.0, 24.0, 8.0, 0.5], [44.0, 42.0, 16.0, 10.0, -1.2]]),
+         "labels": torch.tensor([0, 1])},
+        {"boxes": torch.zeros(0, 5), "labels": torch.zeros(0, dtype=torch.int64)},
+    ]  # fmt: skip
+
+
+def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Locations ``[L, 2]`` and strides ``[L]`` of every level of a ``size`` px square."""
+    cells = [math.ceil(size / s) for s in STRIDES]
+    levels = list(zip(cells, STRIDES, strict=True))
+    points = torch.cat([level_locations(n, n, s, torch.device("cpu")) for n, s in levels])
+    strides = torch.cat([torch.full((n * n,), float(s)) for n, s in levels])
+    return points, strides
+
+
+Found = dict[int, dict[int, set[tuple[float, float]]]]
+
+
+def _positives(size: int, boxes: list[list[float]]) -> Found:
+    """Positive locations ``{box: {stride: {(x, y)}}}`` of hand-made boxes."""
+    points, strides = _grid(size)
+    index = assign_locations(points, strides, torch.tensor(boxes))
+    found: Found = {}
+    for i in torch.nonzero(index >= 0).squeeze(1).tolist():
+        by_level = found.setdefault(int(index[i]), {})
+        x, y = points[i].tolist()
+        by_level.setdefault(int(strides[i]), set()).add((x, y))
+    return found
+
+
+@pytest.mark.parametrize("channels", [1, 3, 13])
+def test_builds_and_trains_for_any_band_count(channels: int) -> None:
+    model = build_model(_spec(BANDS[channels]))
+    assert isinstance(model, OrientedFCOS)
+    first = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+    assert first.in_channels == channels
+    images = torch.randn(2, channels, 64, 64)
+    images[1, :, :8, :8] = float("nan")  # invalid pixels count as 0
+    losses = model.train()(images, _targets())
+    assert isinstance(losses, dict) and set(losses) == LOSSES
+    assert all(torch.isfinite(v) and v.ndim == 0 for v in losses.values())
+    torch.stack(list(losses.values())).sum().backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_a_batch_without_objects_trains() -> None:
+    model = build_model(_spec(BANDS[3])).train()
+    empty = _targets()[1]
+    losses = model(torch.randn(2, 3, 64, 64), [empty, empty])
+    assert isinstance(losses, dict)
+    assert losses["bbox_regression"].item() == 0.0 and losses["bbox_ctrness"].item() == 0.0
+    assert losses["classification"].item() > 0.0  # every location is background
+    torch.stack(list(losses.values())).sum().backward()
+
+
+def test_eval_output_is_in_the_box_convention() -> None:
+    model = build_model(_spec(BANDS[3], classes=3, detections_per_img=50)).eval()
+    images = torch.randn(2, 3, 64, 80)  # not a multiple of 32: padded inside
+    images[0, 0, 10:20, 10:20] = float("nan")
+    with torch.no_grad():
+        out = model(images)
+    assert isinstance(out, list) and len(out) == 2
+    for d in out:
+        assert set(d) == {"boxes", "scores", "labels"}
+        n = len(d["scores"])
+        assert 0 < n <= 50  # untrained scores sqrt(0.01 * ~0.5) pass the 0.05 threshold
+        assert d["boxes"].dtype == torch.float32 and tuple(d["boxes"].shape) == (n, 5)
+        assert d["scores"].dtype == torch.float32 and d["labels"].dtype == torch.int64
+        assert torch.isfinite(d["boxes"]).all()
+        angle = d["boxes"][:, 4]
+        assert (angle >= -math.pi / 2).all() and (angle < math.pi / 2).all()
+        assert (d["boxes"][:, 2] >= d["boxes"][:, 3]).all()
+        assert ((d["labels"] >= 0) & (d["labels"] < 3)).all()
+        assert (d["scores"][:-1] >= d["scores"][1:]).all()  # best first
+
+
+def test_target_assignment_of_a_rotated_box_at_p3() -> None:
+    # 40 x 6 at 45 degrees through (36, 36): the P3 locations on its long axis
+    # (36 -+ 8k, 36 +- 8k) lie 11.3 k px from the centre along w, inside for |k| <= 1;
+    # their largest distance to a side is 20 + 11.3 |k| <= 64, so P3 and no other level
+    found = _positives(128, [[36.0, 36.0, 40.0, 6.0, math.pi / 4]])
+    assert found == {0: {8: {(28.0, 44.0), (36.0, 36.0), (44.0, 28.0)}}}
+
+
+def test_target_assignment_by_level_and_smallest_box() -> None:
+    # a 180 px square on (64, 64): its side distances exceed 64 px everywhere, so no
+    # P3 location; P4 (locations 8, 24, ... 120) takes those within 38 px of the centre per
+    # axis (90 + 38 <= 128): 4 x 4; P5 (16, 48, 80, 112) the 12 at 48 px (90 + 48 > 128)
+    found = _positives(128, [[64.0, 64.0, 180.0, 180.0, 0.0]])
+    assert {s: len(p) for s, p in found[0].items()} == {16: 16, 32: 12}
+    # a 40 x 24 box (x 16..56, y 24..48) holding a 10 x 6 one (vertical, x 33..39,
+    # y 31..41): the shared location (36, 36) goes to the smaller box
+    found = _positives(64, [[36.0, 36.0, 40.0, 24.0, 0.0], [36.0, 36.0, 10.0, 6.0, -math.pi / 2]])
+    assert found[1] == {8: {(36.0, 36.0)}}
+    assert len(found[0][8]) == 14 and (36.0, 36.0) not in found[0][8]
+    # a 4 x 2 box between locations takes the nearest P3 location
+    assert _positives(64, [[50.0, 21.0, 4.0, 2.0, 0.3]]) == {0: {8: {(52.0, 20.0)}}}
+    # no boxes: every location is background
+    points, strides = _grid(64)
+    assert (assign_locations(points, strides, torch.zeros(0, 5)) == -1).all()
+
+
+def test_centerness_is_one_at_the_centre_and_positive_for_tiny_boxes() -> None:
+    points = torch.tensor([[36.0, 36.0], [44.0, 28.0], [52.0, 20.0]])
+    strides = torch.tensor([8.0, 8.0, 8.0])
+    boxes = torch.tensor([[36.0, 36.0, 40.0, 6.0, math.pi / 4]] * 2 + [[50.0, 21.0, 4.0, 2.0, 0.3]])
+    wanted = centerness_targets(points, strides, boxes)
+    # second: 11.31 px along w from the centre, grown h side 16 px: sqrt(8.69 / 31.31)
+    assert wanted[0].item() == pytest.approx(1.0)
+    along = 8 * math.sqrt(2)
+    assert wanted[1].item() == pytest.approx(math.sqrt((20 - along) / (20 + along)), abs=1e-5)
+    assert 0.0 < wanted[2].item() < 1.0
+
+
+def _two_rotated_rectangles() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """128 x 128 noise, a 40 x 14 rectangle at 30 degrees bright in band 0 (class 0)
+    and a 36 x 16 one at -60 degrees bright in band 2 (class 1)."""
+    boxes = torch.tensor(
+        [[40.0, 44.0, 40.0, 14.0, math.radians(30)], [84.0, 84.0, 36.0, 16.0, math.radians(-60)]]
+    )
+    image = torch.randn(1, 3, 128, 128) * 0.1
+    ys, xs = torch.meshgrid(torch.arange(128) + 0.5, torch.arange(128) + 0.5, indexing="ij")
+    for band, (cx, cy, w, h, a) in zip((0, 2), boxes.tolist(), strict=True):
+        along_w = (xs - cx) * math.cos(a) - (ys - cy) * math.sin(a)
+        along_h = (xs - cx) * math.sin(a) + (ys - cy) * math.cos(a)
+        image[0, band][(along_w.abs() < w / 2) & (along_h.abs() < h / 2)] += 3.0
+    return image, boxes, torch.tensor([0, 1])
+
+
+def test_overfits_two_rotated_rectangles_and_nms_removes_duplicates() -> None:
+    image, boxes, labels = _two_rotated_rectangles()
+    model = build_model(_spec(BANDS[3]))
+    assert isinstance(model, OrientedFCOS)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    for _ in range(40):
+        losses = model.train()(image, [{"boxes": boxes, "labels": labels}])
+        assert isinstance(losses, dict)
+        optimiser.zero_grad()
+        torch.stack(list(losses.values())).sum().backward()
+        optimiser.step()
+
+    def matches(nms_thresh: float) -> torch.Tensor:
+        """``[rectangle, detection]``: confident, rotated IoU >= 0.5, right class."""
+        model.nms_thresh = nms_thresh
+        with torch.no_grad():
+            out = model.eval()(image)
+        assert isinstance(out, list)
+        confident = out[0]["scores"] >= 0.3
+        iou = rotated_iou(boxes, out[0]["boxes"][confident])
+        same = labels[:, None] == out[0]["labels"][confident][None]
+        assert not ((iou >= 0.5) & ~same).any()  # no confident detection of the wrong class
+        found: torch.Tensor = (iou >= 0.5) & same
+        return found
+
+    found = matches(0.1)
+    assert found.sum(dim=1).tolist() == [1, 1]  # each found once, with the right label
+    # without suppression (no IoU exceeds 1) neighbouring locations repeat the objects
+    assert (matches(1.0).sum(dim=1) > 1).any()
+
+
+def test_options_and_misuse_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="does not take"):
+        build_model(_spec(BANDS[3], anchor_sizes=[8, 16, 32, 64, 128]))
+    with pytest.raises(ConfigError, match="multiple of 32"):
+        build_model(_spec(BANDS[3], fpn_channels=48))
+    model = build_model(_spec(BANDS[3], head_convs=1, score_thresh=0.5, nms_thresh=0.3))
+    assert isinstance(model, OrientedFCOS)
+    assert (model.score_thresh, model.nms_thresh, model.detections_per_img) == (0.5, 0.3, 100)
+    assert sum(isinstance(m, nn.Conv2d) for m in model.head.cls_tower) == 1
+    with pytest.raises(ConfigError, match="needs targets"):
+        model.train()(torch.randn(1, 3, 64, 64))
+    horizontal = [{"boxes": torch.tensor([[8.0, 8.0, 20.0, 16.0]]), "labels": torch.tensor([0])}]
+    with pytest.raises(ConfigError, match=r"boxes \[N, 5\].*got \(1, 4\)"):
+        model.train()(torch.randn(1, 3, 64, 64), horizontal)
+    with pytest.raises(ConfigError, match="does not serve"):
+        build_model(_spec(BANDS[3]).model_copy(update={"task": "detection"}))
