@@ -7,19 +7,27 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+import torch
 from affine import Affine
 from tests.helpers import write_tif
 from tests.predict.heads import BlobBoxes
 
 from eoforge.classes import ClassInfo
+from eoforge.cli.predict import detection_summary
 from eoforge.geo import make_grid
 from eoforge.io import source_from_file
+from eoforge.models import ModelSpec, build_model
+from eoforge.models.bundle import Bundle, Normalization, save_bundle
 from eoforge.predict import DetectionSpec, TilingOptions, predict_scene, run
 from eoforge.predict.detections import box_ground
 
@@ -100,6 +108,7 @@ def test_objects_on_tile_and_block_borders_are_published_once(
             assert (row.x0, row.y0, row.x1, row.y1) == pytest.approx((x0, y0, x1, y1))
     features = json.loads(paths["detections_geojson"].read_text())["features"]
     assert len(features) == 3
+    assert detection_summary(paths["detections"]) == "3 boxes (ship 2, vehicle 1)"
 
 
 def test_a_scene_shifted_by_three_pixels_gives_the_same_boxes_on_the_map(tmp_path: Path) -> None:
@@ -164,6 +173,7 @@ def test_an_empty_scene_gives_valid_empty_files(tmp_path: Path) -> None:
     collection = json.loads(paths["detections_geojson"].read_text())
     assert collection == {"type": "FeatureCollection", "features": []}
     assert len(gpd.read_file(paths["detections_geojson"])) == 0
+    assert detection_summary(paths["detections"]) == "no boxes"
 
 
 def test_ground_size_and_bearing_of_known_boxes() -> None:
@@ -221,3 +231,54 @@ def test_the_geojson_is_the_geoparquet_in_wgs84(tmp_path: Path) -> None:
             assert props[column] == getattr(row, column)
     read = gpd.read_file(paths["detections_geojson"])
     assert read.crs == "EPSG:4326" and list(read.columns[: len(COLUMNS)]) == COLUMNS
+
+
+def test_the_command_says_how_many_boxes_it_wrote_and_where(tmp_path: Path) -> None:
+    bands = ["S2.B04", "S2.B03", "S2.B02"]
+    spec = ModelSpec(
+        task="detection",
+        arch="fcos",
+        backbone="resnet18",
+        in_bands=bands,
+        num_classes=2,
+        options={"fpn_channels": 32, "head_convs": 1, "score_thresh": 0.0, "detections_per_img": 5},
+    )
+    torch.manual_seed(0)  # an untrained detector: every tile reports its 5 best boxes
+    bundle = save_bundle(
+        tmp_path / "bundle",
+        build_model(spec),
+        Bundle(
+            task="detection",
+            model=spec,
+            bands=bands,
+            normalization=Normalization(mean=[0.0] * 3, std=[1.0] * 3),
+            patch_size=64,
+            classes=list(CLASSES),
+        ),
+    )
+    rng = np.random.default_rng(0)
+    scene = write_tif(
+        tmp_path / "scene.tif", rng.random((3, 128, 160), np.float32), T, CRS, descriptions=bands
+    )
+    out = tmp_path / "out"
+    command = [str(Path(sys.executable).with_name("eoforge")), "predict", str(bundle), str(scene)]
+    done = subprocess.run(
+        [*command, "--out", str(out), "--tile", "64", "--overlap", "16"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stderr
+    layer = gpd.read_parquet(out / "scene_detections.parquet")
+    assert len(layer) > 0
+    counts = layer["class_name"].value_counts()
+    match = re.search(r"^scene: (\d+) boxes \((.+)\)$", done.stdout, re.MULTILINE)
+    assert match is not None, done.stdout
+    assert int(match.group(1)) == len(layer)
+    assert {
+        name: int(n) for name, n in (part.rsplit(" ", 1) for part in match.group(2).split(", "))
+    } == counts.to_dict()
+    for name in ("scene_detections.parquet", "scene_detections.geojson"):
+        assert f"wrote {out / name}" in done.stdout
+    assert len(json.loads((out / "scene_detections.geojson").read_text())["features"]) == len(layer)

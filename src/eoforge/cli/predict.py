@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +16,7 @@ from eoforge.errors import ConfigError
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-HELP = """Predict whole scenes with model bundles; write COGs (and polygons) per scene.
+HELP = """Predict whole scenes with model bundles; write COGs, polygons or detections per scene.
 
 Leading arguments that are bundle folders form the model (several: an ensemble
 averaged in probability space); the rest are scenes: raster files, product
@@ -25,8 +26,11 @@ are journaled (--resume continues an interrupted run) and the outputs are COGs
 written under temporary names: a class map (colour table, class names, 255
 where inputs are invalid) and, on request, confidence / probabilities (uint8,
 scale 1/254) or float32 values for regression bundles. Change bundles take
-pairs of dates of the same place. Memory depends on tile and block size, not
-on scene size (GDAL_CACHEMAX defaults to 128 MB here).
+pairs of dates of the same place. Detection bundles write their boxes, merged
+across tiles, as GeoParquet (scene CRS) and GeoJSON (WGS84): class, score,
+polygon, centre, length and width in metres, angle from grid north. Memory
+depends on tile and block size, not on scene size (GDAL_CACHEMAX defaults to
+128 MB here).
 
 Examples:
 
@@ -35,6 +39,8 @@ Examples:
   eoforge predict bundle_a bundle_b S2_scenes/ --out maps --tta --probabilities --vectors
 
   eoforge predict bundle big_scene.tif --out maps --workers 4 --resume
+
+  eoforge predict runs/ships/bundle vhr_scene.tif --out detections
 
   eoforge predict bundle scene.tif --out maps --scheduler tcp://10.0.0.5:8786
 """
@@ -134,8 +140,33 @@ def predict(
         rate = mpix / max(seconds, 1e-9)
         console.print(f"{result.name}: {mpix:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s)")
     for result in results:
+        if "detections" in result.paths:
+            ui.result(f"{result.name}: {detection_summary(result.paths['detections'])}")
         for path in result.paths.values():
             ui.result(f"wrote {path}")
+
+
+def detection_summary(path: Path) -> str:
+    """How many boxes a detection layer holds, by class: ``"12 boxes (ship 10, plane 2)"``.
+
+    Args:
+        path: A published ``<scene>_detections.parquet``.
+
+    Returns:
+        The count, then each class's count, most frequent first (``"no boxes"`` if empty).
+    """
+    # pyarrow loads only when predicting: `eoforge --version` stays fast
+    import pyarrow.parquet as pq
+
+    counts: Counter[str] = Counter()
+    for batch in pq.ParquetFile(path).iter_batches(columns=["class_name"]):
+        counts.update(str(name) for name in batch.column(0).to_pylist())
+    total = sum(counts.values())
+    if total == 0:
+        return "no boxes"
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    by_class = ", ".join(f"{name} {n}" for name, n in ranked)
+    return f"{total} box{'es' if total != 1 else ''} ({by_class})"
 
 
 def register(app: typer.Typer) -> None:
