@@ -223,8 +223,9 @@ class DetectionSpec(OutputKind[list[BoxTable]]):
     def publish(self, work: WorkStore, plan: BlockPlan, stem: Path) -> dict[str, Path]:
         """Write every block's final boxes to ``<stem>_detections.parquet`` and ``.geojson``.
 
-        Both files are streamed block by block under temporary names and renamed once
-        both are complete; with no boxes they are valid empty layers.
+        Both files are streamed block by block under temporary names, each renamed into
+        place once complete (the GeoParquet first); with no boxes they are valid empty
+        layers. The columns are those of :meth:`columns`.
 
         Raises:
             CRSMismatchError: The grid's CRS cannot be transformed to WGS84 for the GeoJSON.
