@@ -354,6 +354,7 @@ class OrientedFCOS(nn.Module):
         quality: Tensor,
         targets: Sequence[dict[str, Tensor]],
     ) -> dict[str, Tensor]:
+        """The three losses of a batch from its ``[B, L, ...]`` outputs and targets."""
         classes = torch.zeros_like(logits)
         positive_images, positive_locations, matched = [], [], []
         for i, target in enumerate(targets):
@@ -387,13 +388,22 @@ class OrientedFCOS(nn.Module):
             ctrness = F.binary_cross_entropy_with_logits(predicted, wanted)
         else:  # no objects in the batch: a zero that still joins the graph
             ctrness = predicted.sum() * 0
-        return {"classification": classification, "bbox_regression": regression,
-                "bbox_ctrness": ctrness}  # fmt: skip
+        return {
+            "classification": classification,
+            "bbox_regression": regression,
+            "bbox_ctrness": ctrness,
+        }
 
     def _detect(
-        self, points: Tensor, strides: Tensor, logits: Tensor, box: Tensor, angle: Tensor,
+        self,
+        points: Tensor,
+        strides: Tensor,
+        logits: Tensor,
+        box: Tensor,
+        angle: Tensor,
         quality: Tensor,
-    ) -> dict[str, Tensor]:  # fmt: skip
+    ) -> dict[str, Tensor]:
+        """Detections of one image from its ``[L, ...]`` outputs (see the module docstring)."""
         scores_all = torch.sqrt(torch.sigmoid(logits) * torch.sigmoid(quality)[:, None])
         kept_scores, kept_locations, kept_labels = [], [], []
         for s in STRIDES:
