@@ -2,8 +2,8 @@
 
 ``prepare`` writes the object table every one of them shares (``<split>/objects.csv``,
 see :mod:`eoforge.datasets.layouts.objects`). ``data.kind: objects`` reads it: DOTA,
-DIOR, DIOR-R and NWPU VHR-10 train today with ``task.kind: detection`` (oriented
-boxes as their horizontal envelopes); xView3-SAR (scene folders) and M4-SAR
+DIOR, DIOR-R and NWPU VHR-10 train today with ``task.kind: detection`` (horizontal
+boxes) or ``oriented_detection`` (DOTA, DIOR-R); xView3-SAR (scene folders) and M4-SAR
 (optical with SAR pairs) wait for what they need.
 """
 
@@ -13,10 +13,10 @@ from eoforge.datasets.entries.common import RGB, S1_VV_VH, classes
 from eoforge.datasets.entry import DatasetEntry, RemoteFile
 
 TRAINED_AS_HORIZONTAL = (
-    " eoforge trains it today with task.kind detection on the boxes' horizontal envelopes; "
-    "oriented detection heads come with the object-detection issue."
+    " Train it with task.kind oriented_detection (model.arch oriented_fcos), or with "
+    "task.kind detection on the boxes' horizontal envelopes."
 )
-"""Said of the oriented datasets trained as horizontal boxes."""
+"""Said of the oriented datasets."""
 
 NONE_PUBLISHED = "none published: the SHA-256 is recorded on first download"
 
@@ -356,7 +356,7 @@ M4SAR = DatasetEntry(
     trainable=False,
     later=(
         "several sensors and dates in one model: optical with SAR pairs (images/ and "
-        "images_sar/) need a two-stream data kind; oriented heads come with object detection"
+        "images_sar/) need a two-stream data kind"
     ),
     bands=(*RGB, "S1.VH", "S1.VV"),
     gsd=10.0,
