@@ -37,12 +37,14 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_predict.py --out benchmarks/results/predict.json
 	$(BIN)/python benchmarks/bench_train.py --out benchmarks/results/train.json
 	$(BIN)/python benchmarks/bench_recipes.py --out benchmarks/results/recipes.json
+	$(BIN)/python benchmarks/bench_detect.py --out benchmarks/results/detect.json
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_loading.py --quick
 	$(BIN)/python benchmarks/bench_predict.py --quick --out benchmarks/results/predict_quick.json
 	$(BIN)/python benchmarks/bench_train.py --quick --out benchmarks/results/train_quick.json
 	$(BIN)/python benchmarks/bench_recipes.py --quick --out benchmarks/results/recipes_quick.json
+	$(BIN)/python benchmarks/bench_detect.py --quick --out benchmarks/results/detect_quick.json
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
