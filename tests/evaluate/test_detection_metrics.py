@@ -18,25 +18,26 @@ from affine import Affine
 from odc.geo.geobox import GeoBox
 from tests.evaluate.fixtures_detection import crowded_scene, to_coco
 
-from eoforge.boxes.iou import rotated_iou as boxes_rotated_iou
+from eoforge.boxes import oriented_to_corners
 from eoforge.errors import ConfigError
 from eoforge.evaluate.detection_metrics import (
     COCO_IOUS,
     COCO_RECALLS,
     detection_scores,
+    pairwise_iou,
     pr_curve_points,
     voc_ap,
-)
-from eoforge.evaluate.detection_rotated import (
-    axis_aligned_iou,
-    oriented_corners,
-    pairwise_iou,
-    rotated_iou,
 )
 from eoforge.io.vector.boxes import boxes_in_pixels
 from eoforge.predict.detections import corners
 
 F32 = np.float32
+rotated_iou = axis_aligned_iou = pairwise_iou  # the metrics' IoU, by box width
+
+
+def oriented_corners(boxes: np.ndarray) -> np.ndarray:
+    """``[N, 4, 2]`` corners of ``[N, 5]`` boxes (eoforge.boxes, as numpy)."""
+    return oriented_to_corners(torch.as_tensor(np.asarray(boxes, np.float64))).numpy()
 
 
 def _target(
@@ -112,15 +113,17 @@ def test_unrotated_boxes_overlap_as_axis_aligned_boxes() -> None:
     ] == pytest.approx(1 / 3)
 
 
-def test_rotated_iou_agrees_with_the_box_geometry_package() -> None:
+def test_rotated_iou_agrees_with_shapely() -> None:
     # eoforge.boxes clips the polygons itself (torch); shapely here: two implementations.
     rng = np.random.default_rng(1)
     sides = np.sort(rng.uniform(2, 20, (40, 2)), axis=1)[:, ::-1]
     boxes = np.c_[rng.uniform(0, 40, (40, 2)), sides, rng.uniform(-math.pi / 2, math.pi / 2, 40)]
     ours = rotated_iou(boxes, boxes)
     assert ((ours > 0) & (ours < 1)).sum() > 100  # many partial overlaps
-    theirs = boxes_rotated_iou(torch.from_numpy(boxes), torch.from_numpy(boxes)).numpy()
-    np.testing.assert_allclose(ours, theirs, atol=1e-9)
+    polygons = shapely.polygons(oriented_corners(boxes))
+    inter = shapely.area(shapely.intersection(polygons[:, None], polygons[None, :]))
+    union = shapely.area(shapely.union(polygons[:, None], polygons[None, :]))
+    np.testing.assert_allclose(ours, inter / union, atol=1e-9)
 
 
 def test_corners_follow_the_convention_of_predicted_detections() -> None:
@@ -441,3 +444,8 @@ def test_real_dota_objects_as_oriented_boxes(real_data: Path) -> None:
     assert result.style == "dota07"
     assert result.ap_per_class == {classes["large-vehicle"]: 1.0, classes["small-vehicle"]: 0.0}
     assert result.map == 0.5
+
+
+def test_boxes_of_different_widths_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"expected \[N, 4\] or \[N, 5\]"):
+        pairwise_iou(np.zeros((1, 4)), np.zeros((1, 5)))

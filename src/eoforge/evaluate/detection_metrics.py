@@ -5,8 +5,8 @@ and class ids and the target boxes with their class ids (optionally a
 ``difficult`` flag), as numpy arrays or torch tensors, and returns a
 :class:`DetectionScores`. Boxes are ``[N, 4]`` ``(xmin, ymin, xmax, ymax)`` or,
 with ``oriented=True``, ``[N, 5]`` ``(cx, cy, w, h, angle)`` in the shared pixel
-convention (see :mod:`~eoforge.evaluate.detection_rotated`, which computes the
-IoU; no ``+1`` on pixel edges).
+convention (IoU by :mod:`eoforge.boxes`: exact polygon clipping for oriented boxes;
+no ``+1`` on pixel edges).
 
 * ``voc07`` / ``voc12`` (``dota07`` / ``dota12`` when oriented), as the VOC and DOTA
   devkits: per class, predictions of all images in descending score order; each is
@@ -37,12 +37,39 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from eoforge.boxes import box_iou, rotated_iou
 from eoforge.errors import ConfigError
-from eoforge.evaluate.detection_rotated import pairwise_iou
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+def pairwise_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
+    """IoU of every pair: axis-aligned for ``[*, 4]`` boxes, rotated rectangles for ``[*, 5]``.
+
+    Args:
+        a: ``[N, 4]`` or ``[N, 5]`` boxes in pixels (radians for the angle).
+        b: ``[M, 4]`` or ``[M, 5]``, the same width as ``a``.
+
+    Returns:
+        ``[N, M]`` intersection over union in 0..1 (float64; 0 where the union is empty).
+
+    Raises:
+        ValueError: The boxes are not both 4 or both 5 wide.
+    """
+    first = torch.as_tensor(np.asarray(a, dtype=np.float64))
+    second = torch.as_tensor(np.asarray(b, dtype=np.float64))
+    if first.ndim != 2 or second.ndim != 2 or first.shape[1] != second.shape[1]:
+        raise ValueError(
+            f"boxes of shapes {tuple(first.shape)} and {tuple(second.shape)}: "
+            "expected [N, 4] or [N, 5] for both"
+        )
+    iou = box_iou if first.shape[1] == 4 else rotated_iou
+    out: FloatArray = iou(first, second).numpy()
+    return out
+
+
 ArrayLike = npt.NDArray[Any] | torch.Tensor
 
 STYLES = ("voc07", "voc12", "coco")
