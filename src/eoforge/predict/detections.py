@@ -30,12 +30,10 @@ from true north (grid north there).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +49,7 @@ from eoforge.errors import CRSMismatchError
 from eoforge.geo.grid import crs_of
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.plan import Block, BlockPlan, Rect, intersect
-from eoforge.predict.tables import GeoParquetWriter
+from eoforge.predict.tables import GeoParquetWriter, StagedFile
 from eoforge.predict.types import PredictorOutput, TileInput
 from eoforge.predict.work import WorkStore
 
@@ -447,7 +445,7 @@ def _wgs84_rings(
     return np.concatenate([ring, ring[:, :1]], axis=1)
 
 
-class _GeoJSONWriter:
+class _GeoJSONWriter(StagedFile):
     """Writes a GeoJSON FeatureCollection of polygons in batches, renamed when complete.
 
     Args:
@@ -455,8 +453,7 @@ class _GeoJSONWriter:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        super().__init__(path)
         self.rows = 0
         self._file: IO[str] | None = self.tmp.open("w", encoding="utf-8")
         self._file.write('{"type": "FeatureCollection", "features": [')
@@ -475,28 +472,13 @@ class _GeoJSONWriter:
             self._file.write(("\n" if self.rows == 0 else ",\n") + json.dumps(feature))
             self.rows += 1
 
-    def publish(self) -> Path:
-        """Close the collection and rename the file to its final name."""
+    def close(self, complete: bool) -> None:
+        """Close the file, ending the collection when ``complete``."""
         if self._file is not None:
-            self._file.write("\n]}\n")
+            if complete:
+                self._file.write("\n]}\n")
             self._file.close()
             self._file = None
-        os.replace(self.tmp, self.path)
-        return self.path
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        self.tmp.unlink(missing_ok=True)
 
 
 def _json_values(column: object) -> list[object]:

@@ -25,7 +25,46 @@ from pyproj import CRS
 GEOPARQUET_VERSION = "1.1.0"
 
 
-class GeoParquetWriter:
+class StagedFile:
+    """A file written under a temporary name beside ``path``, renamed there when complete.
+
+    Subclasses open their handle on ``tmp`` and close it in :meth:`close`. Use as a
+    context manager: :meth:`publish` closes and renames; leaving without publishing
+    (an error) closes and deletes the temporary file, so nothing incomplete appears
+    under ``path``.
+
+    Args:
+        path: Final path.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+
+    def close(self, complete: bool) -> None:
+        """Close the handle (``complete``: the content is whole, finish the format)."""
+        raise NotImplementedError
+
+    def publish(self) -> Path:
+        """Close the file and rename it to its final name."""
+        self.close(complete=True)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(complete=False)
+        self.tmp.unlink(missing_ok=True)
+
+
+class GeoParquetWriter(StagedFile):
     """Writes a GeoParquet file in batches, published under ``path`` only when complete.
 
     Use as a context manager; call :meth:`publish` before leaving it, or nothing
@@ -47,8 +86,7 @@ class GeoParquetWriter:
         geometry_types: Sequence[str],
         metadata: Mapping[str, object] | None = None,
     ) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        super().__init__(path)
         geo = {
             "version": GEOPARQUET_VERSION,
             "primary_column": "geometry",
@@ -82,24 +120,8 @@ class GeoParquetWriter:
         self._writer.write_table(pa.Table.from_arrays([*arrays, wkb], schema=self.schema))
         self.rows += len(geometries)
 
-    def publish(self) -> Path:
-        """Close the file and rename it to its final name."""
+    def close(self, complete: bool) -> None:
+        """Close the Parquet writer (its footer makes the file whole either way)."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        os.replace(self.tmp, self.path)
-        return self.path
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        self.tmp.unlink(missing_ok=True)
