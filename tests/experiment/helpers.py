@@ -7,6 +7,8 @@ GPU where the tests run on one, and the tests' numbers are CPU numbers.
 from __future__ import annotations
 
 import copy
+import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +100,68 @@ def chip_config(root: Path, out: Path, **data: Any) -> dict[str, Any]:
             "output_dir": str(out),
         },
     }
+
+
+Drawn = tuple[np.ndarray, list[tuple[str, list[float]]]]
+"""A drawn detection image ``[3, H, W]`` uint8 and its objects ``(class, 8 corners)``."""
+
+
+def write_detection_split(
+    folder: Path, count: int, seed: int, draw: Callable[[np.random.Generator], Drawn]
+) -> Path:
+    """A prepared detection split of ``count`` images drawn by ``draw``:
+    ``images/*.tif`` and ``objects.csv``."""
+    rng = np.random.default_rng(seed)
+    (folder / "images").mkdir(parents=True)
+    with open(folder / "objects.csv", "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(
+            ["image", "class", *(f"{a}{i}" for i in range(1, 5) for a in "xy"), "difficult"]
+        )
+        for i in range(count):
+            image, objects = draw(rng)
+            name = f"img{i:02d}.tif"
+            with rasterio.open(
+                folder / "images" / name, "w", driver="GTiff", count=image.shape[0],
+                height=image.shape[1], width=image.shape[2], dtype=image.dtype.name,
+            ) as ds:  # fmt: skip
+                ds.write(image)
+            for cls, corners in objects:
+                out.writerow([name, cls, *corners, 0])
+    return folder
+
+
+def detection_config(
+    tmp_path: Path,
+    draw: Callable[[np.random.Generator], Drawn],
+    classes: list[str],
+    arch: str,
+    task: str,
+    **data: Any,
+) -> Path:
+    """A small detection experiment (12 training and 4 validation images) written to YAML."""
+    raw = {
+        "data": {
+            "kind": "objects",
+            "root": str(write_detection_split(tmp_path / "train", 12, 0, draw)),
+            "val_root": str(write_detection_split(tmp_path / "val", 4, 1, draw)),
+            "classes": [{"name": c} for c in classes],
+            "batch_size": 4,
+            "stats_samples": 8,
+            **data,
+        },
+        "model": {
+            "arch": arch,
+            "backbone": "resnet18",
+            "options": {"fpn_channels": 32, "head_convs": 1, "score_thresh": 0.05},
+        },
+        "task": {"kind": task},
+        "optim": {"lr": 0.001},
+        "trainer": {
+            "max_epochs": 2,
+            "accelerator": "cpu",
+            "checkpoint_every_n_steps": 0,
+            "output_dir": str(tmp_path / "run"),
+        },
+    }
+    return write_config(tmp_path / f"{task}.yaml", raw)

@@ -4,7 +4,6 @@ bundle predicts a georeferenced scene into map-coordinate boxes (GeoParquet)."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.transform import from_origin
-from tests.experiment.helpers import write_config
+from tests.experiment.helpers import detection_config
 
 from eoforge.errors import ConfigError
 from eoforge.experiment import load_config, train
@@ -36,54 +35,8 @@ def _objects(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[str, list
     return image, [("ship", [float(v) for v in ship]), ("tank", [float(v) for v in tank])]
 
 
-def write_split(folder: Path, count: int, seed: int) -> Path:
-    """A prepared detection split: ``images/*.tif`` and ``objects.csv``."""
-    rng = np.random.default_rng(seed)
-    (folder / "images").mkdir(parents=True)
-    with open(folder / "objects.csv", "w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(
-            ["image", "class", "x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4", "difficult"]
-        )
-        for i in range(count):
-            image, objects = _objects(rng)
-            name = f"img{i:02d}.tif"
-            with rasterio.open(
-                folder / "images" / name, "w", driver="GTiff", count=3, height=SIZE,
-                width=SIZE, dtype="uint8",
-            ) as ds:  # fmt: skip
-                ds.write(image)
-            for cls, corners in objects:
-                out.writerow([name, cls, *corners, 0])
-    return folder
-
-
 def _config(tmp_path: Path, **data: object) -> Path:
-    raw = {
-        "data": {
-            "kind": "objects",
-            "root": str(write_split(tmp_path / "train", 12, 0)),
-            "val_root": str(write_split(tmp_path / "val", 4, 1)),
-            "classes": [{"name": c} for c in CLASSES],
-            "batch_size": 4,
-            "stats_samples": 8,
-            **data,
-        },
-        "model": {
-            "arch": "fcos",
-            "backbone": "resnet18",
-            "options": {"fpn_channels": 32, "head_convs": 1, "score_thresh": 0.05},
-        },
-        "task": {"kind": "detection"},
-        "optim": {"lr": 0.001},
-        "trainer": {
-            "max_epochs": 2,
-            "accelerator": "cpu",
-            "checkpoint_every_n_steps": 0,
-            "output_dir": str(tmp_path / "run"),
-        },
-    }
-    return write_config(tmp_path / "detect.yaml", raw)
+    return detection_config(tmp_path, _objects, CLASSES, "fcos", "detection", **data)
 
 
 def test_a_detector_trains_from_a_config_and_predicts_a_scene(tmp_path: Path) -> None:
