@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import rasterio.env
 import torch
 from tests.helpers import write_tif
 from tests.predict.test_classify import BANDS, T, _bundle
@@ -73,3 +74,28 @@ def test_a_bundle_folder_gives_class_maps_and_polygons(tmp_path: Path) -> None:
     assert result.vectors is not None and result.vectors.total > 0
     assert len(gpd.read_parquet(result.paths["polygons"])) == result.vectors.total
     assert progress[-1][0] == "north" and progress[-1][1] == progress[-1][2] > 0
+
+
+def test_the_scene_streams_with_a_bounded_gdal_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GDAL's 5 %-of-RAM block cache would grow with the scene; run() bounds it meanwhile."""
+    monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
+    _scenes(tmp_path / "scenes")
+    seen: list[object] = []
+
+    def identity(x: torch.Tensor) -> torch.Tensor:
+        seen.append(rasterio.env.get_gdal_config("GDAL_CACHEMAX"))
+        return x[:, :1]
+
+    default = rasterio.env.get_gdal_config("GDAL_CACHEMAX")
+    run(
+        identity,
+        tmp_path / "scenes",
+        tmp_path / "out",
+        spec=OutputSpec("values", names=("first",)),
+        bands=BANDS,
+        tiling=TilingOptions(tile=64, overlap=16, multiple=16),
+    )
+    assert seen and set(seen) == {128}
+    assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == default

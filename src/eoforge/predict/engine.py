@@ -7,7 +7,8 @@ turns the outputs into block results in a Zarr work store beside the outputs
 (blended rasters, merged detections, window rows), and each block records
 itself in a journal. When every block is final the kind publishes its
 products under temporary names and renames them into place. Memory depends
-on the tile, batch and block sizes, never on the scene size.
+on the tile, batch and block sizes, never on the scene size (GDAL's block cache
+is bounded while the scene streams: :func:`~eoforge.io.gdal_env.streaming_block_cache`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from odc.geo.geobox import GeoBox
 
+from eoforge.io.gdal_env import streaming_block_cache
 from eoforge.io.handles import file_stamp
 from eoforge.io.reader import SourceLike, as_sources
 from eoforge.predict.blocks import SceneJob
@@ -144,12 +146,14 @@ def predict_scene(
         },
     }
     journal = prepare_work(work, fingerprint, run.resume)
-    if run.dask is not None or run.client is not None:
-        run_dask(job, model, journal, progress, run.dask or DaskOptions(), run.client)
-    else:
-        run_local(job, model, journal, progress)
-    release_free_memory()  # the blocks' freed heap, before publishing allocates its own
-    paths = spec.publish(work, plan, stem)
+    # tiles are read once, in order: a larger GDAL cache would only grow with the scene
+    with streaming_block_cache():
+        if run.dask is not None or run.client is not None:
+            run_dask(job, model, journal, progress, run.dask or DaskOptions(), run.client)
+        else:
+            run_local(job, model, journal, progress)
+        release_free_memory()  # the blocks' freed heap, before publishing allocates its own
+        paths = spec.publish(work, plan, stem)
     if not run.keep_work:
         shutil.rmtree(work.folder, ignore_errors=True)
     return paths

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from eoforge.errors import ConfigError
+from eoforge.io.gdal_env import streaming_block_cache
 from eoforge.predict.blocks import SceneJob, compute_block, input_pixels, read_tile, read_tiles
 from eoforge.predict.bundle import BundleModel
 from eoforge.predict.plan import Block
@@ -148,7 +149,8 @@ def _dask_compute(job: SceneJob, model: Model, block: Block) -> str:
     # Parallelism comes from the workers: a read-ahead thread per task would only
     # compete with the other workers for the same cores.
     tiles = (read_tile(job, t) for t in block.tiles)
-    state = compute_block(job, _predictor(model), block, tiles)
+    with streaming_block_cache():  # a worker process's own GDAL cache, as in predict_scene
+        state = compute_block(job, _predictor(model), block, tiles)
     job.kind.store(job.work, job.plan, block, state)
     job.work.journal.add(f"computed {block.name}")
     return block.name
