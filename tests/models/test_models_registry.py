@@ -27,6 +27,7 @@ TASK_OF = {
     "small_sar": "detection",
     "two_stream_fcos": "detection",
     "oriented_fcos": "oriented_detection",
+    "two_stream_oriented_fcos": "oriented_detection",
 }
 DENSE_OR_SCENE = sorted(
     arch for arch, task in TASK_OF.items() if task not in ("detection", "oriented_detection")

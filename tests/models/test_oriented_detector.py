@@ -216,3 +216,39 @@ def test_options_and_misuse_are_config_errors() -> None:
         model.train()(torch.randn(1, 3, 64, 64), horizontal)
     with pytest.raises(ConfigError, match="does not serve"):
         build_model(_spec(BANDS[3]).model_copy(update={"task": "detection"}))
+
+
+def test_two_stream_oriented_trains_both_stems_and_returns_rotated_boxes() -> None:
+    bands = ["S2.B04", "S1.VV", "S2.B03", "S1.VH"]
+    spec = _spec(bands).model_copy(update={"arch": "two_stream_oriented_fcos"})
+    model = build_model(spec)
+    assert isinstance(model, OrientedFCOS)
+    stems = {
+        name: next(m for m in getattr(model.pyramid, name).modules() if isinstance(m, nn.Conv2d))
+        for name in ("optical", "sar")
+    }
+    assert stems["optical"].in_channels == 2 and stems["sar"].in_channels == 2
+    images = torch.randn(2, 4, 64, 64)
+    losses = model.train()(images, _targets())
+    assert isinstance(losses, dict) and set(losses) == LOSSES
+    assert all(torch.isfinite(v) for v in losses.values())
+    torch.stack(list(losses.values())).sum().backward()
+    for stem in stems.values():
+        assert stem.weight.grad is not None and stem.weight.grad.abs().sum() > 0
+    seen: dict[str, torch.Tensor] = {}
+    for name in ("optical", "sar"):
+        getattr(model.pyramid, name).register_forward_pre_hook(
+            lambda _, args, name=name: seen.__setitem__(name, args[0])
+        )
+    with torch.no_grad():
+        out = model.eval()(images)
+    assert isinstance(out, list) and len(out) == 2
+    assert all(o["boxes"].shape[1] == 5 for o in out)
+    assert torch.equal(seen["optical"], images[:, [0, 2]])
+    assert torch.equal(seen["sar"], images[:, [1, 3]])
+
+
+def test_two_stream_oriented_needs_both_groups() -> None:
+    spec = _spec(BANDS[3]).model_copy(update={"arch": "two_stream_oriented_fcos"})
+    with pytest.raises(ConfigError, match="two_stream_oriented_fcos needs optical and SAR"):
+        build_model(spec)

@@ -118,7 +118,8 @@ _OPTIONS: dict[Kind, tuple[str, ...]] = {
     "retinanet": _COMMON_OPTIONS,
     "fcos": (*_COMMON_OPTIONS, "head_convs"),
 }
-_TWO_STREAM_OPTIONS = ("sar_bands", "sar_backbone")
+TWO_STREAM_OPTIONS = ("sar_bands", "sar_backbone")
+"""Options of the two-stream detectors: the SAR group by name and its backbone."""
 
 
 class FeaturePyramid(nn.Module):
@@ -454,25 +455,30 @@ def sar_band_indices(bands: Sequence[str], sar_bands: Sequence[str] | None = Non
     return [i for i, name in enumerate(bands) if name in wanted]
 
 
-def build_two_stream_fcos(spec: ModelSpec) -> Detector:
-    """FCOS on an optical and a SAR pyramid fused per level (M4-SAR-style pairs).
+def two_stream_pyramid(
+    spec: ModelSpec, options: dict[str, Any], strides: Sequence[int], width: int
+) -> TwoStreamPyramid:
+    """The optical and SAR pyramids of ``spec``'s bands, fused per level (P3 ... P7).
+
+    Args:
+        spec: The model spec; ``in_bands`` hold both groups.
+        options: Checked model options (``sar_bands``, ``sar_backbone`` read here).
+        strides: Backbone strides of the pyramid's first levels, pixels.
+        width: Channels per pyramid level.
 
     Raises:
-        ConfigError: Unknown options, or a band group that is empty.
+        ConfigError: A band group is empty.
     """
-    options = _check_options(spec, (*_OPTIONS["fcos"], *_TWO_STREAM_OPTIONS))
     sar = sar_band_indices(spec.in_bands, options.get("sar_bands"))
     optical = [i for i in range(spec.in_channels) if i not in sar]
     if not sar or not optical:
         raise ConfigError(
-            f"model.in_bands: two_stream_fcos needs optical and SAR bands; SAR bands are "
+            f"model.in_bands: {spec.arch} needs optical and SAR bands; SAR bands are "
             f"{[spec.in_bands[i] for i in sar]} of {spec.in_bands}.",
             fix="give both optical and SAR bands (e.g. S2.B04 and S1.VV), or name the SAR "
             "group in model.options.sar_bands.",
         )
-    width = _width("fcos", options, 256)
-    strides = _STRIDES["fcos"]
-    pyramid = TwoStreamPyramid(
+    return TwoStreamPyramid(
         FeaturePyramid(spec.backbone, len(optical), strides, width, "p6p7"),
         FeaturePyramid(
             str(options.get("sar_backbone", spec.backbone)), len(sar), strides, width, "p6p7"
@@ -481,6 +487,16 @@ def build_two_stream_fcos(spec: ModelSpec) -> Detector:
         sar,
         levels=_LEVELS,
     )
+
+
+def build_two_stream_fcos(spec: ModelSpec) -> Detector:
+    """FCOS on an optical and a SAR pyramid fused per level (M4-SAR-style pairs).
+
+    Raises:
+        ConfigError: Unknown options, or a band group that is empty.
+    """
+    options = _check_options(spec, (*_OPTIONS["fcos"], *TWO_STREAM_OPTIONS))
+    pyramid = two_stream_pyramid(spec, options, _STRIDES["fcos"], _width("fcos", options, 256))
     return _network("fcos", pyramid, spec, options)
 
 

@@ -71,7 +71,15 @@ from torchvision.ops import sigmoid_focal_loss
 
 from eoforge.boxes import batched_nms, normalize_oriented, probiou_loss
 from eoforge.errors import ConfigError
-from eoforge.models.detection import COARSEST_STRIDE, FeaturePyramid, _check_options, _width
+from eoforge.models.detection import (
+    COARSEST_STRIDE,
+    TWO_STREAM_OPTIONS,
+    FeaturePyramid,
+    TwoStreamPyramid,
+    _check_options,
+    _width,
+    two_stream_pyramid,
+)
 from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec
 
@@ -273,7 +281,7 @@ class OrientedFCOS(nn.Module):
 
     def __init__(
         self,
-        pyramid: FeaturePyramid,
+        pyramid: FeaturePyramid | TwoStreamPyramid,
         num_classes: int,
         *,
         head_convs: int = 4,
@@ -440,6 +448,27 @@ def build_oriented_fcos(spec: ModelSpec) -> OrientedFCOS:
     pyramid = FeaturePyramid(
         spec.backbone, spec.in_channels, STRIDES[:3], _width("fcos", options, 256), "p6p7"
     )
+    return _detector(pyramid, spec, options)
+
+
+def build_two_stream_oriented_fcos(spec: ModelSpec) -> OrientedFCOS:
+    """``oriented_fcos``'s head on an optical and a SAR pyramid fused per level (M4-SAR pairs).
+
+    The optical bands and the SAR bands (``sar_bands``, by default those with a
+    radar wavelength) each get a backbone and pyramid (``sar_backbone``, default
+    ``spec.backbone``); the levels are fused as in ``two_stream_fcos``.
+
+    Raises:
+        ConfigError: Unknown options, or a band group that is empty.
+    """
+    options: dict[str, Any] = _check_options(spec, (*_OPTIONS, *TWO_STREAM_OPTIONS))
+    pyramid = two_stream_pyramid(spec, options, STRIDES[:3], _width("fcos", options, 256))
+    return _detector(pyramid, spec, options)
+
+
+def _detector(
+    pyramid: FeaturePyramid | TwoStreamPyramid, spec: ModelSpec, options: dict[str, Any]
+) -> OrientedFCOS:
     return OrientedFCOS(
         pyramid,
         spec.num_classes,
@@ -457,3 +486,12 @@ def build_oriented_fcos(spec: ModelSpec) -> OrientedFCOS:
 )
 def _oriented_fcos(spec: ModelSpec) -> nn.Module:
     return build_oriented_fcos(spec)
+
+
+@register_model(
+    "two_stream_oriented_fcos",
+    ("oriented_detection",),
+    "oriented_fcos on optical and SAR backbones whose pyramids are fused per level (M4-SAR)",
+)
+def _two_stream_oriented_fcos(spec: ModelSpec) -> nn.Module:
+    return build_two_stream_oriented_fcos(spec)
