@@ -49,13 +49,16 @@ PathLike = str | os.PathLike[str]
 
 
 def read_chip(
-    path: str | os.PathLike[str], window: Window | None = None
+    path: str | os.PathLike[str],
+    window: Window | None = None,
+    indexes: Sequence[int] | None = None,
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_]]:
     """All bands of a raster file (or of a window of it) and its valid mask.
 
     Args:
         path: Image file (any GDAL format).
         window: Pixel window to read; None reads the whole file.
+        indexes: The file's bands to read, 1-based, in this order (None: all).
 
     Returns:
         The stored values ``[C, H, W]`` (file dtype) and valid pixels bool
@@ -68,7 +71,7 @@ def read_chip(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(path) as ds:
-                values = np.asarray(ds.read(window=window))
+                values = np.asarray(ds.read(list(indexes) if indexes else None, window=window))
                 return values, np.asarray(ds.dataset_mask(window=window) > 0)
     except RasterioError as exc:
         raise UnreadableFileError(

@@ -32,12 +32,19 @@ clipped to the chip; kept oriented boxes stay whole, so their corners, and even
 the centre, may lie outside the chip. Chips without objects are kept (they teach
 background) unless ``keep_empty=False``.
 
+**Image pairs.** With ``pair`` (:class:`ImagePair`) every image has a partner of
+the same name and size in a sibling folder of ``images/`` (M4-SAR's optical
+images in ``images/`` and SAR images in ``images_sar/``): the partner's bands
+follow the image's in ``image`` (``[C1 + C2, H, W]``), and a pixel is valid where
+both are. The boxes are the image's (the pair is co-registered).
+
 **Bad input** is one :mod:`eoforge.errors` error naming the file, or, under a
 skipping :class:`~eoforge.data.bad_files.BadFiles` policy, a logged skip of the
 whole image (an image missing one of its objects would teach that object as
 background): an ``objects.csv`` row naming a missing image, an unknown class, a
 degenerate box (zero area), a self-intersecting quadrilateral (corners in bow-tie
-order), a box wholly outside its image, and an image that cannot be read.
+order), a box wholly outside its image, an image that cannot be read, and an
+image whose partner is missing or of another size.
 
 :func:`detection_collate` batches samples (boxes, labels and difficult flags as
 lists), :class:`DetectionPadCollate` pads mixed sizes first, and
@@ -81,6 +88,22 @@ TARGET_KEYS = ("boxes", "labels", "difficult")
 EMPTY_CHIP_FACTOR = 0.5
 """Default weight of a chip without objects, as a multiple of the mean weight of the others."""
 _FIX_ROW = "correct or delete that row of objects.csv (or set data.on_bad_file: skip)."
+
+
+@dataclass(frozen=True)
+class ImagePair:
+    """The second image of each pair: a sibling folder of ``images/`` with the same names.
+
+    Attributes:
+        folder: The folder's name in the split (e.g. ``images_sar``).
+        bands: Names of the partner's channels as they enter the model, in order.
+        read: The partner file's bands to read, 1-based, one per name (None: all
+            its bands; e.g. ``(1,)`` for a grey image stored as three equal bands).
+    """
+
+    folder: str
+    bands: tuple[str, ...]
+    read: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +290,8 @@ class DetectionChipDataset(_SkippingDataset):
         bad_files: Raise or skip (and log) an image with bad rows, or one that
             cannot be read.
         keep_empty: Keep chips without objects.
+        pair: Read a partner image per image and add its bands (see the module
+            docstring).
 
     Raises:
         ConfigError: Bad arguments, no image in the split, or bad input under the
@@ -288,8 +313,10 @@ class DetectionChipDataset(_SkippingDataset):
         transforms: Transform | None = None,
         bad_files: BadFiles = RAISE,
         keep_empty: bool = True,
+        pair: ImagePair | None = None,
     ) -> None:
         self.root = Path(split_dir)
+        self.pair = pair
         self.oriented = oriented
         self.classes = list(classes)
         self.transforms = transforms
@@ -334,6 +361,8 @@ class DetectionChipDataset(_SkippingDataset):
         for name, path in files.items():
             try:
                 size = chip_shape(path)
+                if pair is not None:
+                    self._check_partner(path, size, pair)
                 objects = check_objects(by_image.get(name, []), path, size, self.classes, csv_path)
             except EoforgeError as error:
                 bad_files.handle(error)
@@ -353,6 +382,45 @@ class DetectionChipDataset(_SkippingDataset):
                 fix="check images/ and objects.csv (prepare the dataset again).",
             )
         self.bands = default_bands(opened[0], bands)
+        if pair is not None:
+            self.bands += list(pair.bands)
+
+    def partner(self, image: Path) -> Path:
+        """The pair's second image of ``image`` (same name in the pair's folder)."""
+        assert self.pair is not None
+        return self.root / self.pair.folder / image.name
+
+    def _check_partner(self, image: Path, size: tuple[int, int], pair: ImagePair) -> None:
+        partner = self.partner(image)
+        if not partner.is_file():
+            raise MissingFileError(
+                f"image {image.name} has no partner in {partner.parent}.",
+                path=partner,
+                fix="restore the partner image, or delete the image and its rows "
+                "(or set data.on_bad_file: skip).",
+            )
+        other = chip_shape(partner)
+        if other != size:
+            raise ConfigError(
+                f"the pair's images differ in size: {image.name} is {size[0]} x {size[1]} px, "
+                f"its partner {other[0]} x {other[1]} px.",
+                path=partner,
+                fix="resample the partner onto the image's pixels (co-registered pairs only).",
+            )
+        stored = len(default_bands(partner, None))
+        read = list(pair.read) if pair.read is not None else list(range(1, stored + 1))
+        if not read or min(read) < 1 or max(read) > stored:
+            raise ConfigError(
+                f"bands {read} are read from a partner image of {stored} band(s).",
+                path=partner,
+                fix=f"read bands between 1 and {stored} (data.pair.read).",
+            )
+        if len(read) != len(pair.bands):
+            raise ConfigError(
+                f"{len(pair.bands)} band names for the {len(read)} bands read from the partner.",
+                path=partner,
+                fix="name every band read from the partner images, in order (data.pair.bands).",
+            )
 
     def _cut(
         self,
@@ -386,7 +454,12 @@ class DetectionChipDataset(_SkippingDataset):
     def load(self, index: int) -> Sample:
         """Chip ``index``: its pixels, valid mask and targets."""
         chip = self.chips[index]
-        image, valid = read_chip(chip.image, Window(chip.left, chip.top, chip.width, chip.height))
+        window = Window(chip.left, chip.top, chip.width, chip.height)
+        image, valid = read_chip(chip.image, window)
+        if self.pair is not None:
+            second, second_valid = read_chip(self.partner(chip.image), window, self.pair.read)
+            image = np.concatenate([image.astype(np.float32), second.astype(np.float32)])
+            valid = valid & second_valid
         sample: Sample = {
             "image": torch.from_numpy(image.astype(np.float32)),
             "valid": torch.from_numpy(valid),
