@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -22,7 +23,11 @@ data, scored as training scored it), a synthetic or STAC scene folder for
 geo bundles (scored whole, every pixel of the label raster once, classes
 mapped as in training), or the dataset root for chip bundles (class
 folders, LEVIR-CD layout, images/ + masks/). The bundle's normalisation is
-used; the metrics are the training metrics' code.
+used; the metrics are the training metrics' code. Detection bundles also
+write, beside the metrics JSON, each class's precision-recall curve
+(<stem>_pr_curves.json, .csv and .png) and a figure of example detections
+(<stem>_examples.png: the images with the most objects, ground truth dashed,
+true positives solid, false positives dotted; --examples, --score-threshold).
 
 Map form (PREDICTION.tif REFERENCE): when the first argument is a raster
 file, the single-band prediction (a class map from eoforge predict, or
@@ -41,6 +46,8 @@ Examples:
   eoforge evaluate runs/levir/bundle configs/levir_cd.yaml --out levir-metrics.json
 
   eoforge evaluate runs/dubai/bundle configs/dubai_colour_masks.yaml --split test
+
+  eoforge evaluate runs/ships/bundle configs/detect_synth_vhr.yaml --score-threshold 0.5
 
   eoforge evaluate maps/scene_classes.tif labels/landcover_4326.tif --ignore 0 --out metrics.json
 
@@ -94,14 +101,34 @@ def evaluate(
             "the config's data.splits.test (test).",
         ),
     ] = None,
+    examples: Annotated[
+        int | None,
+        typer.Option(
+            "--examples",
+            min=0,
+            help="Detection bundles: images drawn in the example-detections figure "
+            "(default 4; 0: none).",
+        ),
+    ] = None,
+    score_threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--score-threshold",
+            min=0.0,
+            max=1.0,
+            help="Detection bundles: least score of a drawn prediction, and the operating "
+            "point of the per-class precision and recall (default 0.3).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
     if _is_map(first):
-        if split is not None:
+        if split is not None or examples is not None or score_threshold is not None:
             raise ConfigError(
-                "--split applies to a bundle scored on a dataset, not to a predicted map.",
+                "--split, --examples and --score-threshold apply to a bundle scored on a "
+                "dataset, not to a predicted map.",
                 path=first,
-                fix="drop --split, or pass a bundle folder and its config.",
+                fix="drop those options, or pass a bundle folder and its config.",
             )
         _evaluate_map(first, second, out, field, regression, ignore or [])
         return
@@ -116,7 +143,14 @@ def evaluate(
             f"--split {split!r} is not a split eoforge scores.",
             fix="use --split val (the validation data) or --split test (data.splits.test).",
         )
-    _evaluate_bundle(first, second, out, "test" if split == "test" else "val")
+    _evaluate_bundle(
+        first,
+        second,
+        out,
+        "test" if split == "test" else "val",
+        4 if examples is None else examples,
+        0.3 if score_threshold is None else score_threshold,
+    )
 
 
 def _is_map(path: Path) -> bool:
@@ -125,13 +159,20 @@ def _is_map(path: Path) -> bool:
 
 
 def _evaluate_bundle(
-    bundle: Path, data: Path, out: Path | None, split: Literal["val", "test"]
+    bundle: Path,
+    data: Path,
+    out: Path | None,
+    split: Literal["val", "test"],
+    examples: int,
+    score_threshold: float,
 ) -> None:
     # Deferred for the CLI's start-up time: experiments import PyTorch and Lightning (seconds).
     from eoforge.experiment.evaluate import evaluate as run_evaluation
 
     target = out if out is not None else bundle.parent / "evaluation.json"
-    metrics = run_evaluation(bundle, data, target, split=split)
+    metrics = run_evaluation(
+        bundle, data, target, split=split, examples=examples, score_threshold=score_threshold
+    )
     console = Console()
     table = Table(title=f"{bundle} on {data} ({split})")
     table.add_column("metric")
@@ -140,6 +181,18 @@ def _evaluate_bundle(
         table.add_row(name, f"{value:.4f}")
     console.print(table)
     console.print(f"wrote {target}", soft_wrap=True)
+    for extra in _detection_files(target):
+        console.print(f"wrote {extra}", soft_wrap=True)
+
+
+def _detection_files(metrics: Path) -> list[Path]:
+    """The curve and figure files a detection evaluation wrote beside ``metrics``."""
+    try:
+        section = json.loads(metrics.read_text(encoding="utf-8")).get("detection")
+    except (OSError, ValueError, AttributeError):
+        return []
+    files = section.get("files") if isinstance(section, dict) else None
+    return [metrics.with_name(str(n)) for n in files.values()] if isinstance(files, dict) else []
 
 
 def _evaluate_map(

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -96,6 +96,9 @@ class DetectionScores:
             descending score order (COCO: at IoU 0.5); empty for classes without targets.
         recall: Class id -> ``[P]`` recall at the same points.
         style: ``voc07``, ``voc12``, ``coco``, ``dota07`` or ``dota12`` (oriented VOC).
+        thresholds: Class id -> ``[P]`` score of the prediction at each point of the
+            curve (the score threshold at which that precision and recall are reached).
+        positives: Class id -> number of targets that count (not ``difficult``).
     """
 
     map: float
@@ -105,6 +108,8 @@ class DetectionScores:
     precision: dict[int, FloatArray]
     recall: dict[int, FloatArray]
     style: str
+    thresholds: dict[int, FloatArray] = field(default_factory=dict)
+    positives: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -203,8 +208,8 @@ def voc_ap(recall: FloatArray, precision: FloatArray, *, eleven_points: bool) ->
 
 def _voc_curve(
     predictions: list[_Image], targets: list[_Image], iou_threshold: float
-) -> tuple[FloatArray, FloatArray, int]:
-    """Precision, recall (counted predictions only) and number of counted targets of one class."""
+) -> tuple[FloatArray, FloatArray, int, FloatArray]:
+    """Precision, recall, number of counted targets and scores (counted predictions) of a class."""
     ious = [pairwise_iou(p.boxes, t.boxes) for p, t in zip(predictions, targets, strict=True)]
     image_of = np.concatenate(
         [np.zeros(0, np.int64)] + [np.full(len(p.scores), i) for i, p in enumerate(predictions)]
@@ -215,6 +220,7 @@ def _voc_curve(
     scores = np.concatenate([np.zeros(0)] + [p.scores for p in predictions])
     matched = [np.zeros(len(t.labels), dtype=bool) for t in targets]
     outcome: list[bool] = []  # True: true positive, False: false positive (ignored: absent)
+    counted: list[float] = []
     for k in np.argsort(-scores, kind="stable"):
         image, row = int(image_of[k]), int(row_of[k])
         overlaps = ious[image][row]
@@ -228,11 +234,13 @@ def _voc_curve(
         else:
             matched[image][best] = True
             outcome.append(True)
+        counted.append(float(scores[k]))
     positives = int(sum(int((~t.difficult).sum()) for t in targets))
     tp = np.cumsum(np.asarray(outcome, dtype=np.float64))
     count = np.arange(1, len(outcome) + 1, dtype=np.float64)
     recall = tp / positives if positives else np.zeros(0)
-    return tp / np.maximum(count, np.finfo(np.float64).eps), recall, positives
+    precision = tp / np.maximum(count, np.finfo(np.float64).eps)
+    return precision, recall, positives, np.asarray(counted, dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- COCO
@@ -271,8 +279,12 @@ def _coco_image(
 
 def _coco_class(
     predictions: list[_Image], targets: list[_Image]
-) -> tuple[FloatArray, FloatArray, FloatArray, int]:
-    """COCOeval.accumulate for one class: ``[T, R]`` precision, the IoU-0.5 PR curve, positives."""
+) -> tuple[FloatArray, FloatArray, FloatArray, int, FloatArray]:
+    """COCOeval.accumulate for one class.
+
+    Returns ``[T, R]`` precision, the IoU-0.5 PR curve (precision, recall), the
+    number of positives and the scores at the curve's points.
+    """
     parts = [_coco_image(p, t) for p, t in zip(predictions, targets, strict=True)]
     positives = sum(part[3] for part in parts)
     none = np.zeros((len(COCO_IOUS), 0), dtype=bool)
@@ -284,7 +296,7 @@ def _coco_class(
     tp = np.cumsum(matched & ~ignore, axis=1, dtype=np.float64)
     fp = np.cumsum(~matched & ~ignore, axis=1, dtype=np.float64)
     if positives == 0:
-        return precision, np.zeros(0), np.zeros(0), 0
+        return precision, np.zeros(0), np.zeros(0), 0, np.zeros(0)
     recall = tp / positives
     ratio = tp / (tp + fp + np.spacing(1))
     for t in range(len(COCO_IOUS)):
@@ -293,7 +305,75 @@ def _coco_class(
         valid = at < len(envelope)
         precision[t, valid] = envelope[at[valid]]
     counted = ~ignore[0]
-    return precision, ratio[0][counted], recall[0][counted], positives
+    return precision, ratio[0][counted], recall[0][counted], positives, scores[order][counted]
+
+
+def coco_ap(recall: FloatArray, precision: FloatArray) -> float:
+    """AP of one class's PR curve at one IoU, as COCO interpolates it (101 recall points).
+
+    Args:
+        recall: ``[P]`` recall after each counted prediction, descending score order.
+        precision: ``[P]`` precision at the same points.
+
+    Returns:
+        Mean over recall 0, 0.01, ..., 1 of the largest precision at that recall or
+        beyond (0 where never reached), in 0..1.
+    """
+    if recall.size == 0:
+        return 0.0
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    at = np.searchsorted(recall, COCO_RECALLS, side="left")
+    valid = at < len(envelope)
+    sampled = np.zeros(len(COCO_RECALLS))
+    sampled[valid] = envelope[at[valid]]
+    return float(sampled.mean())
+
+
+# --------------------------------------------------------------------------- one image
+
+
+def match_image(
+    predictions: Mapping[str, ArrayLike],
+    targets: Mapping[str, ArrayLike],
+    *,
+    iou_threshold: float = 0.5,
+    oriented: bool = False,
+) -> tuple[BoolArray, BoolArray]:
+    """Which predictions of one image are true positives, and which targets were found.
+
+    The VOC rule on one image: per class, predictions in descending score order
+    each take the target of that class they overlap most when the IoU exceeds
+    ``iou_threshold`` and the target is not taken yet. A prediction matched to a
+    ``difficult`` target counts as found. Filter the predictions by score first
+    to show a detector at an operating point.
+
+    Args:
+        predictions: ``boxes`` ``[N, 4|5]``, ``scores`` ``[N]``, ``labels`` ``[N]``.
+        targets: ``boxes`` ``[M, 4|5]``, ``labels`` ``[M]`` (``difficult`` is not needed).
+        iou_threshold: Overlap a match must exceed, in [0, 1).
+        oriented: Boxes are ``(cx, cy, w, h, angle)``.
+
+    Returns:
+        ``(true_positive [N], found [M])``, bool.
+
+    Raises:
+        ConfigError: Boxes, scores or labels of the wrong shape.
+    """
+    width = 5 if oriented else 4
+    labels_seen = [_array(entry["labels"]).reshape(-1) for entry in (predictions, targets)]
+    top = max([int(v.max()) for v in labels_seen if v.size] + [0]) + 1
+    found = _image(predictions, 0, "predictions", width, top)
+    truth = _image(targets, 0, "targets", width, top)
+    positive = np.zeros(len(found.labels), dtype=bool)
+    taken = np.zeros(len(truth.labels), dtype=bool)
+    ious = pairwise_iou(found.boxes, truth.boxes)
+    for k in np.argsort(-found.scores, kind="stable"):
+        overlaps = np.where(truth.labels == found.labels[k], ious[k], -1.0)
+        best = int(np.argmax(overlaps)) if overlaps.size else -1
+        if best >= 0 and overlaps[best] > iou_threshold and not taken[best]:
+            taken[best] = True
+            positive[k] = True
+    return positive, taken
 
 
 # --------------------------------------------------------------------------- entry points
@@ -350,25 +430,30 @@ def detection_scores(
     ap75: dict[int, float] = {}
     precision: dict[int, FloatArray] = {}
     recall: dict[int, FloatArray] = {}
+    thresholds: dict[int, FloatArray] = {}
+    counts: dict[int, int] = {}
     for c in range(num_classes):
         found_c = [_of_class(image, c) for image in found]
         truth_c = [_of_class(image, c) for image in truth]
         if style == "coco":
-            table, precision[c], recall[c], positives = _coco_class(found_c, truth_c)
+            table, precision[c], recall[c], positives, thresholds[c] = _coco_class(found_c, truth_c)
             ap[c], ap50[c], ap75[c] = (
                 (float(table.mean()), float(table[0].mean()), float(table[5].mean()))
                 if positives
                 else (math.nan, math.nan, math.nan)
             )
         else:
-            precision[c], recall[c], positives = _voc_curve(found_c, truth_c, iou_threshold)
+            precision[c], recall[c], positives, thresholds[c] = _voc_curve(
+                found_c, truth_c, iou_threshold
+            )
             ap[c] = (
                 voc_ap(recall[c], precision[c], eleven_points=style == "voc07")
                 if positives
                 else math.nan
             )
         if not positives:
-            precision[c], recall[c] = np.zeros(0), np.zeros(0)
+            precision[c], recall[c], thresholds[c] = np.zeros(0), np.zeros(0), np.zeros(0)
+        counts[c] = positives
     name = style if not oriented or style == "coco" else style.replace("voc", "dota")
     return DetectionScores(
         map=_mean(ap),
@@ -378,6 +463,8 @@ def detection_scores(
         precision=precision,
         recall=recall,
         style=name,
+        thresholds=thresholds,
+        positives=counts,
     )
 
 

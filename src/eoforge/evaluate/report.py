@@ -17,6 +17,12 @@ unusable run folder is an error.
      "training": {"metrics_csv": "...", "bundle": "...", "seconds": 100.0, "epochs": 5},
      "stages": [{"name": "generate scenes", "seconds": 3.2}],
      "commands": [{"step": "Index your scenes", "command": "eoforge index ..."}]}
+
+When the metrics file is a detection bundle's evaluation (it has a ``detection``
+section, see :mod:`eoforge.evaluate.detection_outputs`), the overview shows mAP
+and a Detection section replaces the pixel accuracy one: the per-class AP
+table, the precision-recall curves (drawn again from the curves file beside the
+metrics) and the example detections figure.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +43,8 @@ from matplotlib.figure import Figure
 from eoforge.classes import ClassInfo
 from eoforge.errors import EoforgeError, MissingFileError, UnreadableFileError
 from eoforge.evaluate.curves import learning_curves
+from eoforge.evaluate.detection_curves import read_curves
+from eoforge.evaluate.detection_figures import pr_curves_figure
 from eoforge.evaluate.figures import save_png
 from eoforge.evaluate.maps import class_map, error_map, quicklook
 from eoforge.evaluate.matrices import confusion_matrix
@@ -175,12 +185,35 @@ class _Figures:
             )
         path = save_png(fig, self.folder / f"{name}.png")
         self.written.append(path)
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        return (
-            f'<div class="panel">{title}<figure><img alt="{html.escape(heading)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)} '
-            f'<span class="file">({FIGURE_FOLDER}/{name}.png)</span></figcaption></figure></div>'
-        )
+        return _embedded(path, name, title, heading, caption)
+
+    def copy(self, name: str, heading: str, source: Callable[[], Path], caption: str) -> str:
+        """Like :meth:`block` for a PNG that already exists: copied, then embedded."""
+        title = f"<h3>{html.escape(heading)}</h3>"
+        try:
+            found = source()
+        except _AbsentInputError as exc:
+            return f'<div class="panel">{title}{_absent(str(exc))}</div>'
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{name}.png"
+        staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            shutil.copyfile(found, staging)
+            os.replace(staging, path)
+        finally:
+            staging.unlink(missing_ok=True)
+        self.written.append(path)
+        return _embedded(path, name, title, heading, caption)
+
+
+def _embedded(path: Path, name: str, title: str, heading: str, caption: str) -> str:
+    """A panel with the PNG at ``path`` embedded as a data URI."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<div class="panel">{title}<figure><img alt="{html.escape(heading)}" '
+        f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)} '
+        f'<span class="file">({FIGURE_FOLDER}/{name}.png)</span></figcaption></figure></div>'
+    )
 
 
 def _prediction_classes(run: _Run) -> list[ClassInfo]:
@@ -283,11 +316,21 @@ def _overview(run: _Run, metrics: Mapping[str, Any] | None, why: str) -> str:
     training = run.section("training")
     scene = run.section("scene")
     m = metrics or {}
-    cards = [
+    detection = _detection_of(metrics)
+    scores = [
         ("mIoU", _fmt(m.get("miou"))),
         ("overall accuracy", _fmt(m.get("overall_accuracy"))),
         ("kappa", _fmt(m.get("kappa"))),
         ("mean F1", _fmt(m.get("mean_f1"))),
+    ]
+    if detection is not None:
+        scores = [
+            (f"mAP ({detection.get('style', '?')})", _fmt(detection.get("map"))),
+            ("images scored", _fmt(detection.get("images"), 0)),
+            ("objects", _fmt(detection.get("objects"), 0)),
+        ]
+    cards = [
+        *scores,
         ("prediction speed", _fmt(_throughput(prediction), 2, " MP/s")),
         ("training", _fmt(training.get("seconds"), 0, " s")),
     ]
@@ -384,6 +427,111 @@ def _per_class_table(
     head = (
         "<tr><th>class</th><th>id</th><th>IoU</th><th>F1</th><th>precision</th>"
         "<th>recall</th><th>support (px)</th></tr>"
+    )
+    return f'<table class="scores"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _detection_of(metrics: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The ``detection`` section of a detection bundle's evaluation, else None."""
+    section = (metrics or {}).get("detection")
+    return section if isinstance(section, Mapping) else None
+
+
+def _detection(figs: _Figures, detection: Mapping[str, Any], classes: Sequence[ClassInfo]) -> str:
+    files = detection.get("files")
+    files = files if isinstance(files, Mapping) else {}
+    metrics_path = figs.run.path(figs.run.data.get("metrics"), "metrics")
+
+    def beside(key: str, what: str) -> Path:
+        name = files.get(key)
+        if not isinstance(name, str):
+            raise _AbsentInputError(f"{what}: the evaluation wrote none.")
+        path = metrics_path.parent / name
+        if not path.is_file():
+            raise _AbsentInputError(f"{what}: {_rel(path, figs.run.folder)} is missing.")
+        return path
+
+    def curves() -> Figure:
+        path = beside("pr_curves_json", "precision-recall curves")
+        return pr_curves_figure(read_curves(path), _detection_classes(detection, classes))
+
+    threshold = _fmt(detection.get("score_threshold"), 2)
+    blocks = [
+        figs.block(
+            "pr_curves",
+            "Precision–recall per class",
+            curves,
+            "Each class's monotone precision envelope over recall (what AP integrates); "
+            f"the data is in {files.get('pr_curves_csv', 'the curves CSV')}.",
+        ),
+        figs.copy(
+            "detection_examples",
+            "Example detections",
+            lambda: beside("examples_png", "example detections"),
+            f"The validation images with the most objects: ground truth dashed, predictions "
+            f"scoring at least {threshold} solid when they match an object, dotted (FP) "
+            "when they do not.",
+        ),
+    ]
+    table = _ap_table(detection, classes)
+    iou = _fmt(detection.get("iou_threshold"), 2)
+    intro = (
+        f'<p class="speed">AP style <strong>{html.escape(str(detection.get("style", "?")))}'
+        f"</strong>, a match needs IoU above {iou}; precision and recall at score "
+        f"{threshold}.</p>"
+    )
+    body = f'{intro}<h3>Per-class AP</h3>{table}<div class="grid">{"".join(blocks)}</div>'
+    return _section("detection", "Detection", body)
+
+
+def _detection_classes(
+    detection: Mapping[str, Any], fallback: Sequence[ClassInfo]
+) -> list[ClassInfo]:
+    """Class colours saved with the detection section, else the run's classes."""
+    found = []
+    entries = detection.get("per_class")
+    for entry in entries if isinstance(entries, list) else []:
+        try:
+            found.append(ClassInfo(id=entry["id"], name=entry["name"], color=entry["color"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found or list(fallback)
+
+
+def _ap_table(detection: Mapping[str, Any], classes: Sequence[ClassInfo]) -> str:
+    entries = detection.get("per_class")
+    if not isinstance(entries, list) or not entries:
+        return _absent("the evaluation has no per-class AP.")
+    colours = {c.id: c.color for c in _detection_classes(detection, classes)}
+    rows = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        ident = entry.get("id")
+        colour = colours.get(ident) if isinstance(ident, int) else None
+        swatch = f'<span class="swatch" style="background:{colour}"></span>' if colour else ""
+        ap = _number(entry.get("ap"))
+        ap = None if ap is not None and math.isnan(ap) else ap
+        bar = (
+            f'<span class="bar" style="width:{max(0.0, min(ap, 1.0)) * 100:.0f}%"></span>'
+            if ap is not None
+            else ""
+        )
+        rows.append(
+            "<tr>"
+            f"<td>{swatch}{html.escape(str(entry.get('name', ident)))}</td>"
+            f"<td class=num>{html.escape(str(ident))}</td>"
+            f'<td class="num iou">{bar}<span>{_fmt(ap)}</span></td>'
+            f"<td class=num>{_fmt(entry.get('objects'), 0)}</td>"
+            f"<td class=num>{_fmt(entry.get('predictions'), 0)}</td>"
+            f"<td class=num>{_fmt(entry.get('recall_reached'))}</td>"
+            f"<td class=num>{_fmt(entry.get('precision_at_threshold'))}</td>"
+            f"<td class=num>{_fmt(entry.get('recall_at_threshold'))}</td>"
+            "</tr>"
+        )
+    head = (
+        "<tr><th>class</th><th>id</th><th>AP</th><th>objects</th><th>predictions</th>"
+        "<th>recall reached</th><th>precision at score</th><th>recall at score</th></tr>"
     )
     return f'<table class="scores"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -502,12 +650,14 @@ _NAV = [
 ]
 
 
-def _page(run: _Run, sections: Sequence[str]) -> str:
+def _page(
+    run: _Run, sections: Sequence[str], nav_items: Sequence[tuple[str, str]] = tuple(_NAV)
+) -> str:
     title = html.escape(str(run.data.get("title") or "eoforge run"))
     created = run.data.get("created")
     scene = run.section("scene").get("name")
     sub = " · ".join(str(v) for v in (f"scene {scene}" if scene else None, created) if v)
-    nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t in _NAV)
+    nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t in nav_items)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -548,17 +698,24 @@ def write_report(run_dir: str | os.PathLike[str]) -> Path:
     except _AbsentInputError as exc:
         metrics, why = None, str(exc)
     classes = _prediction_classes(run)
+    detection = _detection_of(metrics)
+    nav = list(_NAV)
+    if detection is None:
+        scores = _accuracy(figs, metrics, classes, why)
+    else:  # a detector's evaluation: AP and its figures instead of pixel accuracy
+        scores = _detection(figs, detection, classes)
+        nav[nav.index(("accuracy", "Accuracy"))] = ("detection", "Detection")
     sections = [
         _overview(run, metrics, why),
         _imagery(figs),
         _maps(figs, classes),
-        _accuracy(figs, metrics, classes, why),
+        scores,
         _training(figs),
         _timings(run),
         _commands(run),
     ]
     target = folder / REPORT_NAME
-    _write_atomic(target, _page(run, sections))
+    _write_atomic(target, _page(run, sections, nav))
     return target
 
 

@@ -7,6 +7,10 @@ once; the dataset root for chip bundles), or a ``data`` section as a
 mapping. The bundle's ``experiment.yaml`` supplies how its training read
 data (label band, class merging, ignore index), the bundle its weights and
 normalisation.
+
+For detection bundles the metrics file also gets a ``detection`` section, and
+beside it go the per-class precision-recall curves (JSON, CSV, PNG) and a
+figure of example detections (:mod:`eoforge.evaluate.detection_outputs`).
 """
 
 from __future__ import annotations
@@ -18,15 +22,20 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
 
-from torch.utils.data import DataLoader
+import numpy as np
+import numpy.typing as npt
+from torch.utils.data import DataLoader, Dataset, Subset
 
+from eoforge.data.detection import DetectionChipDataset
 from eoforge.errors import ConfigError, MissingFileError
+from eoforge.evaluate.detection_outputs import write_detection_outputs
 from eoforge.experiment.data import ExperimentData, build_data
 from eoforge.experiment.export import CONFIG_FILE
 from eoforge.experiment.loading import read_yaml, validate_config
 from eoforge.experiment.scoring import score
 from eoforge.models import LoadedBundle, load_bundle
 from eoforge.tasks import EOTask, build_task
+from eoforge.tasks.detection import DetectionTask
 
 DataSpec = str | PathLike[str] | dict[str, Any]
 
@@ -67,6 +76,9 @@ def folder_data(section: dict[str, Any], folder: Path) -> dict[str, Any]:
             data["legend"]["path"] = str(folder)
     elif kind in ("class_folder", "change_triplet"):
         data.pop("splits", None)  # the folder is scored whole
+        data.update(root=str(folder), val_root=str(folder))
+    elif kind == "objects":
+        data.pop("splits", None)
         data.update(root=str(folder), val_root=str(folder))
     elif kind == "image_mask":
         data.pop("splits", None)
@@ -147,6 +159,8 @@ def evaluate(
     *,
     progress: bool = False,
     split: Literal["val", "test"] = "val",
+    examples: int = 4,
+    score_threshold: float = 0.3,
 ) -> dict[str, Any]:
     """Score a bundle on a dataset and write the metrics as JSON.
 
@@ -161,6 +175,10 @@ def evaluate(
         progress: Show a progress bar.
         split: ``"val"`` scores the validation data; ``"test"`` the images of
             ``data.splits.test``.
+        examples: Detection bundles: images drawn in ``<out stem>_examples.png``
+            (those with the most objects; 0 for none).
+        score_threshold: Detection bundles: least score of a drawn prediction and
+            the operating point of the per-class precision and recall.
 
     Returns:
         ``{metric: value}`` (``"miou"``, ``"accuracy"``, ``"loss"``...).
@@ -180,17 +198,64 @@ def evaluate(
                 fix="add data.splits.test (a file listing the test images), or score 'val'.",
             )
         scored, sampler = dataset.test, dataset.test_sampler
+    order = list(sampler())  # the image of each scored position, for the example figure
     loader = DataLoader(
         scored,
         batch_size=int(raw["data"].get("eval_batch_size") or raw["data"].get("batch_size", 8)),
-        sampler=sampler(),
+        sampler=order,
         collate_fn=dataset.val_collate,
     )
+    detector = task if isinstance(task, DetectionTask) else None
+    if detector is not None:
+        detector.keep_detections = True
     metrics = score(task, loader, progress=progress)
     target = Path(out) if out is not None else folder.parent / "evaluation.json"
-    report = {"bundle": str(folder), "data": described, "split": split, "metrics": metrics}
+    report: dict[str, Any] = {
+        "bundle": str(folder),
+        "data": described,
+        "split": split,
+        "metrics": metrics,
+    }
+    if detector is not None and "test" in detector.kept:
+        predictions, targets = detector.kept.pop("test")
+        report["detection"] = write_detection_outputs(
+            predictions,
+            targets,
+            target,
+            classes=loaded.bundle.classes,
+            bands=loaded.bundle.bands,
+            load_image=lambda k: _chip(scored, order[k]),
+            style=detector.style,
+            iou_threshold=detector.iou_threshold,
+            oriented=detector.oriented,
+            examples=examples,
+            score_threshold=score_threshold,
+        )
     write_json(target, report)
     return metrics
+
+
+def _chip(
+    dataset: Dataset[Any], index: int
+) -> tuple[str, npt.NDArray[np.float32], npt.NDArray[np.bool_] | None]:
+    """Name, pixels ``[C, H, W]`` and valid mask ``[H, W]`` of a detection chip (unpadded)."""
+    sample = dataset[index]
+    image = np.asarray(sample["image"], dtype=np.float32)
+    valid = np.asarray(sample["valid"], dtype=bool) if "valid" in sample else None
+    if "size" in sample:  # a chip padded to the patch size: drawn at its own size
+        height, width = (int(v) for v in sample["size"])
+        image = image[:, :height, :width]
+        valid = None if valid is None else valid[:height, :width]
+    base, position = dataset, index
+    while isinstance(base, Subset):
+        subset: Subset[Any] = base
+        base, position = subset.dataset, int(subset.indices[position])
+    name = f"image {index}"
+    if isinstance(base, DetectionChipDataset):
+        chip = base.chips[position]
+        whole = base.patch_size is None
+        name = chip.image.name + ("" if whole else f" (row {chip.top}, column {chip.left})")
+    return name, image, valid
 
 
 def write_json(path: Path, content: dict[str, Any]) -> None:

@@ -47,6 +47,13 @@ class DetectionTask(EOTask):
         augment: Random D4 of training batches, boxes included.
         **options: See :class:`~eoforge.tasks.base.EOTask` (``loss`` must be
             ``"detector"`` or None: the detector computes its own losses).
+
+    Attributes:
+        keep_detections: When True (default False), the predictions and targets of
+            the last scored validation or test epoch stay in :attr:`kept` (evaluation
+            draws its curves and example images from them).
+        kept: Stage (``"val"``, ``"test"``) -> ``(predictions, targets)``, one dict of
+            numpy arrays per image in loader order (the keys of the model contract).
     """
 
     kind = "detection"
@@ -70,6 +77,8 @@ class DetectionTask(EOTask):
         self.hparams["style"] = style
         self.hparams["iou_threshold"] = iou_threshold
         self._collected: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        self.keep_detections = False
+        self.kept: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
 
     # --- what EOTask asks of a task ---------------------------------------------
 
@@ -155,6 +164,8 @@ class DetectionTask(EOTask):
             predictions, targets = self._collected.pop(stage, ([], []))
             if not targets:
                 return
+            if self.keep_detections:
+                self.kept[stage] = (predictions, targets)
             results = self._scores(stage, predictions, targets)
         self.log_dict(results, sync_dist=False)
         if not (self._trainer is not None and self.trainer.sanity_checking):
