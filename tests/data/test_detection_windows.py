@@ -107,7 +107,7 @@ def test_detection_windows_read_images_and_boxes(scene: Path) -> None:
     batch = detection_collate([data[0], data[1]])
     assert batch["image"].shape == (2, 3, 128, 128) and len(batch["boxes"]) == 2
     assert isinstance(batch["crs"][0], str) and torch.equal(batch["boxes"][0], sample["boxes"])
-    with pytest.raises(ConfigError, match="values missing from classes"):
+    with pytest.raises(ConfigError, match="of an unknown class"):
         DetectionWindows(
             scene / "vhr" / "harbour.tif",
             frame,

@@ -135,6 +135,23 @@ class TargetLayer(Section):
     footprint_seed: int = 0
 
 
+class ObjectLayer(Section):
+    """Object polygons in map coordinates (detection tasks).
+
+    Attributes:
+        path: GeoParquet, GeoJSON or other vector file with a CRS (e.g. a
+            synthetic scene's ``vectors/objects.parquet``, or the
+            ``objects.parquet`` that ``eoforge datasets prepare xview3`` writes).
+            Horizontal boxes are each polygon's bounds, oriented boxes its
+            minimum rotated rectangle.
+        attribute: Column holding each object's class; its values are the
+            class names of ``data.classes`` (or their ``values``).
+    """
+
+    path: ExistingPath
+    attribute: str = "label"
+
+
 class SceneSet(Section):
     """Images and labels of one split of geo data.
 
@@ -144,12 +161,14 @@ class SceneSet(Section):
         synthetic: Generate a synthetic scene instead (``images`` empty).
         label: The class label layer (classification tasks).
         target: The regression target layer (``pixel_regression``).
+        objects: The object layer (detection tasks).
     """
 
     images: PathList = Field(default_factory=list)
     synthetic: SyntheticScene | None = None
     label: LabelLayer | None = None
     target: TargetLayer | None = None
+    objects: ObjectLayer | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -376,6 +395,38 @@ class ChipData(DataCommon):
     on_bad_file: Literal["error", "skip"] = "error"
 
 
+class ObjectWindows(Section):
+    """How detection windows are drawn on georeferenced scenes, and how objects count.
+
+    Training windows come from :class:`eoforge.data.object_sampler.ObjectGeoSampler`:
+    each draw picks a class (uniformly, or by ``class_weights``), then one of its
+    objects, then a window holding it at a random offset; a ``background``
+    share of windows go anywhere. Validation tiles the validation scenes with
+    ``val_overlap`` pixels of overlap, and each object counts once (in the tile
+    showing most of it; other tiles mark it difficult, ignored by the score).
+
+    Attributes:
+        min_visible: Least share of an object's area a window must show for its
+            box to be a training target (horizontal boxes are clipped to it).
+        background: Share of training windows placed at random.
+        class_weights: Relative share of training windows per class (default:
+            equal, class-balanced); classes without objects get none.
+        val_overlap: Pixels shared by neighbouring validation tiles (None: a
+            quarter of the tile side).
+        on_bad_file: ``error`` stops at an object of an unknown class or a
+            polygon that cannot be a box (empty, not a polygon, no area,
+            self-intersecting), naming the file and the first row; ``skip``
+            leaves those objects out and logs their number in
+            ``<output_dir>/skipped_files.tsv``.
+    """
+
+    min_visible: float = Field(default=0.5, gt=0, le=1)
+    background: float = Field(default=0.1, ge=0, le=1)
+    class_weights: list[Annotated[float, Field(ge=0)]] | None = None
+    val_overlap: int | None = Field(default=None, ge=0)
+    on_bad_file: Literal["error", "skip"] = "error"
+
+
 class GeoData(DataCommon):
     """Georeferenced scenes read by band name through samplers.
 
@@ -398,6 +449,9 @@ class GeoData(DataCommon):
         shuffle_buffer: Consecutive windows a read's windows are spread over, so
             batches mix many reads.
         legend: Take classes from a synthetic scene's legend.
+        detection: Window drawing and object counting of detection tasks (see
+            :class:`ObjectWindows`); training windows then come from it, not from
+            ``windows_per_read``.
     """
 
     kind: Literal["geo"]
@@ -411,6 +465,7 @@ class GeoData(DataCommon):
     read_size: int = Field(default=1024, ge=16)
     shuffle_buffer: int = Field(default=128, ge=1)
     legend: Legend | None = None
+    detection: ObjectWindows = Field(default_factory=lambda: ObjectWindows())
 
 
 class ClassFolderData(ChipData):

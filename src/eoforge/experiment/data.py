@@ -31,7 +31,13 @@ from eoforge.data import (
 )
 from eoforge.data.bad_files import RAISE, BadFiles
 from eoforge.data.chips import Colour
-from eoforge.data.detection import DetectionChipDataset, DetectionPadCollate, balanced_chip_weights
+from eoforge.data.detection import (
+    DetectionChipDataset,
+    DetectionPadCollate,
+    balanced_chip_weights,
+    detection_collate,
+)
+from eoforge.data.detection_windows import DetectionWindows
 from eoforge.data.shaping import Compose
 from eoforge.data.splits import read_split
 from eoforge.errors import ConfigError
@@ -56,19 +62,22 @@ from eoforge.experiment.config import (
     ExperimentConfig,
     GeoData,
     ImageMaskData,
+    ObjectLayer,
     ObjectsData,
 )
 from eoforge.experiment.geo_data import (
     geo_dataset,
     hold_out,
     image_regions,
+    object_sampler,
     owned_pixels,
     scoring_regions,
     tile_sampler,
     train_sampler,
+    val_overlap,
 )
 from eoforge.experiment.sampling import ShuffledIndices
-from eoforge.experiment.scenes import scene_sources
+from eoforge.experiment.scenes import SceneSources, scene_sources
 
 Sample = dict[str, Any]
 SKIPPED_LOG = "skipped_files.tsv"
@@ -152,6 +161,8 @@ def geo_classes(data: GeoData, scene: Path | None, task: str) -> ClassSet:
 
 
 def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentData:
+    if config.task.kind in ("detection", "oriented_detection"):
+        return _geo_objects(config, data, run_dir)
     seed, ignore = config.trainer.seed, config.task.ignore_index
     bands = list(data.bands)
     train_src = scene_sources(data.train, bands, run_dir, "data.train")
@@ -185,6 +196,62 @@ def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentDa
         gsd=abs(float(regions[0].grid.resolution.x)),
         patch_size=data.patch_size,
         stats_samples=stats,
+    )
+
+
+def _geo_objects(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentData:
+    """Detection on scenes: windows around objects for training, overlapping tiles to validate."""
+    seed, bands, options = config.trainer.seed, list(data.bands), data.detection
+    assert data.classes is not None and data.train.objects is not None  # checked on loading
+    bad = BadFiles(options.on_bad_file, run_dir / SKIPPED_LOG)
+    ids = {str(v): i for i, rule in enumerate(data.classes) for v in rule.values or [rule.name]}
+    train_src = scene_sources(data.train, bands, run_dir, "data.train")
+    regions = image_regions(train_src, bands)
+    val_layer: ObjectLayer | None = data.train.objects
+    if data.val is None:
+        regions, val_regions = hold_out(regions, data.val_fraction, data.patch_size)
+        val_src = train_src
+    else:
+        val_src = scene_sources(data.val, bands, run_dir, "data.val")
+        val_regions, val_layer = image_regions(val_src, bands), data.val.objects
+    assert val_layer is not None  # checked on loading
+
+    def windows(sources: SceneSources, layer: ObjectLayer) -> DetectionWindows:
+        return DetectionWindows(
+            sources.images,
+            layer.path,
+            None,
+            bands=bands,
+            oriented=config.task.kind == "oriented_detection",
+            class_attribute=layer.attribute,
+            classes=ids,
+            min_visible=options.min_visible,
+            bad_files=bad,
+        )
+
+    train, val = windows(train_src, data.train.objects), windows(val_src, val_layer)
+    tile, overlap = data.val_patch_size or data.patch_size, val_overlap(data)
+    val.count_once(tile_sampler(val_regions, tile, 0, 1, overlap).windows)
+    first = object_sampler(data, train, regions, seed + 1)  # fails early without objects
+
+    def stats() -> Iterator[Sample]:
+        stats_data = data.model_copy(update={"samples_per_epoch": data.stats_samples})
+        for window in object_sampler(stats_data, train, regions, seed + 1).epoch_windows(0):
+            yield train[window]
+
+    return ExperimentData(
+        train=train,
+        val=val,
+        train_sampler=lambda: object_sampler(data, train, regions, seed),
+        val_sampler=lambda: tile_sampler(val_regions, tile, overlap=overlap),
+        bands=bands,
+        classes=named_classes([rule.name for rule in data.classes]),
+        gsd=abs(float(first.lattices[0].grid.resolution.x)),
+        patch_size=data.patch_size,
+        stats_samples=stats,
+        train_collate=detection_collate,
+        val_collate=detection_collate,
+        bad_files=bad,
     )
 
 

@@ -1,7 +1,8 @@
 """Geo data for training and evaluation: datasets on windows, samplers, hold-out split.
 
-Training draws random windows (:class:`~eoforge.data.RandomGeoSampler`),
-validation tiles its scenes (:class:`~eoforge.data.GridGeoSampler`); without
+Training draws random windows (:class:`~eoforge.data.RandomGeoSampler`; for
+detection, windows around objects, :func:`object_sampler`), validation tiles
+its scenes (:class:`~eoforge.data.GridGeoSampler`); without
 separate validation scenes the last rows of each training scene are held out
 (a spatial split: no training window touches them). Pixel-regression targets
 are read onto each window's grid and thinned to sparse "footprints" fixed in
@@ -20,6 +21,8 @@ import torch
 from odc.geo.geobox import GeoBox
 
 from eoforge.data import GeoDataset, GridGeoSampler, RandomGeoSampler, Region
+from eoforge.data.detection_windows import CLASS_ID, DetectionWindows
+from eoforge.data.object_sampler import ObjectGeoSampler
 from eoforge.data.sharding import GeoSampler
 from eoforge.data.windows import regions_from_sources
 from eoforge.errors import ConfigError
@@ -241,15 +244,54 @@ def train_sampler(data: GeoData, regions: list[Region], seed: int) -> RandomGeoS
 
 
 def tile_sampler(
-    regions: list[Region], size: int, rank: int | None = None, world_size: int | None = None
+    regions: list[Region],
+    size: int,
+    rank: int | None = None,
+    world_size: int | None = None,
+    overlap: int = 0,
 ) -> GridGeoSampler:
-    """Tiles covering the regions, no taller or wider than the smallest region."""
+    """Tiles covering the regions, no taller or wider than the smallest region.
+
+    ``overlap`` (pixels shared by neighbouring tiles) is cut to less than the tile side.
+    """
     height = min(size, *(r.grid.shape.y for r in regions))
     width = min(size, *(r.grid.shape.x for r in regions))
-    return GridGeoSampler(regions, (height, width), rank=rank, world_size=world_size)
+    shared = max(0, min(overlap, height - 1, width - 1))
+    return GridGeoSampler(regions, (height, width), shared, rank=rank, world_size=world_size)
 
 
 def owned_pixels(regions: list[Region], size: int) -> OwnedPixels:
     """The every-pixel-once transform for the tiles of :func:`tile_sampler` (all ranks)."""
     tiles = tile_sampler(regions, size, rank=0, world_size=1)
     return OwnedPixels([w.grid for w in tiles.windows])
+
+
+def object_sampler(
+    data: GeoData, dataset: DetectionWindows, regions: list[Region], seed: int
+) -> ObjectGeoSampler:
+    """Class-balanced training windows around the dataset's objects (``data.detection``).
+
+    Raises:
+        ConfigError: No object lies inside the regions (the message names the
+            label file and its CRS), or no region holds a window.
+    """
+    options = data.detection
+    return ObjectGeoSampler(
+        regions,
+        dataset.frame,
+        dataset.frame[CLASS_ID].to_numpy(),
+        dataset.num_classes,
+        data.patch_size,
+        data.samples_per_epoch,
+        class_weights=options.class_weights,
+        background=options.background,
+        min_visible=options.min_visible,
+        seed=seed,
+    )
+
+
+def val_overlap(data: GeoData) -> int:
+    """Pixels shared by validation tiles of detection: as configured, else a quarter tile."""
+    tile = data.val_patch_size or data.patch_size
+    given = data.detection.val_overlap
+    return tile // 4 if given is None else given

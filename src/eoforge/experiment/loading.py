@@ -23,7 +23,7 @@ from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
 from eoforge.models import list_models
 
 TASKS_OF_DATA = {
-    "geo": ("segmentation", "pixel_regression"),
+    "geo": ("segmentation", "pixel_regression", "detection", "oriented_detection"),
     "class_folder": ("classification",),
     "image_mask": ("segmentation",),
     "change_triplet": ("change",),
@@ -213,10 +213,18 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
         _check_geo_layers(config, file)
 
 
+_LAYER_OF_TASK = {
+    "segmentation": "label",
+    "pixel_regression": "target",
+    "detection": "objects",
+    "oriented_detection": "objects",
+}
+
+
 def _check_geo_layers(config: ExperimentConfig, file: Path) -> None:
     data = config.data
     assert data.kind == "geo"
-    wanted = "target" if config.task.kind == "pixel_regression" else "label"
+    wanted = _LAYER_OF_TASK[config.task.kind]
     for split in ("train", "val"):
         scenes = getattr(data, split)
         if scenes is not None and getattr(scenes, wanted) is None:
@@ -225,9 +233,54 @@ def _check_geo_layers(config: ExperimentConfig, file: Path) -> None:
                 path=file,
                 fix=f"add data.{split}.{wanted}.",
             )
+    if wanted == "objects":
+        _check_geo_objects(config, file)
+        return
+    for split in ("train", "val"):
+        scenes = getattr(data, split)
+        if scenes is not None and scenes.objects is not None:
+            raise ConfigError(
+                f"data.{split}.objects: given, but task {config.task.kind!r} does not use objects.",
+                path=file,
+                fix="remove it, or use task.kind detection or oriented_detection.",
+            )
     if wanted == "label" and data.classes is None and data.legend is None:
         raise ConfigError(
             "data.classes: missing; segmentation needs its classes.",
             path=file,
             fix="list data.classes (name, values, color) or give data.legend.",
+        )
+
+
+def _check_geo_objects(config: ExperimentConfig, file: Path) -> None:
+    data = config.data
+    assert data.kind == "geo"
+    if not data.classes:
+        raise ConfigError(
+            "data.classes: missing; detection needs its classes.",
+            path=file,
+            fix="list data.classes with the names the object layer's class column holds.",
+        )
+    if data.legend is not None or data.train.synthetic is not None:
+        key = "data.legend" if data.legend is not None else "data.train.synthetic"
+        raise ConfigError(
+            f"{key}: not used by detection on scenes.",
+            path=file,
+            fix="give data.train.images (scene folders or files) and data.classes.",
+        )
+    weights = data.detection.class_weights
+    if weights is not None and len(weights) != len(data.classes):
+        raise ConfigError(
+            f"data.detection.class_weights: {len(weights)} weights for "
+            f"{len(data.classes)} classes.",
+            path=file,
+            fix="give one weight per class of data.classes, in the same order.",
+        )
+    tile = data.val_patch_size or data.patch_size
+    overlap = data.detection.val_overlap
+    if overlap is not None and overlap >= tile:
+        raise ConfigError(
+            f"data.detection.val_overlap: {overlap} px is not less than the {tile}-px tiles.",
+            path=file,
+            fix="use an overlap smaller than data.val_patch_size (or data.patch_size).",
         )
