@@ -28,6 +28,8 @@ TASK_OF = {
     "two_stream_fcos": "detection",
     "oriented_fcos": "oriented_detection",
     "two_stream_oriented_fcos": "oriented_detection",
+    "spectral_vit": "classification",
+    "spectral_resnet": "multilabel",
 }
 DENSE_OR_SCENE = sorted(
     arch for arch, task in TASK_OF.items() if task not in ("detection", "oriented_detection")

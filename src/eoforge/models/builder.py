@@ -7,6 +7,7 @@ Forward contract, which tasks and the predict engine rely on:
 * segmentation: ``[B, C, H, W] -> logits [B, K, H, W]`` (any H, W)
 * pixel_regression: ``[B, C, H, W] -> values [B, K, H, W]`` (any H, W)
 * change: ``[B, 2, C, H, W] -> logits [B, K, H, W]`` (binary change: K = 2)
+* embedding: ``[B, C, H, W] -> vectors [B, D]`` (``D`` set by the encoder)
 
 ``C = len(spec.in_bands)`` and ``K = spec.num_classes``.
 """

@@ -23,6 +23,7 @@ Task = Literal[
     "pixel_regression",
     "detection",
     "oriented_detection",
+    "embedding",
 ]
 """Prediction tasks; each fixes the forward contract (see :func:`build_model`)."""
 

@@ -245,7 +245,9 @@ def import_weights(
             per target band is kept as is, any other is taken as RGB.
         target_bands: Bands of the model's stem; default ``model.stem_bands``
             when the model has it. Without them a stem of another channel
-            count is reported as mismatched instead of adapted.
+            count is reported as mismatched instead of adapted. Empty: the
+            model has no per-band stem (spectral encoders generate their
+            input kernels), so nothing is adapted.
 
     Returns:
         The report of loaded, missing, unexpected and mismatched keys.
@@ -262,7 +264,7 @@ def import_weights(
     new_state: StateDict = {}
     for key, name in mapping.target_of.items():
         tensor = source[key]
-        if key == stem_key and bands_out is not None:
+        if key == stem_key and bands_out:
             adapted = _adapted_stem(tensor, source_bands, list(bands_out))
             report.stem, tensor = (name, adapted) if adapted is not tensor else (None, tensor)
         if tensor.shape != target[name].shape:

@@ -1,0 +1,162 @@
+"""Task networks on the spectral encoders, registered as ``spectral_vit`` and ``spectral_resnet``.
+
+Built from a :class:`~eoforge.models.spec.ModelSpec`, the encoder is bound to
+``spec.in_bands`` (``model(image)`` uses them) and every network also takes
+``model(image, bands=[...])`` to run the same weights on other bands.
+
+* ``classification`` / ``multilabel`` / ``regression``: pooled features ->
+  dropout -> linear, ``[B, C, H, W] -> [B, K]``.
+* ``embedding``: the encoder itself, ``[B, C, H, W] -> [B, D]`` (``D`` is the
+  encoder width; ``num_classes`` is not used).
+* ``segmentation`` / ``pixel_regression`` (``spectral_vit`` only): patch tokens
+  as a map -> progressive upsampling decoder (``log2(p)`` stages of bilinear
+  x2 + conv-BN-ReLU) -> 1x1 conv, ``[B, C, H, W] -> [B, K, H, W]`` for any H,
+  W (padded up to a multiple of the patch size, cropped back).
+
+Options (``spec.options``): ``spectral_vit``: ``size`` (``tiny``, ``small``,
+``base``; default ``tiny``) and any :class:`~eoforge.models.encoders.vit.SpectralViT`
+argument (``patch_size``, ``pool``, ``drop_path_rate``, ``embed_dim``, ``depth``,
+``num_heads``, ``band_dim``, ``generator_hidden``); ``spec.backbone`` is not
+used. ``spectral_resnet``: ``spec.backbone`` is the timm ResNet, options
+``band_dim``, ``generator_hidden`` and timm arguments (``drop_rate``). Both:
+``dropout`` before the linear head (default 0); segmentation:
+``decoder_channels`` (default 256).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from eoforge.errors import ConfigError
+from eoforge.models.encoders.cnn import SpectralResNet
+from eoforge.models.encoders.vit import SpectralViT, spectral_vit
+from eoforge.models.layers import conv_bn_relu, crop_to, pad_to_multiple
+from eoforge.models.registry import register_model
+from eoforge.models.spec import ModelSpec, Task
+from eoforge.sensors import Band
+
+SCENE_TASKS: tuple[Task, ...] = ("classification", "multilabel", "regression")
+DENSE_TASKS: tuple[Task, ...] = ("segmentation", "pixel_regression")
+
+
+class EncoderHead(nn.Module):
+    """Pooled encoder features -> dropout -> linear: ``[B, C, H, W] -> [B, K]``.
+
+    Args:
+        encoder: A :class:`SpectralViT` or :class:`SpectralResNet`.
+        num_outputs: ``K``.
+        dropout: Dropout probability before the linear layer.
+    """
+
+    stem_bands: tuple[str, ...] = ()
+    """No per-band stem weights: importing weights adapts nothing."""
+
+    def __init__(
+        self, encoder: SpectralViT | SpectralResNet, num_outputs: int, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.num_features, num_outputs)
+
+    def forward(
+        self, image: torch.Tensor, bands: Sequence[str | Band] | None = None
+    ) -> torch.Tensor:
+        """Logits (or values) ``[B, K]``; ``bands`` default to the bound ones."""
+        features = self.encoder(image, bands)
+        logits: torch.Tensor = self.head(self.dropout(features))
+        return logits
+
+
+class ViTSegmenter(nn.Module):
+    """SpectralViT patch tokens -> progressive upsampling -> ``[B, K, H, W]``.
+
+    Args:
+        encoder: The ViT.
+        num_outputs: ``K``.
+        decoder_channels: Channels of the first decoder stage; each later
+            stage halves them (at least 32).
+    """
+
+    stem_bands: tuple[str, ...] = ()
+    """No per-band stem weights: importing weights adapts nothing."""
+
+    def __init__(self, encoder: SpectralViT, num_outputs: int, decoder_channels: int = 256) -> None:
+        super().__init__()
+        self.encoder = encoder
+        stages = max(math.ceil(math.log2(encoder.patch_size)), 0)
+        layers: list[nn.Module] = [conv_bn_relu(encoder.num_features, decoder_channels)]
+        channels = decoder_channels
+        for _ in range(stages):
+            out = max(channels // 2, 32)
+            layers += [
+                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                conv_bn_relu(channels, out),
+            ]
+            channels = out
+        layers.append(nn.Conv2d(channels, num_outputs, 1))
+        self.decoder = nn.Sequential(*layers)
+
+    def forward(
+        self, image: torch.Tensor, bands: Sequence[str | Band] | None = None
+    ) -> torch.Tensor:
+        """Logits (or values) ``[B, K, H, W]`` for any H, W; ``bands`` default to the bound ones."""
+        padded, size = pad_to_multiple(image, self.encoder.patch_size)
+        out: torch.Tensor = self.decoder(self.encoder.feature_map(padded, bands))
+        if out.shape[-2:] != padded.shape[-2:]:
+            out = F.interpolate(out, size=padded.shape[-2:], mode="bilinear", align_corners=False)
+        return crop_to(out, size)
+
+
+def _option(options: dict[str, Any], key: str, default: float) -> float:
+    try:
+        return float(options.pop(key, default))
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"model.options.{key}: expected a number, got {options.get(key)!r}.",
+            fix=f"give {key} as a number.",
+        ) from None
+
+
+@register_model(
+    "spectral_vit",
+    (*SCENE_TASKS, "embedding", *DENSE_TASKS),
+    "channel-flexible ViT: patch kernels generated from each band's wavelength "
+    "(SAR/DEM: learned); one set of weights for any bands (options.size: tiny/small/base)",
+)
+def _spectral_vit(spec: ModelSpec) -> nn.Module:
+    options = dict(spec.options)
+    dropout = _option(options, "dropout", 0.0)
+    decoder_channels = int(_option(options, "decoder_channels", 256))
+    size = str(options.pop("size", "tiny"))
+    encoder = spectral_vit(size, bands=spec.in_bands, **options)
+    if spec.task == "embedding":
+        return encoder
+    if spec.task in DENSE_TASKS:
+        return ViTSegmenter(encoder, spec.num_classes, decoder_channels)
+    return EncoderHead(encoder, spec.num_classes, dropout)
+
+
+@register_model(
+    "spectral_resnet",
+    (*SCENE_TASKS, "embedding"),
+    "timm ResNet whose first convolution is generated from each band's wavelength "
+    "(SAR/DEM: learned); one set of weights for any bands",
+)
+def _spectral_resnet(spec: ModelSpec) -> nn.Module:
+    options = dict(spec.options)
+    dropout = _option(options, "dropout", 0.0)
+    try:
+        encoder = SpectralResNet(spec.backbone, bands=spec.in_bands, **options)
+    except TypeError as error:
+        raise ConfigError(
+            f"model.options: spectral_resnet rejects {sorted(options)}: {error}.",
+            fix="use band_dim, generator_hidden, dropout or timm.create_model arguments.",
+        ) from None
+    return encoder if spec.task == "embedding" else EncoderHead(encoder, spec.num_classes, dropout)
