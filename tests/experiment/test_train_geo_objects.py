@@ -13,7 +13,7 @@ import pytest
 import shapely
 from tests.experiment.helpers import write_config
 
-from eoforge.data.detection_windows import ROW
+from eoforge.data.detection_windows import GROUP, ROW
 from eoforge.errors import ConfigError, EoforgeError, NotGeoreferencedError
 from eoforge.experiment import load_config, train
 from eoforge.experiment.data import SKIPPED_LOG, build_data
@@ -185,3 +185,41 @@ def test_config_checks_for_detection_on_scenes(vhr_scene: Path, tmp_path: Path) 
     raw["data"]["train"]["label"] = {"band": "landcover"}
     with pytest.raises(ConfigError, match=r"data\.train\.objects: given, but task 'segmentation'"):
         load_config(write_config(tmp_path / "c.yaml", raw))
+
+
+def test_paired_object_files_label_only_their_own_scenes(
+    vhr_scene: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """Two scenes of the same place (seeds 0 and 1): each file's objects show on its scene only."""
+    other = tmp_path_factory.mktemp("vhr1") / "seed1"
+    generate_scene(other, size=128, seed=1, sensors="vhr", dates=1, clouds=0.0)
+    raw = _raw(vhr_scene, tmp_path, detection={"background": 0.0})
+    scenes = [vhr_scene, other]
+    raw["data"]["train"] = {
+        "images": [str(s / "vhr") for s in scenes],
+        "objects": {"path": [str(s / "vectors" / "objects.parquet") for s in scenes]},
+    }
+    data = build_data(load_config(write_config(tmp_path / "p.yaml", raw)), tmp_path / "run")
+    train = data.train
+    assert train.source_groups == [0, 0, 1, 1]  # type: ignore[attr-defined]
+    frame = train.frame  # type: ignore[attr-defined]
+    sampler = data.train_sampler()
+    draws = sampler.draws(0)  # type: ignore[attr-defined]
+    groups_seen = set()
+    for i in range(len(draws.windows)):
+        window = draws.windows[i]
+        group = train.group_of(window)  # type: ignore[attr-defined]
+        groups_seen.add(group)
+        target_row = int(sampler.candidates.row[draws.target[i]])  # type: ignore[attr-defined]
+        assert frame[GROUP].iloc[target_row] == group
+        sample = train[window]
+        shown = train.near(window.grid, group)  # type: ignore[attr-defined]
+        assert set(shown[GROUP]) <= {group} and len(sample["labels"]) <= len(shown)
+        # the image is the window's own scene, whatever the other scene holds there
+        own = train.sources[window.sources[0]]  # type: ignore[attr-defined]
+        assert all(f"/{scenes[group].name}/" in path for path in own.paths)
+    assert groups_seen == {0, 1}
+    # one file for two scenes is refused by the config, two files for one entry too
+    raw["data"]["train"]["objects"]["path"] = raw["data"]["train"]["objects"]["path"] * 2
+    with pytest.raises(ConfigError, match="4 objects files for 2 images entries"):
+        load_config(write_config(tmp_path / "q.yaml", raw))

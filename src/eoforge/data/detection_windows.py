@@ -31,6 +31,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
@@ -144,7 +145,9 @@ def class_ids(classes: Sequence[str] | Mapping[str, int]) -> dict[str, int]:
 CLASS_ID = "_eoforge_class_id"
 """Column of a checked object layer holding each object's class id."""
 ROW = "_eoforge_row"
-"""Column of a checked object layer holding each object's row position in the layer."""
+"""Column of a checked object layer holding each object's row position (over all layers)."""
+GROUP = "_eoforge_group"
+"""Column of the object layers of :class:`DetectionWindows`: the layer each object came from."""
 _CODE = "_eoforge_code"  # class id, plus K for objects that only show (difficult)
 _LONLAT_LIMIT = 360.0  # a longitude/latitude layer never reaches past this
 
@@ -254,6 +257,31 @@ def checked_objects(
     return kept
 
 
+def object_layers(
+    labels: str | os.PathLike[str] | gpd.GeoDataFrame | Sequence[str | os.PathLike[str]],
+    class_attribute: str,
+    classes: Sequence[str] | Mapping[str, int],
+    bad_files: BadFiles = RAISE,
+) -> gpd.GeoDataFrame:
+    """One or several object layers checked (:func:`checked_objects`) and stacked.
+
+    Returns:
+        The objects in the first layer's CRS, with :data:`GROUP` (the layer's
+        position) and :data:`ROW` (position in the stacked frame).
+    """
+    layers = [labels] if isinstance(labels, str | os.PathLike | gpd.GeoDataFrame) else labels
+    frames: list[gpd.GeoDataFrame] = []
+    for group, layer in enumerate(layers):
+        frame = checked_objects(layer, class_attribute, classes, bad_files)
+        if frames:
+            frame = frame.to_crs(frames[0].crs)
+        frames.append(frame.assign(**{GROUP: group}))
+    stacked = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    stacked[ROW] = np.arange(len(stacked), dtype=np.int64)
+    stacked.attrs = {"source": ", ".join(str(f.attrs.get("source", IN_MEMORY)) for f in frames)}
+    return stacked
+
+
 def _window_key(window: Window) -> tuple[tuple[int, ...], float, float, int, int]:
     a = window.grid.affine
     return window.sources, round(a.c, 6), round(a.f, 6), window.grid.shape.y, window.grid.shape.x
@@ -275,7 +303,8 @@ class DetectionWindows(Dataset[Sample]):
 
     Args:
         sources: Image sources or paths (a mosaic, earlier ones win).
-        labels: Object polygons: a vector file (GeoParquet, GeoJSON...) or a GeoDataFrame.
+        labels: Object polygons: a vector file (GeoParquet, GeoJSON...) or a
+            GeoDataFrame, or several files: one per group of ``source_groups``.
         grid_windows: The windows to index by position, or None (index with
             windows only, e.g. those a sampler yields).
         bands: Band names (or aliases) to read, in channel order.
@@ -287,6 +316,11 @@ class DetectionWindows(Dataset[Sample]):
         resampling: Image resampling where a source is not pixel-aligned with a window.
         bad_files: What to do with objects that cannot be boxes (see
             :func:`checked_objects`).
+        source_groups: With several label files: the file (position in
+            ``labels``) that labels each source, so that a window reading
+            source ``i`` (its first source) shows only the objects of
+            ``labels[source_groups[i]]``. Scenes of one place at other times
+            thus keep their own objects.
 
     Raises:
         ConfigError, NotGeoreferencedError: ``min_visible`` out of range, or a
@@ -297,7 +331,7 @@ class DetectionWindows(Dataset[Sample]):
     def __init__(
         self,
         sources: SourceLike | Sequence[SourceLike],
-        labels: str | os.PathLike[str] | gpd.GeoDataFrame,
+        labels: str | os.PathLike[str] | gpd.GeoDataFrame | Sequence[str | os.PathLike[str]],
         grid_windows: Sequence[GeoBox | Window] | None,
         *,
         bands: Sequence[str],
@@ -308,10 +342,23 @@ class DetectionWindows(Dataset[Sample]):
         transforms: Callable[[Sample], Sample] | None = None,
         resampling: str = "bilinear",
         bad_files: BadFiles = RAISE,
+        source_groups: Sequence[int] | None = None,
     ) -> None:
         _check_fraction(min_visible)
         self.sources = as_sources(sources)
-        self.frame = checked_objects(labels, class_attribute, classes, bad_files)
+        self.frame = object_layers(labels, class_attribute, classes, bad_files)
+        layers = int(self.frame[GROUP].max()) + 1 if len(self.frame) else 1
+        if source_groups is not None and len(source_groups) != len(self.sources):
+            raise ConfigError(
+                f"{len(source_groups)} source groups for {len(self.sources)} sources.",
+                fix="give the label file of every source.",
+            )
+        if source_groups is None and layers > 1:
+            raise ConfigError(
+                f"{layers} label files but no source_groups saying which labels which sources.",
+                fix="pass source_groups, or one label file.",
+            )
+        self.source_groups = None if source_groups is None else list(source_groups)
         self.windows = None if grid_windows is None else list(grid_windows)
         self.images = GeoDataset(None, self.sources, bands, resampling=resampling)
         self.bands = list(bands)
@@ -335,8 +382,32 @@ class DetectionWindows(Dataset[Sample]):
             raise TypeError("index these DetectionWindows with the windows a sampler yields.")
         return as_window(self.windows[key])
 
-    def near(self, grid: GeoBox) -> gpd.GeoDataFrame:
-        """The objects whose bounds meet a grid's, in the grid's CRS (cached per CRS)."""
+    def _with_own_group(self, window: Window) -> Window:
+        """The window reading its own source first, then the other sources of its label file.
+
+        Bands its source lacks (a scene's VH file beside its VV file) are read
+        from the same scene, never from another scene of the same place.
+        """
+        group = self.group_of(window)
+        if group is None or self.source_groups is None:
+            return window
+        own = window.sources[0]
+        others = tuple(i for i, g in enumerate(self.source_groups) if g == group and i != own)
+        return Window(window.grid, (own, *others), window.datetimes)
+
+    def group_of(self, window: Window) -> int | None:
+        """The label file of a window's (first) source, or None when one file labels all."""
+        if self.source_groups is None or not window.sources:
+            return None
+        return self.source_groups[window.sources[0]]
+
+    def near(self, grid: GeoBox, group: int | None = None) -> gpd.GeoDataFrame:
+        """The objects whose bounds meet a grid's, in the grid's CRS (cached per CRS).
+
+        Args:
+            grid: The window's grid.
+            group: Only the objects of this label file (None: all).
+        """
         assert grid.crs is not None
         wkt = grid.crs.to_wkt()
         if wkt not in self._in_crs:
@@ -346,6 +417,8 @@ class DetectionWindows(Dataset[Sample]):
         frame = self._in_crs[wkt]
         box = grid.boundingbox
         hits = np.sort(frame.sindex.query(shapely.box(box.left, box.bottom, box.right, box.top)))
+        if group is not None:
+            hits = hits[frame[GROUP].to_numpy()[hits] == group]
         near = frame.iloc[hits]
         near.attrs = dict(frame.attrs)
         return near
@@ -367,7 +440,7 @@ class DetectionWindows(Dataset[Sample]):
         """
         best: dict[tuple[int, ...], dict[int, tuple[float, int]]] = {}
         for index, window in enumerate(windows):
-            near = self.near(window.grid)
+            near = self.near(window.grid, self.group_of(window))
             positions, fractions = visible_fractions(near, window.grid)
             group = best.setdefault(window.sources, {})
             for row, fraction in zip(near[ROW].to_numpy()[positions], fractions, strict=True):
@@ -384,8 +457,8 @@ class DetectionWindows(Dataset[Sample]):
     def __getitem__(self, key: int | Window | GeoBox) -> Sample:
         """A window's pixels, valid mask, boxes, labels and grid (and ``difficult``)."""
         window = self._window(key)
-        sample = self.images[window]
-        near = self.near(window.grid)
+        sample = self.images[self._with_own_group(window)]
+        near = self.near(window.grid, self.group_of(window))
         owned = None if self.owners is None else self.owners.get(_window_key(window))
         positions, fractions = visible_fractions(near, window.grid)
         if owned is None:

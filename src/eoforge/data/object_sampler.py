@@ -115,12 +115,22 @@ def find_candidates(
     frame: gpd.GeoDataFrame,
     labels: IntArray,
     min_visible: float,
+    groups: tuple[IntArray, Sequence[int]] | None = None,
 ) -> ObjectCandidates:
-    """The objects each lattice shows at least ``min_visible`` of (area inside its grid)."""
+    """The objects each lattice shows at least ``min_visible`` of (area inside its grid).
+
+    ``groups`` (each object's group, each region's group) limits a lattice to
+    the objects of its region's group.
+    """
     parts: list[tuple[IntArray, IntArray, IntArray, FloatArray]] = []
     for k, lattice in enumerate(lattices):
-        positions, fraction = visible_fractions(frame, lattice.grid)
-        rows = positions[fraction >= min_visible - 1e-9].astype(np.int64)
+        rows_of = np.arange(len(frame), dtype=np.int64)
+        if groups is not None:
+            rows_of = np.flatnonzero(groups[0] == groups[1][lattice.region]).astype(np.int64)
+        subset = frame.iloc[rows_of]
+        subset.attrs = dict(frame.attrs)
+        positions, fraction = visible_fractions(subset, lattice.grid)
+        rows = rows_of[positions[fraction >= min_visible - 1e-9]]
         bounds = pixel_bounds(frame, rows, lattice.grid)
         parts.append((np.full(len(rows), k, np.int64), rows, labels[rows], bounds))
     if not parts:
@@ -177,6 +187,11 @@ class ObjectGeoSampler(GeoSampler):
         background: Share of draws (0..1) that are random windows.
         min_visible: Least share of an object's area inside a region's grid
             for the object to count there.
+        object_groups: Group of each object ``[N]`` (e.g. the scene it
+            labels); with ``region_groups``, a region's windows are drawn only
+            around the objects of its group (scenes of one place at other dates
+            show other objects). None: every object counts in every region.
+        region_groups: Group of each region (same order as ``regions``).
         seed: Seed of the draws.
         rank: DDP rank (default from ``torch.distributed``, else 0).
         world_size: DDP world size (default from ``torch.distributed``, else 1).
@@ -200,12 +215,22 @@ class ObjectGeoSampler(GeoSampler):
         class_weights: Sequence[float] | None = None,
         background: float = 0.1,
         min_visible: float = 0.5,
+        object_groups: Sequence[int] | IntArray | None = None,
+        region_groups: Sequence[int] | None = None,
         seed: int = 0,
         rank: int | None = None,
         world_size: int | None = None,
     ) -> None:
         super().__init__(seed=seed, rank=rank, world_size=world_size)
         ids = np.asarray(labels, np.int64)
+        groups = None
+        if object_groups is not None and region_groups is not None:
+            if len(object_groups) != len(objects) or len(region_groups) != len(regions):
+                raise ConfigError(
+                    "object_groups needs one group per object and region_groups one per region.",
+                    fix="pass both, aligned with objects and regions, or neither.",
+                )
+            groups = (np.asarray(object_groups, np.int64), list(region_groups))
         if len(ids) != len(objects) or (len(ids) and (ids.min() < 0 or ids.max() >= num_classes)):
             raise ConfigError(
                 f"{len(ids)} class ids in 0..{num_classes - 1} expected for {len(objects)} "
@@ -222,7 +247,7 @@ class ObjectGeoSampler(GeoSampler):
         self.lattices = make_lattices(regions, self.size, None, None)
         areas = np.array([lat.area for lat in self.lattices], np.float64)
         self.area_probabilities = areas / areas.sum()
-        self.candidates = find_candidates(self.lattices, objects, ids, min_visible)
+        self.candidates = find_candidates(self.lattices, objects, ids, min_visible, groups)
         self.per_class = [
             np.flatnonzero(self.candidates.label == c) for c in range(int(num_classes))
         ]

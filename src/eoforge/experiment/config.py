@@ -140,15 +140,18 @@ class ObjectLayer(Section):
 
     Attributes:
         path: GeoParquet, GeoJSON or other vector file with a CRS (e.g. a
-            synthetic scene's ``vectors/objects.parquet``, or the
-            ``objects.parquet`` that ``eoforge datasets prepare xview3`` writes).
+            synthetic scene's ``vectors/objects.parquet``, or the per-scene
+            ``objects.parquet`` that ``eoforge datasets prepare xview3-sar``
+            writes), or one file per entry of ``images``, paired by position:
+            the objects of a file then count only on the images of its entry
+            (scenes of one place at other dates show other objects).
             Horizontal boxes are each polygon's bounds, oriented boxes its
             minimum rotated rectangle.
         attribute: Column holding each object's class; its values are the
             class names of ``data.classes`` (or their ``values``).
     """
 
-    path: ExistingPath
+    path: PathList = Field(min_length=1)
     attribute: str = "label"
 
 
@@ -174,6 +177,12 @@ class SceneSet(Section):
     def _one_source(self) -> Self:
         if bool(self.images) == (self.synthetic is not None):
             raise ValueError("give either 'images' or 'synthetic', not both or neither")
+        paths = 0 if self.objects is None else len(self.objects.path)
+        if paths > 1 and paths != len(self.images):
+            raise ValueError(
+                f"{paths} objects files for {len(self.images)} images entries: give one "
+                "file for all images, or one per images entry (paired by position)"
+            )
         return self
 
 

@@ -62,22 +62,23 @@ from eoforge.experiment.config import (
     ExperimentConfig,
     GeoData,
     ImageMaskData,
-    ObjectLayer,
     ObjectsData,
 )
 from eoforge.experiment.geo_data import (
+    PairedSources,
     geo_dataset,
     hold_out,
     image_regions,
     object_sampler,
     owned_pixels,
+    paired_sources,
     scoring_regions,
     tile_sampler,
     train_sampler,
     val_overlap,
 )
 from eoforge.experiment.sampling import ShuffledIndices
-from eoforge.experiment.scenes import SceneSources, scene_sources
+from eoforge.experiment.scenes import scene_sources
 
 Sample = dict[str, Any]
 SKIPPED_LOG = "skipped_files.tsv"
@@ -205,31 +206,30 @@ def _geo_objects(config: ExperimentConfig, data: GeoData, run_dir: Path) -> Expe
     assert data.classes is not None and data.train.objects is not None  # checked on loading
     bad = BadFiles(options.on_bad_file, run_dir / SKIPPED_LOG)
     ids = {str(v): i for i, rule in enumerate(data.classes) for v in rule.values or [rule.name]}
-    train_src = scene_sources(data.train, bands, run_dir, "data.train")
-    regions = image_regions(train_src, bands)
-    val_layer: ObjectLayer | None = data.train.objects
+    train_src = paired_sources(data.train, bands, run_dir, "data.train")
+    regions = image_regions(train_src.sources, bands)
+    val_src = train_src
     if data.val is None:
         regions, val_regions = hold_out(regions, data.val_fraction, data.patch_size)
-        val_src = train_src
     else:
-        val_src = scene_sources(data.val, bands, run_dir, "data.val")
-        val_regions, val_layer = image_regions(val_src, bands), data.val.objects
-    assert val_layer is not None  # checked on loading
+        val_src = paired_sources(data.val, bands, run_dir, "data.val")
+        val_regions = image_regions(val_src.sources, bands)
 
-    def windows(sources: SceneSources, layer: ObjectLayer) -> DetectionWindows:
+    def windows(paired: PairedSources) -> DetectionWindows:
         return DetectionWindows(
-            sources.images,
-            layer.path,
+            paired.sources.images,
+            paired.layer.path,
             None,
             bands=bands,
             oriented=config.task.kind == "oriented_detection",
-            class_attribute=layer.attribute,
+            class_attribute=paired.layer.attribute,
             classes=ids,
             min_visible=options.min_visible,
             bad_files=bad,
+            source_groups=paired.groups,
         )
 
-    train, val = windows(train_src, data.train.objects), windows(val_src, val_layer)
+    train, val = windows(train_src), windows(val_src)
     tile, overlap = data.val_patch_size or data.patch_size, val_overlap(data)
     val.count_once(tile_sampler(val_regions, tile, 0, 1, overlap).windows)
     first = object_sampler(data, train, regions, seed + 1)  # fails early without objects

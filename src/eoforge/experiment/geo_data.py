@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,13 +22,13 @@ import torch
 from odc.geo.geobox import GeoBox
 
 from eoforge.data import GeoDataset, GridGeoSampler, RandomGeoSampler, Region
-from eoforge.data.detection_windows import CLASS_ID, DetectionWindows
+from eoforge.data.detection_windows import CLASS_ID, GROUP, DetectionWindows
 from eoforge.data.object_sampler import ObjectGeoSampler
 from eoforge.data.sharding import GeoSampler
 from eoforge.data.windows import regions_from_sources
 from eoforge.errors import ConfigError
-from eoforge.experiment.config import GeoData, LabelLayer, TargetLayer
-from eoforge.experiment.scenes import SceneSources, label_band_of
+from eoforge.experiment.config import GeoData, LabelLayer, ObjectLayer, SceneSet, TargetLayer
+from eoforge.experiment.scenes import SceneSources, label_band_of, scene_sources
 from eoforge.geo.grid import grid_from_sample
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
@@ -187,9 +188,14 @@ def geo_dataset(
 
 
 def image_regions(sources: SceneSources, bands: list[str]) -> list[Region]:
-    """One region per image source that holds the first requested band."""
-    holding = [s for s in sources.images if s.resolve(bands[0])]
-    return regions_from_sources(holding or sources.images)
+    """One region per image source that holds the first requested band.
+
+    Each region's ``source`` is its position in ``sources.images`` (the list
+    datasets index), also where other sources hold the first band.
+    """
+    regions = regions_from_sources(sources.images)
+    holding = [r for r, s in zip(regions, sources.images, strict=True) if s.resolve(bands[0])]
+    return holding or regions
 
 
 def scoring_regions(sources: SceneSources, bands: list[str]) -> list[Region]:
@@ -266,6 +272,41 @@ def owned_pixels(regions: list[Region], size: int) -> OwnedPixels:
     return OwnedPixels([w.grid for w in tiles.windows])
 
 
+@dataclass
+class PairedSources:
+    """A split's images with its object layer(s).
+
+    Attributes:
+        sources: The images (in ``images`` entry order when paired).
+        layer: The object layer.
+        groups: With one objects file per images entry: the entry (file) of
+            each image source; None when one file labels every image.
+    """
+
+    sources: SceneSources
+    layer: ObjectLayer
+    groups: list[int] | None
+
+
+def paired_sources(scenes: SceneSet, bands: list[str], run_dir: Path, key: str) -> PairedSources:
+    """Resolve a detection split: each images entry on its own when files are paired.
+
+    Raises:
+        ConfigError: An images entry holds none of the bands.
+    """
+    assert scenes.objects is not None  # checked on loading
+    if len(scenes.objects.path) == 1:
+        return PairedSources(scene_sources(scenes, bands, run_dir, key), scenes.objects, None)
+    images: list[RasterSource] = []
+    groups: list[int] = []
+    for i, entry in enumerate(scenes.images):
+        one = scenes.model_copy(update={"images": [entry], "objects": None})
+        found = scene_sources(one, bands, run_dir, f"{key}.images[{i}]").images
+        images += found
+        groups += [i] * len(found)
+    return PairedSources(SceneSources(images, None, None, None), scenes.objects, groups)
+
+
 def object_sampler(
     data: GeoData, dataset: DetectionWindows, regions: list[Region], seed: int
 ) -> ObjectGeoSampler:
@@ -286,6 +327,10 @@ def object_sampler(
         class_weights=options.class_weights,
         background=options.background,
         min_visible=options.min_visible,
+        object_groups=None if dataset.source_groups is None else dataset.frame[GROUP].to_numpy(),
+        region_groups=None
+        if dataset.source_groups is None
+        else [dataset.source_groups[r.source or 0] for r in regions],
         seed=seed,
     )
 
