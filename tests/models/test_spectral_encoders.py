@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from affine import Affine
 from safetensors.torch import load_file, save_file
+from tests.helpers import write_tif
 from torch import nn
 
 from eoforge.errors import ConfigError
+from eoforge.geo import make_grid
+from eoforge.io import source_from_file
 from eoforge.models import ModelSpec, build_model, list_models
 from eoforge.models.encoders import (
     KernelGenerator,
@@ -22,6 +28,7 @@ from eoforge.models.encoders import (
     sincos_2d,
     spectral_vit,
 )
+from eoforge.predict import EmbeddingSpec, TilingOptions, predict_scene
 from eoforge.sensors import Band, get_sensor
 
 S2_12 = [f"S2.B{i:02d}" for i in range(1, 10)] + ["S2.B8A", "S2.B11", "S2.B12"]
@@ -311,3 +318,39 @@ def test_sincos_positions_depend_on_patch_position_not_grid_size() -> None:
     assert len(torch.unique(large, dim=0)) == 20
     with pytest.raises(ConfigError, match="divisible by 4"):
         sincos_2d(30, 2, 2)
+
+
+# --------------------------------------------------------------------------- prediction engine
+
+
+def test_embeddings_of_a_scene_through_the_prediction_engine(tmp_path: Path) -> None:
+    """The encoder is a window-embedding predictor: one [D] row per 32 x 32 window."""
+    transform = Affine(10, 0, 600000, 0, -10, 5700000)
+    rows, cols = np.mgrid[0:64, 0:96].astype(np.float32)
+    data = np.stack([np.sin(rows / 7), np.cos(cols / 5), rows / 64]).astype(np.float32)
+    bands = ["S2.B04", "S2.B08", "S2.B11"]
+    scene = write_tif(tmp_path / "scene.tif", data, transform, "EPSG:32631", descriptions=bands)
+    spec = ModelSpec(
+        task="embedding", arch="spectral_vit", in_bands=bands, num_classes=1, options={"depth": 1}
+    )
+    model = build_model(spec).eval()
+
+    def embed(images: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return model(images)
+
+    paths = predict_scene(
+        embed,
+        source_from_file(scene),
+        make_grid((64, 96), transform, "EPSG:32631"),
+        bands,
+        tmp_path / "out",
+        spec=EmbeddingSpec(dim=192),
+        options=TilingOptions(tile=32, overlap=0, multiple=1),
+    )
+    table = gpd.read_parquet(paths["embeddings"])
+    assert len(table) == 2 * 3
+    first = table.sort_values(["row", "col"]).iloc[0]
+    with torch.no_grad():
+        expected = model(torch.from_numpy(data[None, :, :32, :32]))[0].numpy()
+    np.testing.assert_allclose(np.asarray(first.embedding), expected, rtol=1e-4, atol=1e-5)
