@@ -316,6 +316,10 @@ def test_sincos_positions_depend_on_patch_position_not_grid_size() -> None:
     torch.testing.assert_close(small[5], large[7])
     assert small[0, :16].abs().max() == 0  # sin(0) for column 0
     assert len(torch.unique(large, dim=0)) == 20
+    r, c = 1.0, 2.0  # MAE's layout: column first, then row; sines then cosines; omega 1, 1/100
+    expected = [np.sin(c), np.sin(c / 100), np.cos(c), np.cos(c / 100)]
+    expected += [np.sin(r), np.sin(r / 100), np.cos(r), np.cos(r / 100)]
+    torch.testing.assert_close(sincos_2d(8, 2, 3)[5], torch.tensor(expected, dtype=torch.float32))
     with pytest.raises(ConfigError, match="divisible by 4"):
         sincos_2d(30, 2, 2)
 

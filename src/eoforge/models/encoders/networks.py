@@ -115,11 +115,12 @@ class ViTSegmenter(nn.Module):
 
 
 def _option(options: dict[str, Any], key: str, default: float) -> float:
+    value = options.pop(key, default)
     try:
-        return float(options.pop(key, default))
+        return float(value)
     except (TypeError, ValueError):
         raise ConfigError(
-            f"model.options.{key}: expected a number, got {options.get(key)!r}.",
+            f"model.options.{key}: expected a number, got {value!r}.",
             fix=f"give {key} as a number.",
         ) from None
 

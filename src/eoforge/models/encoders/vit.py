@@ -51,7 +51,6 @@ def _sincos_1d(dim: int, positions: torch.Tensor) -> torch.Tensor:
     return torch.cat([angles.sin(), angles.cos()], dim=1)
 
 
-@lru_cache(maxsize=32)
 def sincos_2d(dim: int, rows: int, cols: int) -> torch.Tensor:
     """Fixed 2-D sin-cos position table ``[rows * cols, dim]`` (row-major patches).
 
@@ -66,6 +65,11 @@ def sincos_2d(dim: int, rows: int, cols: int) -> torch.Tensor:
             f"sin-cos positions need a width divisible by 4, got {dim}.",
             fix="use an embed_dim that is a multiple of 4.",
         )
+    return _sincos_table(dim, rows, cols).clone()
+
+
+@lru_cache(maxsize=32)
+def _sincos_table(dim: int, rows: int, cols: int) -> torch.Tensor:
     row, col = torch.meshgrid(
         torch.arange(rows, dtype=torch.float64),
         torch.arange(cols, dtype=torch.float64),
