@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+import timm
 import torch
 import torch.nn.functional as F
 from affine import Affine
@@ -18,7 +19,7 @@ from torch import nn
 from eoforge.errors import ConfigError
 from eoforge.geo import make_grid
 from eoforge.io import source_from_file
-from eoforge.models import ModelSpec, build_model, list_models
+from eoforge.models import ModelSpec, build_model, import_weights, list_models
 from eoforge.models.encoders import (
     KernelGenerator,
     SpectralPatchEmbed,
@@ -196,6 +197,24 @@ def test_spec_pretrained_loads_a_spectral_resnet_without_stem_adaptation(tmp_pat
     image = torch.randn(2, 12, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(loaded.eval()(image), source(image), atol=0, rtol=0)
+
+
+def test_a_timm_resnet_trunk_loads_under_the_generated_stem(tmp_path: Path) -> None:
+    trunk = timm.create_model("resnet18", pretrained=False).state_dict()
+    save_file(trunk, str(tmp_path / "resnet18.safetensors"))
+    spec = ModelSpec(
+        task="classification",
+        arch="spectral_resnet",
+        in_bands=["S2.B04", "S2.B08", "S1.VV"],
+        num_classes=3,
+        pretrained=str(tmp_path / "resnet18.safetensors"),
+    )
+    model = build_model(spec)
+    report = import_weights(model, trunk, None, [])
+    assert report.unexpected == ["conv1.weight", "fc.bias", "fc.weight"]
+    assert report.stem is None and not report.mismatched
+    assert all(key.startswith(("encoder.stem.", "head.")) for key in report.missing)
+    assert torch.equal(model.encoder.net.layer4[1].conv2.weight, trunk["layer4.1.conv2.weight"])
 
 
 # --------------------------------------------------------------------------- bad input
