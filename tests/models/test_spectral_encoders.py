@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from affine import Affine
 from safetensors.torch import load_file, save_file
 from tests.helpers import write_tif
+from tests.tasks.helpers import fit, loader
 from torch import nn
 
 from eoforge.errors import ConfigError
@@ -31,6 +32,7 @@ from eoforge.models.encoders import (
 )
 from eoforge.predict import EmbeddingSpec, TilingOptions, predict_scene
 from eoforge.sensors import Band, get_sensor
+from eoforge.tasks import ClassificationTask
 
 S2_12 = [f"S2.B{i:02d}" for i in range(1, 10)] + ["S2.B8A", "S2.B11", "S2.B12"]
 L8_7 = [f"L8.B{i}" for i in range(1, 8)]
@@ -377,3 +379,24 @@ def test_embeddings_of_a_scene_through_the_prediction_engine(tmp_path: Path) -> 
     with torch.no_grad():
         expected = model(torch.from_numpy(data[None, :, :32, :32]))[0].numpy()
     np.testing.assert_allclose(np.asarray(first.embedding), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_lightning_classification_learns_which_band_is_bright() -> None:
+    """A real Lightning run: telling bands apart needs each band's own generated kernel."""
+
+    def scenes(n: int) -> dict[str, torch.Tensor]:
+        label = torch.arange(n) % 3
+        image = torch.randn(n, 3, 16, 16)
+        image[torch.arange(n), label] += 1.5
+        return {"image": image, "label": label}
+
+    spec = ModelSpec(
+        task="classification",
+        arch="spectral_vit",
+        in_bands=["S2.B02", "S2.B08", "S2.B11"],
+        num_classes=3,
+        options={"embed_dim": 32, "depth": 1, "num_heads": 2, "patch_size": 8, "pool": "mean"},
+    )
+    task = ClassificationTask(build_model(spec), num_classes=3, lr=0.01)
+    fit(task, loader(scenes(96), shuffle=True), epochs=6, val=loader(scenes(48)))
+    assert task.history["val"][-1]["val/accuracy"] > 0.9
