@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from tests.evaluate.figure_checks import pixels_of, png_rgb, png_size
 from tests.experiment.helpers import detection_config
 from tests.helpers import run_cli
@@ -211,3 +212,20 @@ def test_an_oriented_detector_is_evaluated_with_rotated_boxes(tmp_path: Path) ->
     assert curve_ap(curve, "dota12") == pytest.approx(metrics["ap_ship"], abs=1e-6)
     assert len(section["examples"]) == 1
     assert png_size(out.parent / section["files"]["examples_png"]) == (638, 539)
+
+
+def test_chips_cut_from_larger_images_are_named_by_their_offset(
+    trained: tuple[Path, Path], tmp_path: Path
+) -> None:
+    bundle, config = trained
+    raw = yaml.safe_load(config.read_text())
+    raw["data"].update(patch_size=32, min_visible=0.5)
+    chipped = tmp_path / "chips.yaml"
+    chipped.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "evaluation.json"
+    evaluate(bundle, chipped, out, examples=3)
+    section = json.loads(out.read_text())["detection"]
+    assert section["images"] == 16  # 4 images of 64 px, 4 chips of 32 px each
+    pattern = re.compile(r"^img0[0-3]\.tif \(row (0|32), column (0|32)\)$")
+    assert len(section["examples"]) == 3
+    assert all(pattern.match(name) for name in section["examples"]), section["examples"]
