@@ -287,7 +287,7 @@ def test_a_training_step_reduces_the_loss_through_the_generator() -> None:
 def test_registered_for_scene_embedding_and_dense_tasks() -> None:
     tasks = {info.name: set(info.tasks) for info in list_models()}
     assert {"classification", "multilabel", "embedding", "segmentation"} <= tasks["spectral_vit"]
-    assert {"classification", "multilabel", "embedding"} <= tasks["spectral_resnet"]
+    assert {"classification", "multilabel", "embedding", "segmentation"} <= tasks["spectral_resnet"]
 
 
 @pytest.mark.parametrize("arch", ["spectral_vit", "spectral_resnet"])
@@ -302,18 +302,30 @@ def test_embedding_task_returns_vectors_and_takes_other_bands(arch: str) -> None
     assert tuple(bound.shape) == tuple(other.shape) == (2, width)
 
 
-def test_vit_segmentation_any_size_and_other_bands() -> None:
-    spec = ModelSpec(
-        task="segmentation",
-        arch="spectral_vit",
-        in_bands=S2_12,
-        num_classes=4,
-        options={"depth": 1, "decoder_channels": 32},
-    )
+@pytest.mark.parametrize(
+    ("arch", "task"),
+    [("spectral_vit", "segmentation"), ("spectral_resnet", "pixel_regression")],
+)
+def test_dense_tasks_any_size_and_other_bands(arch: str, task: str) -> None:
+    options = {"depth": 1, "decoder_channels": 32} if arch == "spectral_vit" else {}
+    spec = ModelSpec(task=task, arch=arch, in_bands=S2_12, num_classes=4, options=options)
     model = build_model(spec).eval()
     with torch.no_grad():
         assert tuple(model(torch.randn(1, 12, 50, 70)).shape) == (1, 4, 50, 70)
-        assert tuple(model(torch.randn(1, 2, 32, 32), bands=S1).shape) == (1, 4, 32, 32)
+        out = model(torch.randn(1, 2, 32, 32), bands=S1)
+    assert tuple(out.shape) == (1, 4, 32, 32) and torch.isfinite(out).all()
+
+
+def test_resnet_stages_end_with_the_feature_map() -> None:
+    net = _tiny_resnet(bands=L8_7).eval()
+    image = torch.randn(1, 7, 64, 96)
+    with torch.no_grad():
+        stages = net.forward_stages(image)
+        last = net.forward_features(image)
+    shapes = [tuple(stage.shape) for stage in stages]
+    assert shapes == [(1, 64, 16, 24), (1, 128, 8, 12), (1, 256, 4, 6), (1, 512, 2, 3)]
+    assert net.stage_channels == [64, 128, 256, 512]
+    torch.testing.assert_close(stages[-1], last)
 
 
 def test_mean_pooling_differs_from_cls_pooling() -> None:

@@ -31,13 +31,13 @@ records); wavelengths and bandwidths in nanometres.
   ``feature_map -> [B, D, H / p, W / p]``, ``forward -> [B, D]`` (class token
   or mean pooling). H and W must be multiples of ``p`` (16 by default).
 * :class:`SpectralResNet`: ``forward_features -> [B, F, H / 32, W / 32]``,
-  ``forward -> [B, F]``.
+  ``forward_stages`` (strides 4, 8, 16, 32), ``forward -> [B, F]``.
 
 Built from a model spec (``arch: spectral_vit`` or ``spectral_resnet``), the
 encoder is bound to ``spec.in_bands``; ``model(image, bands=[...])`` runs the
 same weights on other bands. Tasks: classification, multilabel, regression,
-``embedding`` (``[B, D]`` vectors) and, for ``spectral_vit``, segmentation and
-pixel_regression (see :mod:`eoforge.models.encoders.networks`).
+``embedding`` (``[B, D]`` vectors), segmentation and pixel_regression (see
+:mod:`eoforge.models.encoders.networks` and :mod:`eoforge.models.encoders.dense`).
 
 Example:
     >>> import torch
@@ -58,8 +58,9 @@ from eoforge.models.encoders.band_embedding import (
 )
 from eoforge.models.encoders.binding import call_bands, canonical_bands
 from eoforge.models.encoders.cnn import SpectralResNet
+from eoforge.models.encoders.dense import ResNetFPNSegmenter, ViTSegmenter
 from eoforge.models.encoders.generator import GeneratedKernels, KernelGenerator
-from eoforge.models.encoders.networks import EncoderHead, ViTSegmenter
+from eoforge.models.encoders.networks import EncoderHead
 from eoforge.models.encoders.patch_embed import SpectralPatchEmbed, check_image
 from eoforge.models.encoders.vit import VIT_SIZES, SpectralViT, ViTSize, sincos_2d, spectral_vit
 
@@ -72,6 +73,7 @@ __all__ = [
     "EncoderHead",
     "GeneratedKernels",
     "KernelGenerator",
+    "ResNetFPNSegmenter",
     "SpectralPatchEmbed",
     "SpectralResNet",
     "SpectralViT",

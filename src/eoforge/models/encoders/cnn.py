@@ -12,6 +12,7 @@ Any ResNet-family timm model whose stem is one convolution works (``resnet18``,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +42,8 @@ class SpectralResNet(nn.Module):
         bands: The bound canonical band names, or None.
         num_features: Channels of the last feature map and length of the
             pooled vector (512 for resnet18, 2048 for resnet50).
+        stage_channels: Channels of the :meth:`forward_stages` maps (64, 128,
+            256, 512 for resnet18).
 
     Raises:
         ConfigError: Unknown timm model, or not a ResNet with a one-convolution stem.
@@ -75,6 +78,10 @@ class SpectralResNet(nn.Module):
         setattr(net, "conv1", nn.Identity())  # noqa: B010
         self.net = net
         self.num_features = int(net.num_features)
+        stages: list[dict[str, Any]] = net.feature_info
+        self.stage_channels = [
+            int(info["num_chs"]) for info in stages if str(info["module"]).startswith("layer")
+        ]
 
     def forward_features(
         self, image: torch.Tensor, bands: Sequence[str | Band] | None = None
@@ -89,14 +96,38 @@ class SpectralResNet(nn.Module):
             ConfigError: Bands not given nor bound, a band the encoder cannot
                 embed, or a shape that does not fit.
         """
+        features: torch.Tensor = self.net.forward_features(self._stem(image, bands))
+        return features
+
+    def forward_stages(
+        self, image: torch.Tensor, bands: Sequence[str | Band] | None = None
+    ) -> list[torch.Tensor]:
+        """Outputs of the four residual stages, strides 4, 8, 16 and 32.
+
+        Returns:
+            ``[B, stage_channels[i], H / s, W / s]`` for ``s`` = 4, 8, 16, 32
+            (rounded up).
+
+        Raises:
+            ConfigError: As :meth:`forward_features`.
+        """
+        x = self._stem(image, bands)
+        for name in ("bn1", "act1", "maxpool"):
+            x = getattr(self.net, name)(x)
+        stages: list[torch.Tensor] = []
+        for name in ("layer1", "layer2", "layer3", "layer4"):
+            x = getattr(self.net, name)(x)
+            stages.append(x)
+        return stages
+
+    def _stem(self, image: torch.Tensor, bands: Sequence[str | Band] | None) -> torch.Tensor:
+        """The generated first convolution: ``[B, C, H, W] -> [B, 64, H / 2, W / 2]``."""
         bands = call_bands(bands, self.bands)
         check_image(image, bands)
         kernels = self.stem(bands)
-        x = F.conv2d(
+        return F.conv2d(
             image, kernels.weight.to(image.dtype), stride=self.stride, padding=self.padding
         )
-        features: torch.Tensor = self.net.forward_features(x)
-        return features
 
     def forward(
         self, image: torch.Tensor, bands: Sequence[str | Band] | None = None

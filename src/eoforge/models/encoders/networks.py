@@ -8,10 +8,9 @@ Built from a :class:`~eoforge.models.spec.ModelSpec`, the encoder is bound to
   dropout -> linear, ``[B, C, H, W] -> [B, K]``.
 * ``embedding``: the encoder itself, ``[B, C, H, W] -> [B, D]`` (``D`` is the
   encoder width; ``num_classes`` is not used).
-* ``segmentation`` / ``pixel_regression`` (``spectral_vit`` only): patch tokens
-  as a map -> progressive upsampling decoder (``log2(p)`` stages of bilinear
-  x2 + conv-BN-ReLU) -> 1x1 conv, ``[B, C, H, W] -> [B, K, H, W]`` for any H,
-  W (padded up to a multiple of the patch size, cropped back).
+* ``segmentation`` / ``pixel_regression``: ``[B, C, H, W] -> [B, K, H, W]`` for
+  any H, W (:mod:`eoforge.models.encoders.dense`: progressive upsampling of
+  the ViT's patch tokens; an FPN on the ResNet's stages).
 
 Options (``spec.options``): ``spectral_vit``: ``size`` (``tiny``, ``small``,
 ``base``; default ``tiny``) and any :class:`~eoforge.models.encoders.vit.SpectralViT`
@@ -19,24 +18,22 @@ argument (``patch_size``, ``pool``, ``drop_path_rate``, ``embed_dim``, ``depth``
 ``num_heads``, ``band_dim``, ``generator_hidden``); ``spec.backbone`` is not
 used. ``spectral_resnet``: ``spec.backbone`` is the timm ResNet, options
 ``band_dim``, ``generator_hidden`` and timm arguments (``drop_rate``). Both:
-``dropout`` before the linear head (default 0); segmentation:
-``decoder_channels`` (default 256).
+``dropout`` before the linear head (default 0); dense tasks:
+``decoder_channels`` (default 256 for the ViT, 128 for the ResNet FPN).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from eoforge.errors import ConfigError
 from eoforge.models.encoders.cnn import SpectralResNet
+from eoforge.models.encoders.dense import ResNetFPNSegmenter, ViTSegmenter
 from eoforge.models.encoders.vit import SpectralViT, spectral_vit
-from eoforge.models.layers import conv_bn_relu, crop_to, pad_to_multiple
 from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec, Task
 from eoforge.sensors import Band
@@ -74,46 +71,6 @@ class EncoderHead(nn.Module):
         return logits
 
 
-class ViTSegmenter(nn.Module):
-    """SpectralViT patch tokens -> progressive upsampling -> ``[B, K, H, W]``.
-
-    Args:
-        encoder: The ViT.
-        num_outputs: ``K``.
-        decoder_channels: Channels of the first decoder stage; each later
-            stage halves them (at least 32).
-    """
-
-    stem_bands: tuple[str, ...] = ()
-    """No per-band stem weights: importing weights adapts nothing."""
-
-    def __init__(self, encoder: SpectralViT, num_outputs: int, decoder_channels: int = 256) -> None:
-        super().__init__()
-        self.encoder = encoder
-        stages = max(math.ceil(math.log2(encoder.patch_size)), 0)
-        layers: list[nn.Module] = [conv_bn_relu(encoder.num_features, decoder_channels)]
-        channels = decoder_channels
-        for _ in range(stages):
-            out = max(channels // 2, 32)
-            layers += [
-                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                conv_bn_relu(channels, out),
-            ]
-            channels = out
-        layers.append(nn.Conv2d(channels, num_outputs, 1))
-        self.decoder = nn.Sequential(*layers)
-
-    def forward(
-        self, image: torch.Tensor, bands: Sequence[str | Band] | None = None
-    ) -> torch.Tensor:
-        """Logits (or values) ``[B, K, H, W]`` for any H, W; ``bands`` default to the bound ones."""
-        padded, size = pad_to_multiple(image, self.encoder.patch_size)
-        out: torch.Tensor = self.decoder(self.encoder.feature_map(padded, bands))
-        if out.shape[-2:] != padded.shape[-2:]:
-            out = F.interpolate(out, size=padded.shape[-2:], mode="bilinear", align_corners=False)
-        return crop_to(out, size)
-
-
 def _option(options: dict[str, Any], key: str, default: float) -> float:
     value = options.pop(key, default)
     try:
@@ -146,13 +103,14 @@ def _spectral_vit(spec: ModelSpec) -> nn.Module:
 
 @register_model(
     "spectral_resnet",
-    (*SCENE_TASKS, "embedding"),
+    (*SCENE_TASKS, "embedding", *DENSE_TASKS),
     "timm ResNet whose first convolution is generated from each band's wavelength "
     "(SAR/DEM: learned); one set of weights for any bands",
 )
 def _spectral_resnet(spec: ModelSpec) -> nn.Module:
     options = dict(spec.options)
     dropout = _option(options, "dropout", 0.0)
+    decoder_channels = int(_option(options, "decoder_channels", 128))
     try:
         encoder = SpectralResNet(spec.backbone, bands=spec.in_bands, **options)
     except TypeError as error:
@@ -160,4 +118,8 @@ def _spectral_resnet(spec: ModelSpec) -> nn.Module:
             f"model.options: spectral_resnet rejects {sorted(options)}: {error}.",
             fix="use band_dim, generator_hidden, dropout or timm.create_model arguments.",
         ) from None
-    return encoder if spec.task == "embedding" else EncoderHead(encoder, spec.num_classes, dropout)
+    if spec.task == "embedding":
+        return encoder
+    if spec.task in DENSE_TASKS:
+        return ResNetFPNSegmenter(encoder, spec.num_classes, decoder_channels)
+    return EncoderHead(encoder, spec.num_classes, dropout)
