@@ -69,7 +69,11 @@ def test_prepare_gives_images_and_an_object_table_per_split(name: str, tmp_path:
     assert done.unassigned == fixture.unassigned
     manifest = json.loads(done.manifest.read_text())
     assert manifest["class_count_unit"] == "objects"
-    if entry.trainable:  # the data section of an experiment config reading objects.csv
+    if entry.data_kind == "geo":  # xView3-SAR: scene catalogs paired with objects files
+        data = TypeAdapter(DataConfig).validate_python(manifest["data"])
+        assert data.kind == "geo" and data.val is not None  # type: ignore[union-attr]
+        assert len(data.train.images) == len(xview3.SCENES["train"])  # type: ignore[union-attr]
+    elif entry.trainable:  # the data section of an experiment config reading objects.csv
         data = TypeAdapter(DataConfig).validate_python(manifest["data"])
         assert data.kind == "objects" and data.root == done.splits[0].path.resolve()  # type: ignore[union-attr]
         assert [c.name for c in data.classes or []] == [c.name for c in entry.classes]
@@ -77,7 +81,7 @@ def test_prepare_gives_images_and_an_object_table_per_split(name: str, tmp_path:
         assert manifest["data"].get("val_root") == (
             None if val is None else str((done.folder / "eoforge" / val).resolve())
         )
-    else:  # xView3-SAR and M4-SAR: no data section yet
+    else:  # M4-SAR: no data section yet
         assert done.config == {} and manifest["data"] == {}
     names = [c.name for c in entry.classes]
     for split in done.splits:

@@ -36,6 +36,7 @@ from eoforge import __version__
 from eoforge.datasets.download import dataset_dir, not_downloaded
 from eoforge.datasets.entry import DatasetEntry
 from eoforge.datasets.layouts import PARSERS, SplitSummary, Step
+from eoforge.datasets.layouts.detection import xview3_geo_split
 
 MANIFEST = "eoforge_splits.json"
 """Name of the split manifest in the dataset folder."""
@@ -94,6 +95,13 @@ def data_config(entry: DatasetEntry, splits: Iterable[SplitSummary]) -> dict[str
             config["classes"] = [{"name": c.name, "mask_color": c.color} for c in entry.classes]
     elif kind == "objects":
         config.update(root=train, val_root=val, classes=[{"name": c.name} for c in entry.classes])
+    elif kind == "geo":  # scenes read by band name (xView3-SAR): catalogs paired with objects
+        val = val or by_name.get("validation")
+        config.update(
+            train=None if train is None else xview3_geo_split(Path(train)),
+            val=None if val is None else xview3_geo_split(Path(val)),
+            classes=[{"name": c.name} for c in entry.classes],
+        )
     elif kind == "bigearthnet":
         config.update(root_s2=train, val_root_s2=val, num_classes=len(entry.classes))
         if train is not None and (Path(train).parent / "s1").is_dir():  # v2.0: S1 partners

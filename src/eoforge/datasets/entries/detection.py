@@ -3,8 +3,9 @@
 ``prepare`` writes the object table every one of them shares (``<split>/objects.csv``,
 see :mod:`eoforge.datasets.layouts.objects`). ``data.kind: objects`` reads it: DOTA,
 DIOR, DIOR-R and NWPU VHR-10 train today with ``task.kind: detection`` (horizontal
-boxes) or ``oriented_detection`` (DOTA, DIOR-R); xView3-SAR (scene folders) and M4-SAR
-(optical with SAR pairs) wait for what they need.
+boxes) or ``oriented_detection`` (DOTA, DIOR-R). xView3-SAR trains on its whole
+Sentinel-1 scenes through ``data.kind: geo`` (per-scene catalogs and objects in map
+coordinates); M4-SAR (optical with SAR pairs) waits for what it needs.
 """
 
 from __future__ import annotations
@@ -273,13 +274,9 @@ XVIEW3 = DatasetEntry(
     name="xview3-sar",
     title="xView3-SAR (dark vessel detection in Sentinel-1 scenes)",
     task="detection",
-    family=None,
-    data_kind=None,
-    trainable=False,
-    later=(
-        "object detection on whole Sentinel-1 scenes: data.kind objects reads images/, not "
-        "the scenes/ folders of Sentinel-1 GeoTIFFs"
-    ),
+    family="detection",
+    data_kind="geo",
+    trainable=True,
     bands=S1_VV_VH,
     gsd=10.0,
     licence="CC BY-NC-SA 4.0",
@@ -340,7 +337,12 @@ XVIEW3 = DatasetEntry(
         "given, else a square of the vessel length (at 10 m per pixel) centred on the point, "
         "clipped to the scene; rows with neither box nor length go to points.csv. Class: "
         "vessel or non-vessel (is_vessel empty: left out to points.csv); is_fishing and "
-        "confidence are attribute columns. Class counts are objects in objects.csv."
+        "confidence are attribute columns. Class counts are objects in objects.csv. For "
+        "training, each scene also gets catalogs/<scene_id>.parquet (VV_dB.tif and "
+        "VH_dB.tif as bands S1.VV and S1.VH) and objects/<scene_id>.parquet (the boxes in "
+        "the scene's map coordinates); the data config pairs them (data.kind geo), so "
+        "training reads windows drawn around the vessels (class-balanced) from the scenes "
+        "on disk, and validation tiles the validation scenes."
     ),
 )
 

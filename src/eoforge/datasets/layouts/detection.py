@@ -38,9 +38,13 @@ Published layouts read:
   ``objects.csv`` with ``image`` = scene id and the attribute columns
   ``confidence`` and ``is_fishing``, and ``points.csv``: the detections left out
   of ``objects.csv`` (no box and no known length, or ``is_vessel`` unknown) with
-  the reason. A row with a box keeps it; a row with only a length gets a square of
-  ``vessel_length_m / 10`` pixels (10 m GRD pixels) centred on the pixel centre
-  ``(column + 0.5, row + 0.5)``, clipped to the scene.
+  the reason; per scene, ``catalogs/<scene_id>.parquet`` (its bands ``S1.VV`` and
+  ``S1.VH`` by name) and ``objects/<scene_id>.parquet`` (the boxes as polygons in
+  the scene's CRS, through its geotransform), which ``data.kind: geo`` trains on
+  (windows read from the scenes, never whole scenes). A row with a box keeps it; a
+  row with only a length gets a square of ``vessel_length_m / 10`` pixels (10 m GRD
+  pixels) centred on the pixel centre ``(column + 0.5, row + 0.5)``, clipped to the
+  scene.
 * ``m4sar``: ``M4-SAR.zip`` holding ``M4-SAR/optical/images/<split>/N.jpg``,
   ``M4-SAR/sar/images/<split>/N.jpg`` (same names) and YOLO-OBB labels
   ``M4-SAR/optical/labels/<split>/N.txt`` (``class_id x1 y1 ... x4 y4``, corners
@@ -64,9 +68,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import rasterio
+import shapely
 from rasterio.errors import NotGeoreferencedWarning
 
+from eoforge.catalog import Catalog
 from eoforge.datasets.download import not_downloaded
 from eoforge.datasets.entry import DatasetEntry
 from eoforge.datasets.extract import extract_all
@@ -90,7 +97,7 @@ from eoforge.datasets.layouts.objects import (
     read_voc,
     write_objects,
 )
-from eoforge.errors import ConfigError, UnreadableFileError
+from eoforge.errors import ConfigError, NotGeoreferencedError, UnreadableFileError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 """File endings taken as images."""
@@ -416,6 +423,79 @@ def _xview3_row(
     return ObjectRow(row.image, cls, row.corners, False, attributes)
 
 
+XVIEW3_BANDS = r"(?P<band>V[VH])_dB\.tif$"
+"""File names of a scene's bands (``VV_dB.tif`` is band ``S1.VV``, sigma0 in dB)."""
+
+
+def write_xview3_scenes(scenes: dict[str, Path], rows: Sequence[ObjectRow], split: Path) -> None:
+    """Per scene, a catalog naming its bands and its objects in map coordinates.
+
+    Writes ``catalogs/<scene_id>.parquet`` (a saved
+    :class:`~eoforge.catalog.Catalog`: one Sentinel-1 source with bands
+    ``S1.VV`` and ``S1.VH`` from ``VV_dB.tif`` and ``VH_dB.tif``) and
+    ``objects/<scene_id>.parquet`` (GeoParquet in the scene's CRS: each box's
+    pixel corners moved through the scene's transform; columns ``label``,
+    ``confidence``, ``is_fishing``, ``scene_id``; empty for a scene without
+    objects), which ``data.kind: geo`` pairs by position.
+
+    Raises:
+        NotGeoreferencedError: A scene's ``VV_dB.tif`` has no CRS or transform.
+    """
+    by_scene: dict[str, list[ObjectRow]] = {}
+    for row in rows:
+        by_scene.setdefault(row.image, []).append(row)
+    (split / "catalogs").mkdir(parents=True, exist_ok=True)
+    (split / "objects").mkdir(parents=True, exist_ok=True)
+    for scene, folder in sorted(scenes.items()):
+        bands = [folder / "VV_dB.tif", folder / "VH_dB.tif"]
+        files = [str(p) for p in bands if p.is_file()]
+        catalog = Catalog.from_paths(files, pattern=XVIEW3_BANDS, sensor="S1", progress=False)
+        catalog.save(split / "catalogs" / f"{scene}.parquet")
+        with rasterio.open(bands[0]) as dataset:
+            transform, crs = dataset.transform, dataset.crs
+        if crs is None or transform.is_identity:
+            raise NotGeoreferencedError(
+                "the scene has no CRS or geotransform: its objects cannot be placed on the map.",
+                path=bands[0],
+                fix="download the scene again (xView3 scenes are georeferenced GeoTIFFs).",
+            )
+        mine = by_scene.get(scene, [])
+        polygons = [
+            shapely.Polygon(
+                [transform @ xy for xy in zip(r.corners[::2], r.corners[1::2], strict=True)]
+            )
+            for r in mine
+        ]
+        attributes = [dict(r.attributes) for r in mine]
+        frame = gpd.GeoDataFrame(
+            {
+                "label": [r.cls for r in mine],
+                "confidence": [a.get("confidence", "") for a in attributes],
+                "is_fishing": [a.get("is_fishing", "") for a in attributes],
+                "scene_id": [scene] * len(mine),
+            },
+            geometry=gpd.GeoSeries(polygons, crs=crs.to_wkt()),
+            crs=crs.to_wkt(),
+        )
+        frame.to_parquet(split / "objects" / f"{scene}.parquet")
+
+
+def xview3_geo_split(split: Path) -> dict[str, Any]:
+    """The ``data.train`` (or ``data.val``) section of a prepared xView3 split.
+
+    Each scene's catalog is paired with its objects file (see
+    :func:`write_xview3_scenes`).
+    """
+    catalogs = sorted((split / "catalogs").glob("*.parquet"))
+    return {
+        "images": [str(p.resolve()) for p in catalogs],
+        "objects": {
+            "path": [str((split / "objects" / p.name).resolve()) for p in catalogs],
+            "attribute": "label",
+        },
+    }
+
+
 def _xview3(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Parsed:
     extracted = extract_all(entry, folder.parent, step)
     summaries = []
@@ -466,6 +546,9 @@ def _xview3(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> 
         for scene, source in sorted(scenes.items()):
             link_dir(source, out / split / "scenes" / scene)
         write_objects(out / split / "objects.csv", rows, ("confidence", "is_fishing"))
+        if step is not None:
+            step(f"writing the {split} scenes' catalogs and objects in map coordinates")
+        write_xview3_scenes(scenes, rows, out / split)
         with (out / split / "points.csv").open("w", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow([*XVIEW3_COLUMNS, "reason"])
