@@ -610,6 +610,23 @@ class BigEarthNetData(DataCommon):
         return self
 
 
+class PairedImages(Section):
+    """The second image of each pair, e.g. M4-SAR's SAR image beside its optical one.
+
+    Attributes:
+        folder: Sibling folder of ``images/`` in each split holding, under the same
+            file names, a co-registered image of the same size (``images_sar``).
+        bands: Names of the channels read from it, in order; they follow the
+            image's bands in the model's input.
+        read: The partner file's bands to read, 1-based (default: all); ``[1]``
+            takes one channel of a grey image stored as three equal bands.
+    """
+
+    folder: str = Field(min_length=1)
+    bands: list[BandName] = Field(min_length=1)
+    read: list[Annotated[int, Field(ge=1)]] | None = None
+
+
 class ObjectsData(DataCommon):
     """Detection chips from a prepared split: ``images/`` + ``objects.csv``.
 
@@ -633,6 +650,9 @@ class ObjectsData(DataCommon):
         on_bad_file: ``error`` stops at a bad row (a box outside its image, a
             degenerate or self-intersecting box, an unknown class, a missing
             image) naming the file; ``skip`` leaves the image out and counts it.
+        pair: Read a partner image per image (optical + SAR pairs) and add its
+            bands after the image's (train with ``two_stream_fcos`` or
+            ``two_stream_oriented_fcos``).
     """
 
     kind: Literal["objects"]
@@ -645,6 +665,7 @@ class ObjectsData(DataCommon):
     keep_empty: bool = True
     balanced: bool = False
     on_bad_file: Literal["error", "skip"] = "error"
+    pair: PairedImages | None = None
 
     @model_validator(mode="after")
     def _named_classes(self) -> Self:
@@ -652,6 +673,11 @@ class ObjectsData(DataCommon):
             raise ValueError("list the classes (data.classes: [{name: ...}, ...]) in file order")
         if self.stride is not None and self.patch_size is None:
             raise ValueError("stride needs patch_size")
+        if self.pair is not None and self.pair.read and len(self.pair.read) != len(self.pair.bands):
+            raise ValueError(
+                f"data.pair reads {len(self.pair.read)} band(s) but names "
+                f"{len(self.pair.bands)}: name each band read"
+            )
         return self
 
 

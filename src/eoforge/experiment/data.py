@@ -34,6 +34,7 @@ from eoforge.data.chips import Colour
 from eoforge.data.detection import (
     DetectionChipDataset,
     DetectionPadCollate,
+    ImagePair,
     balanced_chip_weights,
     detection_collate,
 )
@@ -563,6 +564,10 @@ def _objects(data: ObjectsData, config: ExperimentConfig, run_dir: Path) -> Expe
     assert data.classes is not None  # the config requires them
     names = [rule.name for rule in data.classes]
     oriented = config.task.kind == "oriented_detection"
+    pair = None
+    if data.pair is not None:
+        read = tuple(data.pair.read) if data.pair.read else None
+        pair = ImagePair(data.pair.folder, tuple(data.pair.bands), read)
 
     def chips(root: Path) -> DetectionChipDataset:
         return DetectionChipDataset(
@@ -575,6 +580,7 @@ def _objects(data: ObjectsData, config: ExperimentConfig, run_dir: Path) -> Expe
             min_visible=data.min_visible,
             keep_empty=data.keep_empty,
             bad_files=bad,
+            pair=pair,
         )
 
     full = chips(data.root)
