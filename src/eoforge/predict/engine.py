@@ -50,6 +50,9 @@ class TilingOptions:
         block: Side of a block of tiles in pixels: the unit of work, resumption and
             Dask tasks (rounded to whole tiles).
         multiple: Tile sides are multiples of this (the network's stride).
+        stride: Window outputs: ``tile``-px windows every ``stride`` px on a regular
+            lattice (overlap ``tile - stride``; ``overlap`` and ``multiple`` unused).
+            None: tiles spread evenly as above.
     """
 
     tile: int = 1024
@@ -57,6 +60,7 @@ class TilingOptions:
     batch: int = 2
     block: int = 2048
     multiple: int = 32
+    stride: int | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ def predict_scene(
         scaling.to_plan(opts.overlap, round_up=True),
         scaling.to_plan(opts.block),
         scaling.to_plan(opts.multiple, round_up=True),
+        None if opts.stride is None else scaling.to_plan(opts.stride),
     )
     work = WorkStore(stem.parent / f".{stem.name}.work")
     job = SceneJob(tuple(inputs), tuple(bands), grid, plan, spec, opts.batch, work)

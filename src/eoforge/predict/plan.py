@@ -122,6 +122,9 @@ class BlockPlan:
         overlap: Smallest overlap between neighbouring tiles, pixels.
         block: Target block side, pixels (rounded to whole tiles).
         multiple: Tile sides are multiples of this (the network's stride).
+        stride: Window outputs: tiles are ``tile``-px windows every ``stride`` px on a
+            regular lattice instead (``overlap`` and ``multiple`` unused); None: tiles
+            spread evenly.
     """
 
     grid: GeoBox
@@ -129,11 +132,12 @@ class BlockPlan:
     overlap: int
     block: int = 2048
     multiple: int = 32
+    stride: int | None = None
 
     @cached_property
     def tiles(self) -> list[Tile]:
         """All tiles, row-major."""
-        return plan_tiles(self.grid, self.tile, self.overlap, self.multiple)
+        return plan_tiles(self.grid, self.tile, self.overlap, self.multiple, self.stride)
 
     @cached_property
     def blocks(self) -> list[Block]:
@@ -184,6 +188,8 @@ class BlockPlan:
             "block": self.block,
             "multiple": self.multiple,
         }
+        if self.stride is not None:
+            desc["stride"] = self.stride
         return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -2,7 +2,9 @@
 
 :func:`run` resolves what the user points at (bundle folders, scene files,
 folders or STAC JSON) into scenes that provide the model's bands, picks the
-output kind from the bundle unless one is given, predicts each scene through
+output kind from the bundle unless one is given (embedding bundles: one
+vector per window of the bundle's patch size, with the scene's acquisition
+time and the bundle's fingerprint), predicts each scene through
 the engine (:func:`~eoforge.predict.engine.predict_scene`) and, on request,
 turns class maps into polygons. ``eoforge predict`` and the demo are this
 function plus a progress display.
@@ -10,6 +12,7 @@ function plus a progress display.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -17,13 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from odc.geo.geobox import GeoBox
 
 from eoforge.errors import ConfigError
+from eoforge.models import LoadedBundle
 from eoforge.predict.bundle import DETECTION_TASKS, BundleModel
 from eoforge.predict.detections import DetectionSpec
+from eoforge.predict.embeddings import EmbeddingSpec
 from eoforge.predict.engine import RunOptions, TilingOptions, predict_scene
 from eoforge.predict.executors import Model
+from eoforge.predict.identity import bundle_identity
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.raster import OutputSpec
 from eoforge.predict.scenes import Scene, find_sources, group_scenes, output_grid
@@ -100,10 +107,13 @@ def run(
             :class:`~eoforge.predict.scenes.Scene` objects.
         out: Output folder; scene ``S`` writes ``out/S_<product>.<ext>``.
         spec: What the model outputs (default for bundles: a class map, or values for
-            regression bundles, see :meth:`OutputSpec.from_bundle`).
+            regression bundles, see :meth:`OutputSpec.from_bundle`; boxes for detection
+            bundles; one vector per window for embedding bundles, with the scene's name
+            and acquisition time filled in per scene).
         bands: Band names the model reads, in channel order (default: the bundles').
         products: Extra products of bundles' default outputs, and polygons.
-        tiling: Tile, overlap, batch and block sizes.
+        tiling: Tile, overlap, batch and block sizes (default for embedding bundles:
+            windows of the bundle's patch size side by side, ``stride`` = ``tile``).
         run: Resumption and executor (local or Dask).
         grid: Read every scene on this grid (or the grid of this raster) instead of
             its own grid at the bundle's GSD.
@@ -114,10 +124,13 @@ def run(
 
     Raises:
         ConfigError: A predictor function without ``spec`` and ``bands``; no scene
-            provides the bands; a change bundle without two dates.
+            provides the bands; a change bundle without two dates; a scene smaller
+            than an embedding window.
     """
     products = products or Products()
-    model, bands, spec, gsd, dates = _resolve(model, spec, bands, products)
+    model, bands, spec, gsd, dates, patch = _resolve(model, spec, bands, products)
+    if tiling is None and isinstance(spec, EmbeddingSpec) and patch is not None:
+        tiling = TilingOptions(tile=patch, overlap=0, multiple=1, stride=patch)
     target = output_grid(Path(grid)) if isinstance(grid, (str, os.PathLike)) else grid
     found = _scenes(scenes, bands, dates)
     folder = Path(out)
@@ -127,6 +140,9 @@ def run(
         start = time.perf_counter()
         scene_grid = target or scene.grid(bands, gsd)
         stem = folder / scene.name
+        scene_spec = spec
+        if isinstance(spec, EmbeddingSpec):
+            scene_spec = _scene_embeddings(spec, scene, scene_grid, tiling)
 
         def report(done: int, total: int, name: str = scene.name) -> None:
             if progress is not None:
@@ -138,7 +154,7 @@ def run(
             scene_grid,
             bands,
             stem,
-            spec=spec,
+            spec=scene_spec,
             options=tiling,
             run=run,
             second=scene.dates[1] if len(scene.dates) > 1 else None,
@@ -163,8 +179,8 @@ def _resolve(
     spec: OutputKind[Any] | None,
     bands: Sequence[str] | None,
     products: Products,
-) -> tuple[Model, list[str], OutputKind[Any], float | None, int]:
-    """``(model, bands, spec, gsd, dates)`` for what the caller gave."""
+) -> tuple[Model, list[str], OutputKind[Any], float | None, int, int | None]:
+    """``(model, bands, spec, gsd, dates, patch size)`` for what the caller gave."""
     if isinstance(model, (str, os.PathLike)):
         model = BundleModel((os.fspath(model),))
     elif isinstance(model, Sequence):
@@ -175,10 +191,14 @@ def _resolve(
                 "a predictor function needs the output spec and the band names.",
                 fix="pass spec=OutputSpec(...) (or DetectionSpec, EmbeddingSpec) and bands=[...].",
             )
-        return model, list(bands), spec, None, 1
+        return model, list(bands), spec, None, 1, None
     loaded = model.load()
     info = loaded[0].bundle
-    if spec is None and info.task in DETECTION_TASKS:
+    if spec is None and info.task == "embedding":
+        spec = EmbeddingSpec(
+            dim=embedding_dim(loaded[0]), model=bundle_identity(model.bundles, model.tta)
+        )
+    elif spec is None and info.task in DETECTION_TASKS:
         spec = DetectionSpec(
             classes=tuple(info.classes), oriented=info.task == "oriented_detection"
         )
@@ -189,7 +209,39 @@ def _resolve(
             confidence=products.confidence or products.vectors,
         )
     dates = 2 if info.task == "change" else 1
-    return model, list(bands or model.bands(loaded)), spec, info.gsd, dates
+    return model, list(bands or model.bands(loaded)), spec, info.gsd, dates, info.patch_size
+
+
+def embedding_dim(loaded: LoadedBundle) -> int:
+    """Vector length of an embedding bundle's model (its ``num_features``, else one forward)."""
+    width = getattr(loaded.model, "num_features", None)
+    if isinstance(width, int):
+        return width
+    side = loaded.bundle.patch_size
+    with torch.inference_mode():
+        out = loaded.model(torch.zeros(1, len(loaded.bundle.bands), side, side))
+    return int(out.shape[-1])
+
+
+def _scene_embeddings(
+    spec: EmbeddingSpec, scene: Scene, grid: GeoBox, tiling: TilingOptions | None
+) -> EmbeddingSpec:
+    """``spec`` with the scene's name and acquisition time, checked against the window."""
+    window = (tiling or TilingOptions()).tile
+    if (tiling is not None and tiling.stride is not None) and min(
+        grid.shape.y, grid.shape.x
+    ) < window:
+        raise ConfigError(
+            f"scene {scene.name} is {grid.shape.y} x {grid.shape.x} px on the model's grid, "
+            f"smaller than one {window}-px embedding window.",
+            fix="give a smaller window (at least the model's patch size) or a larger scene.",
+        )
+    when = next((s.datetime for s in scene.dates[0] if s.datetime is not None), None)
+    return dataclasses.replace(
+        spec,
+        scene=spec.scene or scene.name,
+        time=spec.time or (None if when is None else when.isoformat()),
+    )
 
 
 def _scenes(
