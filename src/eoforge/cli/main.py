@@ -50,10 +50,12 @@ COMMANDS = (
     "train",
     "evaluate",
     "predict",
+    "embed",
     "report",
     "demo",
     "models",
     "datasets",
+    "embeddings",
 )
 """Sub-commands in the order ``eoforge --help`` lists them (the order of the work; command
 groups such as ``datasets`` come after the plain commands)."""
@@ -65,10 +67,12 @@ SHORT_HELP = {
     "train": "Train a model from a YAML config and export its bundle.",
     "evaluate": "Score a model bundle on a dataset and save the metrics.",
     "predict": "Map whole scenes with a model bundle into COGs.",
+    "embed": "Embed whole scenes into one vector per window with a bundle.",
     "report": "Write an HTML report of a finished run.",
     "demo": "Run the whole job on built-in synthetic data.",
     "models": "List the model architectures and their tasks.",
     "datasets": "Download, verify and prepare public benchmark datasets.",
+    "embeddings": "Index, search and cluster window embeddings.",
 }
 """One line per command in ``eoforge --help``, used when a module sets no ``short_help``."""
 
