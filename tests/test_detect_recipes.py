@@ -46,6 +46,25 @@ def test_recipe_validates(tmp_path: Path, name: str, arch: str, bands: list[str]
     assert (config.data.bands or ["RGB.red", "RGB.green", "RGB.blue"]) == bands
 
 
+def test_oriented_recipe_validates(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "val").mkdir()
+    config = load_config(
+        ROOT / "configs" / "detect_synth_vhr_oriented.yaml",
+        [f"data.root={tmp_path / 'train'}", f"data.val_root={tmp_path / 'val'}"],
+    )
+    horizontal = load_config(
+        ROOT / "configs" / "detect_synth_vhr.yaml",
+        [f"data.root={tmp_path / 'train'}", f"data.val_root={tmp_path / 'val'}"],
+    )
+    assert config.data.kind == "objects" and config.task.kind == "oriented_detection"
+    assert config.model.arch == "oriented_fcos" and config.task.ap_style == "voc12"
+    assert config.trainer.max_time is not None and config.task.augment
+    assert [c.name for c in config.data.classes or []] == list(VHR_CLASSES)
+    # the same chips as the horizontal recipe
+    assert config.data.model_dump() == horizontal.data.model_dump()
+
+
 def test_seeds_parse() -> None:
     assert parse_seeds("0-3") == [0, 1, 2, 3]
     assert parse_seeds("100,7") == [100, 7]

@@ -22,6 +22,7 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
     "bigearthnet_multilabel.yaml": {"data.root_s2": "train", "data.val_root_s2": "val"},
     "scene_classification.yaml": {"data.root": "train", "data.val_root": "val"},
     "detect_synth_vhr.yaml": {"data.root": "train", "data.val_root": "val"},
+    "detect_synth_vhr_oriented.yaml": {"data.root": "train", "data.val_root": "val"},
     "detect_vessels_s1.yaml": {"data.root": "train", "data.val_root": "val"},
 }
 
