@@ -24,6 +24,12 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
     "detect_synth_vhr.yaml": {"data.root": "train", "data.val_root": "val"},
     "detect_synth_vhr_oriented.yaml": {"data.root": "train", "data.val_root": "val"},
     "detect_vessels_s1.yaml": {"data.root": "train", "data.val_root": "val"},
+    "detect_synth_scene.yaml": {
+        "data.train.images": "train",
+        "data.train.objects.path": "train_objects",
+        "data.val.images": "val",
+        "data.val.objects.path": "val_objects",
+    },
 }
 
 
