@@ -10,13 +10,23 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import shapely
 import torch
 from odc.geo.geobox import GeoBox
 
+from eoforge.data.bad_files import BadFiles
 from eoforge.data.detection import DetectionChipDataset, detection_collate
-from eoforge.data.detection_windows import DetectionWindows, boxes_for_window, visible_fractions
+from eoforge.data.detection_windows import (
+    CLASS_ID,
+    ROW,
+    DetectionWindows,
+    boxes_for_window,
+    checked_objects,
+    visible_fractions,
+)
+from eoforge.data.windows import Window
 from eoforge.datasets.layouts.objects import from_dota_line, write_objects
-from eoforge.errors import ConfigError
+from eoforge.errors import ConfigError, NotGeoreferencedError
 from eoforge.geo.grid import make_grid, sub_grid
 from eoforge.synth.scene import generate_scene
 
@@ -144,3 +154,66 @@ def test_windows_agree_with_chips_of_the_same_image(scene: Path, tmp_path: Path)
         assert chip.labels[chip_order].tolist() == labels[order].tolist()
         compared += len(labels)
     assert compared >= 20
+
+
+def _flat_scene(tmp_path: Path) -> tuple[Path, GeoBox]:
+    """A 1-band 60 x 100 px GeoTIFF at 1 m in UTM 31N."""
+    grid = make_grid((60, 100), rasterio.transform.from_origin(500_000, 4_000_000, 1, 1), 32631)
+    path = tmp_path / "flat.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", count=1, height=60, width=100, dtype="float32",
+        crs="EPSG:32631", transform=grid.transform,
+    ) as ds:  # fmt: skip
+        ds.write(np.ones((1, 60, 100), np.float32))
+        ds.set_band_description(1, "S2.B04")
+    return path, grid
+
+
+def _boxes(grid: GeoBox, pixel_boxes: list[tuple[int, int, int, int]]) -> list[shapely.Polygon]:
+    t = grid.transform
+    return [shapely.box(t.c + c0, t.f - r1, t.c + c1, t.f - r0) for c0, r0, c1, r1 in pixel_boxes]
+
+
+def test_overlapping_tiles_count_each_object_in_the_tile_showing_most_of_it(
+    tmp_path: Path,
+) -> None:
+    path, grid = _flat_scene(tmp_path)
+    # tiles of 60 x 60 px at columns 0 and 40 overlap on columns 40-59
+    tiles = [Window(sub_grid(grid, 0, 0, 60, 60)), Window(sub_grid(grid, 0, 40, 60, 60))]
+    # object 0 inside tile 0 only; 1 on columns 45-65 (15 of 20 columns in tile 0, all 20
+    # in tile 1); 2 on columns 50-58 (whole in both: the first tile owns it)
+    frame = gpd.GeoDataFrame(
+        {"label": ["ship", "plane", "ship"]},
+        geometry=_boxes(grid, [(5, 5, 15, 10), (45, 20, 65, 30), (50, 40, 58, 50)]),
+        crs="EPSG:32631",
+    )
+    data = DetectionWindows(
+        path, frame, tiles, bands=["S2.B04"], oriented=False, class_attribute="label",
+        classes=CLASSES, min_visible=0.5,
+    )  # fmt: skip
+    before = data[0]
+    assert before["labels"].tolist() == [0, 2, 0] and "difficult" not in before
+    data.count_once(tiles)
+    first, second = data[0], data[1]
+    assert first["labels"].tolist() == [0, 2, 0]
+    assert first["difficult"].tolist() == [False, True, False]  # object 1 belongs to tile 1
+    np.testing.assert_allclose(first["boxes"][1].numpy(), [45, 20, 60, 30])  # clipped
+    assert second["labels"].tolist() == [2, 0]
+    assert second["difficult"].tolist() == [False, True]
+    np.testing.assert_allclose(second["boxes"][0].numpy(), [5, 20, 25, 30])
+
+
+def test_object_layers_without_crs_or_with_bad_rows(tmp_path: Path) -> None:
+    _, grid = _flat_scene(tmp_path)
+    polygons = _boxes(grid, [(5, 5, 15, 10), (20, 20, 30, 30)])
+    frame = gpd.GeoDataFrame({"label": ["ship", "ship"]}, geometry=polygons)
+    with pytest.raises(NotGeoreferencedError, match="has no CRS"):
+        checked_objects(frame, "label", CLASSES)
+    frame = frame.set_crs("EPSG:32631")
+    frame.loc[1, "geometry"] = shapely.LineString([(500_020, 3_999_980), (500_030, 3_999_970)])
+    with pytest.raises(ConfigError, match=r"1 of 2 objects cannot be boxes \(1 not polygons\)"):
+        checked_objects(frame, "label", CLASSES)
+    log = tmp_path / "skipped.tsv"
+    kept = checked_objects(frame, "label", CLASSES, BadFiles("skip", log))
+    assert kept[ROW].tolist() == [0] and kept[CLASS_ID].tolist() == [0]
+    assert "1 of 2 objects cannot be boxes" in log.read_text()
