@@ -7,7 +7,9 @@ size that go into the bundle, and a stream of training samples for the
 normalisation statistics. Chip data (class folders, image/mask pairs) is
 shaped per split as ``data.chips`` says (:mod:`.chip_options`), chosen by
 split files or a seeded hold-out of whole images, and its validation batches
-may mix image sizes (padded to a common size, padding never scored).
+may mix image sizes (padded to a common size, padding never scored). Detection
+on geo data trains on windows drawn around objects (class-balanced) and
+validates on overlapping tiles that count each object once.
 """
 
 from __future__ import annotations
