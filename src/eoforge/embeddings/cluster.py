@@ -1,8 +1,10 @@
 """Clustering window embeddings into a typology map with per-cluster statistics.
 
 The vectors of one model (one or more scenes) are L2-normalised, as for the
-cosine search of :mod:`.index`, and grouped by FAISS k-means with a fixed
-seed (several restarts, the lowest inertia kept; no subsampling). Each window
+cosine search of :mod:`.index`, and grouped by scikit-learn's k-means with
+k-means++ seeding and a fixed seed (several restarts, the lowest inertia
+kept; k-means++ finds well separated groups where FAISS's random starts
+can merge two of them). Each window
 then takes its nearest centroid, every centroid becomes the mean of its
 windows, and clusters are numbered by size, largest first (ties: the cluster
 holding the lowest row id first), so the numbering is reproducible.
@@ -34,7 +36,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import faiss
 import numpy as np
 import numpy.typing as npt
 import rasterio
@@ -43,6 +44,7 @@ from affine import Affine
 from matplotlib import colormaps
 from pyproj import CRS, Geod
 from rasterio.warp import Resampling, reproject
+from sklearn.cluster import KMeans
 
 from eoforge.classes import ClassInfo, hex_color
 from eoforge.embeddings.index import normalized
@@ -80,7 +82,11 @@ class Clustering:
 
 
 def kmeans(
-    vectors: npt.NDArray[np.float32], k: int, seed: int = 0, iterations: int = 50, restarts: int = 3
+    vectors: npt.NDArray[np.float32],
+    k: int,
+    seed: int = 0,
+    iterations: int = 100,
+    restarts: int = 4,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Deterministic k-means of normalised ``vectors``, clusters numbered by size.
 
@@ -96,19 +102,8 @@ def kmeans(
             f"cannot make {k} clusters of {len(x)} windows.",
             fix=f"give k between 1 and {min(MAX_CLUSTERS, len(x))}.",
         )
-    model = faiss.Kmeans(
-        x.shape[1],
-        k,
-        niter=iterations,
-        nredo=restarts,
-        seed=seed,
-        max_points_per_centroid=max(1, len(x)),  # no subsampling
-        min_points_per_centroid=1,  # small tables are fine: no warning
-        verbose=False,
-    )
-    model.train(x)
-    _, assigned = model.index.search(x, 1)
-    raw = assigned[:, 0].astype(np.int64)
+    model = KMeans(k, init="k-means++", n_init=restarts, max_iter=iterations, random_state=seed)
+    raw = model.fit_predict(x).astype(np.int64)
     counts = np.bincount(raw, minlength=k)
     first = np.full(k, len(x))
     np.minimum.at(first, raw, np.arange(len(x)))
@@ -120,7 +115,7 @@ def kmeans(
     np.add.at(centroids, labels, x)
     sizes = np.bincount(labels, minlength=k)
     centroids /= np.maximum(sizes, 1)[:, None]
-    trained = np.asarray(model.centroids, np.float32)[order]
+    trained = np.asarray(model.cluster_centers_, np.float32)[order]
     centroids[sizes == 0] = trained[sizes == 0]
     distances = np.linalg.norm(x - centroids[labels], axis=1).astype(np.float32)
     return labels, distances, centroids
@@ -147,7 +142,7 @@ def cluster_embeddings(
     *,
     seed: int = 0,
     labels: PathLike | None = None,
-    iterations: int = 50,
+    iterations: int = 100,
 ) -> Clustering:
     """Cluster the windows of embedding tables; write typology maps and statistics.
 
@@ -242,7 +237,7 @@ def _map(
 def _map_transform(lattice: Lattice) -> Affine:
     assert lattice.window is not None and lattice.stride is not None
     margin = (lattice.window - lattice.stride) / 2
-    return lattice.transform * Affine.translation(margin, margin) * Affine.scale(lattice.stride)
+    return lattice.transform @ Affine.translation(margin, margin) @ Affine.scale(lattice.stride)
 
 
 def _write_map(
@@ -303,7 +298,7 @@ def _land_cover(
         nodata = src.nodata
         for r in range(grid.shape[0]):
             strip = np.full((s, grid.shape[1] * s), -1, np.int64)
-            fine = transform * Affine.translation(0, r) * Affine.scale(1 / s)
+            fine = transform @ Affine.translation(0, r) @ Affine.scale(1 / s)
             reproject(
                 rasterio.band(src, 1),
                 strip,
