@@ -48,9 +48,9 @@ rectangles, so the untrained model answers with boxes to merge.
   ``skipped`` with the reason where it was not run.
 
 Sizes: speed scene 20,000² (``--quick``: 5,000²); memory 5,000² vs 20,000²
-(``--quick``: 2,500² vs 5,000²); YOLO speed scene 5,000² (``--quick``:
-2,500²); YOLO training: the recipe's epochs (``--quick``: 1). The last line of
-stdout is one JSON object.
+(``--quick``: 2,500² vs 5,000²); YOLO speed scene 2,944² (3 x 3 tiles of
+1024 px; ``--quick``: 1,984², 2 x 2 tiles); YOLO training: the recipe's
+epochs (``--quick``: 1). The last line of stdout is one JSON object.
 
 Run: ``python benchmarks/bench_detect.py [--quick] [--only yolo|speed] [--out results.json]``
 (``--only yolo`` runs the YOLO comparison alone and merges it into ``--out``,
@@ -107,6 +107,8 @@ DATA = HERE / ".data" / "bench_detect"
 VHR = HERE / ".data" / "detect" / "vhr"
 RECIPE = ROOT / "configs" / "detect_synth_vhr_oriented.yaml"
 YOLO_MODEL = "yolo11n-obb.yaml"
+YOLO_SCENE, YOLO_SCENE_QUICK = 2944, 1984
+"""Sides of the YOLO speed scenes, px: eoforge cuts them in 3 x 3 and 2 x 2 tiles of 1024 px."""
 
 CHILD = """
 import json, resource, sys, time
@@ -289,6 +291,15 @@ def epochs_run(run: Path) -> int:
     return sum(1 for row in rows if len(row) > column and row[column])
 
 
+RUN_PATHS = ("data", "project", "save_dir")
+"""Ultralytics arguments naming this run's temporary folders (left out of the result)."""
+
+
+def shown(text: str | Path) -> str:
+    """``text`` with the repository's folder written as a path relative to it."""
+    return str(text).replace(f"{ROOT}/", "")
+
+
 def reused(path: Path, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The JSON at ``path`` if a kept run wrote it, else ``make()`` written there."""
     if path.is_file():
@@ -327,7 +338,7 @@ def yolo_section(quick: bool, data: Path, vhr: Path, keep: Path | None = None) -
     conf = float(options.get("score_thresh", 0.05))
     max_det = int(options.get("detections_per_img", 100))
     epochs = 1 if quick else config.trainer.max_epochs
-    scene_px = 2500 if quick else 5000
+    scene_px = YOLO_SCENE_QUICK if quick else YOLO_SCENE  # 2 x 2 or 3 x 3 tiles of 1024 px
     with contextlib.ExitStack() as stack:
         if keep is None:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_yolo_")))
@@ -404,7 +415,7 @@ def yolo_section(quick: bool, data: Path, vhr: Path, keep: Path | None = None) -
     yolo_mpix = scene_rate(yolo_speed["tile_mpix_per_s"], scene_px)
     result: dict[str, Any] = {
         "data": {
-            "splits": str(vhr),
+            "splits": shown(vhr),
             "chips": f"{d.patch_size} px every {d.stride} px, objects >= {d.min_visible} "
             f"visible, keep_empty {d.keep_empty}",
             "written_for_yolo": written,
@@ -423,12 +434,15 @@ def yolo_section(quick: bool, data: Path, vhr: Path, keep: Path | None = None) -
             "model": f"{config.model.arch} {config.model.backbone} {dict(options)}",
             "optim": config.optim.model_dump(mode="json"),
             "augment": "random D4 (task.augment)" if config.task.augment else "none",
-            **eo_train,
+            **{**eo_train, "overrides": [shown(o) for o in eo_train["overrides"]]},
             "scores": eo_scores,
         },
         "yolo": {
             "model": YOLO_MODEL,
-            **yolo_train,
+            **{
+                **yolo_train,
+                "args": {k: v for k, v in yolo_train["args"].items() if k not in RUN_PATHS},
+            },
             "predict": {"conf": conf, "max_det": max_det, "iou": "Ultralytics default (0.7)"},
             "scores": yolo_scores,
             "offline": {
@@ -561,27 +575,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
-    result: dict[str, Any] = {}
-    if args.only == "yolo" and args.out is not None and args.out.is_file():
-        result = json.loads(args.out.read_text())  # merged: the other keys are kept
-    result.update(
-        {
-            "benchmark": "detect",
-            "quick": args.quick,
-            "threads": THREADS,
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-            },
-        }
-    )
+    result: dict[str, Any] = {
+        "benchmark": "detect",
+        "quick": args.quick,
+        "threads": THREADS,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+        },
+    }
     if args.only != "yolo":
         result.update(speed_section(args.quick, args.data))
     if args.only != "speed":
-        result["vs_yolo"] = yolo_section(args.quick, args.data, args.detect_data, args.keep)
-        goals = result.setdefault("goals_met", {})
-        goals["map>=yolo"] = result["vs_yolo"].get("goals_met", {}).get("map>=yolo")
+        vs_yolo = {
+            "quick": args.quick,
+            **yolo_section(args.quick, args.data, args.detect_data, args.keep),
+        }
+        if args.only == "yolo" and args.out is not None and args.out.is_file():
+            # merged into the file as it is now: its other keys are kept
+            result = {**result, **json.loads(args.out.read_text())}
+        result["vs_yolo"] = vs_yolo
+        result["goals_met"] = {
+            **result.get("goals_met", {}),
+            "map>=yolo": vs_yolo.get("goals_met", {}).get("map>=yolo"),
+        }
     text = json.dumps(result)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from benchmarks.bench_detect import epochs_run, make_scene, plan, plan_tiles, scene_rate
+from benchmarks.bench_detect import (
+    YOLO_SCENE,
+    YOLO_SCENE_QUICK,
+    epochs_run,
+    make_scene,
+    plan,
+    plan_tiles,
+    scene_rate,
+)
 from odc.geo.geobox import GeoBox
 
 from eoforge.predict.tiling import plan_tiles as eoforge_plan
@@ -35,6 +43,11 @@ def test_bare_tiles_of_a_crop_come_from_the_large_plan(scene: Path) -> None:
     pixels, tiles, side = plan_tiles(scene, 20000, 2500)
     assert side == 1024 and tiles == [(y, x) for y in starts[:2] for x in starts[:2]]
     assert pixels.shape == (3, starts[1] + 1024, starts[1] + 1024)
+
+
+def test_yolo_speed_scenes_cut_in_1024_px_tiles() -> None:
+    assert plan(YOLO_SCENE) == (1024, [0, 960, 1920])
+    assert plan(YOLO_SCENE_QUICK) == (1024, [0, 960])
 
 
 def test_scene_rate_counts_the_plan_tile_pixels() -> None:
