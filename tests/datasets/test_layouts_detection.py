@@ -14,6 +14,7 @@ from tests.datasets.fixtures import dior, dota, m4sar, nwpu_vhr10, xview3
 from tests.datasets.fixtures.common import Fixture, write_tar
 from tests.datasets.prepared import download_and_prepare
 
+from eoforge.data.detection import DetectionChipDataset, ImagePair
 from eoforge.datasets import DatasetEntry, download, get
 from eoforge.datasets.entries.detection import DIOR_CLASSES, DOTA_V1_CLASSES
 from eoforge.datasets.layouts.detection import image_size, read_dota
@@ -30,7 +31,7 @@ from eoforge.datasets.layouts.objects import (
 )
 from eoforge.datasets.prepare import Prepared, prepare
 from eoforge.errors import ConfigError, DownloadError, UnreadableFileError
-from eoforge.experiment.config import DataConfig
+from eoforge.experiment.config import DataConfig, ObjectsData
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 
@@ -81,8 +82,18 @@ def test_prepare_gives_images_and_an_object_table_per_split(name: str, tmp_path:
         assert manifest["data"].get("val_root") == (
             None if val is None else str((done.folder / "eoforge" / val).resolve())
         )
-    else:  # M4-SAR: no data section yet
-        assert done.config == {} and manifest["data"] == {}
+        if name == "m4-sar":  # optical + SAR pairs: the SAR partner's first channel
+            assert data.bands == ["RGB.red", "RGB.green", "RGB.blue"]  # type: ignore[union-attr]
+            pair = data.pair  # type: ignore[union-attr]
+            assert pair is not None and (pair.folder, pair.bands, pair.read) == (
+                "images_sar",
+                ["S1.VV"],
+                [1],
+            )
+        else:
+            assert data.pair is None  # type: ignore[union-attr]
+    else:
+        raise AssertionError(f"{name}: every detection entry trains today")
     names = [c.name for c in entry.classes]
     for split in done.splits:
         assert list(split.class_counts) == names
@@ -148,6 +159,24 @@ def test_m4sar_corners_are_scaled_to_pixels(tmp_path: Path) -> None:
     _, done = _prepare("m4-sar", tmp_path)
     rows = read_objects(done.splits[0].path / "objects.csv")
     assert rows[0].cls == "bridge" and rows[0].corners == (4, 4, 16, 4, 16, 8, 4, 8)
+
+
+def test_m4sar_pairs_load_as_optical_then_sar_bands(tmp_path: Path) -> None:
+    _, done = _prepare("m4-sar", tmp_path)
+    data = TypeAdapter(DataConfig).validate_python(done.config)
+    assert isinstance(data, ObjectsData) and data.pair is not None
+    read = tuple(data.pair.read) if data.pair.read else None
+    chips = DetectionChipDataset(
+        data.root,
+        oriented=True,
+        classes=[c.name for c in data.classes or []],
+        bands=data.bands,
+        pair=ImagePair(data.pair.folder, tuple(data.pair.bands), read),
+    )
+    assert chips.bands == ["RGB.red", "RGB.green", "RGB.blue", "S1.VV"]
+    image = chips[0]["image"]  # the fixture's optical pixels are 100, its SAR pixels 40
+    assert image.shape == (4, m4sar.SIZE, m4sar.SIZE)
+    assert abs(float(image[:3].mean()) - 100) < 3 and abs(float(image[3].mean()) - 40) < 3
 
 
 @pytest.mark.parametrize("name", ["xview3-sar", "dior", "m4-sar"])

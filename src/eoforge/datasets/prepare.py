@@ -37,6 +37,7 @@ from eoforge.datasets.download import dataset_dir, not_downloaded
 from eoforge.datasets.entry import DatasetEntry
 from eoforge.datasets.layouts import PARSERS, SplitSummary, Step
 from eoforge.datasets.layouts.detection import xview3_geo_split
+from eoforge.datasets.layouts.objects import SAR_PARTNERS
 
 MANIFEST = "eoforge_splits.json"
 """Name of the split manifest in the dataset folder."""
@@ -95,6 +96,11 @@ def data_config(entry: DatasetEntry, splits: Iterable[SplitSummary]) -> dict[str
             config["classes"] = [{"name": c.name, "mask_color": c.color} for c in entry.classes]
     elif kind == "objects":
         config.update(root=train, val_root=val, classes=[{"name": c.name} for c in entry.classes])
+        if train is not None and (Path(train) / SAR_PARTNERS).is_dir():
+            # optical + SAR pairs (M4-SAR): the last band is the partner's grey channel,
+            # stored as three equal bands in its JPEG
+            config["pair"] = {"folder": SAR_PARTNERS, "bands": [entry.bands[-1]], "read": [1]}
+            config["bands"] = list(entry.bands[:-1])
     elif kind == "geo":  # scenes read by band name (xView3-SAR): catalogs paired with objects
         val = val or by_name.get("validation")
         config.update(
@@ -107,7 +113,7 @@ def data_config(entry: DatasetEntry, splits: Iterable[SplitSummary]) -> dict[str
         if train is not None and (Path(train).parent / "s1").is_dir():  # v2.0: S1 partners
             config.update(root_s1=str(Path(train).parent / "s1"))
     if kind != "bigearthnet" and entry.bands:
-        config["bands"] = list(entry.bands)
+        config.setdefault("bands", list(entry.bands))
     return {k: v for k, v in config.items() if v is not None}
 
 

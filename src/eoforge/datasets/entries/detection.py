@@ -353,14 +353,10 @@ M4SAR = DatasetEntry(
     name="m4-sar",
     title="M4-SAR (optical-SAR fusion oriented object detection)",
     task="oriented_detection",
-    family=None,
-    data_kind=None,
-    trainable=False,
-    later=(
-        "several sensors and dates in one model: optical with SAR pairs (images/ and "
-        "images_sar/) need a two-stream data kind"
-    ),
-    bands=(*RGB, "S1.VH", "S1.VV"),
+    family="detection",
+    data_kind="objects",
+    trainable=True,
+    bands=(*RGB, "S1.VV"),
     gsd=10.0,
     licence="not stated by the authors (see the homepage); treat as research use only",
     citation=(
@@ -392,7 +388,10 @@ M4SAR = DatasetEntry(
         "with VH; 56088 to 112174: 60 m optical with VV) and nearly one million oriented "
         "boxes in YOLO-OBB label files (class id and four corners as fractions of the image "
         "size). prepare links the optical images to images/ and the SAR images to "
-        "images_sar/ (same names) and writes objects.csv in pixels; class counts are objects."
+        "images_sar/ (same names) and writes objects.csv in pixels; class counts are objects. "
+        "The data section pairs them (data.pair: the SAR JPEG's first channel, named S1.VV "
+        "for every pair although images 1 to 56087 are VH: one SAR channel per pair either "
+        "way); train it with two_stream_oriented_fcos."
     ),
 )
 

@@ -88,6 +88,7 @@ from eoforge.datasets.layouts.common import (
     read_lines,
 )
 from eoforge.datasets.layouts.objects import (
+    SAR_PARTNERS,
     ObjectRow,
     check_box,
     from_coco_bbox,
@@ -602,7 +603,7 @@ def _m4sar(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> P
                     path=partner,
                     fix="the archive is incomplete: download it again.",
                 )
-            place(partner, out / split / "images_sar" / image.name)
+            place(partner, out / split / SAR_PARTNERS / image.name)
             label = labels / f"{image.stem}.txt"
             if not label.is_file():
                 return []
@@ -617,7 +618,7 @@ def _m4sar(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> P
 
         if step is not None:
             step(f"linking the {split} image pairs and reading their labels")
-        (out / split / "images_sar").mkdir(parents=True, exist_ok=True)
+        (out / split / SAR_PARTNERS).mkdir(parents=True, exist_ok=True)
         summaries.append(_image_split(entry, out, split, images, objects))
     return Parsed(summaries, "objects")
 

@@ -7,7 +7,9 @@ attribute columns after them (xView3: ``confidence``, ``is_fishing``).
 Conventions:
 
 * ``image`` is the file name under ``<split>/images/`` (xView3: the scene id,
-  a folder under ``<split>/scenes/``).
+  a folder under ``<split>/scenes/``). Datasets of optical + SAR pairs (M4-SAR)
+  keep each image's SAR partner under the same name in ``<split>/images_sar/``
+  (:data:`SAR_PARTNERS`); the boxes are the pair's.
 * ``class`` is the class name as listed in the dataset's entry.
 * The four corners are pixel coordinates of the image: x to the right, y down,
   pixel corners (the top-left pixel spans 0..1 in x and y). Oriented boxes keep
@@ -41,6 +43,9 @@ from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
 
 COLUMNS = ("image", "class", "x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4", "difficult")
 """The fixed columns of ``objects.csv``, in order; attribute columns follow them."""
+
+SAR_PARTNERS = "images_sar"
+"""The split's folder of SAR partners of the images of optical + SAR pairs."""
 
 Corners = tuple[float, float, float, float, float, float, float, float]
 """``(x1, y1, x2, y2, x3, y3, x4, y4)``: four corners in pixel coordinates."""
