@@ -7,16 +7,30 @@ import csv
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
+import shapely
 from affine import Affine
+from pyproj import Geod
 from rio_cogeo.cogeo import cog_validate
 from sklearn.metrics import adjusted_rand_score
-from tests.embeddings.windows import PATTERN, T, embedding_bundle, write_labels, write_scene
+from tests.embeddings.windows import (
+    BANDS,
+    CRS,
+    PATTERN,
+    T,
+    embedding_bundle,
+    write_labels,
+    write_scene,
+)
+from tests.predict.heads import MeanEmbedding
 
 from eoforge.embeddings import cluster_embeddings, embed, kmeans, read_tables
 from eoforge.errors import ConfigError
+from eoforge.predict import EmbeddingSpec, TilingOptions, run
 
 
 def test_kmeans_recovers_well_separated_groups_deterministically() -> None:
@@ -108,3 +122,65 @@ def test_overlapping_windows_map_at_the_stride_centred_on_their_windows(
     # windows straddling two materials exist now, but the shares still add up to 1
     for stats in result.stats:
         assert sum(stats["land_cover"].values()) == pytest.approx(1.0)  # type: ignore[attr-defined]
+
+
+def _window_polygons(pattern: np.ndarray, transform: Affine) -> gpd.GeoDataFrame:
+    names = np.array(["vegetation", "soil", "water"])
+    rows, cols = np.indices(pattern.shape)
+    boxes = []
+    for r, c in zip(rows.ravel(), cols.ravel(), strict=True):
+        x0, y0 = transform @ (c * 16, r * 16)
+        x1, y1 = transform @ ((c + 1) * 16, (r + 1) * 16)
+        boxes.append(shapely.box(x0, y1, x1, y0))
+    return gpd.GeoDataFrame({"landcover": names[pattern.ravel()]}, geometry=boxes, crs=CRS)
+
+
+def test_two_scenes_share_clusters_and_vector_labels_give_the_shares(
+    bundle: Path, tmp_path: Path
+) -> None:
+    east = Affine.translation(2000, 0) @ T
+    other = np.roll(PATTERN, 1, axis=1)
+    write_scene(tmp_path / "in" / "a.tif")
+    write_scene(tmp_path / "in" / "b.tif", other, seed=1, transform=east)
+    results = embed(bundle, tmp_path / "in", tmp_path / "emb")
+    tables = [r.paths["embeddings"] for r in results]
+    polygons = pd.concat([_window_polygons(PATTERN, T), _window_polygons(other, east)])
+    polygons.to_file(tmp_path / "landcover.gpkg")
+    with pytest.raises(ConfigError, match="--label-column"):
+        cluster_embeddings(tables, tmp_path / "x", k=3, labels=tmp_path / "landcover.gpkg")
+    result = cluster_embeddings(
+        tables, tmp_path / "typology", k=3, labels=tmp_path / "landcover.gpkg",
+        label_column="landcover",
+    )  # fmt: skip
+    names = sorted(r.name for r in results)
+    assert sorted(result.paths["maps"]) == names  # type: ignore[call-overload]
+    truth = np.concatenate(
+        [m.reshape(-1) for m in (PATTERN, other)][:: 1 if names[0] == "a" else -1]
+    )
+    assert adjusted_rand_score(truth, result.labels) == 1.0
+    for stats in result.stats:
+        assert stats["count"] == 16
+        assert len(stats["land_cover"]) == 1  # type: ignore[arg-type]
+        assert list(stats["land_cover"].values()) == [1.0]  # type: ignore[attr-defined]
+
+
+def test_areas_on_a_geographic_grid_are_geodesic(tmp_path: Path) -> None:
+    degrees = Affine(0.001, 0, 10.0, 0, -0.001, 50.0)
+    scene = write_scene(tmp_path / "geo.tif", transform=degrees, crs="EPSG:4326")
+    table = run(
+        MeanEmbedding(),
+        scene,
+        tmp_path / "emb",
+        spec=EmbeddingSpec(dim=3),
+        bands=BANDS,
+        tiling=TilingOptions(tile=16, stride=16, multiple=1),
+    )[0].paths["embeddings"]
+    result = cluster_embeddings(table, tmp_path / "typology", k=3)
+    covered = shapely.box(10.0, 50.0 - 0.064, 10.0 + 0.096, 50.0)  # 4 x 6 windows of 0.016°
+    expected = abs(Geod(ellps="WGS84").geometry_area_perimeter(covered)[0]) / 1e6
+    total = sum(s["area_km2"] for s in result.stats)  # type: ignore[misc]
+    # the pixels' geodesic edges and the box's differ by well under a millionth
+    assert total == pytest.approx(expected, rel=1e-6)
+    assert total == pytest.approx(
+        0.064 * 111.2 * 0.096 * 111.3 * np.cos(np.radians(49.97)), rel=0.01
+    )

@@ -41,14 +41,20 @@ PATTERN = np.array(
 """Material of each window (rows x cols of 16-px windows)."""
 
 
-def write_scene(path: Path, pattern: np.ndarray = PATTERN, seed: int = 0) -> Path:
+def write_scene(
+    path: Path,
+    pattern: np.ndarray = PATTERN,
+    seed: int = 0,
+    transform: Affine = T,
+    crs: str = CRS,
+) -> Path:
     """A ``[3, 16 * rows, 16 * cols]`` GeoTIFF of ``pattern``'s materials plus noise."""
     rng = np.random.default_rng(seed)
     data = MATERIALS[pattern].transpose(2, 0, 1)  # [3, rows, cols]
     data = np.repeat(np.repeat(data, WINDOW, axis=1), WINDOW, axis=2)
     data = data + rng.normal(0, 0.004, data.shape).astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_tif(path, data.astype(np.float32), T, CRS, descriptions=BANDS)
+    return write_tif(path, data.astype(np.float32), transform, crs, descriptions=BANDS)
 
 
 def write_labels(path: Path, pattern: np.ndarray = PATTERN) -> Path:

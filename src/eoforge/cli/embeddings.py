@@ -111,7 +111,10 @@ def cluster_command(
     seed: Annotated[int, typer.Option(help="k-means seed.")] = 0,
     labels: Annotated[
         Path | None,
-        typer.Option("--labels", help="Label raster (class map) for land-cover shares."),
+        typer.Option("--labels", help="Class raster or vector layer for land-cover shares."),
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option("--label-column", help="Class column of a vector --labels.")
     ] = None,
 ) -> None:
     """Cluster windows into a typology map per scene with per-cluster statistics."""
@@ -119,7 +122,9 @@ def cluster_command(
     from eoforge.embeddings import cluster_embeddings
 
     with ui.status(f"clustering windows into {k} groups"):
-        result = cluster_embeddings(tables, out, k, seed=seed, labels=labels)
+        result = cluster_embeddings(
+            tables, out, k, seed=seed, labels=labels, label_column=label_column
+        )
     table = Table("cluster", "windows", "km²", "mean distance", "main label")
     for stats in result.stats:
         shares: dict[str, float] = stats["land_cover"]  # type: ignore[assignment]

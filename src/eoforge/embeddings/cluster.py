@@ -19,11 +19,11 @@ as eoforge's class maps; 255 is nodata.
 
 Statistics per cluster: number of windows, area in km² (the map pixels'
 area; geodesic on geographic grids), mean Euclidean distance of the
-normalised vectors to their centroid, and, given a label raster (a class
-map: values, names from ``CLASS_<id>`` tags when it has them), the share of
-each label class among the labelled input pixels under the cluster's map
-pixels. Written as ``clusters.json`` and ``clusters.csv``, with the windows'
-assignments (``clusters.parquet``) and the centroids (``centroids.npy``).
+normalised vectors to their centroid, and, given land-cover labels (a class
+raster or a vector layer, :mod:`.labels`), the share of each label class
+among the labelled input pixels under the cluster's map pixels. Written as
+``clusters.json`` and ``clusters.csv``, with the windows' assignments
+(``clusters.parquet``) and the centroids (``centroids.npy``).
 """
 
 from __future__ import annotations
@@ -43,13 +43,13 @@ import shapely
 from affine import Affine
 from matplotlib import colormaps
 from pyproj import CRS, Geod
-from rasterio.warp import Resampling, reproject
 from sklearn.cluster import KMeans
 
 from eoforge.classes import ClassInfo, hex_color
 from eoforge.embeddings.index import normalized
+from eoforge.embeddings.labels import UNLABELLED, LabelLayer
 from eoforge.embeddings.table import EmbeddingTable, Lattice, read_tables
-from eoforge.errors import ConfigError, MissingFileError
+from eoforge.errors import ConfigError
 from eoforge.predict.cog import write_cog
 
 PathLike = str | os.PathLike[str]
@@ -142,6 +142,7 @@ def cluster_embeddings(
     *,
     seed: int = 0,
     labels: PathLike | None = None,
+    label_column: str | None = None,
     iterations: int = 100,
 ) -> Clustering:
     """Cluster the windows of embedding tables; write typology maps and statistics.
@@ -152,11 +153,14 @@ def cluster_embeddings(
             ``clusters.csv``, ``clusters.parquet``, ``centroids.npy``.
         k: Number of clusters (1..254).
         seed: k-means seed (same seed, same clusters).
-        labels: A label raster (class map) for the land-cover share of each cluster.
+        labels: Land-cover labels for the share of each class per cluster: a class
+            raster, or a vector layer with ``label_column``.
+        label_column: The vector layer's class column.
         iterations: k-means iterations per restart.
 
     Raises:
-        ConfigError: Tables of different models, windows not on a lattice, or a bad ``k``.
+        ConfigError: Tables of different models, windows not on a lattice, a bad ``k``,
+            or a vector label layer without ``label_column``.
         MissingFileError: ``labels`` does not exist.
     """
     table = tables if isinstance(tables, EmbeddingTable) else read_tables(tables)
@@ -167,8 +171,7 @@ def cluster_embeddings(
                 path=lattice.path,
                 fix="embed the scene with eoforge embed (--window, --stride).",
             )
-    if labels is not None and not Path(labels).is_file():
-        raise MissingFileError("label raster not found.", path=Path(labels), fix="check the path.")
+    layer = None if labels is None else LabelLayer(labels, label_column)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     assigned, distances, centroids = kmeans(table.vectors, k, seed, iterations)
@@ -185,8 +188,8 @@ def cluster_embeddings(
         )
         pixel = _pixel_areas(grid.shape, transform, lattice.crs)
         area += np.bincount(grid[grid != NODATA], weights=pixel[grid != NODATA], minlength=k)[:k]
-        if labels is not None:
-            _land_cover(Path(labels), grid, lattice, transform, land)
+        if layer is not None:
+            _land_cover(layer, grid, lattice, transform, land)
     stats = [
         {
             "id": c.id,
@@ -277,14 +280,14 @@ def _pixel_areas(shape: tuple[int, int], transform: Affine, crs: str) -> npt.NDA
     areas = np.empty(shape)
     for r in range(shape[0]):  # the area depends on the latitude, i.e. the row (north-up)
         for c in range(shape[1]):
-            x0, y0 = transform * (c, r)
-            x1, y1 = transform * (c + 1, r + 1)
+            x0, y0 = transform @ (c, r)
+            x1, y1 = transform @ (c + 1, r + 1)
             areas[r, c] = abs(geod.geometry_area_perimeter(shapely.box(x0, y0, x1, y1))[0])
     return areas
 
 
 def _land_cover(
-    path: Path,
+    layer: LabelLayer,
     grid: npt.NDArray[np.uint8],
     lattice: Lattice,
     transform: Affine,
@@ -293,28 +296,14 @@ def _land_cover(
     """Add the label pixels under each map pixel to its cluster's counts, one map row at a time."""
     assert lattice.stride is not None
     s = lattice.stride
-    with rasterio.open(path) as src:
-        names = {int(key[6:]): v for key, v in src.tags(1).items() if key.startswith("CLASS_")}
-        nodata = src.nodata
-        for r in range(grid.shape[0]):
-            strip = np.full((s, grid.shape[1] * s), -1, np.int64)
-            fine = transform @ Affine.translation(0, r) @ Affine.scale(1 / s)
-            reproject(
-                rasterio.band(src, 1),
-                strip,
-                dst_transform=fine,
-                dst_crs=lattice.crs,
-                dst_nodata=-1,
-                src_nodata=nodata,
-                resampling=Resampling.nearest,
-            )
-            cluster = np.repeat(grid[r].astype(np.int64), s)[None].repeat(s, 0)
-            ok = (strip >= 0) & (cluster != NODATA)
-            pairs, counts = np.unique(
-                np.stack([cluster[ok], strip[ok]]), axis=1, return_counts=True
-            )
-            for (c, value), n in zip(pairs.T, counts, strict=True):
-                land[int(c)][names.get(int(value), f"class {int(value)}")] += int(n)
+    for r in range(grid.shape[0]):
+        fine = transform @ Affine.translation(0, r) @ Affine.scale(1 / s)
+        strip = layer.read(fine, (s, grid.shape[1] * s), lattice.crs)
+        cluster = np.repeat(grid[r].astype(np.int64), s)[None].repeat(s, 0)
+        ok = (strip != UNLABELLED) & (cluster != NODATA)
+        pairs, counts = np.unique(np.stack([cluster[ok], strip[ok]]), axis=1, return_counts=True)
+        for (c, value), n in zip(pairs.T, counts, strict=True):
+            land[int(c)][layer.name(int(value))] += int(n)
 
 
 def _shares(counts: Counter[str]) -> dict[str, float]:
