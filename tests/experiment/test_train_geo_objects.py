@@ -223,3 +223,16 @@ def test_paired_object_files_label_only_their_own_scenes(
     raw["data"]["train"]["objects"]["path"] = raw["data"]["train"]["objects"]["path"] * 2
     with pytest.raises(ConfigError, match="4 objects files for 2 images entries"):
         load_config(write_config(tmp_path / "q.yaml", raw))
+
+
+def test_an_oriented_detector_trains_on_whole_scenes(vhr_scene: Path, tmp_path: Path) -> None:
+    raw = _raw(vhr_scene, tmp_path, detection={"background": 0.0})
+    raw["task"]["kind"] = "oriented_detection"
+    raw["model"]["arch"] = "oriented_fcos"
+    config = load_config(write_config(tmp_path / "o.yaml", raw))
+    data = build_data(config, tmp_path / "run")
+    window = data.train_sampler().draws(0).windows[0]  # type: ignore[attr-defined]
+    sample = data.train[window]
+    assert sample["boxes"].shape[1] == 5 and len(sample["labels"]) >= 1
+    result = train(config, progress=False)
+    assert 0.0 <= result.metrics["val/map"] <= 1.0
