@@ -1,5 +1,7 @@
 """Lightning tasks on one base: classification, segmentation, change, regression, detection.
 
+Self-supervised pretraining of encoders is :mod:`.pretrain`.
+
 Each task wraps a network built by :mod:`eoforge.models` (or any module with
 the same forward contract), normalises its input with buffers that travel in
 the checkpoint, augments training batches, and logs torchmetrics per stage::
@@ -14,6 +16,7 @@ from eoforge.tasks.base import EOTask, blank_invalid
 from eoforge.tasks.classification import ClassificationTask, MultiLabelTask
 from eoforge.tasks.detection import DetectionTask, OrientedDetectionTask
 from eoforge.tasks.factory import TASKS, build_task
+from eoforge.tasks.pretrain import PretrainTask
 from eoforge.tasks.regression import RegressionTask
 from eoforge.tasks.segmentation import ChangeDetectionTask, SegmentationTask
 
@@ -25,6 +28,7 @@ __all__ = [
     "EOTask",
     "MultiLabelTask",
     "OrientedDetectionTask",
+    "PretrainTask",
     "RegressionTask",
     "SegmentationTask",
     "blank_invalid",

@@ -1,0 +1,321 @@
+"""Self-supervised pretraining of a spectral encoder: SimCLR, MoCo-v2, SoftCon or MAE.
+
+Model contract: the encoder maps ``image [B, C, H, W] -> [B, D]`` (an
+``embedding`` network: :class:`~eoforge.models.encoders.SpectralViT` or
+:class:`~eoforge.models.encoders.SpectralResNet`); MAE needs the ViT. Batch
+keys: ``image`` in physical units, optional ``valid`` ``[B, H, W]``, and for
+SoftCon ``fractions`` float32 ``[B, K]`` (land-cover share of each class in
+the window).
+
+Each step standardises and blanks the batch, draws views on the device
+(:mod:`.views`) and scores the method's loss:
+
+* ``simclr``: two views, one encoder pass over both, projection MLP, NT-Xent.
+* ``moco``: view ``a`` through the encoder, view ``b`` through its momentum
+  copy (updated before each training step), InfoNCE against a queue of
+  earlier keys; the keys of every rank (Lightning's ``all_gather``) enter the
+  queue, so all ranks keep the same queue. No shuffled batch norm.
+* ``softcon``: two views, projection MLP, soft contrastive loss against the
+  land-cover similarity of the windows (:mod:`eoforge.models.ssl.softcon`).
+* ``mae``: one view, masked reconstruction at several scales
+  (:mod:`eoforge.models.ssl.mae`).
+
+Contrastive negatives are those of the local batch (and, for MoCo, the
+gathered queue). Logged: ``train/loss_step``, ``train/images_per_s`` (all
+ranks' images per second of wall time between steps, data loading
+included), and per epoch ``train/loss``, ``val/loss`` and
+``train/images_per_s``. The encoder alone is what the bundle keeps.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, cast
+
+import torch
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+
+from eoforge.errors import ConfigError, available_list
+from eoforge.models.encoders import SpectralResNet, SpectralViT
+from eoforge.models.ssl import (
+    FeatureQueue,
+    MaskedAutoencoder,
+    ProjectionHead,
+    fraction_similarity,
+    moco_loss,
+    momentum_update,
+    nt_xent,
+    soft_contrastive,
+)
+from eoforge.tasks.base import Batch, EOTask, Stage, blank_invalid
+from eoforge.tasks.pretrain.views import ViewSettings, random_view
+
+Method = Literal["simclr", "moco", "softcon", "mae"]
+METHODS: tuple[Method, ...] = ("simclr", "moco", "softcon", "mae")
+DEFAULT_TEMPERATURE = {"simclr": 0.1, "moco": 0.2}
+"""SimCLR's and MoCo-v2's usual temperatures."""
+
+
+class PretrainTask(EOTask):
+    """Self-supervised pretraining of an encoder (see the module docstring).
+
+    Args:
+        model: The encoder, ``[B, C, H, W] -> [B, D]`` with ``num_features == D``.
+        method: ``simclr``, ``moco``, ``softcon`` or ``mae``.
+        temperature: Contrastive temperature (default 0.1 SimCLR, 0.2 MoCo).
+        projection_dim: Output width of the projection MLP.
+        hidden_dim: Hidden width of the projection MLP.
+        queue_size: MoCo keys kept.
+        momentum: MoCo's momentum-encoder coefficient.
+        similarity: SoftCon's land-cover similarity, ``cosine`` or ``jaccard``.
+        soft_loss: SoftCon's loss, ``bce`` or ``mse``.
+        mask_ratio: MAE's share of masked patches.
+        decoder_dim: MAE decoder width.
+        decoder_depth: MAE decoder blocks.
+        scales: MAE reconstruction scales (divisors of the patch size).
+        norm_pix: MAE's per-patch normalised targets.
+        views: How views are drawn.
+        channels_last: Run a ResNet encoder on channels-last views on GPUs.
+        **options: :class:`~eoforge.tasks.base.EOTask` arguments
+            (``lr``, ``optimizer``, ``normalization``...); ``augment`` is
+            forced off (views replace it).
+
+    Raises:
+        ConfigError: Unknown method, MAE on a non-ViT, or bad options.
+    """
+
+    kind = "pretrain"
+    default_loss = "method"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        method: str = "simclr",
+        temperature: float | None = None,
+        projection_dim: int = 128,
+        hidden_dim: int = 512,
+        queue_size: int = 4096,
+        momentum: float = 0.99,
+        similarity: str = "cosine",
+        soft_loss: str = "bce",
+        mask_ratio: float = 0.75,
+        decoder_dim: int = 128,
+        decoder_depth: int = 2,
+        scales: Sequence[int] = (1, 2),
+        norm_pix: bool = True,
+        views: ViewSettings | None = None,
+        channels_last: bool = True,
+        **options: Any,
+    ) -> None:
+        options["augment"] = False
+        super().__init__(model, **options)
+        if method not in METHODS:
+            raise ConfigError(
+                f"unknown pretraining method {method!r}.",
+                fix=f"use one of {available_list(METHODS)}.",
+            )
+        if similarity not in ("cosine", "jaccard") or soft_loss not in ("bce", "mse"):
+            raise ConfigError(
+                f"SoftCon similarity {similarity!r} / loss {soft_loss!r} unknown.",
+                fix="use similarity cosine or jaccard, soft_loss bce or mse.",
+            )
+        if not 0.0 <= momentum <= 1.0:
+            raise ConfigError(f"momentum {momentum} is outside [0, 1].", fix="use e.g. 0.99.")
+        self.method: Method = method  # narrowed by the check above
+        self.temperature = float(temperature or DEFAULT_TEMPERATURE.get(method, 0.1))
+        self.momentum = momentum
+        self.similarity: Literal["cosine", "jaccard"] = cast(Any, similarity)
+        self.soft_loss: Literal["bce", "mse"] = cast(Any, soft_loss)
+        self.views = views or ViewSettings()
+        self.channels_last = channels_last and isinstance(model, SpectralResNet)
+        self.mae: MaskedAutoencoder | None = None
+        self.projector: ProjectionHead | None = None
+        self.momentum_encoder: nn.Module | None = None
+        self.momentum_projector: nn.Module | None = None
+        self.queue: FeatureQueue | None = None
+        width = int(getattr(model, "num_features", 0))
+        if method == "mae":
+            if not isinstance(model, SpectralViT):
+                raise ConfigError(
+                    f"MAE pretraining needs a spectral_vit encoder, got {type(model).__name__}.",
+                    fix="use model.arch spectral_vit, or method simclr/moco/softcon.",
+                )
+            bands = list(model.bands or ())
+            self.mae = MaskedAutoencoder(
+                model,
+                len(bands),
+                mask_ratio=mask_ratio,
+                decoder_dim=decoder_dim,
+                decoder_depth=decoder_depth,
+                scales=scales,
+                norm_pix=norm_pix,
+            )
+        else:
+            if width < 1:
+                raise ConfigError(
+                    f"{type(model).__name__} has no num_features: cannot size the projection.",
+                    fix="use model.arch spectral_vit or spectral_resnet.",
+                )
+            self.projector = ProjectionHead(width, hidden_dim, projection_dim)
+        if method == "moco":
+            self.momentum_encoder = copy.deepcopy(model).requires_grad_(False)
+            assert self.projector is not None
+            self.momentum_projector = copy.deepcopy(self.projector).requires_grad_(False)
+            self.queue = FeatureQueue(queue_size, projection_dim)
+        self.hparams.update(
+            {
+                "method": method,
+                "temperature": self.temperature,
+                "projection_dim": projection_dim,
+                "hidden_dim": hidden_dim,
+                "queue_size": queue_size,
+                "momentum": momentum,
+                "similarity": similarity,
+                "soft_loss": soft_loss,
+                "mask_ratio": mask_ratio,
+                "decoder_dim": decoder_dim,
+                "decoder_depth": decoder_depth,
+                "scales": list(scales),
+                "norm_pix": norm_pix,
+                "crop_scale": list(self.views.crop_scale),
+                "crop_ratio": list(self.views.crop_ratio),
+                "d4": self.views.d4,
+                "gain": self.views.gain,
+                "offset": self.views.offset,
+            }
+        )
+        self._pending_keys: Tensor | None = None
+        self._last_step_end: float | None = None
+        self._epoch_images = 0
+        self._epoch_seconds = 0.0
+
+    # --- what EOTask asks of a task -------------------------------------------------
+
+    def make_metrics(self) -> MetricCollection:
+        """None: pretraining reports its loss and throughput only."""
+        return MetricCollection({})
+
+    def select(self, output: Tensor, batch: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
+        """Embeddings ``[B, D]`` and the windows' class fractions ``[B, K]`` (or ``[B, 0]``)."""
+        fractions = batch.get("fractions")
+        if fractions is None:
+            fractions = output.new_zeros(output.shape[0], 0)
+        return output, fractions
+
+    def loss_fn(self, pred: Tensor, target: Tensor) -> Tensor:
+        """Refused: a pretraining loss compares views, which :meth:`pretrain_loss` draws.
+
+        Raises:
+            ConfigError: Always.
+        """
+        raise ConfigError(
+            "a pretraining loss is computed from two views of a batch, not from predictions.",
+            fix="call pretrain_loss(batch) (training_step does).",
+        )
+
+    def check_loss(self) -> None:
+        """Accept no ``task.loss``: the method fixes the loss."""
+        if self.loss_name != self.default_loss:
+            raise ConfigError(
+                f"task.loss {self.loss_name!r} is not used by pretraining.",
+                fix="remove task.loss; task.method chooses the loss.",
+            )
+
+    # --- the losses -------------------------------------------------------------------
+
+    def _standardised(self, batch: Batch) -> Tensor:
+        image: Tensor = batch["image"]
+        x = image if self.normalize is None else self.normalize(image)
+        x = blank_invalid(x, batch.get("valid"))
+        if self.channels_last and x.is_cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def _project(self, x: Tensor) -> Tensor:
+        assert self.projector is not None
+        out: Tensor = self.projector(self.model(x))
+        return out
+
+    def pretrain_loss(self, batch: Batch, update: bool = False) -> Tensor:
+        """The method's loss on a batch (views drawn here).
+
+        Args:
+            batch: Batch with ``image`` (and ``fractions`` for SoftCon).
+            update: Training step: update MoCo's momentum encoder and queue.
+
+        Raises:
+            ConfigError: SoftCon without ``fractions`` in the batch.
+        """
+        x = self._standardised(batch)
+        if self.mae is not None:
+            loss: Tensor = self.mae(random_view(x, self.views))[0]
+            return loss
+        a, b = random_view(x, self.views), random_view(x, self.views)
+        if self.method == "moco":
+            return self._moco(a, b, update)
+        za, zb = self._project(torch.cat([a, b])).chunk(2)
+        if self.method == "simclr":
+            return nt_xent(za, zb, self.temperature)
+        fractions = batch.get("fractions")
+        if fractions is None:
+            raise ConfigError(
+                "SoftCon needs each window's land-cover fractions (batch key 'fractions').",
+                fix="give data.train.label (a land-cover layer) and its classes or legend.",
+            )
+        target = fraction_similarity(fractions, self.similarity)
+        return soft_contrastive(za, zb, target, self.soft_loss)
+
+    def _moco(self, a: Tensor, b: Tensor, update: bool) -> Tensor:
+        assert self.momentum_encoder is not None and self.momentum_projector is not None
+        assert self.queue is not None and self.projector is not None
+        if update:
+            momentum_update(self.model, self.momentum_encoder, self.momentum)
+            momentum_update(self.projector, self.momentum_projector, self.momentum)
+        query = self._project(a)
+        with torch.no_grad():
+            key: Tensor = self.momentum_projector(self.momentum_encoder(b))
+        loss = moco_loss(query, key, self.queue.keys, self.temperature)
+        if update:  # enqueued after the backward pass, which still needs the queue as it is
+            gathered = cast(Tensor, self.all_gather(key.detach()))
+            self._pending_keys = gathered.reshape(-1, key.shape[-1])
+        return loss
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _step(self, batch: Batch, stage: Stage) -> Tensor:
+        loss = self.pretrain_loss(batch, update=stage == "train")
+        size = int(batch["image"].shape[0])
+        if stage == "train":
+            self.log("train/loss_step", loss, batch_size=size, prog_bar=True)
+        self._loss_mean(stage).update(loss.detach(), weight=size)
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        """Restart the throughput clock (the first step of an epoch is not timed)."""
+        self._last_step_end = None
+        self._epoch_images, self._epoch_seconds = 0, 0.0
+
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
+        """Enqueue MoCo's keys; log images per second over all ranks since the previous step."""
+        if self.queue is not None and self._pending_keys is not None:
+            self.queue.push(self._pending_keys)
+            self._pending_keys = None
+        now = time.perf_counter()
+        if self._last_step_end is not None:
+            seconds = now - self._last_step_end
+            images = int(batch["image"].shape[0]) * self.trainer.world_size
+            self._epoch_images += images
+            self._epoch_seconds += seconds
+            self.log("train/images_per_s", images / max(seconds, 1e-9), batch_size=images)
+        self._last_step_end = now
+
+    def on_train_epoch_end(self) -> None:
+        """Training loss and the epoch's mean throughput (when two or more steps ran)."""
+        super().on_train_epoch_end()
+        if self._epoch_seconds > 0 and self.history["train"]:
+            rate = self._epoch_images / self._epoch_seconds
+            self.history["train"][-1]["train/images_per_s"] = rate
