@@ -12,13 +12,16 @@ import geopandas as gpd
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import rasterio
 import zarr
+from rasterio.windows import Window
 from tests.embeddings.windows import BANDS, CRS, T, embedding_bundle, write_scene
 from tests.predict.heads import MeanEmbedding
 
+from eoforge.embeddings import embed
 from eoforge.errors import ConfigError
 from eoforge.io import source_from_file
-from eoforge.predict import EmbeddingSpec, RunOptions, Scene, TilingOptions, run
+from eoforge.predict import DaskOptions, EmbeddingSpec, RunOptions, Scene, TilingOptions, run
 from eoforge.predict.identity import ModelIdentity, bundle_identity
 from eoforge.predict.tiling import lattice_starts
 
@@ -125,3 +128,28 @@ def test_a_scene_smaller_than_the_window_is_named(tmp_path: Path) -> None:
             bands=BANDS,
             tiling=TilingOptions(tile=32, stride=16, multiple=1),
         )
+
+
+def test_embedding_a_bundle_on_dask_equals_the_local_run(tmp_path: Path) -> None:
+    bundle = embedding_bundle(tmp_path / "bundle")
+    data_path = write_scene(tmp_path / "in" / "scene.tif")
+    with rasterio.open(data_path, "r+") as ds:  # a nodata corner: 8 x 8 px of the first window
+        ds.nodata = -1
+        ds.write(np.full((3, 8, 8), -1, np.float32), window=Window(0, 0, 8, 8))
+    local = embed(bundle, data_path, tmp_path / "local", stride=8, block=32)[0].paths
+    dask = embed(
+        bundle,
+        data_path,
+        tmp_path / "dask",
+        stride=8,
+        block=32,
+        run_options=RunOptions(dask=DaskOptions(workers=2)),
+    )[0].paths
+    table, remote = gpd.read_parquet(local["embeddings"]), gpd.read_parquet(dask["embeddings"])
+    # the same rows; vectors equal up to float32 rounding (workers run torch on fewer threads)
+    assert table.drop(columns="embedding").equals(remote.drop(columns="embedding"))
+    np.testing.assert_allclose(
+        np.stack(remote.embedding), np.stack(table.embedding), rtol=1e-5, atol=1e-6
+    )
+    valid = dict(zip(zip(table.row, table.col, strict=True), table.valid, strict=True))
+    assert valid[(0, 0)] == 0.75 and valid[(0, 8)] == 1.0 and valid[(8, 0)] == 1.0
