@@ -37,6 +37,7 @@ TaskKind = Literal[
     "pixel_regression",
     "detection",
     "oriented_detection",
+    "pretrain",
 ]
 DATA_KINDS = ("geo", "class_folder", "image_mask", "change_triplet", "bigearthnet", "objects")
 
@@ -697,6 +698,59 @@ class ModelConfig(Section):
     pretrained_bands: list[BandName] | None = None
 
 
+class PretrainOptions(Section):
+    """Options of self-supervised pretraining (``task.kind: pretrain``); each method reads its own.
+
+    Attributes:
+        temperature: Contrastive temperature (None: 0.1 for SimCLR, 0.2 for MoCo-v2).
+        projection_dim: Output width of the projection MLP (contrastive methods).
+        hidden_dim: Hidden width of the projection MLP.
+        queue_size: MoCo: keys kept as negatives.
+        momentum: MoCo: momentum-encoder coefficient.
+        similarity: SoftCon: land-cover similarity of two windows, ``cosine`` or
+            ``jaccard`` (weighted) of their class fractions.
+        soft_loss: SoftCon: ``bce`` or ``mse`` between embedding and land-cover similarity.
+        mask_ratio: MAE: share of patches masked.
+        decoder_dim: MAE: decoder width.
+        decoder_depth: MAE: decoder transformer blocks.
+        scales: MAE: reconstruction scales, divisors of the ViT patch size (1: input
+            resolution, 2: half).
+        norm_pix: MAE: standardise each target patch.
+        crop_scale: Views: range of a crop's share of the window's area.
+        crop_ratio: Views: range of a crop's aspect ratio.
+        d4: Views: random flips and quarter turns.
+        gain: Views: std of the per-band gain jitter.
+        offset: Views: std of the per-band offset jitter, band standard deviations.
+    """
+
+    temperature: float | None = Field(default=None, gt=0)
+    projection_dim: int = Field(default=128, ge=1)
+    hidden_dim: int = Field(default=512, ge=1)
+    queue_size: int = Field(default=4096, ge=1)
+    momentum: float = Field(default=0.99, ge=0, le=1)
+    similarity: Literal["cosine", "jaccard"] = "cosine"
+    soft_loss: Literal["bce", "mse"] = "bce"
+    mask_ratio: float = Field(default=0.75, ge=0, lt=1)
+    decoder_dim: int = Field(default=128, ge=4)
+    decoder_depth: int = Field(default=2, ge=1)
+    scales: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1, 2], min_length=1)
+    norm_pix: bool = True
+    crop_scale: tuple[float, float] = (0.3, 1.0)
+    crop_ratio: tuple[float, float] = (0.75, 4 / 3)
+    d4: bool = True
+    gain: float = Field(default=0.1, ge=0)
+    offset: float = Field(default=0.1, ge=0)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        low, high = self.crop_scale
+        if not 0 < low <= high <= 1:
+            raise ValueError("crop_scale must be [low, high] with 0 < low <= high <= 1")
+        if not 0 < self.crop_ratio[0] <= self.crop_ratio[1]:
+            raise ValueError("crop_ratio must be [low, high] with 0 < low <= high")
+        return self
+
+
 class TaskConfig(Section):
     """What is learnt and how it is scored.
 
@@ -709,6 +763,9 @@ class TaskConfig(Section):
         ap_style: Detection tasks: ``voc12`` (all-point AP at ``iou_threshold``),
             ``voc07`` (11-point) or ``coco`` (IoU 0.50:0.95, with AP50 and AP75).
         iou_threshold: Detection tasks: IoU a detection needs to match an object.
+        method: Pretraining only: ``simclr``, ``moco`` (v2), ``softcon`` (needs a
+            land-cover label layer) or ``mae`` (needs ``spectral_vit``).
+        ssl: Pretraining options (see :class:`PretrainOptions`).
     """
 
     kind: TaskKind
@@ -718,6 +775,16 @@ class TaskConfig(Section):
     augment: bool = True
     ap_style: Literal["voc07", "voc12", "coco"] = "voc12"
     iou_threshold: float = Field(default=0.5, gt=0, lt=1)
+    method: Literal["simclr", "moco", "softcon", "mae"] | None = None
+    ssl: PretrainOptions = Field(default_factory=lambda: PretrainOptions())
+
+    @model_validator(mode="after")
+    def _method(self) -> Self:
+        if self.kind == "pretrain" and self.method is None:
+            raise ValueError("pretraining needs task.method: simclr, moco, softcon or mae")
+        if self.kind != "pretrain" and self.method is not None:
+            raise ValueError(f"task.method is for task.kind pretrain, not {self.kind!r}")
+        return self
 
 
 class OptimConfig(Section):

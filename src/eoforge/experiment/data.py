@@ -68,6 +68,7 @@ from eoforge.experiment.config import (
     ObjectsData,
 )
 from eoforge.experiment.geo_data import (
+    LabelFractions,
     PairedSources,
     geo_dataset,
     hold_out,
@@ -154,8 +155,11 @@ def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
 
 
 def geo_classes(data: GeoData, scene: Path | None, task: str) -> ClassSet:
-    """Classes of geo data: from the legend (optionally merged by ``classes``) or the list."""
-    if task == "pixel_regression":
+    """Classes of geo data: from the legend (optionally merged by ``classes``) or the list.
+
+    Pretraining without a label layer, and pixel regression, have none.
+    """
+    if task == "pixel_regression" or (task == "pretrain" and data.train.label is None):
         return ClassSet()
     if data.legend is not None:
         entries = read_legend(data.legend, scene)
@@ -172,7 +176,10 @@ def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentDa
     train_src = scene_sources(data.train, bands, run_dir, "data.train")
     classes = geo_classes(data, train_src.folder, config.task.kind)
     table = classes.lookup(ignore)
-    steps = [] if table is None else [RemapLabels(table, ignore)]
+    steps: list[Any] = [] if table is None else [RemapLabels(table, ignore)]
+    pretrain = config.task.kind == "pretrain"
+    if pretrain and data.train.label is not None:  # SoftCon's per-window class fractions
+        steps.append(LabelFractions(len(classes.names)))
     regions = image_regions(train_src, bands)
     if data.val is None:
         regions, val_regions = hold_out(regions, data.val_fraction, data.patch_size)
@@ -181,9 +188,9 @@ def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentDa
         val_src = scene_sources(data.val, bands, run_dir, "data.val")
         val_regions, val_layers = scoring_regions(val_src, bands), data.val
     tile = data.val_patch_size or data.patch_size
-    once = owned_pixels(val_regions, tile)
+    once: list[Any] = [] if pretrain else [owned_pixels(val_regions, tile)]
     train = geo_dataset(train_src, bands, data.train.label, data.train.target, steps, ignore)
-    val = geo_dataset(val_src, bands, val_layers.label, val_layers.target, [*steps, once], ignore)
+    val = geo_dataset(val_src, bands, val_layers.label, val_layers.target, [*steps, *once], ignore)
 
     def stats() -> Iterator[Sample]:
         sampler = RandomGeoSampler(regions, data.patch_size, data.stats_samples, seed=seed + 1)

@@ -1,7 +1,8 @@
 """Export a trained model as a bundle, with the experiment config beside it.
 
 The bundle (:func:`eoforge.models.save_bundle`) carries the task, spec,
-bands, normalisation, GSD, patch size, classes and final metrics;
+bands, normalisation, GSD, patch size, classes and final metrics (an
+``embedding`` bundle, e.g. of a pretrained encoder, carries no classes);
 ``experiment.yaml`` in the same folder keeps the training config so that
 ``eoforge evaluate`` can read a new scene the way training read its scenes
 (label band, class merging, ignore index).
@@ -56,7 +57,7 @@ def export_bundle(
         normalization=Normalization(mean=[float(v) for v in mean], std=[float(v) for v in std]),
         gsd=data.gsd,
         patch_size=data.patch_size,
-        classes=data.classes.infos(),
+        classes=[] if spec.task == "embedding" else data.classes.infos(),
         metrics=metrics,
     )
     path = save_bundle(folder, model.cpu(), bundle)

@@ -93,6 +93,31 @@ class ReadTarget:
         return sample
 
 
+class LabelFractions:
+    """Sample transform: the label ``mask`` -> ``fractions`` float32 ``[K]`` (SoftCon's targets).
+
+    ``fractions[k]`` is the share of the window's labelled pixels (class ids
+    in ``[0, K)``; the ignore index, nodata and unlabelled pixels do not
+    count) that hold class ``k``; all zeros when no pixel is labelled. The
+    mask itself is dropped (pretraining needs only the vector).
+
+    Args:
+        num_classes: ``K``.
+    """
+
+    def __init__(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+
+    def __call__(self, sample: Sample) -> Sample:
+        """Return ``sample`` with ``fractions`` and without ``mask``."""
+        mask = sample.pop("mask").long()
+        counted = mask[(mask >= 0) & (mask < self.num_classes)]
+        counts = torch.bincount(counted, minlength=self.num_classes).to(torch.float32)
+        total = counts.sum()
+        sample["fractions"] = counts / total if total > 0 else counts
+        return sample
+
+
 Rect = tuple[int, int, int, int]
 
 

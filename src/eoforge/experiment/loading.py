@@ -23,7 +23,7 @@ from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
 from eoforge.models import list_models
 
 TASKS_OF_DATA = {
-    "geo": ("segmentation", "pixel_regression", "detection", "oriented_detection"),
+    "geo": ("segmentation", "pixel_regression", "detection", "oriented_detection", "pretrain"),
     "class_folder": ("classification",),
     "image_mask": ("segmentation",),
     "change_triplet": ("change",),
@@ -203,14 +203,57 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
             fix=f"use task.kind {' or '.join(TASKS_OF_DATA[kind])}.",
         )
     serves = {info.name: info.tasks for info in list_models()}[config.model.arch]
-    if task not in serves:
+    network = "embedding" if task == "pretrain" else task  # pretraining trains an encoder
+    if network not in serves:
         raise ConfigError(
-            f"model.arch: {config.model.arch!r} does not serve task {task!r}.",
+            f"model.arch: {config.model.arch!r} does not serve task {network!r}.",
             path=file,
-            fix=f"pick an architecture for {task!r} from `eoforge models`.",
+            fix=f"pick an architecture for {network!r} from `eoforge models`.",
         )
-    if kind == "geo":
+    if task == "pretrain":
+        _check_pretrain(config, file)
+    elif kind == "geo":
         _check_geo_layers(config, file)
+
+
+def _check_pretrain(config: ExperimentConfig, file: Path) -> None:
+    data, method = config.data, config.task.method
+    assert data.kind == "geo"
+    if method == "mae" and config.model.arch != "spectral_vit":
+        raise ConfigError(
+            f"task.method: MAE needs model.arch spectral_vit, not {config.model.arch!r}.",
+            path=file,
+            fix="use model.arch spectral_vit, or task.method simclr, moco or softcon.",
+        )
+    for split in ("train", "val"):
+        scenes = getattr(data, split)
+        if scenes is not None and (scenes.objects is not None or scenes.target is not None):
+            raise ConfigError(
+                f"data.{split}: objects and targets are not used by pretraining.",
+                path=file,
+                fix="remove them (a land-cover label layer is read for SoftCon).",
+            )
+    if method != "softcon":
+        return
+    if data.val is not None and data.val.label is None:
+        raise ConfigError(
+            "data.val.label: missing; SoftCon validates on the class fractions of its windows.",
+            path=file,
+            fix="add data.val.label, or leave data.val out (a held-out strip is used).",
+        )
+    if data.train.label is None:
+        raise ConfigError(
+            "data.train.label: missing; SoftCon needs a land-cover layer for each window's "
+            "class fractions.",
+            path=file,
+            fix="add data.train.label (e.g. {band: landcover}) and data.legend or data.classes.",
+        )
+    if data.classes is None and data.legend is None:
+        raise ConfigError(
+            "data.classes: missing; SoftCon counts each window's pixels per class.",
+            path=file,
+            fix="list data.classes or give data.legend.",
+        )
 
 
 _LAYER_OF_TASK = {

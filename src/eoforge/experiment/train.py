@@ -34,6 +34,7 @@ from eoforge.experiment.data import SKIPPED_LOG, ExperimentData, build_data
 from eoforge.experiment.datamodule import ExperimentDataModule
 from eoforge.experiment.export import export_bundle, fold_target_scale, write_config
 from eoforge.experiment.forest import fit_forest
+from eoforge.experiment.pretrain import pretrain_spec, pretrain_task
 from eoforge.experiment.progress import TrainingBar
 from eoforge.experiment.resume import ExactResume, persist_metrics
 from eoforge.experiment.workers import worker_errors_unwrapped
@@ -51,6 +52,7 @@ MONITORS = {
     "pixel_regression": ("val/rmse", "min"),
     "detection": ("val/map", "max"),
     "oriented_detection": ("val/map", "max"),
+    "pretrain": ("val/loss", "min"),
 }
 
 
@@ -95,6 +97,8 @@ class TrainResult:
 
 def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
     """The network spec: architecture from the config, bands and outputs from the data."""
+    if config.task.kind == "pretrain":
+        return pretrain_spec(config, data)
     m = config.model
     outputs = (
         1 if config.task.kind in ("regression", "pixel_regression") else len(data.classes.names)
@@ -130,6 +134,10 @@ def make_task(
     config: ExperimentConfig, spec: ModelSpec, data: ExperimentData, norm: tuple[Any, Any]
 ) -> EOTask:
     """The Lightning task around a fresh network."""
+    if config.task.kind == "pretrain":
+        pretraining = pretrain_task(config, spec, norm)
+        persist_metrics(pretraining)
+        return pretraining
     t, o = config.task, config.optim
     regression = t.kind in ("regression", "pixel_regression")
     options: dict[str, Any] = {

@@ -148,9 +148,14 @@ class MaskedAutoencoder(nn.Module):
                     nn.init.zeros_(module.bias)
 
     def encode_visible(
-        self, image: Tensor, bands: Sequence[str | Band] | None = None
+        self,
+        image: Tensor,
+        bands: Sequence[str | Band] | None = None,
+        generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Encoder tokens of the visible patches ``[B, 1 + n_keep, D]`` (class token first).
+
+        ``generator`` draws the mask (None: torch's global generator).
 
         Returns:
             ``(tokens, mask [B, N], restore [B, N])`` as :func:`random_masking` gives them.
@@ -159,7 +164,7 @@ class MaskedAutoencoder(nn.Module):
         tokens = enc.patch_embed(image, call_bands(bands, enc.bands))
         rows, cols = enc.patch_embed.grid_size(image)
         positions = sincos_2d(enc.num_features, rows, cols).to(tokens.device, tokens.dtype)
-        visible, mask, restore = random_masking(tokens + positions, self.mask_ratio)
+        visible, mask, restore = random_masking(tokens + positions, self.mask_ratio, generator)
         cls = enc.cls_token.expand(tokens.shape[0], -1, -1).to(tokens.dtype)
         encoded: Tensor = enc.norm(enc.blocks(torch.cat([cls, visible], dim=1)))
         return encoded, mask, restore
@@ -187,19 +192,23 @@ class MaskedAutoencoder(nn.Module):
         return target
 
     def forward(
-        self, image: Tensor, bands: Sequence[str | Band] | None = None
+        self,
+        image: Tensor,
+        bands: Sequence[str | Band] | None = None,
+        generator: torch.Generator | None = None,
     ) -> tuple[Tensor, dict[int, Tensor]]:
         """Masked-patch reconstruction loss of a batch.
 
         Args:
             image: Standardised images ``[B, C, H, W]``.
             bands: Band names (default: the encoder's bound bands).
+            generator: Draws the mask (None: torch's global generator).
 
         Returns:
             ``(loss, per_scale)``: the weighted sum, and each scale's loss
             (mean squared error over the masked patches' values).
         """
-        encoded, mask, restore = self.encode_visible(image, bands)
+        encoded, mask, restore = self.encode_visible(image, bands, generator)
         rows, cols = self.encoder.patch_embed.grid_size(image)
         decoded = self.decode(encoded, restore, rows, cols)
         per_scale: dict[int, Tensor] = {}

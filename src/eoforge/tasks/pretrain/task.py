@@ -21,10 +21,12 @@ Each step standardises and blanks the batch, draws views on the device
   (:mod:`eoforge.models.ssl.mae`).
 
 Contrastive negatives are those of the local batch (and, for MoCo, the
-gathered queue). Logged: ``train/loss_step``, ``train/images_per_s`` (all
+gathered queue). Logged: ``train/loss_step``, ``train/images_per_s_step`` (all
 ranks' images per second of wall time between steps, data loading
 included), and per epoch ``train/loss``, ``val/loss`` and
-``train/images_per_s``. The encoder alone is what the bundle keeps.
+``train/images_per_s``. Validation views and masks come from a generator
+seeded by the batch index, so ``val/loss`` compares epochs on the same
+views and leaves the training draws untouched. The encoder alone is what the bundle keeps.
 """
 
 from __future__ import annotations
@@ -240,21 +242,24 @@ class PretrainTask(EOTask):
         out: Tensor = self.projector(self.model(x))
         return out
 
-    def pretrain_loss(self, batch: Batch, update: bool = False) -> Tensor:
+    def pretrain_loss(
+        self, batch: Batch, update: bool = False, generator: torch.Generator | None = None
+    ) -> Tensor:
         """The method's loss on a batch (views drawn here).
 
         Args:
             batch: Batch with ``image`` (and ``fractions`` for SoftCon).
             update: Training step: update MoCo's momentum encoder and queue.
+            generator: Draws views and masks (None: torch's global generator).
 
         Raises:
             ConfigError: SoftCon without ``fractions`` in the batch.
         """
         x = self._standardised(batch)
         if self.mae is not None:
-            loss: Tensor = self.mae(random_view(x, self.views))[0]
+            loss: Tensor = self.mae(random_view(x, self.views, generator), None, generator)[0]
             return loss
-        a, b = random_view(x, self.views), random_view(x, self.views)
+        a, b = random_view(x, self.views, generator), random_view(x, self.views, generator)
         if self.method == "moco":
             return self._moco(a, b, update)
         za, zb = self._project(torch.cat([a, b])).chunk(2)
@@ -286,13 +291,24 @@ class PretrainTask(EOTask):
 
     # --- steps ---------------------------------------------------------------------------
 
-    def _step(self, batch: Batch, stage: Stage) -> Tensor:
-        loss = self.pretrain_loss(batch, update=stage == "train")
+    def _step(self, batch: Batch, stage: Stage, batch_idx: int = 0) -> Tensor:
+        generator = None
+        if stage != "train":  # the same views every evaluation, and no draw from the global RNG
+            generator = torch.Generator(batch["image"].device).manual_seed(batch_idx)
+        loss = self.pretrain_loss(batch, update=stage == "train", generator=generator)
         size = int(batch["image"].shape[0])
         if stage == "train":
             self.log("train/loss_step", loss, batch_size=size, prog_bar=True)
         self._loss_mean(stage).update(loss.detach(), weight=size)
         return loss
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        """The loss on fixed views of a validation batch (seeded by its index)."""
+        return self._step(batch, "val", batch_idx)
+
+    def test_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        """The loss on fixed views of a test batch (seeded by its index)."""
+        return self._step(batch, "test", batch_idx)
 
     def on_train_epoch_start(self) -> None:
         """Restart the throughput clock (the first step of an epoch is not timed)."""
@@ -310,12 +326,14 @@ class PretrainTask(EOTask):
             images = int(batch["image"].shape[0]) * self.trainer.world_size
             self._epoch_images += images
             self._epoch_seconds += seconds
-            self.log("train/images_per_s", images / max(seconds, 1e-9), batch_size=images)
+            self.log("train/images_per_s_step", images / max(seconds, 1e-9), batch_size=images)
         self._last_step_end = now
 
     def on_train_epoch_end(self) -> None:
         """Training loss and the epoch's mean throughput (when two or more steps ran)."""
         super().on_train_epoch_end()
-        if self._epoch_seconds > 0 and self.history["train"]:
+        if self._epoch_seconds > 0:
             rate = self._epoch_images / self._epoch_seconds
-            self.history["train"][-1]["train/images_per_s"] = rate
+            self.log("train/images_per_s", rate)
+            if self.history["train"]:
+                self.history["train"][-1]["train/images_per_s"] = rate
