@@ -68,7 +68,7 @@ def test_typology_map_and_statistics_of_a_scene(bundle: Path, tmp_path: Path) ->
     truth = PATTERN.reshape(-1)
     assert adjusted_rand_score(truth, result.labels) == 1.0
 
-    map_path = result.paths["maps"]["scene"]  # type: ignore[index]
+    map_path = result.maps["scene"]
     assert cog_validate(str(map_path))[0]
     with rasterio.open(map_path) as ds:
         assert (ds.height, ds.width) == PATTERN.shape
@@ -85,18 +85,19 @@ def test_typology_map_and_statistics_of_a_scene(bundle: Path, tmp_path: Path) ->
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     names = {0: "vegetation", 1: "soil", 2: "water"}
     for stats in result.stats:
-        members = result.labels == stats["id"]
-        assert stats["count"] == 8
-        assert stats["area_km2"] == pytest.approx(8 * 160 * 160 / 1e6, rel=1e-12)
+        members = result.labels == stats.id
+        assert stats.count == 8
+        assert stats.area_km2 == pytest.approx(8 * 160 * 160 / 1e6, rel=1e-12)
         centre = unit[members].mean(0)
         expected = np.linalg.norm(unit[members] - centre, axis=1).mean()
-        assert stats["mean_distance"] == pytest.approx(expected, rel=1e-4)
+        assert stats.mean_distance == pytest.approx(expected, rel=1e-4)
         material = names[int(truth[members][0])]
-        assert stats["land_cover"] == {material: 1.0}
+        assert stats.land_cover == {material: 1.0}
 
-    saved = json.loads(Path(result.paths["json"]).read_text())  # type: ignore[arg-type]
-    assert saved["k"] == 3 and saved["windows"] == 24 and saved["clusters"] == result.stats
-    with Path(result.paths["csv"]).open() as handle:  # type: ignore[arg-type]
+    saved = json.loads(result.files["json"].read_text())
+    assert saved["k"] == 3 and saved["windows"] == 24
+    assert saved["clusters"] == [s.to_dict() for s in result.stats]
+    with result.files["csv"].open() as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["count"]) for r in rows] == [8, 8, 8]
     assert {r["name"] for r in rows} == {"cluster 0", "cluster 1", "cluster 2"}
@@ -111,17 +112,17 @@ def test_overlapping_windows_map_at_the_stride_centred_on_their_windows(
     ]
     labels = write_labels(tmp_path / "labels.tif")
     result = cluster_embeddings(table, tmp_path / "typology", k=3, labels=labels)
-    with rasterio.open(result.paths["maps"]["scene"]) as ds:  # type: ignore[index]
+    with rasterio.open(result.maps["scene"]) as ds:
         assert (ds.height, ds.width) == (7, 11)
         # pixel (i, j): the central 8 x 8 px of the window at (8 i, 8 j), a 4-px margin
         assert ds.transform == T @ Affine.translation(4, 4) @ Affine.scale(8)
-    total = sum(s["count"] for s in result.stats)  # type: ignore[misc]
+    total = sum(s.count for s in result.stats)
     assert total == 77
-    area = sum(s["area_km2"] for s in result.stats)  # type: ignore[misc]
+    area = sum(s.area_km2 for s in result.stats)
     assert area == pytest.approx(77 * 80 * 80 / 1e6)
     # windows straddling two materials exist now, but the shares still add up to 1
     for stats in result.stats:
-        assert sum(stats["land_cover"].values()) == pytest.approx(1.0)  # type: ignore[attr-defined]
+        assert sum(stats.land_cover.values()) == pytest.approx(1.0)
 
 
 def _window_polygons(pattern: np.ndarray, transform: Affine) -> gpd.GeoDataFrame:
@@ -153,15 +154,14 @@ def test_two_scenes_share_clusters_and_vector_labels_give_the_shares(
         label_column="landcover",
     )  # fmt: skip
     names = sorted(r.name for r in results)
-    assert sorted(result.paths["maps"]) == names  # type: ignore[call-overload]
+    assert sorted(result.maps) == names
     truth = np.concatenate(
         [m.reshape(-1) for m in (PATTERN, other)][:: 1 if names[0] == "a" else -1]
     )
     assert adjusted_rand_score(truth, result.labels) == 1.0
     for stats in result.stats:
-        assert stats["count"] == 16
-        assert len(stats["land_cover"]) == 1  # type: ignore[arg-type]
-        assert list(stats["land_cover"].values()) == [1.0]  # type: ignore[attr-defined]
+        assert stats.count == 16
+        assert list(stats.land_cover.values()) == [1.0]
 
 
 def test_areas_on_a_geographic_grid_are_geodesic(tmp_path: Path) -> None:
@@ -178,7 +178,7 @@ def test_areas_on_a_geographic_grid_are_geodesic(tmp_path: Path) -> None:
     result = cluster_embeddings(table, tmp_path / "typology", k=3)
     covered = shapely.box(10.0, 50.0 - 0.064, 10.0 + 0.096, 50.0)  # 4 x 6 windows of 0.016°
     expected = abs(Geod(ellps="WGS84").geometry_area_perimeter(covered)[0]) / 1e6
-    total = sum(s["area_km2"] for s in result.stats)  # type: ignore[misc]
+    total = sum(s.area_km2 for s in result.stats)
     # the pixels' geodesic edges and the box's differ by well under a millionth
     assert total == pytest.approx(expected, rel=1e-6)
     assert total == pytest.approx(

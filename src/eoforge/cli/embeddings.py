@@ -127,18 +127,17 @@ def cluster_command(
         )
     table = Table("cluster", "windows", "km²", "mean distance", "main label")
     for stats in result.stats:
-        shares: dict[str, float] = stats["land_cover"]  # type: ignore[assignment]
+        shares = stats.land_cover
         top = max(shares.items(), key=lambda item: item[1]) if shares else None
         table.add_row(
-            str(stats["name"]),
-            str(stats["count"]),
-            f"{stats['area_km2']:.3f}",
-            f"{stats['mean_distance']:.3f}",
+            stats.name,
+            str(stats.count),
+            f"{stats.area_km2:.3f}",
+            f"{stats.mean_distance:.3f}",
             f"{top[0]} ({top[1]:.0%})" if top else "",
         )
     ui.console().print(table)
-    maps: dict[str, Path] = result.paths["maps"]  # type: ignore[assignment]
-    for path in [*maps.values(), *(result.paths[p] for p in ("json", "csv", "assignments"))]:
+    for path in [*result.maps.values(), *(result.files[p] for p in ("json", "csv", "assignments"))]:
         ui.result(f"wrote {path}")
 
 

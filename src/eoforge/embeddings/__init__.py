@@ -12,13 +12,14 @@ Vectors of different models are never combined: every table and index carries
 the fingerprint of the bundle that made it.
 """
 
-from eoforge.embeddings.cluster import Clustering, cluster_embeddings, kmeans
+from eoforge.embeddings.cluster import Clustering, ClusterStats, cluster_embeddings, kmeans
 from eoforge.embeddings.embed import embed
 from eoforge.embeddings.index import EmbeddingIndex, build_index, open_index
 from eoforge.embeddings.table import EmbeddingTable, Lattice, read_tables
 from eoforge.predict.identity import ModelIdentity, bundle_identity
 
 __all__ = [
+    "ClusterStats",
     "Clustering",
     "EmbeddingIndex",
     "EmbeddingTable",

@@ -29,6 +29,7 @@ among the labelled input pixels under the cluster's map pixels. Written as
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 from collections import Counter
@@ -58,6 +59,34 @@ NODATA = 255
 MAX_CLUSTERS = 254
 
 
+@dataclass(frozen=True)
+class ClusterStats:
+    """Statistics of one cluster.
+
+    Attributes:
+        id: Cluster id (value in the typology maps).
+        name: ``cluster <id>``.
+        color: ``#rrggbb`` colour in the maps' colour table.
+        count: Windows in the cluster.
+        area_km2: Area of its map pixels, km².
+        mean_distance: Mean Euclidean distance of its normalised vectors to the centroid.
+        land_cover: Label class name → share of the labelled pixels under its map
+            pixels (empty without labels).
+    """
+
+    id: int
+    name: str
+    color: str
+    count: int
+    area_km2: float
+    mean_distance: float
+    land_cover: dict[str, float]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (an entry of ``clusters.json``)."""
+        return dataclasses.asdict(self)
+
+
 @dataclass
 class Clustering:
     """What :func:`cluster_embeddings` computed and wrote.
@@ -67,18 +96,19 @@ class Clustering:
         distances: ``[N]`` distance of each normalised vector to its centroid.
         centroids: ``[k, D]`` cluster means of the normalised vectors.
         clusters: Cluster names and colours.
-        stats: Per cluster: ``id``, ``name``, ``color``, ``count``, ``area_km2``,
-            ``mean_distance`` and ``land_cover`` (label class → share; empty without labels).
-        paths: ``maps`` (scene → typology COG), ``json``, ``csv``, ``assignments``,
-            ``centroids``.
+        stats: One entry per cluster, in id order.
+        maps: Scene name → its typology COG.
+        files: ``json``, ``csv``, ``assignments`` (GeoParquet of the windows with
+            ``cluster`` and ``distance``) and ``centroids`` (``.npy``).
     """
 
     labels: npt.NDArray[np.int64]
     distances: npt.NDArray[np.float32]
     centroids: npt.NDArray[np.float32]
     clusters: list[ClassInfo]
-    stats: list[dict[str, object]]
-    paths: dict[str, object]
+    stats: list[ClusterStats]
+    maps: dict[str, Path]
+    files: dict[str, Path]
 
 
 def kmeans(
@@ -191,28 +221,27 @@ def cluster_embeddings(
         if layer is not None:
             _land_cover(layer, grid, lattice, transform, land)
     stats = [
-        {
-            "id": c.id,
-            "name": c.name,
-            "color": c.color,
-            "count": int((assigned == c.id).sum()),
-            "area_km2": float(area[c.id] / 1e6),
-            "mean_distance": float(distances[assigned == c.id].mean())
+        ClusterStats(
+            id=c.id,
+            name=c.name,
+            color=c.color,
+            count=int((assigned == c.id).sum()),
+            area_km2=float(area[c.id] / 1e6),
+            mean_distance=float(distances[assigned == c.id].mean())
             if (assigned == c.id).any()
             else 0.0,
-            "land_cover": _shares(land[c.id]),
-        }
+            land_cover=_shares(land[c.id]),
+        )
         for c in clusters
     ]
-    paths: dict[str, object] = {"maps": maps}
-    paths |= _write_stats(folder, table, k, seed, stats, labels)
+    files = _write_stats(folder, table, k, seed, stats, labels)
     frame = table.windows.copy()
     frame["cluster"] = assigned.astype(np.int16)
     frame["distance"] = distances
     frame.to_parquet(folder / "clusters.parquet", index=False)
     np.save(folder / "centroids.npy", centroids)
-    paths |= {"assignments": folder / "clusters.parquet", "centroids": folder / "centroids.npy"}
-    return Clustering(assigned, distances, centroids, clusters, stats, paths)
+    files |= {"assignments": folder / "clusters.parquet", "centroids": folder / "centroids.npy"}
+    return Clustering(assigned, distances, centroids, clusters, stats, maps, files)
 
 
 def lattice_shape(lattice: Lattice) -> tuple[int, int]:
@@ -316,9 +345,9 @@ def _write_stats(
     table: EmbeddingTable,
     k: int,
     seed: int,
-    stats: list[dict[str, object]],
+    stats: list[ClusterStats],
     labels: PathLike | None,
-) -> dict[str, object]:
+) -> dict[str, Path]:
     description = {
         "k": k,
         "seed": seed,
@@ -326,11 +355,11 @@ def _write_stats(
         "model": None if table.model is None else table.model.to_dict(),
         "tables": [str(t.path) for t in table.lattices],
         "labels": None if labels is None else str(labels),
-        "clusters": stats,
+        "clusters": [s.to_dict() for s in stats],
     }
     json_path = folder / "clusters.json"
     json_path.write_text(json.dumps(description, indent=2) + "\n")
-    classes = sorted({name for s in stats for name in s["land_cover"]})  # type: ignore[attr-defined]
+    classes = sorted({name for s in stats for name in s.land_cover})
     csv_path = folder / "clusters.csv"
     with csv_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -339,9 +368,8 @@ def _write_stats(
             + [f"share {c}" for c in classes]
         )
         for s in stats:
-            shares: dict[str, float] = s["land_cover"]  # type: ignore[assignment]
             writer.writerow(
-                [s["id"], s["name"], s["color"], s["count"], s["area_km2"], s["mean_distance"]]
-                + [shares.get(c, 0.0) for c in classes]
+                [s.id, s.name, s.color, s.count, s.area_km2, s.mean_distance]
+                + [s.land_cover.get(c, 0.0) for c in classes]
             )
     return {"json": json_path, "csv": csv_path}

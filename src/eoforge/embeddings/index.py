@@ -244,9 +244,10 @@ class EmbeddingIndex:
             )
         rows: list[dict[str, object]] = []
         for q, query in enumerate(queries):
-            skip = set(exclude[q]) if exclude is not None else set()
-            if exclude_overlapping and skip:
-                first = self.windows.geometry.iloc[next(iter(exclude[q]))]  # type: ignore[index]
+            given = list(exclude[q]) if exclude is not None else []
+            skip = set(given)
+            if exclude_overlapping and given:
+                first = self.windows.geometry.iloc[given[0]]
                 touching = self.windows.sindex.query(first, predicate="intersects")
                 near = self.windows.geometry.iloc[touching].intersection(first).area > 0
                 skip |= {int(i) for i in touching[near.to_numpy()]}

@@ -130,7 +130,7 @@ def run(
     products = products or Products()
     model, bands, spec, gsd, dates, patch = _resolve(model, spec, bands, products)
     if tiling is None and isinstance(spec, EmbeddingSpec) and patch is not None:
-        tiling = TilingOptions(tile=patch, overlap=0, multiple=1, stride=patch)
+        tiling = TilingOptions(tile=patch, overlap=0, batch=16, multiple=1, stride=patch)
     target = output_grid(Path(grid)) if isinstance(grid, (str, os.PathLike)) else grid
     found = _scenes(scenes, bands, dates)
     folder = Path(out)
