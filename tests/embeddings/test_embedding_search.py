@@ -73,3 +73,23 @@ def test_vectors_of_another_bundle_are_refused(embedded: tuple[Path, Path], tmp_
         read_tables([table, other_table])
     with pytest.raises(ConfigError, match="not in the index"):
         index.like(24)
+
+
+def test_overlapping_windows_point_to_the_nearest_centre_and_can_be_left_out(
+    embedded: tuple[Path, Path], tmp_path: Path
+) -> None:
+    bundle, _ = embedded
+    scene = write_scene(tmp_path / "scene.tif")
+    table = embed(bundle, scene, tmp_path / "out", stride=8)[0].paths["embeddings"]
+    index = open_index(table)
+    assert len(index) == 7 * 11
+    # 4 windows contain the pixel at (row 20, col 36); the one starting at (16, 32) has its
+    # centre (24, 40) nearest, 8-px windows apart: rows 0..6, cols 0..10
+    row = index.at(600000 + 36 * 10 + 5, 5700000 - 20 * 10 - 5)
+    assert (index.windows.row[row], index.windows.col[row]) == (16, 32)
+    plain = index.like(row, k=5)
+    apart = index.like(row, k=5, exclude_overlapping=True)
+    footprint = index.windows.geometry[row]
+    assert (plain.geometry.intersection(footprint).area > 0).any()  # its own neighbours
+    assert (apart.geometry.intersection(footprint).area == 0).all()
+    assert list(apart["rank"]) == list(range(5)) and row not in set(apart.id)
