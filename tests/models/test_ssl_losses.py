@@ -18,6 +18,7 @@ from eoforge.models.ssl import (
     nt_xent,
     random_masking,
     soft_contrastive,
+    wavelength_groups,
 )
 from eoforge.models.ssl.mae import masked_mse, patchify
 
@@ -164,3 +165,34 @@ def test_mae_rejects_bad_scales() -> None:
         MaskedAutoencoder(vit, 4, scales=(1, 3))
     with pytest.raises(ConfigError, match="mask_ratio"):
         MaskedAutoencoder(vit, 4, mask_ratio=1.0)
+
+
+S2_10 = ["S2.B02", "S2.B03", "S2.B04", "S2.B05", "S2.B06", "S2.B07", "S2.B08", "S2.B8A"]
+S2_10 += ["S2.B11", "S2.B12"]
+
+
+def test_wavelength_groups_of_sentinel2_and_radar() -> None:
+    assert wavelength_groups(S2_10) == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
+    assert wavelength_groups(["S1.VV", "S2.B04", "DEM.dsm", "S2.B11"]) == [[1], [3], [0, 2]]
+
+
+def test_grouped_mae_masks_group_tokens_independently() -> None:
+    vit = spectral_vit("tiny", depth=1, patch_size=8, bands=S2_10)
+    groups = wavelength_groups(S2_10)
+    mae = MaskedAutoencoder(vit, 10, mask_ratio=0.75, scales=(1, 2), groups=groups)
+    x = torch.randn(2, 10, 16, 16)
+    torch.manual_seed(0)
+    encoded, mask, _ = mae.encode_visible(x)
+    assert mask.shape == (2, 4 * 4)  # 4 groups x 4 patches
+    assert encoded.shape == (2, 1 + 4, 192)  # class token + a quarter of the 16 tokens
+    by_group = mask.reshape(2, 4, 4)
+    assert not torch.equal(by_group[:, 0], by_group[:, 1]) or not torch.equal(
+        by_group[:, 1], by_group[:, 2]
+    )  # the groups of one patch are not masked together
+    widths = [h.out_features for h in mae.heads]  # [scale, group]: (p / s)² x group bands
+    assert widths == [64 * 3, 64 * 3, 64 * 2, 64 * 2, 16 * 3, 16 * 3, 16 * 2, 16 * 2]
+    loss, per_scale = mae(x)
+    assert torch.isfinite(loss) and set(per_scale) == {1, 2}
+    assert torch.equal(mae.targets(x, 2, 3), mae.targets(x[:, 8:], 2))
+    with pytest.raises(ConfigError, match="each band once"):
+        MaskedAutoencoder(vit, 10, groups=[[0, 1], [1, 2]])

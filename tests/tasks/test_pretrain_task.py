@@ -102,6 +102,8 @@ FRACTIONS = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.
         ("simclr", {}),
         ("softcon", {}),
         ("mae", {}),
+        ("mae", {"groups": "wavelength"}),
+        ("mae", {"groups": [["S2.B02", "S2.B03"], ["S2.red", "S2.B08"]]}),
         ("simclr", {"resnet": True}),
     ],
 )
@@ -150,3 +152,5 @@ def test_bad_choices_are_refused() -> None:
         _task("mae", resnet=True)
     with pytest.raises(ConfigError, match="not used by pretraining"):
         _task("simclr", loss="ce")
+    with pytest.raises(ConfigError, match="not input bands"):
+        _task("mae", groups=[["S2.B02", "S2.B03", "S2.B04"], ["S2.B11"]])

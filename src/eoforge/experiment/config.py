@@ -716,6 +716,9 @@ class PretrainOptions(Section):
         scales: MAE: reconstruction scales, divisors of the ViT patch size (1: input
             resolution, 2: half).
         norm_pix: MAE: standardise each target patch.
+        groups: MAE: spectral grouping (SatMAE): ``none`` (one token per patch of
+            all bands), ``wavelength`` (visible / red edge / NIR / SWIR tokens,
+            masked independently) or lists of band names.
         crop_scale: Views: range of a crop's share of the window's area.
         crop_ratio: Views: range of a crop's aspect ratio.
         d4: Views: random flips and quarter turns.
@@ -735,6 +738,7 @@ class PretrainOptions(Section):
     decoder_depth: int = Field(default=2, ge=1)
     scales: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1, 2], min_length=1)
     norm_pix: bool = True
+    groups: Literal["none", "wavelength"] | list[list[BandName]] = "none"
     crop_scale: tuple[float, float] = (0.3, 1.0)
     crop_ratio: tuple[float, float] = (0.75, 4 / 3)
     d4: bool = True

@@ -60,6 +60,7 @@ def pretrain_task(config: ExperimentConfig, spec: ModelSpec, norm: tuple[Any, An
         decoder_depth=s.decoder_depth,
         scales=s.scales,
         norm_pix=s.norm_pix,
+        groups=s.groups,
         views=views,
         model_spec=spec,
         lr=o.lr,

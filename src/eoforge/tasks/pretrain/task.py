@@ -41,7 +41,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
 from eoforge.errors import ConfigError, available_list
-from eoforge.models.encoders import SpectralResNet, SpectralViT
+from eoforge.models.encoders import SpectralResNet, SpectralViT, canonical_bands
 from eoforge.models.ssl import (
     FeatureQueue,
     MaskedAutoencoder,
@@ -51,6 +51,7 @@ from eoforge.models.ssl import (
     momentum_update,
     nt_xent,
     soft_contrastive,
+    wavelength_groups,
 )
 from eoforge.tasks.base import Batch, EOTask, Stage, blank_invalid
 from eoforge.tasks.pretrain.views import ViewSettings, random_view
@@ -59,6 +60,38 @@ Method = Literal["simclr", "moco", "softcon", "mae"]
 METHODS: tuple[Method, ...] = ("simclr", "moco", "softcon", "mae")
 DEFAULT_TEMPERATURE = {"simclr": 0.1, "moco": 0.2}
 """SimCLR's and MoCo-v2's usual temperatures."""
+
+
+def channel_groups(
+    groups: str | Sequence[Sequence[str]], bands: list[str]
+) -> list[list[int]] | None:
+    """Channel indices of MAE's spectral groups (None: no grouping).
+
+    Args:
+        groups: ``"none"``, ``"wavelength"`` or lists of band names.
+        bands: The encoder's canonical bands, channel order.
+
+    Raises:
+        ConfigError: An unknown word, or named groups that do not split the bands.
+    """
+    if isinstance(groups, str):
+        if groups == "none":
+            return None
+        if groups == "wavelength":
+            return wavelength_groups(bands)
+        raise ConfigError(
+            f"unknown spectral grouping {groups!r}.",
+            fix="use 'none', 'wavelength' or lists of band names.",
+        )
+    position = {name: i for i, name in enumerate(bands)}
+    named = [canonical_bands(group) for group in groups]
+    missing = sorted({b for group in named for b in group} - set(position))
+    if missing:
+        raise ConfigError(
+            f"spectral groups name {missing}, which are not input bands {bands}.",
+            fix="group the bands of data.bands, each once.",
+        )
+    return [[position[b] for b in group] for group in named]
 
 
 class PretrainTask(EOTask):
@@ -79,6 +112,9 @@ class PretrainTask(EOTask):
         decoder_depth: MAE decoder blocks.
         scales: MAE reconstruction scales (divisors of the patch size).
         norm_pix: MAE's per-patch normalised targets.
+        groups: MAE's spectral groups: ``"none"`` (one token per patch),
+            ``"wavelength"`` (visible / red edge / NIR / SWIR, see
+            :func:`~eoforge.models.ssl.mae.wavelength_groups`) or lists of band names.
         views: How views are drawn.
         channels_last: Run a ResNet encoder on channels-last views on GPUs.
         **options: :class:`~eoforge.tasks.base.EOTask` arguments
@@ -109,6 +145,7 @@ class PretrainTask(EOTask):
         decoder_depth: int = 2,
         scales: Sequence[int] = (1, 2),
         norm_pix: bool = True,
+        groups: str | Sequence[Sequence[str]] = "none",
         views: ViewSettings | None = None,
         channels_last: bool = True,
         **options: Any,
@@ -155,6 +192,7 @@ class PretrainTask(EOTask):
                 decoder_depth=decoder_depth,
                 scales=scales,
                 norm_pix=norm_pix,
+                groups=channel_groups(groups, bands),
             )
         else:
             if width < 1:
@@ -183,6 +221,7 @@ class PretrainTask(EOTask):
                 "decoder_depth": decoder_depth,
                 "scales": list(scales),
                 "norm_pix": norm_pix,
+                "groups": groups if isinstance(groups, str) else [list(g) for g in groups],
                 "crop_scale": list(self.views.crop_scale),
                 "crop_ratio": list(self.views.crop_ratio),
                 "d4": self.views.d4,
