@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -77,7 +78,7 @@ def _task(method: str, **options: Any) -> PretrainTask:
         if options.pop("resnet", False)
         else spectral_vit("tiny", depth=1, patch_size=8, bands=BANDS)
     )
-    options.setdefault("views", ViewSettings(crop_scale=(0.6, 1.0)))
+    options.setdefault("crop_scale", (0.6, 1.0))
     options.setdefault("lr", 5e-4)
     task = build_task(
         "pretrain", encoder, method=method, scheduler=None, weight_decay=0.0, **options
@@ -119,8 +120,7 @@ def test_each_method_overfits_a_fixed_batch(method: str, options: dict[str, Any]
 def test_moco_learns_a_fixed_batch() -> None:
     """From the second step the queue holds the batch's own earlier keys (one near-copy of
     each positive), so the loss stays above log 2; it must still fall as the others part."""
-    views = ViewSettings(crop_scale=(0.8, 1.0), d4=False)
-    task = _task("moco", queue_size=8, momentum=0.9, views=views, lr=1e-3)
+    task = _task("moco", queue_size=8, momentum=0.9, crop_scale=(0.8, 1.0), d4=False, lr=1e-3)
     losses = _overfit(task, {"image": _images()}, 48)
     assert all(torch.isfinite(torch.tensor(losses)))
     first, last = sum(losses[:8]) / 8, sum(losses[-8:]) / 8
@@ -143,6 +143,20 @@ def test_softcon_without_fractions_is_named() -> None:
     task = _task("softcon")
     with pytest.raises(ConfigError, match="fractions"):
         task.pretrain_loss({"image": _images(4)})
+
+
+def test_a_checkpoint_rebuilds_the_task(tmp_path: Path) -> None:
+    task = _task("mae", groups="wavelength", crop_scale=(0.5, 0.9), d4=False, mask_ratio=0.6)
+    run = trainer(max_steps=2, enable_checkpointing=True, default_root_dir=tmp_path)
+    run.fit(task, loader({"image": _images()}, batch_size=8))
+    path = tmp_path / "task.ckpt"
+    run.save_checkpoint(path)
+    encoder = spectral_vit("tiny", depth=1, patch_size=8, bands=BANDS)
+    again = PretrainTask.load_from_checkpoint(path, model=encoder, weights_only=True)
+    assert again.views == task.views and again.mae is not None
+    assert again.mae.mask_ratio == 0.6 and again.mae.groups == [[0, 1, 2], [3]]
+    for name, value in task.state_dict().items():
+        assert torch.equal(value, again.state_dict()[name]), name
 
 
 def test_bad_choices_are_refused() -> None:

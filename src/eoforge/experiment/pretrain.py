@@ -14,7 +14,7 @@ from typing import Any
 from eoforge.experiment.config import ExperimentConfig
 from eoforge.experiment.data import ExperimentData
 from eoforge.models import ModelSpec, build_model
-from eoforge.tasks.pretrain import PretrainTask, ViewSettings
+from eoforge.tasks.pretrain import PretrainTask
 
 
 def pretrain_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
@@ -42,9 +42,6 @@ def pretrain_task(config: ExperimentConfig, spec: ModelSpec, norm: tuple[Any, An
     """The pretraining task around a fresh encoder, as ``task.method`` and ``task.ssl`` say."""
     t, o, s = config.task, config.optim, config.task.ssl
     assert t.method is not None  # the config requires it for pretraining
-    views = ViewSettings(
-        crop_scale=s.crop_scale, crop_ratio=s.crop_ratio, d4=s.d4, gain=s.gain, offset=s.offset
-    )
     return PretrainTask(
         build_model(spec),
         method=t.method,
@@ -61,7 +58,11 @@ def pretrain_task(config: ExperimentConfig, spec: ModelSpec, norm: tuple[Any, An
         scales=s.scales,
         norm_pix=s.norm_pix,
         groups=s.groups,
-        views=views,
+        crop_scale=s.crop_scale,
+        crop_ratio=s.crop_ratio,
+        d4=s.d4,
+        gain=s.gain,
+        offset=s.offset,
         model_spec=spec,
         lr=o.lr,
         weight_decay=o.weight_decay,

@@ -139,7 +139,15 @@ def momentum_update(online: nn.Module, target: nn.Module, momentum: float) -> No
         target: Its momentum copy (same architecture).
         momentum: ``m`` in [0, 1]; 0 copies, 1 freezes.
     """
-    for mine, theirs in zip(target.parameters(), online.parameters(), strict=True):
-        mine.mul_(momentum).add_(theirs.detach(), alpha=1.0 - momentum)
+    mine: list[Tensor] = list(target.parameters())
+    theirs = [p.detach() for p in online.parameters()]
+    if len(mine) != len(theirs):
+        raise ConfigError(
+            f"momentum update between networks of {len(theirs)} and {len(mine)} parameters.",
+            fix="give the momentum copy the online network's architecture.",
+        )
+    if mine:  # one fused kernel per list instead of two per parameter
+        torch._foreach_mul_(mine, momentum)
+        torch._foreach_add_(mine, theirs, alpha=1.0 - momentum)
     for buffer, source in zip(target.buffers(), online.buffers(), strict=True):
         buffer.copy_(source)

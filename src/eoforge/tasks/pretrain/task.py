@@ -115,7 +115,11 @@ class PretrainTask(EOTask):
         groups: MAE's spectral groups: ``"none"`` (one token per patch),
             ``"wavelength"`` (visible / red edge / NIR / SWIR, see
             :func:`~eoforge.models.ssl.mae.wavelength_groups`) or lists of band names.
-        views: How views are drawn.
+        crop_scale: Views: range of a crop's share of the window's area.
+        crop_ratio: Views: range of a crop's aspect ratio.
+        d4: Views: random flips and quarter turns.
+        gain: Views: std of the per-band gain jitter.
+        offset: Views: std of the per-band offset jitter (band standard deviations).
         channels_last: Run a ResNet encoder on channels-last views on GPUs.
         **options: :class:`~eoforge.tasks.base.EOTask` arguments
             (``lr``, ``optimizer``, ``normalization``...); ``augment`` is
@@ -146,7 +150,11 @@ class PretrainTask(EOTask):
         scales: Sequence[int] = (1, 2),
         norm_pix: bool = True,
         groups: str | Sequence[Sequence[str]] = "none",
-        views: ViewSettings | None = None,
+        crop_scale: Sequence[float] = (0.3, 1.0),
+        crop_ratio: Sequence[float] = (3 / 4, 4 / 3),
+        d4: bool = True,
+        gain: float = 0.1,
+        offset: float = 0.1,
         channels_last: bool = True,
         **options: Any,
     ) -> None:
@@ -169,7 +177,13 @@ class PretrainTask(EOTask):
         self.momentum = momentum
         self.similarity: Literal["cosine", "jaccard"] = cast(Any, similarity)
         self.soft_loss: Literal["bce", "mse"] = cast(Any, soft_loss)
-        self.views = views or ViewSettings()
+        self.views = ViewSettings(
+            crop_scale=(float(crop_scale[0]), float(crop_scale[1])),
+            crop_ratio=(float(crop_ratio[0]), float(crop_ratio[1])),
+            d4=d4,
+            gain=gain,
+            offset=offset,
+        )
         self.channels_last = channels_last and isinstance(model, SpectralResNet)
         self.mae: MaskedAutoencoder | None = None
         self.projector: ProjectionHead | None = None
@@ -227,6 +241,7 @@ class PretrainTask(EOTask):
                 "d4": self.views.d4,
                 "gain": self.views.gain,
                 "offset": self.views.offset,
+                "channels_last": channels_last,
             }
         )
         self._pending_keys: Tensor | None = None
