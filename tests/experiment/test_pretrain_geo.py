@@ -147,3 +147,32 @@ def test_pretraining_configs_are_checked(tiny_scene: Path, tmp_path: Path) -> No
     raw["model"] = {"arch": "unet"}
     with pytest.raises(ConfigError, match="does not serve task 'embedding'"):
         _config(raw)
+
+
+def test_softcon_pretrains_on_bigearthnet_patch_labels(real_data: Path, tmp_path: Path) -> None:
+    root = real_data / "bigearthnet" / "BigEarthNet-S2-Example"
+    raw = {
+        "data": {
+            "kind": "bigearthnet",
+            "root_s2": str(root),
+            "bands": BANDS,
+            "batch_size": 2,
+            "val_fraction": 0.34,
+        },
+        "model": {"arch": "spectral_vit", "options": {"depth": 1, "patch_size": 8}},
+        "task": {"kind": "pretrain", "method": "softcon"},
+        "optim": {"scheduler": None},
+        "trainer": {
+            "max_epochs": 1,
+            "accelerator": "cpu",
+            "output_dir": str(tmp_path / "run"),
+            "checkpoint_every_n_steps": 0,
+        },
+    }
+    result = train(_config(raw), progress=False)
+    assert np.isfinite(result.metrics["train/loss"]) and np.isfinite(result.metrics["val/loss"])
+    loaded = load_bundle(result.bundle)
+    assert loaded.bundle.task == "embedding" and loaded.bundle.patch_size == 120
+    assert loaded.bundle.classes == [] and loaded.bundle.gsd == 10.0
+    with torch.no_grad():
+        assert loaded.model(torch.randn(2, 4, 120, 120)).shape == (2, 192)

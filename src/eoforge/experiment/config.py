@@ -767,8 +767,10 @@ class TaskConfig(Section):
         ap_style: Detection tasks: ``voc12`` (all-point AP at ``iou_threshold``),
             ``voc07`` (11-point) or ``coco`` (IoU 0.50:0.95, with AP50 and AP75).
         iou_threshold: Detection tasks: IoU a detection needs to match an object.
-        method: Pretraining only: ``simclr``, ``moco`` (v2), ``softcon`` (needs a
-            land-cover label layer) or ``mae`` (needs ``spectral_vit``).
+        method: Pretraining only (``geo`` or ``bigearthnet`` data): ``simclr``,
+            ``moco`` (v2), ``softcon`` (needs a land-cover label layer on geo data;
+            BigEarthNet's patch labels serve as they are) or ``mae`` (needs
+            ``spectral_vit``).
         ssl: Pretraining options (see :class:`PretrainOptions`).
     """
 

@@ -5,7 +5,8 @@ Model contract: the encoder maps ``image [B, C, H, W] -> [B, D]`` (an
 :class:`~eoforge.models.encoders.SpectralResNet`); MAE needs the ViT. Batch
 keys: ``image`` in physical units, optional ``valid`` ``[B, H, W]``, and for
 SoftCon ``fractions`` float32 ``[B, K]`` (land-cover share of each class in
-the window).
+the window) or, for chips such as BigEarthNet's, multi-hot ``label``
+``[B, K]`` (used when ``fractions`` is absent).
 
 Each step standardises and blanks the batch, draws views on the device
 (:mod:`.views`) and scores the method's loss:
@@ -320,9 +321,13 @@ class PretrainTask(EOTask):
         if self.method == "simclr":
             return nt_xent(za, zb, self.temperature)
         fractions = batch.get("fractions")
+        label = batch.get("label")
+        if fractions is None and isinstance(label, Tensor) and label.dim() == 2:
+            fractions = label  # multi-hot land-cover labels of chips (BigEarthNet)
         if fractions is None:
             raise ConfigError(
-                "SoftCon needs each window's land-cover fractions (batch key 'fractions').",
+                "SoftCon needs each window's land-cover fractions (batch key 'fractions') "
+                "or multi-hot labels ('label' [B, K]).",
                 fix="give data.train.label (a land-cover layer) and its classes or legend.",
             )
         target = fraction_similarity(fractions, self.similarity)
