@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -29,6 +30,21 @@ write, beside the metrics JSON, each class's precision-recall curve
 (<stem>_examples.png: the images with the most objects, ground truth dashed,
 true positives solid, false positives dotted; --examples, --score-threshold).
 
+Probe form (BUNDLE DATA --probe knn|linear|finetune): an embedding bundle
+(task embedding: images to vectors, e.g. from pretraining) is scored by a
+probe on its frozen features over labelled DATA (an experiment config of
+class_folder, bigearthnet or geo data with a label layer, or a class-folder
+root), on the config's training and validation splits. knn: cosine, the 20
+nearest vote weighted by exp(similarity / 0.07) (top-1 accuracy or mAP, and
+precision@10 of same-label neighbours); linear: logistic regression on
+standardised features; finetune: the encoder unfrozen under a linear head
+for --probe-epochs. Geo windows are labelled by their dominant class and,
+for mAP, by the classes covering at least --presence of them. Windows are
+resized to the bundle's patch size (bilinear) and normalised with the
+bundle's statistics unless --probe-size / --probe-norm say otherwise; the
+JSON records what was used, the counts, the feature width and the bundle's
+fingerprint.
+
 Map form (PREDICTION.tif REFERENCE): when the first argument is a raster
 file, the single-band prediction (a class map from eoforge predict, or
 values with --regression) is scored against REFERENCE, a label raster in
@@ -49,6 +65,10 @@ Examples:
 
   eoforge evaluate runs/ships/bundle configs/detect_synth_vhr.yaml --score-threshold 0.5
 
+  eoforge evaluate runs/pretrain/bundle configs/landcover_synth.yaml --probe linear
+
+  eoforge evaluate runs/pretrain/bundle chips/ --probe knn --probe-norm none --out knn.json
+
   eoforge evaluate maps/scene_classes.tif labels/landcover_4326.tif --ignore 0 --out metrics.json
 
   eoforge evaluate maps/scene_classes.tif labels/parcels.gpkg --field crop_id
@@ -57,6 +77,28 @@ Examples:
 """
 
 _RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2")
+ProbeChoice = Literal["knn", "linear", "finetune"]
+NormChoice = Literal["bundle", "none", "dataset"]
+
+
+@dataclass(frozen=True)
+class _ProbeFlags:
+    """The probe options as given (None: not given)."""
+
+    probe: ProbeChoice | None = None
+    size: int | None = None
+    norm: NormChoice | None = None
+    k: int | None = None
+    epochs: int | None = None
+    lr: float | None = None
+    presence: float | None = None
+    device: str | None = None
+
+    def given(self) -> bool:
+        return any(v is not None for v in vars(self).values())
+
+    def tuning_without_probe(self) -> bool:
+        return self.probe is None and self.given()
 
 
 def evaluate(
@@ -120,8 +162,73 @@ def evaluate(
             "point of the per-class precision and recall (default 0.3).",
         ),
     ] = None,
+    probe: Annotated[
+        ProbeChoice | None,
+        typer.Option("--probe", help="Embedding bundles: score frozen features with this probe."),
+    ] = None,
+    probe_size: Annotated[
+        int | None,
+        typer.Option(
+            "--probe-size", min=1, help="Probe: input side in pixels (default: the bundle's)."
+        ),
+    ] = None,
+    probe_norm: Annotated[
+        NormChoice | None,
+        typer.Option(
+            "--probe-norm",
+            help="Probe: normalise with the bundle's statistics (default), none, or the "
+            "training split's (dataset).",
+        ),
+    ] = None,
+    k: Annotated[
+        int | None, typer.Option("--k", min=1, help="knn probe: neighbours that vote (20).")
+    ] = None,
+    probe_epochs: Annotated[
+        int | None,
+        typer.Option("--probe-epochs", min=1, help="finetune probe: training epochs (3)."),
+    ] = None,
+    probe_lr: Annotated[
+        float | None,
+        typer.Option("--probe-lr", min=0.0, help="finetune probe: learning rate (1e-4)."),
+    ] = None,
+    presence: Annotated[
+        float | None,
+        typer.Option(
+            "--presence",
+            min=0.0,
+            max=1.0,
+            help="Probe on geo windows: least class share for a multi-label positive (0.1).",
+        ),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option("--device", help="Probe: cpu (default), cuda, or auto."),
+    ] = None,
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
+    flags = _ProbeFlags(
+        probe, probe_size, probe_norm, k, probe_epochs, probe_lr, presence, device
+    )  # fmt: skip
+    if flags.tuning_without_probe():
+        raise ConfigError(
+            "--probe-size, --probe-norm, --k, --probe-epochs, --probe-lr, --presence and "
+            "--device tune a probe, but no --probe was given.",
+            fix="add --probe knn, linear or finetune, or drop those options.",
+        )
+    if _is_map(first) and flags.given():
+        raise ConfigError(
+            "--probe scores an embedding bundle on labelled data, not a predicted map.",
+            path=first,
+            fix="pass an embedding bundle folder and a data config, or drop --probe.",
+        )
+    if flags.probe is not None:
+        if split is not None or examples is not None or score_threshold is not None:
+            raise ConfigError(
+                "--split, --examples and --score-threshold do not apply to probes.",
+                fix="drop them: a probe uses the data's training and validation splits.",
+            )
+        _evaluate_probe(first, second, out, flags)
+        return
     if _is_map(first):
         if split is not None or examples is not None or score_threshold is not None:
             raise ConfigError(
@@ -183,6 +290,38 @@ def _evaluate_bundle(
     console.print(f"wrote {target}", soft_wrap=True)
     for extra in _detection_files(target):
         console.print(f"wrote {extra}", soft_wrap=True)
+
+
+def _evaluate_probe(bundle: Path, data: Path, out: Path | None, flags: _ProbeFlags) -> None:
+    # Deferred for the CLI's start-up time: probes import PyTorch, scikit-learn and Lightning.
+    from eoforge.evaluate.probe_run import ProbeOptions, run_probe
+
+    assert flags.probe is not None
+    given: dict[str, Any] = {
+        "size": flags.size,
+        "norm": flags.norm,
+        "k": flags.k,
+        "epochs": flags.epochs,
+        "lr": flags.lr,
+        "presence": flags.presence,
+        "device": flags.device,
+    }
+    options = ProbeOptions(**{key: v for key, v in given.items() if v is not None})
+    target = out if out is not None else bundle.parent / f"probe_{flags.probe}.json"
+    report = run_probe(bundle, data, flags.probe, options, out=target)
+    shape = report["input"]
+    console = Console()
+    table = Table(
+        title=f"{flags.probe} probe of {bundle} on {data} ({report['n_train']} training, "
+        f"{report['n_val']} validation windows; {shape['size']} px, "
+        f"{shape['normalization']} normalisation)"
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in report["metrics"].items():
+        table.add_row(name, _value(float(value)))
+    console.print(table)
+    console.print(f"wrote {target}", soft_wrap=True)
 
 
 def _detection_files(metrics: Path) -> list[Path]:

@@ -188,6 +188,13 @@ def evaluate(
     """
     folder = Path(bundle_dir)
     loaded = load_bundle(folder)
+    if loaded.bundle.task == "embedding":
+        raise ConfigError(
+            "an embedding bundle has no task metrics of its own; it is scored by a probe "
+            "on its frozen features.",
+            path=folder,
+            fix="pass --probe knn, linear or finetune (eoforge.evaluate.probe_run.run_probe).",
+        )
     dataset, raw, described = evaluation_data(folder, data)
     task = evaluation_task(loaded, raw, dataset)
     scored, sampler = dataset.val, dataset.val_sampler
