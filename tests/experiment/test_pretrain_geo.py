@@ -176,3 +176,12 @@ def test_softcon_pretrains_on_bigearthnet_patch_labels(real_data: Path, tmp_path
     assert loaded.bundle.classes == [] and loaded.bundle.gsd == 10.0
     with torch.no_grad():
         assert loaded.model(torch.randn(2, 4, 120, 120)).shape == (2, 192)
+
+
+def test_a_validation_strip_narrower_than_a_window_is_named(
+    tiny_scene: Path, tmp_path: Path
+) -> None:
+    raw = pretrain_config(tiny_scene, tmp_path / "v", "simclr")
+    raw["data"]["val_fraction"] = 0.1  # 13 of 128 rows, narrower than the 32-px windows
+    with pytest.raises(ConfigError, match="13 px across, less than the 32-px windows"):
+        build_data(_config(raw), tmp_path / "v")

@@ -29,6 +29,7 @@ from eoforge.data import (
     ClassFolderDataset,
     ImageMaskDataset,
     RandomGeoSampler,
+    Region,
     collate,
 )
 from eoforge.data.bad_files import RAISE, BadFiles
@@ -168,6 +169,21 @@ def geo_classes(data: GeoData, scene: Path | None, task: str) -> ClassSet:
     return config_classes(data.classes)
 
 
+def _check_whole_tiles(regions: list[Region], tile: int) -> None:
+    """Pretraining validates on whole tiles (encoders such as the ViT need their input size).
+
+    Raises:
+        ConfigError: A validation region is smaller than a tile.
+    """
+    rows = min(min(r.grid.shape.y, r.grid.shape.x) for r in regions)
+    if rows < tile:
+        raise ConfigError(
+            f"data.val_fraction: the validation area is {rows} px across, less than the "
+            f"{tile}-px windows pretraining validates on.",
+            fix="raise data.val_fraction, lower data.val_patch_size, or give data.val scenes.",
+        )
+
+
 def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentData:
     if config.task.kind in ("detection", "oriented_detection"):
         return _geo_objects(config, data, run_dir)
@@ -188,6 +204,8 @@ def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentDa
         val_src = scene_sources(data.val, bands, run_dir, "data.val")
         val_regions, val_layers = scoring_regions(val_src, bands), data.val
     tile = data.val_patch_size or data.patch_size
+    if pretrain:
+        _check_whole_tiles(val_regions, tile)
     once: list[Any] = [] if pretrain else [owned_pixels(val_regions, tile)]
     train = geo_dataset(train_src, bands, data.train.label, data.train.target, steps, ignore)
     val = geo_dataset(val_src, bands, val_layers.label, val_layers.target, [*steps, *once], ignore)
