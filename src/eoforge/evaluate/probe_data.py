@@ -1,7 +1,9 @@
 """Labelled windows for probing a frozen encoder: read, labelled, resized and normalised.
 
 A probe scores an embedding bundle on labelled data given as an experiment
-config (the ``DATA`` argument of ``eoforge evaluate``) or a class-folder root.
+config (the ``DATA`` argument of ``eoforge evaluate``) or a class-folder root
+(whose chips are taken to hold the bundle's bands in its order; a config's
+``data.bands`` names them, and the bundle's are then picked by name).
 Its training and validation splits are the config's (split files, a separate
 validation folder, a seeded hold-out, or for geo data the training windows
 and the held-out tiles). Each item carries what the data kind labels:
@@ -185,7 +187,8 @@ def probe_splits(data: str | Path, bundle: Bundle, presence: float = 0.1) -> Pro
 
     Args:
         data: An experiment config (YAML; only its ``data`` section matters,
-            ``model`` and ``task`` may be left out) or a class-folder root.
+            ``model`` and ``task`` may be left out) or a class-folder root
+            (its chips hold the bundle's bands, in the bundle's order).
         bundle: The embedding bundle (its bands are picked from the data by name).
         presence: Geo windows: least fraction of a class for a multi-label positive.
 
