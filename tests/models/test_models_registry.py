@@ -30,9 +30,13 @@ TASK_OF = {
     "two_stream_oriented_fcos": "oriented_detection",
     "spectral_vit": "classification",
     "spectral_resnet": "multilabel",
+    "timm_encoder": "embedding",  # imported checkpoints: tests/models/test_importers.py
+    "dofa_vit": "embedding",
 }
 DENSE_OR_SCENE = sorted(
-    arch for arch, task in TASK_OF.items() if task not in ("detection", "oriented_detection")
+    arch
+    for arch, task in TASK_OF.items()
+    if task not in ("detection", "oriented_detection", "embedding")
 )
 """Architectures returning one tensor (detectors are tested in test_detection.py)."""
 

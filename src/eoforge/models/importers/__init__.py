@@ -1,0 +1,60 @@
+"""Importers for published foundation-model checkpoints, mapped to eoforge bands.
+
+Nothing is downloaded: the user passes the file. Each importer recognises one
+published key layout (``matches``), converts its tensors to an eoforge model
+(``convert``) and names the checkpoint's channels as eoforge bands:
+
+==============  =============================================  ==========================
+importer        published layout                               eoforge model
+==============  =============================================  ==========================
+ssl4eo_resnet   SSL4EO-S12 / SoftCon ResNet (MoCo, DINO)       timm resnet (timm_encoder)
+ssl4eo_vit      SSL4EO-S12 ViT-S/16 (DINO, MAE)                timm vit_small_patch16_224
+softcon_vit     SoftCon ViT-S/14, ViT-B/14 (DINOv2 keys)       timm vit_*_patch14_dinov2
+prithvi         Prithvi-100M / EO-2.0 (3-D patch embedding)    timm ViT, single date
+dofa            DOFA ViT (wavelength-conditioned generator)    dofa_vit (exact)
+==============  =============================================  ==========================
+
+Not done: SatMAE / SatMAE++ (group-channel ViT) and SatlasPretrain (Swin-v2 /
+ResNet with FPN) have no importer yet.
+
+Use: ``import_checkpoint("B13_rn50_moco.pth", bands=["S2.B04", "S2.B03"])``
+gives an :class:`ImportedModel` whose ``model`` maps ``[B, 2, H, W]`` to
+``[B, 2048]``; ``save_imported_bundle`` writes it as an embedding bundle.
+"""
+
+from eoforge.models.importers.base import (
+    CheckpointImporter,
+    Converted,
+    PublishedNormalization,
+    stem_for_bands,
+)
+from eoforge.models.importers.dofa import DOFAViT, wavelength_embedding
+from eoforge.models.importers.load import (
+    ImportedModel,
+    build_imported,
+    import_checkpoint,
+    import_state_dict,
+    read_checkpoint,
+    save_imported_bundle,
+)
+from eoforge.models.importers.registry import detect_importer, get_importer, list_importers
+from eoforge.models.importers.timm_targets import TimmEncoder
+
+__all__ = [
+    "CheckpointImporter",
+    "Converted",
+    "DOFAViT",
+    "ImportedModel",
+    "PublishedNormalization",
+    "TimmEncoder",
+    "build_imported",
+    "detect_importer",
+    "get_importer",
+    "import_checkpoint",
+    "import_state_dict",
+    "list_importers",
+    "read_checkpoint",
+    "save_imported_bundle",
+    "stem_for_bands",
+    "wavelength_embedding",
+]

@@ -1,0 +1,140 @@
+"""What every checkpoint importer shares: the converted checkpoint and its stem.
+
+An importer (one per published family, see :mod:`eoforge.models.importers`)
+recognises a published key layout and converts its tensors into the key names
+of an eoforge model: a :class:`Converted` says which eoforge architecture and
+backbone to build (a :class:`~eoforge.models.spec.ModelSpec` without bands),
+holds the tensors under that model's key names, and names the checkpoint's
+input channels as eoforge bands.
+
+:func:`stem_for_bands` turns the checkpoint's per-band input weight
+``[O, C_ckpt, ...]`` into one for the user's bands: when every requested band
+is one of the checkpoint's, the columns are selected and reordered exactly;
+otherwise the weight goes through :func:`~eoforge.models.stems.adapt_stem`
+(name, alias or nearest-wavelength matching, mean filter for the rest).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from eoforge.models.stems import adapt_stem
+
+StateDict = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class PublishedNormalization:
+    """Per-band ``x' = (x - mean) / std`` of the checkpoint's training data.
+
+    Attributes:
+        mean: One value per checkpoint band, physical units of the data.
+        std: One value per checkpoint band, same units.
+        note: Where the values come from and what they leave out.
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    note: str
+
+
+@dataclass
+class Converted:
+    """A checkpoint converted to an eoforge model's key names.
+
+    Attributes:
+        importer: Name of the importer that converted it.
+        arch: eoforge architecture to build (``timm_encoder``, ``dofa_vit``).
+        backbone: Backbone name of the spec (a timm model name, or ``dofa``).
+        options: Architecture options of the spec (depth, image size, ...).
+        state: Tensors under the built model's key names.
+        bands: The checkpoint's input bands in channel order (eoforge names);
+            empty for a model that generates its input kernels from any
+            band's wavelength (DOFA).
+        stem_key: Key of the per-band input weight (channels on dim 1), or None.
+        normalization: Published per-band statistics, or None.
+        input_size: Image side the checkpoint was trained on, pixels.
+        optional_keys: Model keys the checkpoint may leave at their initial
+            values (a norm the published encoder does not have).
+        dropped: Source keys not used (projection heads, MAE decoders,
+            momentum encoders), each with the reason.
+        notes: What the conversion changed or assumed.
+    """
+
+    importer: str
+    arch: str
+    backbone: str
+    options: dict[str, Any]
+    state: StateDict
+    bands: list[str]
+    stem_key: str | None
+    normalization: PublishedNormalization | None
+    input_size: int
+    optional_keys: frozenset[str] = frozenset()
+    dropped: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class CheckpointImporter(abc.ABC):
+    """One published checkpoint family.
+
+    Attributes:
+        name: Registry name (``--importer NAME``).
+        description: One line: the family and the layout recognised.
+        licence: Licence of the published weights, as found.
+    """
+
+    name: str = ""
+    description: str = ""
+    licence: str = ""
+
+    @abc.abstractmethod
+    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
+        """Whether ``state`` has this family's key names and shapes."""
+
+    @abc.abstractmethod
+    def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
+        """``state`` in the key names of the eoforge model it maps to.
+
+        Raises:
+            ConfigError: When ``state`` is of the family but not convertible.
+        """
+
+
+def stem_for_bands(
+    weight: torch.Tensor, source_bands: Sequence[str], target_bands: Sequence[str]
+) -> torch.Tensor:
+    """The input weight ``[O, C, ...]`` for ``target_bands`` (channels on dim 1).
+
+    Args:
+        weight: Checkpoint input weight, ``C == len(source_bands)``.
+        source_bands: Canonical names of the checkpoint's channels.
+        target_bands: Canonical names of the wanted channels.
+
+    Returns:
+        ``weight[:, index]`` for each target band when all of them are
+        checkpoint bands (exact copies, any order or subset), else
+        :func:`~eoforge.models.stems.adapt_stem`'s adapted weight.
+    """
+    sources = list(source_bands)
+    if all(band in sources for band in target_bands):
+        index = torch.tensor([sources.index(band) for band in target_bands])
+        return weight.index_select(1, index).clone()
+    return adapt_stem(weight, sources, list(target_bands))
+
+
+def with_prefix(state: Mapping[str, torch.Tensor], prefix: str) -> StateDict:
+    """Entries of ``state`` whose key starts with ``prefix``, the prefix removed."""
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def find_prefix(
+    state: Mapping[str, torch.Tensor], suffix: str, prefixes: Sequence[str]
+) -> str | None:
+    """The first of ``prefixes`` for which ``prefix + suffix`` is a key, or None."""
+    return next((p for p in prefixes if p + suffix in state), None)

@@ -1,0 +1,506 @@
+"""Published checkpoint importers: state dicts built to each published layout.
+
+Each test builds random tensors under a family's published key names and
+shapes (widths and depths kept small where the importer reads them from the
+tensors), imports them, checks that every model tensor came from the
+checkpoint, and compares the forward pass with a reference written here from
+the raw tensors (or torchvision's independent ResNet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision
+from safetensors.torch import save_file
+from tests.cli.test_info import run_main
+
+from eoforge.errors import ConfigError, UnsafeModelFileError
+from eoforge.models import load_bundle
+from eoforge.models.importers import (
+    detect_importer,
+    import_checkpoint,
+    import_state_dict,
+    list_importers,
+)
+from eoforge.models.importers.prithvi import PRITHVI_100M_NORMALIZATION, PRITHVI_BANDS
+from eoforge.models.importers.ssl4eo import S2_L1C_BANDS, S2_L1C_NORMALIZATION
+
+StateDict = dict[str, torch.Tensor]
+
+
+def _rand(gen: torch.Generator, *shape: int, scale: float = 0.05) -> torch.Tensor:
+    return torch.randn(*shape, generator=gen) * scale
+
+
+def vit_layout(width: int, depth: int, channels: int, patch: int, grid: int, *,
+               layer_scale: bool = False, seed: int = 0) -> StateDict:  # fmt: skip
+    """timm/DINO/MAE ViT encoder keys (``patch_embed.proj``, ``blocks.N.*``, ``norm``)."""
+    g = torch.Generator().manual_seed(seed)
+    d = width
+    state = {
+        "cls_token": _rand(g, 1, 1, d, scale=0.5),
+        "pos_embed": _rand(g, 1, 1 + grid * grid, d, scale=0.5),
+        "patch_embed.proj.weight": _rand(g, d, channels, patch, patch),
+        "patch_embed.proj.bias": _rand(g, d),
+        "norm.weight": 1 + _rand(g, d),
+        "norm.bias": _rand(g, d),
+    }
+    for i in range(depth):
+        b = f"blocks.{i}."
+        state |= {
+            b + "norm1.weight": 1 + _rand(g, d),
+            b + "norm1.bias": _rand(g, d),
+            b + "attn.qkv.weight": _rand(g, 3 * d, d),
+            b + "attn.qkv.bias": _rand(g, 3 * d),
+            b + "attn.proj.weight": _rand(g, d, d),
+            b + "attn.proj.bias": _rand(g, d),
+            b + "norm2.weight": 1 + _rand(g, d),
+            b + "norm2.bias": _rand(g, d),
+            b + "mlp.fc1.weight": _rand(g, 4 * d, d),
+            b + "mlp.fc1.bias": _rand(g, 4 * d),
+            b + "mlp.fc2.weight": _rand(g, d, 4 * d),
+            b + "mlp.fc2.bias": _rand(g, d),
+        }
+        if layer_scale:
+            state |= {b + "ls1.gamma": 1 + _rand(g, d), b + "ls2.gamma": 1 + _rand(g, d)}
+    return state
+
+
+def _ln(x: torch.Tensor, s: StateDict, key: str, eps: float = 1e-6) -> torch.Tensor:
+    return F.layer_norm(x, x.shape[-1:], s[key + ".weight"], s[key + ".bias"], eps)
+
+
+def _linear(x: torch.Tensor, s: StateDict, key: str) -> torch.Tensor:
+    return x @ s[key + ".weight"].T + s[key + ".bias"]
+
+
+def _attention(x: torch.Tensor, qkv: torch.Tensor, heads: int) -> torch.Tensor:
+    """Softmax attention from packed ``qkv [B, N, 3D]`` -> ``[B, N, D]``."""
+    b, n, three_d = qkv.shape
+    d = three_d // 3
+    q, k, v = qkv.reshape(b, n, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+    weights = (q @ k.transpose(-1, -2) / math.sqrt(d // heads)).softmax(dim=-1)
+    return (weights @ v).transpose(1, 2).reshape(b, n, d)
+
+
+def vit_blocks_reference(x: torch.Tensor, s: StateDict, depth: int, heads: int) -> torch.Tensor:
+    """Pre-norm ViT blocks (with layer scale when the keys are there) on tokens ``[B, N, D]``."""
+    for i in range(depth):
+        b = f"blocks.{i}."
+        y = _linear(_attention(x, _linear(_ln(x, s, b + "norm1"), s, b + "attn.qkv"), heads),
+                    s, b + "attn.proj")  # fmt: skip
+        x = x + (y * s[b + "ls1.gamma"] if b + "ls1.gamma" in s else y)
+        y = _linear(F.gelu(_linear(_ln(x, s, b + "norm2"), s, b + "mlp.fc1")), s, b + "mlp.fc2")
+        x = x + (y * s[b + "ls2.gamma"] if b + "ls2.gamma" in s else y)
+    return x
+
+
+def vit_reference(image: torch.Tensor, s: StateDict, depth: int, heads: int) -> torch.Tensor:
+    """Class token after the final norm of a 2-D patch-embedding ViT."""
+    p = s["patch_embed.proj.weight"].shape[-1]
+    tokens = F.conv2d(image, s["patch_embed.proj.weight"], s["patch_embed.proj.bias"], stride=p)
+    tokens = tokens.flatten(2).transpose(1, 2)
+    cls = s["cls_token"].expand(image.shape[0], -1, -1)
+    x = torch.cat([cls, tokens], dim=1) + s["pos_embed"]
+    return _ln(vit_blocks_reference(x, s, depth, heads), s, "norm")[:, 0]
+
+
+def _assert_all_from(
+    imported_state: StateDict, source: StateDict, prefix: str = "backbone."
+) -> None:
+    for key, tensor in source.items():
+        assert torch.equal(imported_state[prefix + key], tensor), key
+
+
+# --------------------------------------------------------------------------- SSL4EO ResNet
+
+
+def _torchvision_resnet50_13() -> torch.nn.Module:
+    net = torchvision.models.resnet50()
+    net.conv1 = torch.nn.Conv2d(13, 64, 7, 2, 3, bias=False)
+    net.fc = torch.nn.Sequential(
+        torch.nn.Linear(2048, 2048), torch.nn.ReLU(), torch.nn.Linear(2048, 128)
+    )
+    for module in net.modules():  # non-trivial batch-norm statistics
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+            module.weight.data.uniform_(0.5, 1.5)
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def moco_resnet50() -> tuple[torch.nn.Module, StateDict]:
+    """SSL4EO-S12 MoCo layout: module.encoder_q.* (MLP fc), module.encoder_k.*, module.queue."""
+    torch.manual_seed(1)
+    net = _torchvision_resnet50_13()
+    query = net.state_dict()
+    state = {"module.encoder_q." + k: v for k, v in query.items()}
+    state |= {"module.encoder_k." + k: v + 1 for k, v in query.items() if v.is_floating_point()}
+    state["module.queue"] = torch.randn(128, 16)
+    state["module.queue_ptr"] = torch.zeros(1, dtype=torch.long)
+    return net, state
+
+
+def test_ssl4eo_moco_resnet50_loads_every_encoder_tensor_and_matches_torchvision(
+    moco_resnet50: tuple[torch.nn.Module, StateDict],
+) -> None:
+    net, state = moco_resnet50
+    imported = import_state_dict(state)
+    assert imported.importer == "ssl4eo_resnet"
+    assert (imported.spec.arch, imported.spec.backbone) == ("timm_encoder", "resnet50")
+    assert imported.spec.in_bands == S2_L1C_BANDS and imported.stem == "as published"
+    assert imported.left_initial == []
+    query = {k: v for k, v in net.state_dict().items() if not k.startswith("fc.")}
+    _assert_all_from(imported.model.state_dict(), query)
+    assert all(
+        k.startswith(("module.encoder_k.", "module.queue", "module.encoder_q.fc."))
+        for k in imported.dropped
+    )
+    assert "module.encoder_q.fc.0.weight" in imported.dropped
+    assert imported.normalization is not None
+    assert imported.normalization.mean[10] == pytest.approx(22.0 - 2 * 47.5)
+    assert imported.normalization.std[8] == pytest.approx(4 * 1345.9)
+    net.fc = torch.nn.Identity()
+    image = torch.randn(2, 13, 64, 64)
+    with torch.no_grad():
+        expected, got = net(image), imported.model(image)
+    assert got.shape == (2, 2048)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_ssl4eo_resnet_for_a_band_subset_selects_the_stem_columns_exactly(
+    moco_resnet50: tuple[torch.nn.Module, StateDict],
+) -> None:
+    net, state = moco_resnet50
+    imported = import_state_dict(state, bands=["S2.B04", "S2.B03", "S2.B02"])
+    stem = imported.model.state_dict()["backbone.conv1.weight"]
+    assert imported.stem == "selected" and imported.spec.in_bands == ["S2.B04", "S2.B03", "S2.B02"]
+    assert torch.equal(stem, net.conv1.weight.detach()[:, [3, 2, 1]])
+    assert imported.normalization is not None
+    assert imported.normalization.std == [4 * 1144.9, 4 * 878.7, 4 * 854.3]
+    # A band the checkpoint lacks goes through the stem adaptation (nearest: B8A for L8 NIR)
+    adapted = import_state_dict(state, bands=["S2.B04", "L8.B5"])
+    assert adapted.stem == "adapted" and adapted.normalization is None
+    assert adapted.model.state_dict()["backbone.conv1.weight"].shape == (64, 2, 7, 7)
+
+
+def test_dino_resnet_teacher_layout_is_recognised() -> None:
+    """DINO: the ResNet under module.backbone. with module.head.*; here a two-channel S1 one."""
+    tv = torchvision.models.resnet18()
+    tv.conv1 = torch.nn.Conv2d(2, 64, 7, 2, 3, bias=False)
+    state = {
+        "module.backbone." + k: v for k, v in tv.state_dict().items() if not k.startswith("fc.")
+    }
+    state["module.head.mlp.0.weight"] = torch.randn(16, 512)
+    imported = import_state_dict(state, kind="ssl4eo_resnet")
+    assert imported.spec.backbone == "resnet18" and imported.spec.in_bands == ["S1.VV", "S1.VH"]
+    assert imported.normalization is not None and imported.normalization.mean == [-12.59, -20.26]
+    assert list(imported.dropped) == ["module.head.mlp.0.weight"]
+
+
+# --------------------------------------------------------------------------- SSL4EO / SoftCon ViTs
+
+
+def test_ssl4eo_dino_vit_from_a_pth_teacher_entry_matches_the_reference(tmp_path) -> None:
+    encoder = vit_layout(192, 1, 13, 16, grid=2)
+    teacher = {"module.backbone." + k: v for k, v in encoder.items()}
+    teacher["module.head.last_layer.weight_v"] = torch.randn(8, 16)
+    path = tmp_path / "B13_vits16_dino.pth"
+    torch.save({"teacher": teacher, "student": {"x": torch.zeros(1)}, "epoch": 99}, path)
+    assert path.stat().st_size < 5e6
+    imported = import_checkpoint(path)
+    assert imported.importer == "ssl4eo_vit"
+    assert imported.spec.backbone == "vit_tiny_patch16_224"
+    assert imported.spec.options == {"depth": 1, "img_size": 32}
+    _assert_all_from(imported.model.state_dict(), encoder)
+    assert imported.left_initial == [] and list(imported.dropped) == [
+        "module.head.last_layer.weight_v"
+    ]
+    image = torch.randn(2, 13, 32, 32)
+    with torch.no_grad():
+        got = imported.model(image)
+    torch.testing.assert_close(got, vit_reference(image, encoder, 1, heads=3), rtol=1e-4, atol=1e-4)
+
+
+def test_ssl4eo_mae_vit_drops_the_decoder() -> None:
+    encoder = vit_layout(384, 1, 13, 16, grid=2)
+    state = dict(encoder) | {
+        "mask_token": torch.zeros(1, 1, 64),
+        "decoder_embed.weight": torch.randn(64, 384),
+        "decoder_pos_embed": torch.zeros(1, 5, 64),
+        "decoder_blocks.0.norm1.weight": torch.ones(64),
+        "decoder_norm.weight": torch.ones(64),
+        "decoder_pred.weight": torch.randn(13 * 256, 64),
+    }
+    imported = import_state_dict(state)
+    assert imported.importer == "ssl4eo_vit" and imported.spec.backbone == "vit_small_patch16_224"
+    assert set(imported.dropped) == set(state) - set(encoder)
+    image = torch.randn(1, 13, 32, 32)
+    with torch.no_grad():
+        got = imported.model(image)
+    torch.testing.assert_close(got, vit_reference(image, encoder, 1, heads=6), rtol=1e-4, atol=1e-4)
+
+
+def test_softcon_dinov2_vit_with_layer_scale_and_chunked_blocks() -> None:
+    encoder = vit_layout(384, 2, 13, 14, grid=2, layer_scale=True)
+    chunked = {k.replace("blocks.", "blocks.0.", 1): v for k, v in encoder.items()}
+    state = chunked | {"mask_token": torch.zeros(1, 384)}
+    assert detect_importer(state).name == "softcon_vit"
+    imported = import_state_dict(state, bands=["S2.B02", "S2.B03", "S2.B04", "S2.B08"])
+    assert imported.spec.backbone == "vit_small_patch14_dinov2"
+    assert imported.spec.options == {"depth": 2, "img_size": 28}
+    assert imported.stem == "selected" and list(imported.dropped) == ["mask_token"]
+    image = torch.randn(2, 4, 28, 28)
+    reference_state = dict(encoder)
+    reference_state["patch_embed.proj.weight"] = encoder["patch_embed.proj.weight"][:, [1, 2, 3, 7]]
+    with torch.no_grad():
+        got = imported.model(image)
+    torch.testing.assert_close(
+        got, vit_reference(image, reference_state, 2, 6), rtol=1e-4, atol=1e-4
+    )
+
+
+# --------------------------------------------------------------------------- Prithvi
+
+
+def _prithvi_layout(prefix: str, tubelet: int = 1, frames: int = 3) -> tuple[StateDict, StateDict]:
+    encoder = vit_layout(192, 2, 6, 16, grid=2)
+    g = torch.Generator().manual_seed(3)
+    encoder["patch_embed.proj.weight"] = _rand(g, 192, 6, tubelet, 16, 16)
+    encoder["pos_embed"] = _rand(g, 1, 1 + frames * 4, 192, scale=0.5)
+    state = {prefix + k: v for k, v in encoder.items()}
+    decoder = "decoder." if prefix else "decoder_"
+    state |= {prefix.replace("encoder.", "") + decoder + "embed.weight": torch.randn(32, 192),
+              "mask_token": torch.zeros(1, 1, 32)}  # fmt: skip
+    return encoder, state
+
+
+def test_prithvi_single_date_matches_the_3d_reference() -> None:
+    encoder, state = _prithvi_layout("")
+    imported = import_state_dict(state)
+    assert imported.importer == "prithvi" and imported.spec.in_bands == PRITHVI_BANDS
+    assert imported.spec.options == {"depth": 2, "img_size": 32} and imported.input_size == 32
+    assert imported.normalization is not None
+    assert imported.normalization.mean == list(PRITHVI_100M_NORMALIZATION.mean)
+    image = torch.randn(2, 6, 32, 32)
+    # Prithvi's forward on one frame: Conv3d patches, the first frame's 3-D position rows
+    tokens = F.conv3d(image[:, :, None], encoder["patch_embed.proj.weight"],
+                      encoder["patch_embed.proj.bias"], stride=(1, 16, 16))  # fmt: skip
+    tokens = tokens.flatten(2).transpose(1, 2) + encoder["pos_embed"][:, 1:5]
+    cls = (encoder["cls_token"] + encoder["pos_embed"][:, :1]).expand(2, -1, -1)
+    x = vit_blocks_reference(torch.cat([cls, tokens], dim=1), encoder, 2, heads=3)
+    expected = _ln(x, encoder, "norm")[:, 0]
+    with torch.no_grad():
+        got = imported.model(image)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+    assert set(imported.dropped) == {"decoder_embed.weight", "mask_token"}
+
+
+def test_prithvi_v2_encoder_prefix_and_a_tubelet_sum() -> None:
+    encoder, state = _prithvi_layout("encoder.", tubelet=2, frames=2)
+    imported = import_state_dict(state, kind="prithvi")
+    assert imported.normalization is None  # only Prithvi-100M's statistics are published here
+    weight = imported.model.state_dict()["backbone.patch_embed.proj.weight"]
+    image = torch.randn(1, 6, 32, 32)
+    repeated = image[:, :, None].expand(-1, -1, 2, -1, -1)
+    conv3d = F.conv3d(repeated, encoder["patch_embed.proj.weight"], stride=(2, 16, 16))[:, :, 0]
+    torch.testing.assert_close(F.conv2d(image, weight, stride=16), conv3d, rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- detection and errors
+
+
+def test_each_layout_is_recognised_by_exactly_its_importer(
+    moco_resnet50: tuple[torch.nn.Module, StateDict],
+) -> None:
+    layouts = {
+        "ssl4eo_resnet": moco_resnet50[1],
+        "ssl4eo_vit": vit_layout(192, 1, 12, 16, grid=2),
+        "softcon_vit": vit_layout(384, 1, 2, 14, grid=2, layer_scale=True),
+        "prithvi": _prithvi_layout("")[1],
+        "dofa": dofa_layout(),
+    }
+    for name, state in layouts.items():
+        matching = [i.name for i in list_importers() if i.matches(state)]
+        assert matching == [name]
+
+
+def test_an_unrelated_state_dict_is_refused_naming_the_importers_and_keys() -> None:
+    rgb = torchvision.models.resnet18().state_dict()  # ImageNet layout: plain model.pretrained
+    with pytest.raises(ConfigError) as caught:
+        import_state_dict(rgb, source="rgb.pth")
+    text = str(caught.value)
+    for importer in list_importers():
+        assert importer.name in text
+    assert "conv1.weight [64, 3, 7, 7]" in text and "--importer NAME" in text and "rgb.pth" in text
+    with pytest.raises(ConfigError, match="does not have the prithvi layout"):
+        import_state_dict(vit_layout(192, 1, 13, 16, grid=2), kind="prithvi")
+    with pytest.raises(ConfigError, match="unknown checkpoint importer 'satmae'"):
+        import_state_dict(rgb, kind="satmae")
+
+
+def test_a_checkpoint_needing_unpickling_is_refused(tmp_path) -> None:
+    path = tmp_path / "dino_with_args.pth"
+    encoder = {"module.backbone." + k: v for k, v in vit_layout(192, 1, 13, 16, grid=2).items()}
+    torch.save({"teacher": encoder, "args": argparse.Namespace(arch="vit_small")}, path)
+    with pytest.raises(UnsafeModelFileError, match="re-save only the tensors"):
+        import_checkpoint(path)
+
+
+# --------------------------------------------------------------------------- DOFA
+
+
+def dofa_layout(width: int = 64, patch: int = 4, depth: int = 1, grid: int = 2, *,
+                norm: str | None = None) -> StateDict:  # fmt: skip
+    """DOFA keys: patch_embed.weight_generator.* / fclayer.*, cls_token, pos_embed, blocks."""
+    g = torch.Generator().manual_seed(5)
+    w = "patch_embed.weight_generator."
+    t = w + "transformer_encoder.layers.0."
+    state = {k: v for k, v in vit_layout(width, depth, 1, patch, grid).items()
+             if not k.startswith(("patch_embed.", "norm."))}  # fmt: skip
+    state |= {
+        w + "weight_tokens": _rand(g, 128, 128, scale=0.5),
+        w + "bias_token": _rand(g, 1, 128, scale=0.5),
+        t + "self_attn.in_proj_weight": _rand(g, 384, 128, scale=0.1),
+        t + "self_attn.in_proj_bias": _rand(g, 384),
+        t + "self_attn.out_proj.weight": _rand(g, 128, 128, scale=0.1),
+        t + "self_attn.out_proj.bias": _rand(g, 128),
+        t + "linear1.weight": _rand(g, 2048, 128),
+        t + "linear1.bias": _rand(g, 2048),
+        t + "linear2.weight": _rand(g, 128, 2048),
+        t + "linear2.bias": _rand(g, 128),
+        t + "norm1.weight": 1 + _rand(g, 128),
+        t + "norm1.bias": _rand(g, 128),
+        t + "norm2.weight": 1 + _rand(g, 128),
+        t + "norm2.bias": _rand(g, 128),
+        w + "fc_weight.weight": _rand(g, patch * patch * width, 128, scale=0.5),
+        w + "fc_weight.bias": _rand(g, patch * patch * width),
+        w + "fc_bias.weight": _rand(g, width, 128),
+        w + "fc_bias.bias": _rand(g, width),
+        "patch_embed.fclayer.w1.weight": _rand(g, 128, 128, scale=0.1),
+        "patch_embed.fclayer.w1.bias": _rand(g, 128),
+        "patch_embed.fclayer.w2.weight": _rand(g, 128, 128, scale=0.1),
+        "patch_embed.fclayer.w2.bias": _rand(g, 128),
+    }
+    if norm is not None:
+        state |= {norm + ".weight": 1 + _rand(g, width), norm + ".bias": _rand(g, width)}
+    return state
+
+
+def dofa_reference(image: torch.Tensor, s: StateDict, wavelengths_um: list[float], heads: int,
+                   pool: str) -> torch.Tensor:  # fmt: skip
+    """DOFA's published equations on the raw tensors (see eoforge.models.importers.dofa)."""
+    w = "patch_embed.weight_generator."
+    t = w + "transformer_encoder.layers.0."
+    positions = torch.tensor(wavelengths_um) * 1000
+    omega = 1.0 / 10000 ** (torch.arange(64, dtype=torch.float32) / 64)
+    angles = positions[:, None] * omega[None]
+    waves = torch.cat([angles.sin(), angles.cos()], dim=1)
+    hidden = F.relu(
+        _linear(F.relu(_linear(waves, s, "patch_embed.fclayer.w1")), s, "patch_embed.fclayer.w2")
+    )
+    f = waves + hidden
+    seq = torch.cat([s[w + "weight_tokens"], f, s[w + "bias_token"]], dim=0)[None]
+    qkv = seq @ s[t + "self_attn.in_proj_weight"].T + s[t + "self_attn.in_proj_bias"]
+    attn = _linear(_attention(seq, qkv, 4), s, t + "self_attn.out_proj")
+    z = F.layer_norm(seq + attn, (128,), s[t + "norm1.weight"], s[t + "norm1.bias"], 1e-5)
+    ff = _linear(F.gelu(_linear(z, s, t + "linear1")), s, t + "linear2")
+    z = F.layer_norm(z + ff, (128,), s[t + "norm2.weight"], s[t + "norm2.bias"], 1e-5)[0]
+    rows = _linear(z[128:-1] + f, s, w + "fc_weight")
+    d = s["cls_token"].shape[-1]
+    p = math.isqrt(rows.shape[1] // d)
+    kernel = rows.reshape(d, len(wavelengths_um), p, p) * 0.01
+    bias = _linear(z[-1], s, w + "fc_bias") * 0.01
+    tokens = F.conv2d(image, kernel, bias, stride=p, padding=1).flatten(2).transpose(1, 2)
+    tokens = tokens + s["pos_embed"][:, 1:]
+    cls = (s["cls_token"] + s["pos_embed"][:, :1]).expand(image.shape[0], -1, -1)
+    x = vit_blocks_reference(torch.cat([cls, tokens], dim=1), s, 1, heads)
+    if pool == "cls":
+        return _ln(x, s, "norm")[:, 0]
+    mean = x[:, 1:].mean(dim=1)
+    if "fc_norm.weight" in s:
+        return _ln(mean, s, "fc_norm")
+    return F.layer_norm(mean, (d,), eps=1e-6)
+
+
+@pytest.mark.parametrize("norm", [None, "fc_norm", "norm"])
+def test_dofa_loads_exactly_and_matches_the_published_equations(tmp_path, norm: str | None) -> None:
+    state = dofa_layout(norm=norm)
+    path = tmp_path / "dofa.safetensors"
+    save_file(state, str(path))
+    assert path.stat().st_size < 5e6
+    bands = ["S2.B04", "S2.B03", "S2.B02", "S2.B08"]
+    imported = import_checkpoint(path, bands=bands)
+    assert imported.importer == "dofa" and imported.spec.arch == "dofa_vit"
+    assert imported.stem == "generated" and imported.normalization is None
+    pool = "cls" if norm == "norm" else "avg"
+    assert imported.spec.options["pool"] == pool and imported.spec.options["patch_size"] == 4
+    assert imported.left_initial == ([] if norm else ["fc_norm.bias", "fc_norm.weight"])
+    _assert_all_from(imported.model.state_dict(), state, prefix="")
+    waves = [0.6646, 0.5598, 0.4924, 0.8328]  # S2A centre wavelengths (registry), µm
+    image = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        got = imported.model(image)
+    expected = dofa_reference(image, state, waves, heads=1, pool=pool)
+    torch.testing.assert_close(got, expected, rtol=2e-4, atol=2e-4)
+
+
+def test_dofa_without_bands_or_on_sar_says_what_to_give() -> None:
+    state = dofa_layout()
+    with pytest.raises(ConfigError, match="--bands"):
+        import_state_dict(state)
+    with pytest.raises(ConfigError, match="wavelengths_um"):
+        import_state_dict(state, bands=["S1.VV", "S1.VH"])
+
+
+# --------------------------------------------------------------------------- CLI and bundles
+
+
+def test_cli_import_writes_an_embedding_bundle_that_loads_back(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    encoder = vit_layout(192, 1, 13, 16, grid=2)
+    path = tmp_path / "mae.safetensors"
+    save_file(encoder | {"decoder_embed.weight": torch.randn(8, 192)}, str(path))
+    out = tmp_path / "bundle"
+    code, stdout, err = run_main(
+        ["models", "import", str(path), "--out", str(out), "--bands", "S2.B04,S2.B03,S2.B02"],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0, err
+    assert f"wrote {out}" in stdout
+    loaded = load_bundle(out)
+    assert loaded.bundle.task == "embedding" and loaded.bundle.patch_size == 32
+    assert loaded.bundle.bands == ["S2.B04", "S2.B03", "S2.B02"]
+    index = [S2_L1C_BANDS.index(b) for b in loaded.bundle.bands]
+    assert loaded.bundle.normalization.mean == [S2_L1C_NORMALIZATION.mean[i] for i in index]
+    record = json.loads((out / "imported.json").read_text())
+    assert record["importer"] == "ssl4eo_vit" and record["stem"] == "selected"
+    assert record["dropped"] == {"decoder_embed.weight": "MAE decoder"}
+    image = torch.randn(1, 3, 32, 32)
+    reference = dict(encoder)
+    reference["patch_embed.proj.weight"] = encoder["patch_embed.proj.weight"][:, index]
+    with torch.no_grad():
+        got = loaded.model(image)
+    torch.testing.assert_close(got, vit_reference(image, reference, 1, 3), rtol=1e-4, atol=1e-4)
+
+
+def test_cli_import_needs_statistics_where_none_are_published(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    path = tmp_path / "dofa.safetensors"
+    save_file(dofa_layout(), str(path))
+    args = ["models", "import", str(path), "--out", str(tmp_path / "b"), "--bands", "S2.B04,S2.B08"]
+    code, _, err = run_main(args, capsys, monkeypatch)
+    assert code == 2 and "--mean and --std" in err
+    code, _, err = run_main([*args, "--mean", "0,0", "--std", "1e4,1e4"], capsys, monkeypatch)
+    assert code == 0, err
+    assert load_bundle(tmp_path / "b").bundle.normalization.std == [1e4, 1e4]
