@@ -71,7 +71,7 @@ def test_dataset_statistics_recover_the_class(mixed_units: Path, bundle: Path) -
     assert report["input"]["std"][1] == pytest.approx(100.0, rel=0.05)
 
 
-def test_wrong_statistics_reverse_the_ranking_of_two_encoders(
+def test_wrong_statistics_rank_an_encoder_below_one_it_matches(
     tmp_path: Path, mixed_units: Path, bundle: Path
 ) -> None:
     # A weaker encoder (a random ResNet) probed correctly ranks above the ViT probed on raw values,
