@@ -11,7 +11,7 @@ from tests.evaluate.probe_fixtures import random_bundle, write_class_chips
 from tests.helpers import run_cli
 
 from eoforge.data.bigearthnet import CLASSES_19
-from eoforge.evaluate.probe_run import run_probe
+from eoforge.evaluate.probe_run import ProbeOptions, run_probe
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +72,6 @@ def test_bigearthnet_samples_probe(tmp_path: Path, real_data: Path) -> None:
         assert report["labels"] == {"single": False, "multi": True}
         assert report["input"]["size"] == 64  # the 120-px patches resized to the bundle's size
         assert 0.0 < report["metrics"]["map"] <= 1.0
+    tuned = run_probe(bundle, config, "finetune", ProbeOptions(epochs=1))["metrics"]
+    # the probes' map leaves out classes absent from the 3 validation patches; the task's does not
+    assert 0.0 < tuned["map"] <= 1.0 and 0.0 <= tuned["map_task"] <= tuned["map"]

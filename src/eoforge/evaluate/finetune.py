@@ -5,7 +5,9 @@ head (``[B, D] -> [B, K]`` logits) and trains through Lightning with eoforge's
 own :class:`~eoforge.tasks.ClassificationTask` (single labels: cross-entropy;
 metrics ``accuracy``, ``f1_macro``, ``kappa``) or
 :class:`~eoforge.tasks.MultiLabelTask` (multi-hot labels: BCE; ``map``,
-``f1_macro``, ``accuracy``). The inputs are the probe's prepared windows
+``f1_macro``, ``accuracy``; ``map`` as the other probes define it, leaving out
+classes without a positive validation window, and the task's own value as
+``map_task``). The inputs are the probe's prepared windows
 (already resized and normalised, so the task normalises nothing), without
 augmentation; the validation split is scored once after the last epoch.
 """
@@ -22,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from eoforge.errors import ConfigError
 from eoforge.evaluate.features import Features
+from eoforge.evaluate.probe import mean_average_precision
 from eoforge.tasks import build_task
 
 
@@ -138,4 +141,18 @@ def finetune_probe(
     )
     trainer.fit(task, train_dataloaders=fit_loader)
     trainer.test(task, dataloaders=val_loader, verbose=False)
-    return {k.removeprefix("test/"): float(v) for k, v in task.history["test"][-1].items()}
+    metrics = {k.removeprefix("test/"): float(v) for k, v in task.history["test"][-1].items()}
+    if not single and val.multi is not None:
+        # the same map as the other probes (classes without a positive left out), so the three
+        # compare; the task's own value stays beside it
+        metrics["map_task"] = metrics.pop("map")
+        metrics["map"] = mean_average_precision(_scores(network, val.images), val.multi)
+    return metrics
+
+
+def _scores(network: nn.Module, images: Tensor, batch_size: int = 32) -> Tensor:
+    """Sigmoid scores ``[N, K]`` of the trained network on the prepared windows (on the CPU)."""
+    network = network.cpu().eval()
+    with torch.no_grad():
+        parts = [network(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    return torch.sigmoid(torch.cat(parts))
