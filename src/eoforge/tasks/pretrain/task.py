@@ -343,7 +343,7 @@ class PretrainTask(EOTask):
         with torch.no_grad():
             key: Tensor = self.momentum_projector(self.momentum_encoder(b))
         loss = moco_loss(query, key, self.queue.keys, self.temperature)
-        if update:  # enqueued after the backward pass, which still needs the queue as it is
+        if update:  # enqueued after the backward pass (which needs the queue as it is)
             gathered = cast(Tensor, self.all_gather(key.detach()))
             self._pending_keys = gathered.reshape(-1, key.shape[-1])
         return loss
@@ -369,16 +369,19 @@ class PretrainTask(EOTask):
         """The loss on fixed views of a test batch (seeded by its index)."""
         return self._step(batch, "test", batch_idx)
 
+    def on_after_backward(self) -> None:
+        """Enqueue MoCo's keys of this step (before any step-end checkpoint is written)."""
+        if self.queue is not None and self._pending_keys is not None:
+            self.queue.push(self._pending_keys)
+            self._pending_keys = None
+
     def on_train_epoch_start(self) -> None:
         """Restart the throughput clock (the first step of an epoch is not timed)."""
         self._last_step_end = None
         self._epoch_images, self._epoch_seconds = 0, 0.0
 
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
-        """Enqueue MoCo's keys; log images per second over all ranks since the previous step."""
-        if self.queue is not None and self._pending_keys is not None:
-            self.queue.push(self._pending_keys)
-            self._pending_keys = None
+        """Log images per second over all ranks since the previous step ended."""
         now = time.perf_counter()
         if self._last_step_end is not None:
             seconds = now - self._last_step_end
