@@ -17,17 +17,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from pydantic import ValidationError
 from safetensors.torch import save_file
 from tests.cli.test_info import run_main
 
-from eoforge.errors import ConfigError, UnsafeModelFileError
-from eoforge.models import load_bundle
-from eoforge.models.importers import (
-    detect_importer,
-    import_checkpoint,
-    import_state_dict,
-    list_importers,
-)
+from eoforge.errors import ConfigError, EoforgeError, UnsafeModelFileError
+from eoforge.experiment.config import ModelConfig
+from eoforge.models import ModelSpec, build_model, import_checkpoint, import_state_dict, load_bundle
+from eoforge.models.importers import detect_importer, list_importers
 from eoforge.models.importers.prithvi import PRITHVI_100M_NORMALIZATION, PRITHVI_BANDS
 from eoforge.models.importers.ssl4eo import S2_L1C_BANDS, S2_L1C_NORMALIZATION
 
@@ -504,3 +501,44 @@ def test_cli_import_needs_statistics_where_none_are_published(
     code, _, err = run_main([*args, "--mean", "0,0", "--std", "1e4,1e4"], capsys, monkeypatch)
     assert code == 0, err
     assert load_bundle(tmp_path / "b").bundle.normalization.std == [1e4, 1e4]
+
+
+# --------------------------------------------------------------------------- model.importer
+
+
+def test_spec_importer_converts_pretrained_for_a_classifier(tmp_path) -> None:
+    """model.importer: the DINO file initialises a timm_classifier on three of its bands."""
+    encoder = vit_layout(192, 1, 13, 16, grid=2)
+    path = tmp_path / "dino.pth"
+    torch.save({"teacher": {"module.backbone." + k: v for k, v in encoder.items()}}, path)
+    spec = ModelSpec(
+        task="classification",
+        arch="timm_classifier",
+        backbone="vit_tiny_patch16_224",
+        in_bands=["S2.B08", "S2.B04", "S2.B03"],
+        num_classes=4,
+        pretrained=str(path),
+        importer="auto",
+        options={"img_size": 32, "depth": 1},
+    )
+    model = build_model(spec)
+    state = model.state_dict()
+    stem = encoder["patch_embed.proj.weight"][:, [7, 3, 2]]
+    assert torch.equal(state["backbone.patch_embed.proj.weight"], stem)
+    assert torch.equal(
+        state["backbone.blocks.0.attn.qkv.weight"], encoder["blocks.0.attn.qkv.weight"]
+    )
+    # Without the importer the teacher entry is not a state dict eoforge can read
+    with pytest.raises(EoforgeError):
+        build_model(spec.model_copy(update={"importer": None}))
+    with pytest.raises(ConfigError, match="does not have the dofa layout"):
+        build_model(spec.model_copy(update={"importer": "dofa"}))
+
+
+def test_model_config_names_known_importers(tmp_path) -> None:
+    path = tmp_path / "w.safetensors"
+    save_file({"x": torch.zeros(1)}, str(path))
+    config = ModelConfig(arch="timm_classifier", pretrained=path, importer="ssl4eo_vit")
+    assert config.importer == "ssl4eo_vit"
+    with pytest.raises(ValidationError, match="unknown checkpoint importer 'satlas'"):
+        ModelConfig(arch="timm_classifier", pretrained=path, importer="satlas")

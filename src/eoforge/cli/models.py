@@ -100,8 +100,7 @@ def import_command(
 ) -> None:
     """Import a published checkpoint (see ``eoforge models import --help``)."""
     # Deferred for the CLI's start-up time: the importers import PyTorch (seconds).
-    from eoforge.models import Normalization
-    from eoforge.models.importers import import_checkpoint, save_imported_bundle
+    from eoforge.models import Normalization, import_checkpoint, save_imported_bundle
 
     means, stds = _numbers(mean, "--mean"), _numbers(std, "--std")
     if (means is None) != (stds is None):

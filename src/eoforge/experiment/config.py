@@ -26,6 +26,7 @@ from pydantic import (
 from eoforge.classes import hex_color
 from eoforge.errors import ConfigError, EoforgeError
 from eoforge.models import list_models
+from eoforge.models.importers import list_importers
 from eoforge.sensors import get_band
 
 TaskKind = Literal[
@@ -60,6 +61,13 @@ def _known_arch(name: str) -> str:
     names = [info.name for info in list_models()]
     if name not in names:
         raise ValueError(f"unknown architecture {name!r}; available: {', '.join(names)}")
+    return name
+
+
+def _known_importer(name: str) -> str:
+    names = ["auto", *(importer.name for importer in list_importers())]
+    if name not in names:
+        raise ValueError(f"unknown checkpoint importer {name!r}; available: {', '.join(names)}")
     return name
 
 
@@ -696,6 +704,8 @@ class ModelConfig(Section):
     options: dict[str, Any] = Field(default_factory=dict)
     pretrained: ExistingPath | None = None
     pretrained_bands: list[BandName] | None = None
+    importer: Annotated[str, AfterValidator(_known_importer)] | None = None
+    """Published-checkpoint importer converting ``pretrained`` (a name, or ``auto``)."""
 
 
 class PretrainOptions(Section):

@@ -26,6 +26,8 @@ def pretrain_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
     extra: dict[str, Any] = {}
     if m.pretrained_bands is not None:
         extra["pretrained_bands"] = m.pretrained_bands
+    if m.importer is not None:
+        extra["importer"] = m.importer
     return ModelSpec(
         task="embedding",
         arch=m.arch,

@@ -106,6 +106,8 @@ def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
     extra: dict[str, Any] = {}
     if m.pretrained_bands is not None:
         extra["pretrained_bands"] = m.pretrained_bands
+    if m.importer is not None:
+        extra["importer"] = m.importer
     return ModelSpec(
         task=config.task.kind,
         arch=m.arch,

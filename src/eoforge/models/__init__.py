@@ -32,6 +32,12 @@ from eoforge.models.bundle import (
     save_bundle,
 )
 from eoforge.models.forest import PixelForest
+from eoforge.models.importers.load import (
+    ImportedModel,
+    import_checkpoint,
+    import_state_dict,
+    save_imported_bundle,
+)
 from eoforge.models.registry import ModelInfo, list_models, register_model
 from eoforge.models.spec import ModelSpec, Task
 from eoforge.models.stems import adapt_stem, match_bands
@@ -41,6 +47,7 @@ __all__ = [
     "Bundle",
     "ClassInfo",
     "ImportReport",
+    "ImportedModel",
     "LoadedBundle",
     "ModelInfo",
     "ModelSpec",
@@ -55,6 +62,8 @@ __all__ = [
     "detection",
     "encoders",
     "forest",
+    "import_checkpoint",
+    "import_state_dict",
     "import_weights",
     "importers",
     "list_models",
@@ -66,6 +75,7 @@ __all__ = [
     "read_bundle_json",
     "register_model",
     "save_bundle",
+    "save_imported_bundle",
     "segmentation",
     "simple",
 ]

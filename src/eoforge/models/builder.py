@@ -20,6 +20,9 @@ from pathlib import Path
 from torch import nn
 
 from eoforge.errors import ConfigError
+from eoforge.models.importers.base import StateDict, stem_for_bands
+from eoforge.models.importers.files import read_checkpoint
+from eoforge.models.importers.registry import detect_importer
 from eoforge.models.registry import get_factory
 from eoforge.models.spec import ModelSpec
 from eoforge.models.weights import ImportReport, import_weights, load_state_dict_file
@@ -62,12 +65,37 @@ def build_model(spec: ModelSpec) -> nn.Module:
 def load_pretrained(model: nn.Module, spec: ModelSpec) -> ImportReport:
     """Import ``spec.pretrained`` into ``model`` with stem adaptation.
 
+    With ``spec.importer`` the file is first converted by that published-checkpoint
+    importer (``auto``: the one recognising its layout), whose bands replace
+    ``spec.pretrained_bands``; a stem for a subset of those bands takes their
+    columns exactly.
+
     Raises:
-        ConfigError: When nothing in the file fits the model.
+        ConfigError: When nothing in the file fits the model, or the importer
+            does not recognise the file.
     """
     path = Path(str(spec.pretrained))
-    state = load_state_dict_file(path)
+    source_bands = spec.pretrained_bands
+    if spec.importer is None:
+        state = load_state_dict_file(path)
+    else:
+        state, source_bands = _converted(path, spec.importer, stem_bands(model, spec))
     try:
-        return import_weights(model, state, spec.pretrained_bands, stem_bands(model, spec))
+        return import_weights(model, state, source_bands, stem_bands(model, spec))
     except ConfigError as error:
         raise ConfigError(error.reason, path=path, fix=error.fix) from None
+
+
+def _converted(path: Path, importer: str, bands: list[str]) -> tuple[StateDict, list[str] | None]:
+    """The file's tensors in an eoforge layout, and the bands of its stem."""
+    raw = read_checkpoint(path)
+    converted = detect_importer(raw, None if importer == "auto" else importer, path).convert(raw)
+    state = dict(converted.state)
+    if converted.stem_key is None or not converted.bands:
+        return state, converted.bands or None
+    if bands and set(bands) <= set(converted.bands):
+        state[converted.stem_key] = stem_for_bands(
+            state[converted.stem_key], converted.bands, bands
+        )
+        return state, bands
+    return state, converted.bands

@@ -56,6 +56,10 @@ class ModelSpec(BaseModel):
         pretrained: Path of a LOCAL state-dict file (``.safetensors``, or
             ``.pt``/``.pth``/``.ckpt`` read with ``weights_only=True``).
         pretrained_bands: Bands the pretrained input stem was trained on.
+        importer: Published-checkpoint importer that converts ``pretrained``
+            first (a name from :mod:`eoforge.models.importers`, or ``auto`` to
+            recognise the layout); its bands replace ``pretrained_bands``.
+            None: ``pretrained`` is a timm / TorchGeo / smp / Lightning layout.
         options: Extra keyword arguments of the architecture.
     """
 
@@ -70,6 +74,7 @@ class ModelSpec(BaseModel):
     pretrained_bands: list[str] | None = Field(
         default_factory=lambda: list(DEFAULT_PRETRAINED_BANDS)
     )
+    importer: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("in_bands")

@@ -17,9 +17,13 @@ dofa            DOFA ViT (wavelength-conditioned generator)    dofa_vit (exact)
 Not done: SatMAE / SatMAE++ (group-channel ViT) and SatlasPretrain (Swin-v2 /
 ResNet with FPN) have no importer yet.
 
-Use: ``import_checkpoint("B13_rn50_moco.pth", bands=["S2.B04", "S2.B03"])``
-gives an :class:`ImportedModel` whose ``model`` maps ``[B, 2, H, W]`` to
-``[B, 2048]``; ``save_imported_bundle`` writes it as an embedding bundle.
+Use: :func:`eoforge.models.importers.load.import_checkpoint` (also exported by
+:mod:`eoforge.models`) ``("B13_rn50_moco.pth", bands=["S2.B04", "S2.B03"])``
+gives an ``ImportedModel`` whose ``model`` maps ``[B, 2, H, W]`` to
+``[B, 2048]``; ``save_imported_bundle`` writes it as an embedding bundle. In an
+experiment config, ``model.importer`` (a name, or ``auto``) converts
+``model.pretrained`` with the importer before it is placed in the model (see
+:func:`eoforge.models.builder.load_pretrained`).
 """
 
 from eoforge.models.importers.base import (
@@ -29,14 +33,7 @@ from eoforge.models.importers.base import (
     stem_for_bands,
 )
 from eoforge.models.importers.dofa import DOFAViT, wavelength_embedding
-from eoforge.models.importers.load import (
-    ImportedModel,
-    build_imported,
-    import_checkpoint,
-    import_state_dict,
-    read_checkpoint,
-    save_imported_bundle,
-)
+from eoforge.models.importers.files import read_checkpoint
 from eoforge.models.importers.registry import detect_importer, get_importer, list_importers
 from eoforge.models.importers.timm_targets import TimmEncoder
 
@@ -44,17 +41,12 @@ __all__ = [
     "CheckpointImporter",
     "Converted",
     "DOFAViT",
-    "ImportedModel",
     "PublishedNormalization",
     "TimmEncoder",
-    "build_imported",
     "detect_importer",
     "get_importer",
-    "import_checkpoint",
-    "import_state_dict",
     "list_importers",
     "read_checkpoint",
-    "save_imported_bundle",
     "stem_for_bands",
     "wavelength_embedding",
 ]

@@ -16,7 +16,6 @@ source file, dropped keys, notes).
 from __future__ import annotations
 
 import json
-import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -26,18 +25,15 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
-from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError, UnsafeModelFileError
+from eoforge.errors import ConfigError
 from eoforge.models.builder import build_model
 from eoforge.models.bundle import Bundle, Normalization, save_bundle
-from eoforge.models.importers.base import Converted, StateDict, stem_for_bands
+from eoforge.models.importers.base import Converted, stem_for_bands
+from eoforge.models.importers.files import read_checkpoint
 from eoforge.models.importers.registry import detect_importer, get_importer
 from eoforge.models.spec import ModelSpec
-from eoforge.models.weights import PICKLE_SUFFIXES, load_state_dict_file
 
 IMPORT_JSON = "imported.json"
-# Entries holding the model in published training checkpoints, in preference order
-# (DINO keeps the teacher and the student; the teacher is the published encoder).
-CHECKPOINT_ENTRIES = ("teacher", "state_dict", "model_state_dict", "model", "weights")
 
 
 @dataclass
@@ -82,59 +78,6 @@ class ImportedModel:
             f"{len(self.spec.in_bands)} bands (stem {self.stem}); {self.loaded} tensors loaded, "
             f"{len(self.left_initial)} left initial, {len(self.dropped)} checkpoint keys dropped"
         )
-
-
-def read_checkpoint(path: str | PathLike[str]) -> StateDict:
-    """Tensors of a local checkpoint, without running pickled code.
-
-    ``.safetensors`` as is; PyTorch files with ``torch.load(weights_only=True)``,
-    unwrapping the entry that holds the model (``teacher`` for DINO, then
-    ``state_dict``, ``model``, ...).
-
-    Raises:
-        MissingFileError: No such file.
-        UnsafeModelFileError: The file needs unpickling arbitrary objects.
-        UnreadableFileError: Unknown suffix, corrupt, or no tensors.
-    """
-    file = Path(path)
-    if not file.is_file():
-        raise MissingFileError("checkpoint not found.", path=file, fix="check the path.")
-    if file.suffix.lower() not in PICKLE_SUFFIXES:
-        return load_state_dict_file(file)
-    try:
-        obj: object = torch.load(file, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        first = (str(error).strip().splitlines() or ["refused"])[0]
-        raise UnsafeModelFileError(
-            f"refusing to load: the file needs unpickling arbitrary Python objects ({first}).",
-            path=file,
-            fix="in a trusted environment re-save only the tensors, e.g. "
-            "safetensors.torch.save_file(checkpoint['teacher'] or checkpoint['model'], "
-            "'weights.safetensors'), and give that file.",
-        ) from None
-    except (RuntimeError, OSError, EOFError, ValueError) as error:
-        raise UnreadableFileError(
-            f"not a readable PyTorch file ({error}).",
-            path=file,
-            fix="check that the copy is complete, or convert it to .safetensors.",
-        ) from None
-    while isinstance(obj, Mapping):
-        inner = next((obj[k] for k in CHECKPOINT_ENTRIES if isinstance(obj.get(k), Mapping)), None)
-        if inner is None:
-            break
-        obj = inner
-    tensors = (
-        {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-        if isinstance(obj, Mapping)
-        else {}
-    )
-    if not tensors:
-        raise UnreadableFileError(
-            "the file holds no tensors (expected a state dict or a training checkpoint).",
-            path=file,
-            fix="save model.state_dict() of the encoder.",
-        )
-    return tensors
 
 
 def _spec(converted: Converted, bands: list[str]) -> ModelSpec:
@@ -265,7 +208,7 @@ def import_checkpoint(
 
     Raises:
         MissingFileError, UnsafeModelFileError, UnreadableFileError: See
-            :func:`read_checkpoint`.
+            :func:`~eoforge.models.importers.files.read_checkpoint`.
         ConfigError: See :func:`import_state_dict`.
     """
     return import_state_dict(read_checkpoint(path), kind, bands, source=str(path))
