@@ -6,7 +6,8 @@
   ``accuracy``; multi-hot labels: each class's score is the weighted share of
   neighbours holding it, scored by ``map``. Both report
   ``precision_at_10``: the share of a validation window's 10 nearest training
-  windows with the same class (multi-label: sharing at least one label).
+  windows with the same class (multi-label: sharing at least one label);
+  with fewer training windows than ``k`` (or 10), all of them count.
 * :func:`linear_probe`: logistic regression (scikit-learn, L-BFGS, fixed
   seed) on features standardised with the training split's mean and std;
   multi-hot labels get one binary regression per class (one-vs-rest).

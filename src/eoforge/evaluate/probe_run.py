@@ -42,7 +42,7 @@ class ProbeOptions:
         c: Linear: inverse L2 regularisation.
         epochs: Fine-tuning epochs.
         lr: Fine-tuning learning rate.
-        batch_size: Windows per forward pass (and per fine-tuning step).
+        batch_size: Windows per forward pass (fine-tuning steps take at most 16).
         presence: Geo windows: least class fraction for a multi-label positive.
         seed: Seed of the linear solver and the fine-tuning.
         device: Where features are computed (``cpu``, ``cuda``; ``auto``: a GPU if any).
