@@ -18,8 +18,8 @@ Each step standardises and blanks the batch, draws views on the device
   queue, so all ranks keep the same queue. No shuffled batch norm.
 * ``softcon``: two views, projection MLP, soft contrastive loss against the
   land-cover similarity of the windows (:mod:`eoforge.models.ssl.softcon`).
-* ``mae``: one view, masked reconstruction at several scales
-  (:mod:`eoforge.models.ssl.mae`).
+* ``mae``: one view, masked reconstruction at several scales, optionally
+  with one token per spectral group (:mod:`eoforge.models.ssl.mae`).
 
 Contrastive negatives are those of the local batch (and, for MoCo, the
 gathered queue). Logged: ``train/loss_step``, ``train/images_per_s_step`` (all
@@ -27,7 +27,8 @@ ranks' images per second of wall time between steps, data loading
 included), and per epoch ``train/loss``, ``val/loss`` and
 ``train/images_per_s``. Validation views and masks come from a generator
 seeded by the batch index, so ``val/loss`` compares epochs on the same
-views and leaves the training draws untouched. The encoder alone is what the bundle keeps.
+views and leaves the training draws untouched. The encoder alone is what
+the bundle keeps.
 """
 
 from __future__ import annotations
