@@ -26,6 +26,7 @@ from eoforge.experiment.config import ModelConfig
 from eoforge.models import ModelSpec, build_model, import_checkpoint, import_state_dict, load_bundle
 from eoforge.models.importers import detect_importer, list_importers
 from eoforge.models.importers.prithvi import PRITHVI_100M_NORMALIZATION, PRITHVI_BANDS
+from eoforge.models.importers.satmae import SATMAE_BANDS
 from eoforge.models.importers.ssl4eo import S2_L1C_BANDS, S2_L1C_NORMALIZATION
 
 StateDict = dict[str, torch.Tensor]
@@ -323,6 +324,7 @@ def test_each_layout_is_recognised_by_exactly_its_importer(
         "softcon_vit": vit_layout(384, 1, 2, 14, grid=2, layer_scale=True),
         "prithvi": _prithvi_layout("")[1],
         "dofa": dofa_layout(),
+        "satmae": satmae_layout(),
     }
     for name, state in layouts.items():
         matching = [i.name for i in list_importers() if i.matches(state)]
@@ -339,8 +341,8 @@ def test_an_unrelated_state_dict_is_refused_naming_the_importers_and_keys() -> N
     assert "conv1.weight [64, 3, 7, 7]" in text and "--importer NAME" in text and "rgb.pth" in text
     with pytest.raises(ConfigError, match="does not have the prithvi layout"):
         import_state_dict(vit_layout(192, 1, 13, 16, grid=2), kind="prithvi")
-    with pytest.raises(ConfigError, match="unknown checkpoint importer 'satmae'"):
-        import_state_dict(rgb, kind="satmae")
+    with pytest.raises(ConfigError, match="unknown checkpoint importer 'satlas'"):
+        import_state_dict(rgb, kind="satlas")
 
 
 def test_a_checkpoint_needing_unpickling_is_refused(tmp_path) -> None:
@@ -542,3 +544,93 @@ def test_model_config_names_known_importers(tmp_path) -> None:
     assert config.importer == "ssl4eo_vit"
     with pytest.raises(ValidationError, match="unknown checkpoint importer 'satlas'"):
         ModelConfig(arch="timm_classifier", pretrained=path, importer="satlas")
+
+
+# --------------------------------------------------------------------------- SatMAE
+
+
+def satmae_layout(width: int = 128, channel: int = 32, patch: int = 8, grid: int = 2, *,
+                  finetuned: bool = False) -> StateDict:  # fmt: skip
+    """SatMAE keys: patch_embed.{0,1,2}.proj, pos_embed [1, 1+L, D-c], channel_embed [1, 3, c]."""
+    g = torch.Generator().manual_seed(7)
+    state = {k: v for k, v in vit_layout(width, 1, 1, patch, grid).items()
+             if not k.startswith(("patch_embed.", "pos_embed"))}  # fmt: skip
+    for i, size in enumerate((4, 4, 2)):
+        state[f"patch_embed.{i}.proj.weight"] = _rand(g, width, size, patch, patch)
+        state[f"patch_embed.{i}.proj.bias"] = _rand(g, width)
+    pos = _rand(g, 1, 1 + grid * grid, width - channel, scale=0.5)
+    pos[:, 0] = 0  # the sine-cosine table's class-token row
+    state |= {"pos_embed": pos, "channel_embed": _rand(g, 1, 3, channel, scale=0.5)}
+    if finetuned:
+        state["channel_cls_embed"] = _rand(g, 1, 1, channel, scale=0.5)
+        state["fc_norm.weight"], state["fc_norm.bias"] = (
+            state.pop("norm.weight"),
+            state.pop("norm.bias"),
+        )
+        state["head.weight"] = torch.randn(62, width)
+    else:
+        state["mask_token"] = torch.zeros(1, 1, 16)
+        state["decoder_channel_embed"] = torch.zeros(1, 4, 8)
+        state["decoder_pred.0.weight"] = torch.randn(4 * patch * patch, 16)
+    return state
+
+
+def satmae_reference(image: torch.Tensor, s: StateDict, heads: int) -> torch.Tensor:
+    """SatMAE's group-channel forward on the raw tensors (image in SatMAE's 10-band order)."""
+    groups = [[0, 1, 2, 6], [3, 4, 5, 7], [8, 9]]
+    p = s["patch_embed.0.proj.weight"].shape[-1]
+    tokens = []
+    for i, group in enumerate(groups):
+        t = F.conv2d(
+            image[:, group],
+            s[f"patch_embed.{i}.proj.weight"],
+            s[f"patch_embed.{i}.proj.bias"],
+            stride=p,
+        )
+        t = t.flatten(2).transpose(1, 2)
+        length = t.shape[1]
+        add = torch.cat(
+            [s["pos_embed"][0, 1:], s["channel_embed"][0, i].expand(length, -1)], dim=-1
+        )
+        tokens.append(t + add)
+    cls_add = torch.cat(
+        [
+            s["pos_embed"][:, :1],
+            s.get("channel_cls_embed", torch.zeros(1, 1, s["channel_embed"].shape[-1])),
+        ],
+        dim=-1,
+    )
+    cls = (s["cls_token"] + cls_add).expand(image.shape[0], -1, -1)
+    x = vit_blocks_reference(torch.cat([cls, *tokens], dim=1), s, 1, heads)
+    if "fc_norm.weight" in s:
+        return _ln(x[:, 1:].mean(dim=1), s, "fc_norm")
+    return _ln(x, s, "norm")[:, 0]
+
+
+@pytest.mark.parametrize("finetuned", [False, True], ids=["mae", "finetuned"])
+def test_satmae_group_channel_vit_matches_the_published_forward(finetuned: bool) -> None:
+    state = satmae_layout(finetuned=finetuned)
+    assert [i.name for i in list_importers() if i.matches(state)] == ["satmae"]
+    imported = import_state_dict(state)
+    assert imported.spec.arch == "group_channel_vit" and imported.spec.in_bands == SATMAE_BANDS
+    assert imported.spec.options["pool"] == ("avg" if finetuned else "cls")
+    assert imported.left_initial == ([] if finetuned else ["channel_cls_embed"])
+    _assert_all_from(imported.model.state_dict(), imported_state_subset(state, imported), prefix="")
+    assert imported.normalization is not None
+    assert imported.normalization.mean[0] == pytest.approx(1184.3824625 - 2 * 650.2842772)
+    image = torch.randn(2, 10, 16, 16)
+    with torch.no_grad():
+        got = imported.model(image)
+    torch.testing.assert_close(got, satmae_reference(image, state, heads=2), rtol=1e-4, atol=1e-4)
+    # The same weights on the bands in another order: each group takes its channels by name
+    order = [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
+    shuffled = import_state_dict(state, bands=[SATMAE_BANDS[i] for i in order])
+    with torch.no_grad():
+        torch.testing.assert_close(shuffled.model(image[:, order]), got, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ConfigError, match="need bands"):
+        import_state_dict(state, bands=SATMAE_BANDS[:8])
+
+
+def imported_state_subset(state: StateDict, imported) -> StateDict:
+    """The checkpoint tensors the model holds (all but the dropped ones)."""
+    return {k: v for k, v in state.items() if k not in imported.dropped}

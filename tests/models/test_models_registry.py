@@ -32,6 +32,7 @@ TASK_OF = {
     "spectral_resnet": "multilabel",
     "timm_encoder": "embedding",  # imported checkpoints: tests/models/test_importers.py
     "dofa_vit": "embedding",
+    "group_channel_vit": "embedding",
 }
 DENSE_OR_SCENE = sorted(
     arch

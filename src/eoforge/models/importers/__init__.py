@@ -12,10 +12,11 @@ ssl4eo_vit      SSL4EO-S12 ViT-S/16 (DINO, MAE)                timm vit_small_pa
 softcon_vit     SoftCon ViT-S/14, ViT-B/14 (DINOv2 keys)       timm vit_*_patch14_dinov2
 prithvi         Prithvi-100M / EO-2.0 (3-D patch embedding)    timm ViT, single date
 dofa            DOFA ViT (wavelength-conditioned generator)    dofa_vit (exact)
+satmae          SatMAE group-channel ViT (3 band groups)       group_channel_vit (exact)
 ==============  =============================================  ==========================
 
-Not done: SatMAE / SatMAE++ (group-channel ViT) and SatlasPretrain (Swin-v2 /
-ResNet with FPN) have no importer yet.
+Not done: SatMAE++ layouts with other band groupings, and SatlasPretrain
+(Swin-v2 / ResNet backbones with FPN) have no importer yet.
 
 Use: :func:`eoforge.models.importers.load.import_checkpoint` (also exported by
 :mod:`eoforge.models`) ``("B13_rn50_moco.pth", bands=["S2.B04", "S2.B03"])``
@@ -35,12 +36,14 @@ from eoforge.models.importers.base import (
 from eoforge.models.importers.dofa import DOFAViT, wavelength_embedding
 from eoforge.models.importers.files import read_checkpoint
 from eoforge.models.importers.registry import detect_importer, get_importer, list_importers
+from eoforge.models.importers.satmae import GroupChannelViT
 from eoforge.models.importers.timm_targets import TimmEncoder
 
 __all__ = [
     "CheckpointImporter",
     "Converted",
     "DOFAViT",
+    "GroupChannelViT",
     "PublishedNormalization",
     "TimmEncoder",
     "detect_importer",

@@ -11,11 +11,13 @@ from eoforge.errors import ConfigError, available_list
 from eoforge.models.importers.base import CheckpointImporter
 from eoforge.models.importers.dofa import DOFAImporter
 from eoforge.models.importers.prithvi import PrithviViT
+from eoforge.models.importers.satmae import SatMAEImporter
 from eoforge.models.importers.ssl4eo import SoftConViT, SSL4EOResNet, SSL4EOViT
 
 # Most specific layouts first; their matches() are built to be mutually exclusive.
 IMPORTERS: tuple[CheckpointImporter, ...] = (
     DOFAImporter(),
+    SatMAEImporter(),
     PrithviViT(),
     SoftConViT(),
     SSL4EOViT(),
