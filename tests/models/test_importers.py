@@ -26,6 +26,7 @@ from eoforge.experiment.config import ModelConfig
 from eoforge.models import ModelSpec, build_model, import_checkpoint, import_state_dict, load_bundle
 from eoforge.models.importers import detect_importer, list_importers
 from eoforge.models.importers.prithvi import PRITHVI_100M_NORMALIZATION, PRITHVI_BANDS
+from eoforge.models.importers.satlas import SATLAS_S2_BANDS
 from eoforge.models.importers.satmae import SATMAE_BANDS
 from eoforge.models.importers.ssl4eo import S2_L1C_BANDS, S2_L1C_NORMALIZATION
 
@@ -634,3 +635,31 @@ def test_satmae_group_channel_vit_matches_the_published_forward(finetuned: bool)
 def imported_state_subset(state: StateDict, imported) -> StateDict:
     """The checkpoint tensors the model holds (all but the dropped ones)."""
     return {k: v for k, v in state.items() if k not in imported.dropped}
+
+
+# --------------------------------------------------------------------------- SatlasPretrain
+
+
+def test_satlas_resnet50_backbone_matches_torchvision_and_drops_the_fpn() -> None:
+    torch.manual_seed(2)
+    net = torchvision.models.resnet50()
+    net.conv1 = torch.nn.Conv2d(9, 64, 7, 2, 3, bias=False)
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    net.eval()
+    state = {"backbone.resnet." + k: v for k, v in net.state_dict().items()}
+    state["intermediates.0.fpn.inner_blocks.0.weight"] = torch.randn(128, 256, 1, 1)
+    assert [i.name for i in list_importers() if i.matches(state)] == ["satlas_resnet"]
+    imported = import_state_dict(state)
+    assert imported.spec.backbone == "resnet50" and imported.spec.in_bands == SATLAS_S2_BANDS
+    assert imported.normalization is not None and imported.normalization.std[:4] == [255.0] * 3 + [
+        8160.0
+    ]
+    assert imported.dropped["intermediates.0.fpn.inner_blocks.0.weight"] == "feature pyramid"
+    assert "backbone.resnet.fc.weight" in imported.dropped and imported.left_initial == []
+    net.fc = torch.nn.Identity()
+    image = torch.randn(1, 9, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(imported.model(image), net(image), rtol=1e-4, atol=1e-4)

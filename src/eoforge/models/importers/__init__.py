@@ -13,10 +13,11 @@ softcon_vit     SoftCon ViT-S/14, ViT-B/14 (DINOv2 keys)       timm vit_*_patch1
 prithvi         Prithvi-100M / EO-2.0 (3-D patch embedding)    timm ViT, single date
 dofa            DOFA ViT (wavelength-conditioned generator)    dofa_vit (exact)
 satmae          SatMAE group-channel ViT (3 band groups)       group_channel_vit (exact)
+satlas_resnet   SatlasPretrain Sentinel-2 ResNet-50/152        timm resnet (timm_encoder)
 ==============  =============================================  ==========================
 
-Not done: SatMAE++ layouts with other band groupings, and SatlasPretrain
-(Swin-v2 / ResNet backbones with FPN) have no importer yet.
+Not done: SatMAE++ layouts with other band groupings, and SatlasPretrain's
+Swin-v2 backbones (hence its Landsat, Sentinel-1 and aerial checkpoints).
 
 Use: :func:`eoforge.models.importers.load.import_checkpoint` (also exported by
 :mod:`eoforge.models`) ``("B13_rn50_moco.pth", bands=["S2.B04", "S2.B03"])``
