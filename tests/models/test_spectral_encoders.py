@@ -22,6 +22,7 @@ from eoforge.geo import make_grid
 from eoforge.io import source_from_file
 from eoforge.models import ModelSpec, build_model, import_weights, list_models
 from eoforge.models.encoders import (
+    BandEmbedding,
     KernelGenerator,
     SpectralPatchEmbed,
     SpectralResNet,
@@ -275,7 +276,8 @@ def test_a_training_step_reduces_the_loss_through_the_generator() -> None:
             assert generator.kernel_head.weight.grad.abs().sum() > 0
             assert generator.band_embedding.project.weight.grad.abs().sum() > 0
             assert generator.band_embedding.learned["radar_vv"].grad.abs().sum() > 0
-            assert generator.band_embedding.learned["radar_vh"].grad is None
+            # an absent polarisation's vector gets a zero gradient (DDP needs one per parameter)
+            assert generator.band_embedding.learned["radar_vh"].grad.abs().sum() == 0
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
@@ -412,3 +414,17 @@ def test_lightning_classification_learns_which_band_is_bright() -> None:
     task = ClassificationTask(build_model(spec), num_classes=3, lr=0.01)
     fit(task, loader(scenes(96), shuffle=True), epochs=6, val=loader(scenes(48)))
     assert task.history["val"][-1]["val/accuracy"] > 0.9
+
+
+@pytest.mark.parametrize("bands", [S2_12, S1])
+def test_every_parameter_gets_a_gradient_whatever_the_bands(bands: list[str]) -> None:
+    """DDP's reducer needs a gradient for each parameter on every step: the radar vectors
+    on a Sentinel-2 batch (and the spectral projection on a Sentinel-1 one) get zeros."""
+    vit = spectral_vit("tiny", depth=1).train()
+    vit(torch.randn(2, len(bands), 32, 32), bands=bands).sum().backward()
+    missing = [name for name, p in vit.named_parameters() if p.requires_grad and p.grad is None]
+    assert missing == []
+    embedding = vit.patch_embed.generator.band_embedding
+    assert isinstance(embedding, BandEmbedding)
+    hh = embedding.learned["radar_hh"].grad  # no band of either set is HH: exactly zero
+    assert hh is not None and float(hh.abs().sum()) == 0.0

@@ -244,8 +244,16 @@ class BandEmbedding(nn.Module):
             )
             rows = list(self.spectral(numbers[:, 0], numbers[:, 1]).unbind(0))
         spectral_rows = iter(rows)
-        vectors = [
-            self.learned[d.learned_key] if d.learned_key is not None else next(spectral_rows)
-            for d in described
-        ]
-        return torch.stack(vectors)
+        vectors = torch.stack(
+            [
+                self.learned[d.learned_key] if d.learned_key is not None else next(spectral_rows)
+                for d in described
+            ]
+        )
+        if self.training:
+            # Every parameter joins the graph, with a zero gradient where its bands are absent
+            # (the radar vectors on a Sentinel-2 batch): DDP's reducer expects a gradient for
+            # each parameter on every rank and would stop otherwise.
+            unused = sum(v.sum() for v in self.learned.values()) + self.project.bias.sum()
+            vectors = vectors + 0.0 * (unused + weight.sum())
+        return vectors
