@@ -663,3 +663,22 @@ def test_satlas_resnet50_backbone_matches_torchvision_and_drops_the_fpn() -> Non
     image = torch.randn(1, 9, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(imported.model(image), net(image), rtol=1e-4, atol=1e-4)
+
+
+def test_a_vit_finetuned_with_global_pooling_keeps_its_fc_norm() -> None:
+    encoder = vit_layout(192, 1, 13, 16, grid=2)
+    encoder["fc_norm.weight"], encoder["fc_norm.bias"] = (
+        encoder.pop("norm.weight"),
+        encoder.pop("norm.bias"),
+    )
+    imported = import_state_dict(encoder | {"head.weight": torch.randn(10, 192)})
+    assert imported.spec.options["global_pool"] == "avg" and imported.left_initial == []
+    image = torch.randn(1, 13, 32, 32)
+    p = encoder["patch_embed.proj.weight"]
+    tokens = (
+        F.conv2d(image, p, encoder["patch_embed.proj.bias"], stride=16).flatten(2).transpose(1, 2)
+    )
+    x = torch.cat([encoder["cls_token"], tokens], dim=1) + encoder["pos_embed"]
+    expected = _ln(vit_blocks_reference(x, encoder, 1, 3)[:, 1:].mean(dim=1), encoder, "fc_norm")
+    with torch.no_grad():
+        torch.testing.assert_close(imported.model(image), expected, rtol=1e-4, atol=1e-4)

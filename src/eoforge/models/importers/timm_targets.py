@@ -114,8 +114,9 @@ def vit_target(
 
     Returns:
         The timm name of the width/patch family, with ``depth`` and
-        ``img_size`` (from the position grid) always, and ``mlp_ratio`` /
-        ``qkv_bias`` when they differ from the family's.
+        ``img_size`` (from the position grid) always, ``mlp_ratio`` /
+        ``qkv_bias`` when they differ from the family's, and ``global_pool:
+        avg`` for an encoder with ``fc_norm`` instead of ``norm``.
 
     Raises:
         ConfigError: No timm family has this width and patch size.
@@ -140,6 +141,8 @@ def vit_target(
         options["mlp_ratio"] = hidden / width
     if "blocks.0.attn.qkv.bias" not in encoder:
         options["qkv_bias"] = False
+    if "fc_norm.weight" in encoder and "norm.weight" not in encoder:
+        options["global_pool"] = "avg"  # fine-tuned with global pooling: mean token, fc_norm
     return name, options
 
 
