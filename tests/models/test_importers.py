@@ -13,17 +13,28 @@ import argparse
 import json
 import math
 
+import pyarrow.parquet as pq
 import pytest
+import rasterio
 import torch
 import torch.nn.functional as F
 import torchvision
 from pydantic import ValidationError
 from safetensors.torch import save_file
 from tests.cli.test_info import run_main
+from tests.embeddings.windows import BANDS, write_scene
 
+from eoforge.embeddings import embed
 from eoforge.errors import ConfigError, EoforgeError, UnsafeModelFileError
 from eoforge.experiment.config import ModelConfig
-from eoforge.models import ModelSpec, build_model, import_checkpoint, import_state_dict, load_bundle
+from eoforge.models import (
+    ModelSpec,
+    build_model,
+    import_checkpoint,
+    import_state_dict,
+    load_bundle,
+    save_imported_bundle,
+)
 from eoforge.models.importers import detect_importer, list_importers
 from eoforge.models.importers.prithvi import PRITHVI_100M_NORMALIZATION, PRITHVI_BANDS
 from eoforge.models.importers.satlas import SATLAS_S2_BANDS
@@ -682,3 +693,24 @@ def test_a_vit_finetuned_with_global_pooling_keeps_its_fc_norm() -> None:
     expected = _ln(vit_blocks_reference(x, encoder, 1, 3)[:, 1:].mean(dim=1), encoder, "fc_norm")
     with torch.no_grad():
         torch.testing.assert_close(imported.model(image), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_an_imported_bundle_embeds_a_scene_window_by_window(tmp_path) -> None:
+    """eoforge embed on the imported bundle: each window's row is the encoder on its pixels."""
+    encoder = vit_layout(192, 1, 13, 16, grid=2)
+    imported = import_state_dict(encoder, bands=BANDS)  # S2.B04, S2.B08, S2.B11
+    bundle = save_imported_bundle(imported, tmp_path / "bundle")
+    scene = write_scene(tmp_path / "scene.tif")  # 64 x 96 px -> 2 x 3 windows of 32 px
+    embed(bundle, scene, tmp_path / "emb")
+    table = pq.read_table(tmp_path / "emb" / "scene_embeddings.parquet").to_pandas()
+    assert len(table) == 6 and len(table["embedding"][0]) == 192
+    with rasterio.open(scene) as ds:
+        pixels = torch.from_numpy(ds.read(window=((32, 64), (64, 96))))
+    assert imported.normalization is not None
+    mean = torch.tensor(imported.normalization.mean).reshape(3, 1, 1)
+    std = torch.tensor(imported.normalization.std).reshape(3, 1, 1)
+    row = table[(table["row"] == 32) & (table["col"] == 64)]["embedding"].iloc[0]
+    reference = dict(encoder)
+    reference["patch_embed.proj.weight"] = encoder["patch_embed.proj.weight"][:, [3, 7, 11]]
+    expected = vit_reference(((pixels - mean) / std)[None].float(), reference, 1, 3)[0]
+    torch.testing.assert_close(torch.tensor(list(row)), expected, rtol=1e-3, atol=1e-3)
