@@ -165,6 +165,7 @@ def train_yolo(
         The child's JSON (``weights``, ``yolo_map50``, ``yolo_map50_95``, ``args``)
         plus ``wall_s`` and ``cpu_s`` (user + system of the child).
     """
+    project = project.resolve()  # Ultralytics puts a relative project under its runs/<task>/
     out = project / "train.json"
     command = [
         sys.executable, __file__, "train", str(data_yaml), str(out), "--model", model,
