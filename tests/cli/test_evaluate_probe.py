@@ -54,6 +54,8 @@ def test_embedding_bundle_without_probe_and_probe_options_alone_are_refused(
     args = ["evaluate", str(bundle), str(config), "--probe", "knn", "--split", "test"]
     assert run_cli(args, monkeypatch) != 0
     assert "do not apply to probes" in capsys.readouterr().err
+    assert run_cli([*args[:-2], "--ignore", "0"], monkeypatch) != 0
+    assert "not to probes" in capsys.readouterr().err
 
 
 def test_bigearthnet_samples_probe(tmp_path: Path, real_data: Path) -> None:

@@ -65,7 +65,7 @@ Examples:
 
   eoforge evaluate runs/ships/bundle configs/detect_synth_vhr.yaml --score-threshold 0.5
 
-  eoforge evaluate runs/pretrain/bundle configs/landcover_synth.yaml --probe linear
+  eoforge evaluate runs/pretrain/bundle configs/landcover_synthetic.yaml --probe linear
 
   eoforge evaluate runs/pretrain/bundle chips/ --probe knn --probe-norm none --out knn.json
 
@@ -226,6 +226,11 @@ def evaluate(
             raise ConfigError(
                 "--split, --examples and --score-threshold do not apply to probes.",
                 fix="drop them: a probe uses the data's training and validation splits.",
+            )
+        if field is not None or regression or ignore:
+            raise ConfigError(
+                "--field, --regression and --ignore apply to predicted maps, not to probes.",
+                fix="drop them: a probe reads the labels its data config describes.",
             )
         _evaluate_probe(first, second, out, flags)
         return
