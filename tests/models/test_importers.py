@@ -714,3 +714,24 @@ def test_an_imported_bundle_embeds_a_scene_window_by_window(tmp_path) -> None:
     reference["patch_embed.proj.weight"] = encoder["patch_embed.proj.weight"][:, [3, 7, 11]]
     expected = vit_reference(((pixels - mean) / std)[None].float(), reference, 1, 3)[0]
     torch.testing.assert_close(torch.tensor(list(row)), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_satlas_swin_v2_backbone_matches_torchvision_exactly() -> None:
+    torch.manual_seed(4)
+    net = torchvision.models.swin_v2_t()
+    net.features[0][0] = torch.nn.Conv2d(9, 96, 4, 4)
+    net.head = torch.nn.Identity()
+    net.eval()
+    state = {"backbone.backbone." + k: v for k, v in net.state_dict().items()}
+    state["intermediates.0.fpn.layer_blocks.0.0.weight"] = torch.randn(8, 8, 3, 3)
+    assert [i.name for i in list_importers() if i.matches(state)] == ["satlas_swin"]
+    imported = import_state_dict(state, bands=["S2.B08", "S2.B04", "S2.B03"])
+    assert imported.spec.backbone == "swinv2_tiny_window8_256" and imported.stem == "selected"
+    assert imported.left_initial == []
+    assert "backbone.backbone.features.1.0.attn.relative_position_index" in imported.dropped
+    weight = imported.model.state_dict()["backbone.patch_embed.proj.weight"]
+    assert torch.equal(weight, net.features[0][0].weight.detach()[:, [6, 0, 1]])
+    full = import_state_dict(state)
+    image = torch.randn(1, 9, 256, 256)
+    with torch.no_grad():
+        torch.testing.assert_close(full.model(image), net(image), rtol=1e-4, atol=1e-4)

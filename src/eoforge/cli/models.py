@@ -38,8 +38,8 @@ licence, dropped keys, notes), ready for `eoforge embed`.
 Importers: ssl4eo_resnet (SSL4EO-S12 / SoftCon ResNet, MoCo or DINO),
 ssl4eo_vit (SSL4EO-S12 ViT-S/16, DINO or MAE), softcon_vit (SoftCon ViT/14),
 prithvi (Prithvi-100M / EO-2.0, single date), dofa (DOFA ViT; needs --bands),
-satmae (SatMAE group-channel ViT, 10 Sentinel-2 bands), satlas_resnet
-(SatlasPretrain Sentinel-2 ResNet-50/152).
+satmae (SatMAE group-channel ViT, 10 Sentinel-2 bands), satlas_resnet and
+satlas_swin (SatlasPretrain ResNet-50/152 and Swin-v2 backbones).
 
 --bands picks and orders the input bands: the checkpoint's own bands are
 selected exactly, others are adapted from the nearest ones. Without published

@@ -14,10 +14,10 @@ prithvi         Prithvi-100M / EO-2.0 (3-D patch embedding)    timm ViT, single 
 dofa            DOFA ViT (wavelength-conditioned generator)    dofa_vit (exact)
 satmae          SatMAE group-channel ViT (3 band groups)       group_channel_vit (exact)
 satlas_resnet   SatlasPretrain Sentinel-2 ResNet-50/152        timm resnet (timm_encoder)
+satlas_swin     SatlasPretrain Swin-v2-B/T (S2, S1, Landsat)   timm swinv2_*_window8_256
 ==============  =============================================  ==========================
 
-Not done: SatMAE++ layouts with other band groupings, and SatlasPretrain's
-Swin-v2 backbones (hence its Landsat, Sentinel-1 and aerial checkpoints).
+Not done: SatMAE++ layouts with other band groupings.
 
 Use: :func:`eoforge.models.importers.load.import_checkpoint` (also exported by
 :mod:`eoforge.models`) ``("B13_rn50_moco.pth", bands=["S2.B04", "S2.B03"])``

@@ -11,7 +11,7 @@ from eoforge.errors import ConfigError, available_list
 from eoforge.models.importers.base import CheckpointImporter
 from eoforge.models.importers.dofa import DOFAImporter
 from eoforge.models.importers.prithvi import PrithviViT
-from eoforge.models.importers.satlas import SatlasResNet
+from eoforge.models.importers.satlas import SatlasResNet, SatlasSwin
 from eoforge.models.importers.satmae import SatMAEImporter
 from eoforge.models.importers.ssl4eo import SoftConViT, SSL4EOResNet, SSL4EOViT
 
@@ -24,6 +24,7 @@ IMPORTERS: tuple[CheckpointImporter, ...] = (
     SSL4EOViT(),
     SSL4EOResNet(),
     SatlasResNet(),
+    SatlasSwin(),
 )
 
 CONVERT_HINT = (

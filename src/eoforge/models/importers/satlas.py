@@ -1,6 +1,6 @@
-"""SatlasPretrain ResNet checkpoints (github allenai/satlaspretrain_models).
+"""SatlasPretrain checkpoints (github allenai/satlaspretrain_models): ResNet and Swin-v2.
 
-Published layout: the backbone is torchvision's ResNet-50 or ResNet-152 under
+ResNet layout: the backbone is torchvision's ResNet-50 or ResNet-152 under
 ``backbone.resnet.`` (its loader strips every ``backbone.`` and loads
 ``resnet.*``), ``conv1.weight [64, 9 | 3, 7, 7]``; the feature pyramid is under
 ``intermediates.0.fpn.*`` and task heads elsewhere. eoforge's target is timm's
@@ -16,18 +16,36 @@ trained on ESA's 8-bit true-colour image (TCI), not on reflectance; they are
 named S2.B04, S2.B03, S2.B02 here. Published normalisation: TCI / 255 and the
 other bands (L1C digital numbers) / 8160, clipped to [0, 1] (the clip is not
 applied here): give TCI-scaled values for the first three bands, or your own
---mean/--std. Not done: the Swin-v2 backbones (torchvision ``features.*`` keys
-with relative-position MLPs do not map onto timm's Swin-v2 one to one) and the
-Landsat / Sentinel-1 / aerial checkpoints, which are Swin only. Licence:
-ODC-BY (SatlasPretrain release; check the model card of the file you use).
+--mean/--std. Sentinel-1 Swin checkpoints: no normalisation is given here.
+
+Swin-v2 layout: torchvision's ``swin_v2_b`` / ``swin_v2_t`` under
+``backbone.backbone.`` (``backbone.backbone.backbone.`` for multi-image
+checkpoints, whose temporal max-pooling reduces to the backbone for one
+image): ``features.0.0`` patch convolution ``[D, C, 4, 4]``, ``features.0.2``
+its LayerNorm, blocks ``features.{1,3,5,7}.{j}`` and patch merging
+``features.{2,4,6}``, final ``norm``. eoforge's target is timm's
+``swinv2_base_window8_256`` / ``swinv2_tiny_window8_256`` (same equations):
+keys are renamed (``features.{2s+1}.{j}`` -> ``layers.{s}.blocks.{j}``,
+``features.{2s+2}`` -> ``layers.{s+1}.downsample``, ``mlp.0/3`` ->
+``mlp.fc1/fc2``), torchvision's packed ``attn.qkv.bias`` is split into timm's
+``q_bias`` and ``v_bias`` (its key third is zeroed in torchvision's forward),
+and the relative-position tables (recomputed by timm) are dropped. Channels:
+9 = Sentinel-2 as above, 3 = Sentinel-2 TCI (aerial RGB checkpoints have the
+same layout: give ``--bands RGB.red,RGB.green,RGB.blue``), 2 = Sentinel-1
+VV, VH, 11 = Landsat 8/9 B1..B11 (published normalisation ``(x - 4000) /
+16320`` on L1 digital numbers).
+
+Licence: ODC-BY (SatlasPretrain release; check the model card of the file you use).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import torch
 
+from eoforge.errors import ConfigError
 from eoforge.models.importers.base import (
     CheckpointImporter,
     Converted,
@@ -40,6 +58,17 @@ SATLAS_S2_BANDS = ["S2.B04", "S2.B03", "S2.B02", "S2.B05", "S2.B06",
                    "S2.B07", "S2.B08", "S2.B11", "S2.B12"]  # fmt: skip
 _STD = (255.0, 255.0, 255.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0)
 _STEM = "resnet.conv1.weight"
+_SWIN_STEM = "features.0.0.weight"
+SWIN_BANDS = {
+    9: SATLAS_S2_BANDS,
+    3: SATLAS_S2_BANDS[:3],
+    2: ["S1.VV", "S1.VH"],
+    11: [f"L8.B{i}" for i in range(1, 12)],
+}
+_SWINS: dict[tuple[int, tuple[int, ...]], str] = {
+    (96, (2, 2, 6, 2)): "swinv2_tiny_window8_256",
+    (128, (2, 2, 18, 2)): "swinv2_base_window8_256",
+}
 
 
 def _normalization(channels: int) -> PublishedNormalization:
@@ -100,4 +129,119 @@ class SatlasResNet(CheckpointImporter):
             input_size=256,
             dropped=dropped,
             notes=["first three channels: TCI (8-bit true colour), named S2.B04, B03, B02"],
+        )
+
+
+def _swin_normalization(channels: int) -> PublishedNormalization | None:
+    if channels in (9, 3):
+        return _normalization(channels)
+    if channels == 11:
+        return PublishedNormalization(
+            mean=(4000.0,) * 11,
+            std=(16320.0,) * 11,
+            note="SatlasPretrain Landsat: (x - 4000) / 16320 on L1 digital numbers, clipped to "
+            "[0, 1] in the published pipeline (not here)",
+        )
+    return None
+
+
+def swin_key(key: str) -> str:
+    """The timm Swin-v2 name of a torchvision ``swin_v2_*`` key (``norm.*`` unchanged)."""
+    found = re.match(r"features\.(\d+)\.(.*)", key)
+    if found is None:
+        return key
+    index, rest = int(found.group(1)), found.group(2)
+    if index == 0:
+        return {"0": "patch_embed.proj", "2": "patch_embed.norm"}[rest.split(".")[0]] + rest[1:]
+    if index % 2 == 1:
+        block, inner = rest.split(".", 1)
+        inner = re.sub(r"^mlp\.0\.", "mlp.fc1.", re.sub(r"^mlp\.3\.", "mlp.fc2.", inner))
+        return f"layers.{(index - 1) // 2}.blocks.{block}.{inner}"
+    return f"layers.{index // 2}.downsample.{rest}"
+
+
+class SatlasSwin(CheckpointImporter):
+    """SatlasPretrain Swin-v2 backbones (torchvision keys) -> timm Swin-v2."""
+
+    name = "satlas_swin"
+    description = (
+        "SatlasPretrain Swin-v2-B/T (backbone.backbone.features.*), 9/3 S2, 2 S1 or 11 Landsat "
+        "channels -> timm swinv2_*_window8_256"
+    )
+    licence = "ODC-BY (SatlasPretrain release; check the model card of the file you use)"
+
+    def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        for key, tensor in state.items():
+            if not key.endswith(_SWIN_STEM):
+                continue
+            outer = key[: -len(_SWIN_STEM)]
+            if not outer or outer.replace("backbone.", "") != "" or tensor.dim() != 4:
+                continue
+            if (
+                int(tensor.shape[1]) in SWIN_BANDS
+                and outer + "features.1.0.attn.qkv.weight" in state
+            ):
+                return outer
+        return None
+
+    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
+        """``backbone.backbone.features.0.0.weight [D, 9|3|2|11, 4, 4]`` with Swin-v2 blocks."""
+        return self._prefix(state) is not None
+
+    def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
+        """The backbone under ``backbone.`` of a ``timm_encoder`` Swin-v2.
+
+        Raises:
+            ConfigError: A width or stage depths that are neither Swin-v2-T nor -B.
+        """
+        prefix = self._prefix(state)
+        assert prefix is not None, "convert() called on a state dict that does not match"
+        raw = {
+            k: v
+            for k, v in with_prefix(state, prefix).items()
+            if k.startswith(("features.", "norm."))
+        }
+        width = int(raw[_SWIN_STEM].shape[0])
+        depths = tuple(
+            len({k.split(".")[2] for k in raw if k.startswith(f"features.{2 * s + 1}.")})
+            for s in range(4)
+        )
+        backbone = _SWINS.get((width, depths))
+        if backbone is None:
+            raise ConfigError(
+                f"Satlas Swin-v2 of width {width} with stage depths {depths} is neither "
+                "Swin-v2-T nor Swin-v2-B.",
+                fix="convert the backbone to timm's Swin-v2 yourself.",
+            )
+        encoder: dict[str, torch.Tensor] = {}
+        for key, tensor in raw.items():
+            if key.endswith(("relative_coords_table", "relative_position_index")):
+                continue  # timm recomputes them
+            name = swin_key(key)
+            if name.endswith("attn.qkv.bias"):
+                third = tensor.numel() // 3
+                encoder[name[: -len("qkv.bias")] + "q_bias"] = tensor[:third]
+                encoder[name[: -len("qkv.bias")] + "v_bias"] = tensor[2 * third :]
+                continue
+            encoder[name] = tensor
+        channels = int(raw[_SWIN_STEM].shape[1])
+        used = {
+            prefix + k
+            for k in raw
+            if not k.endswith(("relative_coords_table", "relative_position_index"))
+        }
+        return Converted(
+            importer=self.name,
+            arch="timm_encoder",
+            backbone=backbone,
+            options={},
+            state=under_encoder(encoder),
+            bands=list(SWIN_BANDS[channels]),
+            stem_key="backbone.patch_embed.proj.weight",
+            normalization=_swin_normalization(channels),
+            input_size=256,
+            dropped={k: "feature pyramid / head / position tables" for k in state if k not in used},
+            notes=[
+                "torchvision Swin-v2 keys renamed to timm's; qkv bias split into q_bias, v_bias"
+            ],
         )
