@@ -220,6 +220,9 @@ def test_geo_windows_are_labelled_by_dominant_class_and_presence(tmp_path: Path)
     assert set(report["metrics"]) == {"accuracy", "map", "precision_at_10"}
     assert (report["n_train"], report["n_val"]) == (40, 6)
     assert report["metrics"]["accuracy"] >= 5 / 6
+    # the held-out strip holds two blocks of each class: any majority class scores 2 / 6
+    assert report["baseline"]["accuracy"] == pytest.approx(2 / 6)
+    assert 0.0 < report["baseline"]["map"] < report["metrics"]["map"]
     assert report["labels"]["single"] and report["labels"]["multi"]
     assert report["input"]["size"] == 16
 

@@ -185,3 +185,19 @@ def linear_probe(
                 scores[:, label] = fitted.predict_proba(x_val)[:, 1]
             metrics["map"] = mean_average_precision(scores, val.multi)
     return metrics
+
+
+def chance_baseline(train: Features, val: Features) -> dict[str, float]:
+    """What a probe scores without looking at the features, for reading its numbers.
+
+    ``accuracy``: always the training split's most frequent class; ``map``:
+    every validation window scored by the classes' training frequencies.
+    """
+    metrics: dict[str, float] = {}
+    if train.single is not None and val.single is not None:
+        majority = int(np.bincount(train.single).argmax())
+        metrics["accuracy"] = float((val.single == majority).mean())
+    if train.multi is not None and val.multi is not None:
+        prevalence = np.broadcast_to(train.multi.mean(axis=0), val.multi.shape)
+        metrics["map"] = mean_average_precision(prevalence, val.multi)
+    return metrics

@@ -1,11 +1,13 @@
 """``run_probe``: score an embedding bundle's frozen features on labelled data, as a report.
 
 The report (also written as JSON) holds the probe and its options, the
-metrics, the number of training and validation windows, the feature width,
-how the inputs were prepared (size, resampling, the normalisation actually
-applied with its statistics) and the bundle's identity (the fingerprint of
-its weights, bands and normalisation), so two probe results can be told
-apart by what produced them.
+metrics, what a probe blind to the features would score (``baseline``: the
+majority class's accuracy, the map of class frequencies), the number of
+training and validation windows, the feature width, how the inputs were
+prepared (size, resampling, the normalisation actually applied with its
+statistics) and the bundle's identity (the fingerprint of its weights, bands
+and normalisation), so two probe results can be told apart by what produced
+them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import torch
 from eoforge.errors import ConfigError
 from eoforge.evaluate.features import Features, extract_features
 from eoforge.evaluate.finetune import finetune_probe
-from eoforge.evaluate.probe import knn_probe, linear_probe
+from eoforge.evaluate.probe import chance_baseline, knn_probe, linear_probe
 from eoforge.evaluate.probe_data import NormName, probe_input, probe_splits
 from eoforge.models import load_bundle
 from eoforge.predict.identity import bundle_identity
@@ -134,6 +136,7 @@ def run_probe(
         "probe": probe,
         "settings": settings,
         "metrics": metrics,
+        "baseline": chance_baseline(train, val),
         "n_train": len(train),
         "n_val": len(val),
         "feature_dim": int(train.vectors.shape[1]),
