@@ -24,8 +24,11 @@ groups (B02, B03, B04, B08), (B05, B06, B07, B8A), (B11, B12) (their default
 given in any order (each group picks its channels by name); every band of
 every group is needed. Normalisation: SatMAE's ``SentinelNormalize`` with the
 fMoW-Sentinel band statistics, ``(x - (mean - 2 std)) / (4 std)`` clipped to
-[0, 1] (the clip is not applied here). Other groupings (SatMAE++ variants with
-other group sizes) are refused: not done. Licence: see the SatMAE release
+[0, 1] (the clip is not applied here). SatMAE++ (github techmn/satmae_pp)
+fine-tunes the same group-channel encoder (its ``models_vit_group_channels.py``
+has the same modules and forward), so its fine-tuned multispectral checkpoints
+import the same way; its pretraining checkpoints were not checked. Other band
+groupings are refused: not done. Licence: see the SatMAE release
 (the repository states none in the files read).
 """
 
