@@ -12,7 +12,7 @@ ssl4eo_vit      SSL4EO-S12 ViT-S/16 (DINO, MAE)                timm vit_small_pa
 softcon_vit     SoftCon ViT-S/14, ViT-B/14 (DINOv2 keys)       timm vit_*_patch14_dinov2
 prithvi         Prithvi-100M / EO-2.0 (3-D patch embedding)    timm ViT, single date
 dofa            DOFA ViT (wavelength-conditioned generator)    dofa_vit (exact)
-satmae          SatMAE / SatMAE++ group-channel ViT (3 groups)  group_channel_vit (exact)
+satmae          SatMAE/SatMAE++ group-channel ViT (3 groups)   group_channel_vit (exact)
 satlas_resnet   SatlasPretrain Sentinel-2 ResNet-50/152        timm resnet (timm_encoder)
 satlas_swin     SatlasPretrain Swin-v2-B/T (S2, S1, Landsat)   timm swinv2_*_window8_256
 ==============  =============================================  ==========================
