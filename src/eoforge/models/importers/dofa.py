@@ -23,8 +23,8 @@ module implements DOFA's encoder so that the published tensors load exactly
 
 The published MAE checkpoint has neither ``fc_norm`` nor ``norm``; ``fc_norm``
 then stays at its initial identity (weight 1, bias 0). Normalisation is
-sensor-dependent and not published with the weights. Licence of the weights:
-CC-BY-4.0 (DOFA release; check it for the file you use).
+sensor-dependent and not published with the weights. Licence: MIT (the DOFA
+repository's licence; the repository ships the base checkpoint).
 
 Shapes: images ``[B, C, H, W]`` (``H``, ``W`` multiples of the patch size;
 another grid than the checkpoint's resamples ``pos_embed`` bicubically) ->
@@ -254,7 +254,7 @@ class DOFAImporter(CheckpointImporter):
         "DOFA ViT (patch_embed.weight_generator.*, patch_embed.fclayer.*) -> dofa_vit, "
         "any optical bands by wavelength"
     )
-    licence = "CC-BY-4.0 (DOFA release; check it for the file you use)"
+    licence = "MIT (the DOFA repository's licence; it ships the base checkpoint)"
 
     def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
         prefix = find_prefix(state, "patch_embed.weight_generator.weight_tokens", PREFIXES)

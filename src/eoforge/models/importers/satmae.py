@@ -28,8 +28,8 @@ fMoW-Sentinel band statistics, ``(x - (mean - 2 std)) / (4 std)`` clipped to
 fine-tunes the same group-channel encoder (its ``models_vit_group_channels.py``
 has the same modules and forward), so its fine-tuned multispectral checkpoints
 import the same way; its pretraining checkpoints were not checked. Other band
-groupings are refused: not done. Licence: see the SatMAE release
-(the repository states none in the files read).
+groupings are refused: not done. Licence: none found in the SatMAE repository
+files read; check the release of the file you use.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ class SatMAEImporter(CheckpointImporter):
         "SatMAE group-channel ViT (patch_embed.{0,1,2}.proj, channel_embed; MAE or fine-tuned) "
         "-> group_channel_vit, 10 S2 bands in 3 groups"
     )
-    licence = "see the SatMAE release (github sustainlab-group/SatMAE); none stated in its code"
+    licence = "none found in the SatMAE repository files read; check the release"
 
     def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
         prefix = find_prefix(state, "patch_embed.0.proj.weight", PREFIXES)

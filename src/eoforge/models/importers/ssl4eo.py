@@ -29,8 +29,8 @@ statistics; TorchGeo lists the same values): S2 L1C digital numbers are mapped
 mean ``mean - 2 std`` and std ``4 std``; eoforge does not clip), S1 dB values
 standardised with mean (-12.59, -20.26), std (5.26, 5.91).
 
-Licence: SSL4EO-S12 weights CC-BY-4.0 (code Apache-2.0); SoftCon: see its
-release (not stated in the checkpoint).
+Licence: not stated in the SSL4EO-S12 repository files read (its dataset is
+CC-BY-4.0); SoftCon: see its release. Check the release of the file you use.
 """
 
 from __future__ import annotations
@@ -84,7 +84,10 @@ RESNET_PREFIXES = (
     "",
 )
 VIT_PREFIXES = ("module.backbone.", "backbone.", "module.", "")
-LICENCE = "CC-BY-4.0 (SSL4EO-S12 weights; code Apache-2.0)"
+LICENCE = (
+    "not stated in the SSL4EO-S12 repository files read (its dataset is CC-BY-4.0); "
+    "check the release of the file you use"
+)
 
 
 def _dropped(state: Mapping[str, torch.Tensor], prefix: str, kept: StateDict) -> dict[str, str]:
