@@ -11,7 +11,9 @@ both values and the margin (pretrained - random):
 * ``knn``: ``accuracy`` (dominant class of a window), ``map`` (classes
   covering at least ``--presence`` of it) and ``precision_at_10``;
 * ``linear``: ``accuracy`` and ``map``;
-* ``finetune`` (only with ``--probes finetune``): the task's metrics.
+* ``finetune`` (only with ``--probes finetune``): the task's metrics;
+* ``blind``: what a probe scores without the features (majority class,
+  class frequencies), to read the others against.
 
 The full reports (counts, input preparation, bundle fingerprints) and the
 margins go to ``--out`` as JSON.
@@ -56,6 +58,7 @@ def compare(
             if name in second["metrics"]
         }
         result["probes"][probe] = {"pretrained": first, "random": second, "margin": margin}
+        result["baseline"] = first["baseline"]  # labels only: the same for both bundles
     return result
 
 
@@ -73,6 +76,8 @@ def table(result: dict[str, Any]) -> str:
             lines.append(
                 f"{probe:<9} {name:<16} {_fmt(first):>10} {_fmt(second):>10} {_fmt(margin):>10}"
             )
+    for name, value in result.get("baseline", {}).items():
+        lines.append(f"{'blind':<9} {name:<16} {_fmt(value):>10} {_fmt(value):>10} {'':>10}")
     return "\n".join(lines)
 
 

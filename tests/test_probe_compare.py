@@ -26,4 +26,7 @@ def test_margins_are_the_differences_of_both_reports(tmp_path: Path) -> None:
             assert margin == pytest.approx(first_value - entry["random"]["metrics"][name])
     text = table(result)
     assert text.splitlines()[0].split() == ["probe", "metric", "pretrained", "random", "margin"]
-    assert len(text.splitlines()) == 1 + 2 + 1  # knn: accuracy, precision_at_10; linear: accuracy
+    # knn: accuracy, precision_at_10; linear: accuracy; the blind baseline's accuracy
+    assert len(text.splitlines()) == 1 + 2 + 1 + 1
+    assert set(result["baseline"]) == {"accuracy"}  # class folders: single labels only
+    assert result["baseline"] == result["probes"]["knn"]["random"]["baseline"]
