@@ -735,3 +735,16 @@ def test_satlas_swin_v2_backbone_matches_torchvision_exactly() -> None:
     image = torch.randn(1, 9, 256, 256)
     with torch.no_grad():
         torch.testing.assert_close(full.model(image), net(image), rtol=1e-4, atol=1e-4)
+
+
+def test_dofa_on_sar_takes_wavelengths_from_the_command_line(tmp_path, capsys, monkeypatch) -> None:
+    path = tmp_path / "dofa.safetensors"
+    save_file(dofa_layout(), str(path))
+    out = tmp_path / "sar"
+    args = ["models", "import", str(path), "--out", str(out), "--bands", "S1.VV,S1.VH"]
+    args += ["--wavelengths", "3.75,3.75", "--mean", "-12,-20", "--std", "5,6"]
+    code, _, err = run_main(args, capsys, monkeypatch)
+    assert code == 0, err
+    loaded = load_bundle(out)
+    assert loaded.bundle.model.options["wavelengths_um"] == [3.75, 3.75]
+    assert loaded.model.wavelengths_um.tolist() == [3.75, 3.75]

@@ -43,7 +43,9 @@ satlas_swin (SatlasPretrain ResNet-50/152 and Swin-v2 backbones).
 
 --bands picks and orders the input bands: the checkpoint's own bands are
 selected exactly, others are adapted from the nearest ones. Without published
-statistics for the bands, give --mean and --std in your data's units.
+statistics for the bands, give --mean and --std in your data's units. DOFA
+takes each band's wavelength from the sensor registry; bands without an optical
+one (SAR) need --wavelengths in µm.
 
 Examples:
 
@@ -99,6 +101,10 @@ def import_command(
     ] = None,
     mean: Annotated[str | None, typer.Option("--mean", help="Per-band means.")] = None,
     std: Annotated[str | None, typer.Option("--std", help="Per-band standard deviations.")] = None,
+    wavelengths: Annotated[
+        str | None,
+        typer.Option("--wavelengths", help="DOFA: per-band wavelengths in µm (e.g. for SAR)."),
+    ] = None,
 ) -> None:
     """Import a published checkpoint (see ``eoforge models import --help``)."""
     # Deferred for the CLI's start-up time: the importers import PyTorch (seconds).
@@ -109,7 +115,9 @@ def import_command(
         raise ConfigError("give both --mean and --std, or neither.", fix="add the missing one.")
     with ui.status(f"importing {checkpoint}"):
         wanted = [b.strip() for b in bands.split(",")] if bands else None
-        imported = import_checkpoint(checkpoint, importer, wanted)
+        waves = _numbers(wavelengths, "--wavelengths")
+        options = {"wavelengths_um": waves} if waves is not None else None
+        imported = import_checkpoint(checkpoint, importer, wanted, options)
         norm = None
         if means is not None and stds is not None:
             if len(means) != len(imported.spec.in_bands) or len(stds) != len(means):

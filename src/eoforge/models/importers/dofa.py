@@ -141,8 +141,9 @@ def band_wavelengths_um(bands: Sequence[str]) -> list[float]:
         if nm is None or nm >= RADAR_NM:
             raise ConfigError(
                 f"band {name} has no optical centre wavelength for DOFA's kernel generator.",
-                fix="give model.options.wavelengths_um (one value in µm per band; DOFA's "
-                "release lists the values it used for SAR).",
+                fix="give the wavelengths (model.options.wavelengths_um, or --wavelengths of "
+                "eoforge models import: one value in µm per band; DOFA's release lists the "
+                "values it used for SAR).",
             )
         values.append(nm / 1000.0)
     return values

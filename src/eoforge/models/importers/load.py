@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import torch
 from pydantic import ValidationError
@@ -80,7 +81,7 @@ class ImportedModel:
         )
 
 
-def _spec(converted: Converted, bands: list[str]) -> ModelSpec:
+def _spec(converted: Converted, bands: list[str], options: Mapping[str, Any]) -> ModelSpec:
     try:
         return ModelSpec(
             task="embedding",
@@ -89,7 +90,7 @@ def _spec(converted: Converted, bands: list[str]) -> ModelSpec:
             in_bands=bands,
             num_classes=1,
             pretrained_bands=converted.bands or None,
-            options=converted.options,
+            options={**converted.options, **options},
         )
     except ValidationError as error:
         problems = "; ".join(str(e["msg"]) for e in error.errors())
@@ -109,9 +110,16 @@ def _normalization(converted: Converted, bands: list[str]) -> Normalization | No
 
 
 def build_imported(
-    converted: Converted, bands: Sequence[str] | None = None, source: str = "<state dict>"
+    converted: Converted,
+    bands: Sequence[str] | None = None,
+    source: str = "<state dict>",
+    options: Mapping[str, Any] | None = None,
 ) -> ImportedModel:
     """The eoforge model of ``converted`` for ``bands`` (default: the checkpoint's).
+
+    ``options`` are added to the architecture options the importer read from
+    the tensors (e.g. DOFA's ``wavelengths_um`` for bands without an optical
+    wavelength, or timm's ``global_pool``).
 
     Raises:
         ConfigError: No bands for a band-agnostic checkpoint, unknown bands, or
@@ -124,7 +132,7 @@ def build_imported(
             path=source,
             fix="give the input bands (--bands S2.B04,S2.B03,S2.B02).",
         )
-    spec = _spec(converted, wanted)
+    spec = _spec(converted, wanted, options or {})
     model = build_model(spec)
     state = dict(converted.state)
     stem = "generated" if converted.stem_key is None else "as published"
@@ -176,6 +184,7 @@ def import_state_dict(
     kind: str | None = None,
     bands: Sequence[str] | None = None,
     source: str = "<state dict>",
+    options: Mapping[str, Any] | None = None,
 ) -> ImportedModel:
     """Recognise (or check) ``state``'s layout and build its eoforge model.
 
@@ -184,17 +193,21 @@ def import_state_dict(
         kind: Importer name; None detects it.
         bands: Wanted input bands; default the checkpoint's.
         source: Where ``state`` came from, for messages.
+        options: Extra architecture options (see :func:`build_imported`).
 
     Raises:
         ConfigError: No importer fits (the message lists them and the keys
             seen), or the conversion does not fill the model.
     """
     importer = detect_importer(state, kind, path=source)
-    return build_imported(importer.convert(state), bands, source)
+    return build_imported(importer.convert(state), bands, source, options)
 
 
 def import_checkpoint(
-    path: str | PathLike[str], kind: str | None = None, bands: Sequence[str] | None = None
+    path: str | PathLike[str],
+    kind: str | None = None,
+    bands: Sequence[str] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ImportedModel:
     """Read a local published checkpoint and build its eoforge ``embedding`` model.
 
@@ -202,6 +215,7 @@ def import_checkpoint(
         path: ``.safetensors`` or a PyTorch file (read with ``weights_only``).
         kind: Importer name; None tries them all and uses the one that matches.
         bands: Wanted input bands (registry names); default the checkpoint's.
+        options: Extra architecture options (see :func:`build_imported`).
 
     Returns:
         The model, its spec, bands, normalisation and what was done.
@@ -211,7 +225,7 @@ def import_checkpoint(
             :func:`~eoforge.models.importers.files.read_checkpoint`.
         ConfigError: See :func:`import_state_dict`.
     """
-    return import_state_dict(read_checkpoint(path), kind, bands, source=str(path))
+    return import_state_dict(read_checkpoint(path), kind, bands, str(path), options)
 
 
 def save_imported_bundle(

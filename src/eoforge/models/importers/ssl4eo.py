@@ -254,6 +254,7 @@ class SoftConViT(CheckpointImporter):
         assert prefix is not None, "convert() called on a state dict that does not match"
         converted = _convert_vit(self.name, state, prefix, "SoftCon ViT (DINOv2 layout)")
         converted.notes.append(
-            "normalisation: SSL4EO-S12 band statistics (SoftCon trains on SSL4EO-S12)"
+            "normalisation: SSL4EO-S12 band statistics, assumed (SoftCon pretrains on "
+            "SSL4EO-S12; its own statistics were not checked)"
         )
         return converted
