@@ -2,9 +2,13 @@
 
 Boxes are visited best score first; a box is dropped when its IoU with a kept box of the
 same class exceeds the threshold. Horizontal boxes go to ``torchvision.ops.batched_nms``;
-oriented boxes get the IoU matrix of all same-class pairs from
-:func:`eoforge.boxes.iou.rotated_iou` (exact polygon clipping, vectorised), then one
-greedy pass over the boolean "suppresses" matrix.
+oriented boxes are compared in pairs that could suppress: same class, later in score
+order, envelopes that overlap, and an IoU bound above the threshold (a polygon lies in
+its envelope, so the intersection is at most the envelopes' and the IoU at most
+``E / (A + B - E)``, ``E`` that area). Only those pairs get the exact IoU
+(:func:`eoforge.boxes.iou.rotated_iou_pairs`, polygon clipping, vectorised), and one
+greedy pass walks the sparse "suppresses" lists: thousands of candidates cost the pairs
+that touch, not a dense ``N x N`` matrix.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import torch
 from torch import Tensor
 from torchvision.ops import batched_nms as _torchvision_batched_nms
 
-from eoforge.boxes.iou import rotated_iou
+from eoforge.boxes.convert import oriented_to_xyxy
+from eoforge.boxes.iou import rotated_iou_pairs
+
+_ROWS = 512  # candidate rows compared at once: a [512, N] block of pairs
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: float) -> Tensor:
@@ -51,13 +58,42 @@ def batched_nms(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: fl
 def _rotated_nms(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: float) -> Tensor:
     order = torch.argsort(scores, descending=True, stable=True)
     ranked, classes = boxes[order], labels[order]
-    same = classes[:, None] == classes[None, :]
-    later = torch.ones_like(same).triu(diagonal=1)
-    overlap = rotated_iou(ranked, ranked, candidates=same & later)
-    suppresses = (overlap > iou_threshold).cpu().numpy()
+    rows, cols = _suppression_candidates(ranked, classes, iou_threshold)
+    hits = rotated_iou_pairs(ranked[rows], ranked[cols]) > iou_threshold
+    suppressor = rows[hits].cpu().numpy()  # sorted: candidates come row by row
+    suppressed = cols[hits].cpu().numpy()
+    starts = np.searchsorted(suppressor, np.arange(len(ranked) + 1))
     alive = np.ones(len(ranked), dtype=bool)
     for i in range(len(ranked)):  # greedy: each kept box removes the later boxes it overlaps
         if alive[i]:
-            alive[i + 1 :] &= ~suppresses[i, i + 1 :]
+            alive[suppressed[starts[i] : starts[i + 1]]] = False
     kept = torch.from_numpy(np.flatnonzero(alive)).to(boxes.device)
     return order[kept]
+
+
+def _suppression_candidates(
+    ranked: Tensor, classes: Tensor, iou_threshold: float
+) -> tuple[Tensor, Tensor]:
+    """Pairs ``(i, j)``, ``i < j``, of one class whose IoU may exceed the threshold, by row."""
+    envelope = oriented_to_xyxy(ranked)
+    area = (ranked[:, 2] * ranked[:, 3]).abs()
+    found_rows, found_cols = [], []
+    for cls in torch.unique(classes):
+        members = torch.nonzero(classes == cls).squeeze(1)  # in rank order
+        env, size = envelope[members], area[members]
+        for start in range(0, len(members), _ROWS):
+            block = slice(start, start + _ROWS)  # rows of the block against every later box
+            low = torch.maximum(env[block, None, :2], env[None, start:, :2])
+            high = torch.minimum(env[block, None, 2:], env[None, start:, 2:])
+            shared = (high - low).clamp_min(0).prod(dim=-1)
+            union = size[block, None] + size[None, start:] - shared
+            # no bound where the envelopes outgrow both boxes together: compare those
+            possible = (shared > iou_threshold * union) | (union <= 0)
+            possible &= (high > low).all(dim=-1)
+            possible = possible.triu(diagonal=1)  # later boxes only
+            rows, cols = torch.nonzero(possible, as_tuple=True)
+            found_rows.append(members[rows + start])
+            found_cols.append(members[cols + start])
+    rows, cols = torch.cat(found_rows), torch.cat(found_cols)
+    by_row = torch.argsort(rows, stable=True)
+    return rows[by_row], cols[by_row]
