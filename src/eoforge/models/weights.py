@@ -37,12 +37,16 @@ WRAPPER_PREFIXES = ("module.", "model.", "backbone.", "encoder.", "net.")
 NESTED_KEYS = ("state_dict", "model_state_dict", "model", "weights")
 
 
-def load_state_dict_file(path: str | PathLike[str]) -> StateDict:
+def load_state_dict_file(
+    path: str | PathLike[str], entries: Sequence[str] = NESTED_KEYS
+) -> StateDict:
     """Read a state dict from a local file without running pickled code.
 
     Args:
         path: ``.safetensors``, or ``.pt``/``.pth``/``.ckpt``/``.bin``. A
             Lightning checkpoint's ``state_dict`` entry is unwrapped.
+        entries: Entries of a PyTorch file that hold the model, in preference
+            order; the first that is a mapping is unwrapped, repeatedly.
 
     Returns:
         Tensor name -> tensor (on CPU).
@@ -59,7 +63,7 @@ def load_state_dict_file(path: str | PathLike[str]) -> StateDict:
     if suffix == ".safetensors":
         return _load_safetensors(file)
     if suffix in PICKLE_SUFFIXES:
-        return _tensors_of(_load_torch(file), file)
+        return _tensors_of(_load_torch(file), file, entries)
     raise UnreadableFileError(
         f"unknown weights format {suffix!r}.",
         path=file,
@@ -86,8 +90,9 @@ def _load_torch(file: Path) -> object:
         raise UnsafeModelFileError(
             f"refusing to load: the file needs unpickling arbitrary Python objects ({first_line}).",
             path=file,
-            fix="in a trusted environment re-save only tensors, e.g. "
-            "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors'), "
+            fix="in a trusted environment re-save only the tensors, e.g. "
+            "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors') (of a "
+            "training checkpoint: checkpoint['teacher'] or checkpoint['model']), "
             "and give that file instead.",
         ) from None
     except (RuntimeError, OSError, EOFError, ValueError) as error:
@@ -98,10 +103,10 @@ def _load_torch(file: Path) -> object:
         ) from None
 
 
-def _tensors_of(obj: object, file: Path) -> StateDict:
-    """The tensor mapping inside a loaded object (unwrapping checkpoint dicts)."""
+def _tensors_of(obj: object, file: Path, entries: Sequence[str]) -> StateDict:
+    """The tensor mapping inside a loaded object (unwrapping ``entries`` of checkpoint dicts)."""
     while isinstance(obj, Mapping):
-        nested = next((obj[k] for k in NESTED_KEYS if isinstance(obj.get(k), Mapping)), None)
+        nested = next((obj[k] for k in entries if isinstance(obj.get(k), Mapping)), None)
         if nested is None:
             break
         obj = nested
@@ -112,9 +117,9 @@ def _tensors_of(obj: object, file: Path) -> StateDict:
     )
     if not tensors:
         raise UnreadableFileError(
-            "the file holds no tensors (expected a state dict).",
+            "the file holds no tensors (expected a state dict or a training checkpoint).",
             path=file,
-            fix="save model.state_dict(), not the model or optimizer state.",
+            fix="save model.state_dict() (of the encoder), not the model or optimizer state.",
         )
     return tensors
 

@@ -24,8 +24,8 @@ used. ``spectral_resnet``: ``spec.backbone`` is the timm ResNet, options
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -40,6 +40,7 @@ from eoforge.sensors import Band
 
 SCENE_TASKS: tuple[Task, ...] = ("classification", "multilabel", "regression")
 DENSE_TASKS: tuple[Task, ...] = ("segmentation", "pixel_regression")
+_Encoder = TypeVar("_Encoder", SpectralViT, SpectralResNet)
 
 
 class EncoderHead(nn.Module):
@@ -82,6 +83,36 @@ def _option(options: dict[str, Any], key: str, default: float) -> float:
         ) from None
 
 
+def _task_network(
+    spec: ModelSpec,
+    build: Callable[[dict[str, Any]], _Encoder],
+    segmenter: Callable[[_Encoder, int, int], nn.Module],
+    decoder_channels: int,
+) -> nn.Module:
+    """The network of ``spec.task`` on the encoder ``build(options)`` makes.
+
+    Args:
+        spec: The model spec; ``dropout`` and ``decoder_channels`` are taken
+            from a copy of its options before the rest go to ``build``.
+        build: Makes the encoder bound to ``spec.in_bands`` from the options left.
+        segmenter: The dense network ``(encoder, outputs, decoder channels)``.
+        decoder_channels: Default of ``options.decoder_channels``.
+
+    Returns:
+        The encoder (``embedding``), the segmenter (dense tasks) or an
+        :class:`EncoderHead` (scene tasks).
+    """
+    options = dict(spec.options)
+    dropout = _option(options, "dropout", 0.0)
+    channels = int(_option(options, "decoder_channels", decoder_channels))
+    encoder = build(options)
+    if spec.task == "embedding":
+        return encoder
+    if spec.task in DENSE_TASKS:
+        return segmenter(encoder, spec.num_classes, channels)
+    return EncoderHead(encoder, spec.num_classes, dropout)
+
+
 @register_model(
     "spectral_vit",
     (*SCENE_TASKS, "embedding", *DENSE_TASKS),
@@ -89,16 +120,11 @@ def _option(options: dict[str, Any], key: str, default: float) -> float:
     "(SAR/DEM: learned); one set of weights for any bands (options.size: tiny/small/base)",
 )
 def _spectral_vit(spec: ModelSpec) -> nn.Module:
-    options = dict(spec.options)
-    dropout = _option(options, "dropout", 0.0)
-    decoder_channels = int(_option(options, "decoder_channels", 256))
-    size = str(options.pop("size", "tiny"))
-    encoder = spectral_vit(size, bands=spec.in_bands, **options)
-    if spec.task == "embedding":
-        return encoder
-    if spec.task in DENSE_TASKS:
-        return ViTSegmenter(encoder, spec.num_classes, decoder_channels)
-    return EncoderHead(encoder, spec.num_classes, dropout)
+    def build(options: dict[str, Any]) -> SpectralViT:
+        size = str(options.pop("size", "tiny"))
+        return spectral_vit(size, bands=spec.in_bands, **options)
+
+    return _task_network(spec, build, ViTSegmenter, 256)
 
 
 @register_model(
@@ -108,18 +134,13 @@ def _spectral_vit(spec: ModelSpec) -> nn.Module:
     "(SAR/DEM: learned); one set of weights for any bands",
 )
 def _spectral_resnet(spec: ModelSpec) -> nn.Module:
-    options = dict(spec.options)
-    dropout = _option(options, "dropout", 0.0)
-    decoder_channels = int(_option(options, "decoder_channels", 128))
-    try:
-        encoder = SpectralResNet(spec.backbone, bands=spec.in_bands, **options)
-    except TypeError as error:
-        raise ConfigError(
-            f"model.options: spectral_resnet rejects {sorted(options)}: {error}.",
-            fix="use band_dim, generator_hidden, dropout or timm.create_model arguments.",
-        ) from None
-    if spec.task == "embedding":
-        return encoder
-    if spec.task in DENSE_TASKS:
-        return ResNetFPNSegmenter(encoder, spec.num_classes, decoder_channels)
-    return EncoderHead(encoder, spec.num_classes, dropout)
+    def build(options: dict[str, Any]) -> SpectralResNet:
+        try:
+            return SpectralResNet(spec.backbone, bands=spec.in_bands, **options)
+        except TypeError as error:
+            raise ConfigError(
+                f"model.options: spectral_resnet rejects {sorted(options)}: {error}.",
+                fix="use band_dim, generator_hidden, dropout or timm.create_model arguments.",
+            ) from None
+
+    return _task_network(spec, build, ResNetFPNSegmenter, 128)

@@ -94,8 +94,18 @@ class CheckpointImporter(abc.ABC):
     licence: str = ""
 
     @abc.abstractmethod
+    def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        """The key prefix of this family's tensors in ``state`` (maybe ``""``), or None."""
+
     def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
-        """Whether ``state`` has this family's key names and shapes."""
+        """Whether ``state`` has this family's key names and shapes (see ``_prefix``)."""
+        return self._prefix(state) is not None
+
+    def _matched_prefix(self, state: Mapping[str, torch.Tensor]) -> str:
+        """``_prefix(state)`` of a state dict that :meth:`matches` (checked)."""
+        prefix = self._prefix(state)
+        assert prefix is not None, "convert() called on a state dict that does not match"
+        return prefix
 
     @abc.abstractmethod
     def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:

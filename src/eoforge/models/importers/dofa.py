@@ -258,19 +258,15 @@ class DOFAImporter(CheckpointImporter):
     licence = "MIT (the DOFA repository's licence; it ships the base checkpoint)"
 
     def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        """Key prefix of DOFA's generator keys with a stored ``pos_embed``."""
         prefix = find_prefix(state, "patch_embed.weight_generator.weight_tokens", PREFIXES)
         if prefix is None or prefix + "patch_embed.fclayer.w1.weight" not in state:
             return None
         return prefix if prefix + "pos_embed" in state else None
 
-    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
-        """DOFA's generator keys with a stored ``pos_embed``."""
-        return self._prefix(state) is not None
-
     def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
         """The encoder's tensors under ``dofa_vit``'s (identical) key names."""
-        prefix = self._prefix(state)
-        assert prefix is not None, "convert() called on a state dict that does not match"
+        prefix = self._matched_prefix(state)
         raw = with_prefix(state, prefix)
         embed_dim = int(raw["patch_embed.weight_generator.fc_bias.weight"].shape[0])
         patch = math.isqrt(

@@ -7,16 +7,12 @@ the published DINO encoder, so it is preferred.
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 
-import torch
-
-from eoforge.errors import MissingFileError, UnreadableFileError, UnsafeModelFileError
+from eoforge.errors import MissingFileError
 from eoforge.models.importers.base import StateDict
-from eoforge.models.weights import PICKLE_SUFFIXES, load_state_dict_file
+from eoforge.models.weights import load_state_dict_file
 
 CHECKPOINT_ENTRIES = ("teacher", "state_dict", "model_state_dict", "model", "weights")
 """Entries holding the model in published training checkpoints, in preference order."""
@@ -25,9 +21,9 @@ CHECKPOINT_ENTRIES = ("teacher", "state_dict", "model_state_dict", "model", "wei
 def read_checkpoint(path: str | PathLike[str]) -> StateDict:
     """Tensors of a local checkpoint, without running pickled code.
 
-    ``.safetensors`` as is; PyTorch files with ``torch.load(weights_only=True)``,
-    unwrapping the entry that holds the model (``teacher`` for DINO, then
-    ``state_dict``, ``model``, ...).
+    ``.safetensors`` as is; PyTorch files with ``torch.load(weights_only=True)``
+    (:func:`~eoforge.models.weights.load_state_dict_file`), unwrapping the entry
+    that holds the model (``teacher`` for DINO, then ``state_dict``, ``model``, ...).
 
     Raises:
         MissingFileError: No such file.
@@ -37,39 +33,4 @@ def read_checkpoint(path: str | PathLike[str]) -> StateDict:
     file = Path(path)
     if not file.is_file():
         raise MissingFileError("checkpoint not found.", path=file, fix="check the path.")
-    if file.suffix.lower() not in PICKLE_SUFFIXES:
-        return load_state_dict_file(file)
-    try:
-        obj: object = torch.load(file, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        first = (str(error).strip().splitlines() or ["refused"])[0]
-        raise UnsafeModelFileError(
-            f"refusing to load: the file needs unpickling arbitrary Python objects ({first}).",
-            path=file,
-            fix="in a trusted environment re-save only the tensors, e.g. "
-            "safetensors.torch.save_file(checkpoint['teacher'] or checkpoint['model'], "
-            "'weights.safetensors'), and give that file.",
-        ) from None
-    except (RuntimeError, OSError, EOFError, ValueError) as error:
-        raise UnreadableFileError(
-            f"not a readable PyTorch file ({error}).",
-            path=file,
-            fix="check that the copy is complete, or convert it to .safetensors.",
-        ) from None
-    while isinstance(obj, Mapping):
-        inner = next((obj[k] for k in CHECKPOINT_ENTRIES if isinstance(obj.get(k), Mapping)), None)
-        if inner is None:
-            break
-        obj = inner
-    tensors = (
-        {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-        if isinstance(obj, Mapping)
-        else {}
-    )
-    if not tensors:
-        raise UnreadableFileError(
-            "the file holds no tensors (expected a state dict or a training checkpoint).",
-            path=file,
-            fix="save model.state_dict() of the encoder.",
-        )
-    return tensors
+    return load_state_dict_file(file, entries=CHECKPOINT_ENTRIES)

@@ -77,15 +77,12 @@ class PrithviViT(CheckpointImporter):
     licence = "Apache-2.0"
 
     def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        """Key prefix of a 5-D ``patch_embed.proj.weight [D, 6, t, p, p]`` with timm blocks."""
         prefix = find_prefix(state, "patch_embed.proj.weight", PREFIXES)
         if prefix is None or prefix + "blocks.0.attn.qkv.weight" not in state:
             return None
         weight = state[prefix + "patch_embed.proj.weight"]
         return prefix if weight.dim() == 5 and int(weight.shape[1]) == len(PRITHVI_BANDS) else None
-
-    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
-        """A 5-D ``patch_embed.proj.weight [D, 6, t, p, p]`` with timm blocks."""
-        return self._prefix(state) is not None
 
     def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
         """The single-date encoder under ``backbone.`` of a ``timm_encoder`` ViT.
@@ -93,8 +90,7 @@ class PrithviViT(CheckpointImporter):
         Raises:
             ConfigError: The checkpoint has no ``pos_embed`` to take the rows from.
         """
-        prefix = self._prefix(state)
-        assert prefix is not None, "convert() called on a state dict that does not match"
+        prefix = self._matched_prefix(state)
         raw = with_prefix(state, prefix)
         if "pos_embed" not in raw:
             raise ConfigError(

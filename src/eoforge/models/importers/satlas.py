@@ -91,6 +91,7 @@ class SatlasResNet(CheckpointImporter):
     licence = "ODC-BY (SatlasPretrain release; check the model card of the file you use)"
 
     def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        """Key prefix of ``[backbone.]*resnet.conv1.weight [64, 9 | 3, 7, 7]``."""
         for key, tensor in state.items():
             if not key.endswith(_STEM):
                 continue
@@ -101,14 +102,9 @@ class SatlasResNet(CheckpointImporter):
                 return outer + "resnet."
         return None
 
-    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
-        """``backbone.resnet.conv1.weight [64, 9 | 3, 7, 7]`` (``backbone.`` repeated or not)."""
-        return self._prefix(state) is not None
-
     def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
         """The backbone under ``backbone.`` of a ``timm_encoder`` ResNet."""
-        prefix = self._prefix(state)
-        assert prefix is not None, "convert() called on a state dict that does not match"
+        prefix = self._matched_prefix(state)
         encoder = {k: v for k, v in with_prefix(state, prefix).items() if not k.startswith("fc.")}
         backbone, options = resnet_target(encoder)
         channels = int(encoder["conv1.weight"].shape[1])
@@ -171,6 +167,7 @@ class SatlasSwin(CheckpointImporter):
     licence = "ODC-BY (SatlasPretrain release; check the model card of the file you use)"
 
     def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        """Key prefix of ``backbone.backbone.features.0.0.weight [D, 9|3|2|11, 4, 4]`` (Swin-v2)."""
         for key, tensor in state.items():
             if not key.endswith(_SWIN_STEM):
                 continue
@@ -184,18 +181,13 @@ class SatlasSwin(CheckpointImporter):
                 return outer
         return None
 
-    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
-        """``backbone.backbone.features.0.0.weight [D, 9|3|2|11, 4, 4]`` with Swin-v2 blocks."""
-        return self._prefix(state) is not None
-
     def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
         """The backbone under ``backbone.`` of a ``timm_encoder`` Swin-v2.
 
         Raises:
             ConfigError: A width or stage depths that are neither Swin-v2-T nor -B.
         """
-        prefix = self._prefix(state)
-        assert prefix is not None, "convert() called on a state dict that does not match"
+        prefix = self._matched_prefix(state)
         raw = {
             k: v
             for k, v in with_prefix(state, prefix).items()

@@ -207,14 +207,11 @@ class SatMAEImporter(CheckpointImporter):
     licence = "none found in the SatMAE repository files read; check the release"
 
     def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        """Key prefix of per-group ``patch_embed.{g}.proj.weight`` with ``channel_embed``."""
         prefix = find_prefix(state, "patch_embed.0.proj.weight", PREFIXES)
         if prefix is None or prefix + "channel_embed" not in state:
             return None
         return prefix if prefix + "pos_embed" in state else None
-
-    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
-        """Per-group ``patch_embed.{g}.proj.weight`` with ``channel_embed``."""
-        return self._prefix(state) is not None
 
     def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
         """The encoder's tensors under ``group_channel_vit``'s (identical) key names.
@@ -222,8 +219,7 @@ class SatMAEImporter(CheckpointImporter):
         Raises:
             ConfigError: Group sizes other than SatMAE's (4, 4, 2), or no final norm.
         """
-        prefix = self._prefix(state)
-        assert prefix is not None, "convert() called on a state dict that does not match"
+        prefix = self._matched_prefix(state)
         raw = with_prefix(state, prefix)
         count = 1 + max(int(k.split(".")[1]) for k in raw if k.startswith("patch_embed."))
         sizes = [int(raw[f"patch_embed.{g}.proj.weight"].shape[1]) for g in range(count)]

@@ -122,6 +122,7 @@ class SSL4EOResNet(CheckpointImporter):
     licence = LICENCE
 
     def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        """Key prefix of a ResNet stem ``conv1.weight [64, 13|12|2, 7, 7]`` under a known prefix."""
         prefix = find_prefix(state, "conv1.weight", RESNET_PREFIXES)
         if prefix is None or prefix + "layer4.0.conv1.weight" not in state:
             return None
@@ -130,14 +131,9 @@ class SSL4EOResNet(CheckpointImporter):
             return None
         return prefix if int(weight.shape[1]) in BANDS_BY_CHANNELS else None
 
-    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
-        """A ResNet stem ``conv1.weight [64, 13|12|2, 7, 7]`` under a known prefix."""
-        return self._prefix(state) is not None
-
     def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
         """Encoder tensors under ``backbone.`` of a ``timm_encoder`` ResNet."""
-        prefix = self._prefix(state)
-        assert prefix is not None, "convert() called on a state dict that does not match"
+        prefix = self._matched_prefix(state)
         encoder = {k: v for k, v in with_prefix(state, prefix).items() if not k.startswith("fc.")}
         if prefix == "":  # bare keys: only the ResNet's own
             encoder = {k: v for k, v in encoder.items() if re.match(r"(conv1|bn1|layer\d)\.", k)}
@@ -223,14 +219,13 @@ class SSL4EOViT(CheckpointImporter):
     )
     licence = LICENCE
 
-    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
-        """``patch_embed.proj.weight [D, 13|12|2, 16, 16]`` and no layer scale."""
-        return _vit_prefix(state, 16, layer_scale=False) is not None
+    def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        """Key prefix of ``patch_embed.proj.weight [D, 13|12|2, 16, 16]`` without layer scale."""
+        return _vit_prefix(state, 16, layer_scale=False)
 
     def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
         """Encoder tensors under ``backbone.`` of a ``timm_encoder`` ViT."""
-        prefix = _vit_prefix(state, 16, layer_scale=False)
-        assert prefix is not None, "convert() called on a state dict that does not match"
+        prefix = self._matched_prefix(state)
         return _convert_vit(self.name, state, prefix, "SSL4EO-S12 ViT")
 
 
@@ -244,14 +239,13 @@ class SoftConViT(CheckpointImporter):
     )
     licence = "see the SoftCon release (github zhu-xlab/softcon); not stated in the checkpoint"
 
-    def matches(self, state: Mapping[str, torch.Tensor]) -> bool:
-        """``patch_embed.proj.weight [D, 13|12|2, 14, 14]`` with ``ls1.gamma`` layer scale."""
-        return _vit_prefix(state, 14, layer_scale=True) is not None
+    def _prefix(self, state: Mapping[str, torch.Tensor]) -> str | None:
+        """Key prefix of ``patch_embed.proj.weight [D, 13|12|2, 14, 14]`` with layer scale."""
+        return _vit_prefix(state, 14, layer_scale=True)
 
     def convert(self, state: Mapping[str, torch.Tensor]) -> Converted:
         """Encoder tensors under ``backbone.`` of a ``timm_encoder`` DINOv2 ViT."""
-        prefix = _vit_prefix(state, 14, layer_scale=True)
-        assert prefix is not None, "convert() called on a state dict that does not match"
+        prefix = self._matched_prefix(state)
         converted = _convert_vit(self.name, state, prefix, "SoftCon ViT (DINOv2 layout)")
         converted.notes.append(
             "normalisation: SSL4EO-S12 band statistics, assumed (SoftCon pretrains on "
