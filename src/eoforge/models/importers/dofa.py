@@ -35,16 +35,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from timm.layers.pos_embed import resample_abs_pos_embed
-from timm.models.vision_transformer import Block
 from torch import nn
 
 from eoforge.errors import ConfigError
 from eoforge.models.importers.base import CheckpointImporter, Converted, find_prefix, with_prefix
+from eoforge.models.importers.vit_parts import (
+    PooledViT,
+    build_bound,
+    check_pool,
+    final_norm,
+    vit_options,
+)
 from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec
 from eoforge.sensors import get_band
@@ -53,7 +58,6 @@ WAVE_DIM = 128
 WEIGHT_TOKENS = 128
 SCALER = 0.01
 RADAR_NM = 1e6  # registry wavelengths from 1 mm up are microwave (SAR)
-_HEADS = {384: 6, 768: 12, 1024: 16, 1280: 16}
 PREFIXES = ("", "module.", "model.", "encoder.", "backbone.")
 
 
@@ -149,7 +153,7 @@ def band_wavelengths_um(bands: Sequence[str]) -> list[float]:
     return values
 
 
-class DOFAViT(nn.Module):
+class DOFAViT(PooledViT):
     """DOFA's encoder bound to bands: ``[B, C, H, W] -> [B, D]``.
 
     Args:
@@ -177,8 +181,7 @@ class DOFAViT(nn.Module):
         wavelengths_um: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
-        if pool not in ("avg", "cls"):
-            raise ConfigError(f"model.options.pool: {pool!r}.", fix="use avg or cls.")
+        check_pool(pool)
         waves = list(wavelengths_um) if wavelengths_um is not None else band_wavelengths_um(bands)
         if len(waves) != len(bands):
             raise ConfigError(
@@ -186,21 +189,13 @@ class DOFAViT(nn.Module):
                 fix="give one wavelength in µm per input band.",
             )
         self.register_buffer("wavelengths_um", torch.tensor(waves), persistent=False)
-        self.pool, self.num_features, self.grid = pool, embed_dim, img_size // patch_size
+        self.num_features, self.grid = embed_dim, img_size // patch_size
         self.patch_embed = DOFAPatchEmbed(embed_dim, patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(
             torch.zeros(1, 1 + self.grid * self.grid, embed_dim), requires_grad=False
         )
-        self.blocks = nn.ModuleList(
-            Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=_LayerNorm)
-            for _ in range(depth)
-        )
-        norm = _LayerNorm(embed_dim)
-        if pool == "avg":
-            self.fc_norm = norm
-        else:
-            self.norm = norm
+        self._add_blocks(embed_dim, depth, num_heads, mlp_ratio, pool)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Embeddings ``[B, D]`` of images ``[B, C, H, W]``."""
@@ -214,21 +209,7 @@ class DOFAViT(nn.Module):
             pos = resample_abs_pos_embed(pos, new_size=list(size), num_prefix_tokens=1)
         tokens = tokens + pos[:, 1:]
         cls = (self.cls_token + pos[:, :1]).expand(tokens.shape[0], -1, -1)
-        x = torch.cat([cls, tokens], dim=1)
-        for block in self.blocks:
-            x = block(x)
-        if self.pool == "avg":
-            pooled: torch.Tensor = self.fc_norm(x[:, 1:].mean(dim=1))
-            return pooled
-        cls_out: torch.Tensor = self.norm(x)[:, 0]
-        return cls_out
-
-
-class _LayerNorm(nn.LayerNorm):
-    """LayerNorm with DOFA's eps of 1e-6."""
-
-    def __init__(self, dim: int, **factory: Any) -> None:
-        super().__init__(dim, eps=1e-6, **factory)
+        return self._blocks_and_pool(torch.cat([cls, tokens], dim=1))
 
 
 @register_model(
@@ -237,14 +218,12 @@ class _LayerNorm(nn.LayerNorm):
     "DOFA's wavelength-conditioned ViT (its transformer kernel generator), for DOFA weights",
 )
 def _dofa_vit(spec: ModelSpec) -> nn.Module:
-    try:
-        return DOFAViT(spec.in_bands, **spec.options)
-    except TypeError as error:
-        raise ConfigError(
-            f"model.options: dofa_vit rejects {sorted(spec.options)}: {error}.",
-            fix="use embed_dim, depth, num_heads, mlp_ratio, img_size, patch_size, pool, "
-            "wavelengths_um.",
-        ) from None
+    return build_bound(
+        "dofa_vit",
+        DOFAViT,
+        spec,
+        "embed_dim, depth, num_heads, mlp_ratio, img_size, patch_size, pool, wavelengths_um",
+    )
 
 
 class DOFAImporter(CheckpointImporter):
@@ -272,24 +251,10 @@ class DOFAImporter(CheckpointImporter):
         patch = math.isqrt(
             int(raw["patch_embed.weight_generator.fc_weight.weight"].shape[0]) // embed_dim
         )
-        depth = 1 + max(int(k.split(".")[1]) for k in raw if k.startswith("blocks."))
-        grid = math.isqrt(int(raw["pos_embed"].shape[1]) - 1)
         pool = "cls" if "norm.weight" in raw and "fc_norm.weight" not in raw else "avg"
-        options: dict[str, Any] = {
-            "embed_dim": embed_dim,
-            "depth": depth,
-            "num_heads": _HEADS.get(embed_dim, max(1, embed_dim // 64)),
-            "mlp_ratio": int(raw["blocks.0.mlp.fc1.weight"].shape[0]) / embed_dim,
-            "img_size": grid * patch,
-            "patch_size": patch,
-            "pool": pool,
-        }
-        norm = "fc_norm." if pool == "avg" else "norm."
-        kept = {
-            k: v
-            for k, v in raw.items()
-            if k.startswith(("patch_embed.", "cls_token", "pos_embed", "blocks.", norm))
-        }
+        options = vit_options(raw, embed_dim, patch, pool)
+        parts = ("patch_embed.", "cls_token", "pos_embed", "blocks.", final_norm(pool))
+        kept = {k: v for k, v in raw.items() if k.startswith(parts)}
         notes = [f"pool {pool}"]
         if pool == "avg" and "fc_norm.weight" not in raw:
             notes.append("the checkpoint has no fc_norm: left at identity (weight 1, bias 0)")
@@ -302,7 +267,7 @@ class DOFAImporter(CheckpointImporter):
             bands=[],
             stem_key=None,
             normalization=None,
-            input_size=grid * patch,
+            input_size=int(options["img_size"]),
             optional_keys=frozenset({"fc_norm.weight", "fc_norm.bias"}),
             dropped={prefix + k: "head / not in the encoder" for k in raw if k not in kept},
             notes=notes,

@@ -34,12 +34,10 @@ files read; check the release of the file you use.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from timm.models.vision_transformer import Block
 from torch import nn
 
 from eoforge.errors import ConfigError
@@ -49,6 +47,13 @@ from eoforge.models.importers.base import (
     PublishedNormalization,
     find_prefix,
     with_prefix,
+)
+from eoforge.models.importers.vit_parts import (
+    PooledViT,
+    build_bound,
+    check_pool,
+    final_norm,
+    vit_options,
 )
 from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec
@@ -73,17 +78,9 @@ SATMAE_NORMALIZATION = PublishedNormalization(
     "/ (4 std); the published pipeline also clips to [0, 1], which is not applied here",
 )
 PREFIXES = ("", "module.", "model.", "encoder.", "backbone.")
-_HEADS = {768: 12, 1024: 16, 1280: 16}
 
 
-class _LayerNorm(nn.LayerNorm):
-    """LayerNorm with SatMAE's eps of 1e-6."""
-
-    def __init__(self, dim: int, **factory: Any) -> None:
-        super().__init__(dim, eps=1e-6, **factory)
-
-
-class GroupChannelViT(nn.Module):
+class GroupChannelViT(PooledViT):
     """SatMAE's group-channel encoder bound to bands: ``[B, C, H, W] -> [B, D]``.
 
     Args:
@@ -117,8 +114,7 @@ class GroupChannelViT(nn.Module):
         pool: str = "cls",
     ) -> None:
         super().__init__()
-        if pool not in ("avg", "cls"):
-            raise ConfigError(f"model.options.pool: {pool!r}.", fix="use cls or avg.")
+        check_pool(pool)
         names = list(bands)
         missing = [b for group in groups for b in group if b not in names]
         extra = [b for b in names if all(b not in group for group in groups)]
@@ -129,21 +125,14 @@ class GroupChannelViT(nn.Module):
                 fix="give exactly the bands of the groups, in any order.",
             )
         self.group_index = [[names.index(b) for b in group] for group in groups]
-        self.pool, self.num_features, self.patch_size = pool, embed_dim, patch_size
+        self.num_features, self.patch_size = embed_dim, patch_size
         grid = img_size // patch_size
         self.patch_embed = nn.ModuleList(_PatchConv(len(g), embed_dim, patch_size) for g in groups)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + grid * grid, embed_dim - channel_dim))
         self.channel_embed = nn.Parameter(torch.zeros(1, len(groups), channel_dim))
         self.channel_cls_embed = nn.Parameter(torch.zeros(1, 1, channel_dim))
-        self.blocks = nn.ModuleList(
-            Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=_LayerNorm)
-            for _ in range(depth)
-        )
-        if pool == "cls":
-            self.norm = _LayerNorm(embed_dim)
-        else:
-            self.fc_norm = _LayerNorm(embed_dim)
+        self._add_blocks(embed_dim, depth, num_heads, mlp_ratio, pool)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Embeddings ``[B, D]`` of images ``[B, C, H, W]`` (``H = W = img_size``)."""
@@ -157,14 +146,7 @@ class GroupChannelViT(nn.Module):
         channel = self.channel_embed.unsqueeze(2).expand(-1, -1, length, -1)
         x = (x + torch.cat([pos, channel], dim=-1)).reshape(b, groups * length, -1)
         cls = self.cls_token + torch.cat([self.pos_embed[:, :1], self.channel_cls_embed], dim=-1)
-        x = torch.cat([cls.expand(b, -1, -1), x], dim=1)
-        for block in self.blocks:
-            x = block(x)
-        if self.pool == "avg":
-            pooled: torch.Tensor = self.fc_norm(x[:, 1:].mean(dim=1))
-            return pooled
-        token: torch.Tensor = self.norm(x)[:, 0]
-        return token
+        return self._blocks_and_pool(torch.cat([cls.expand(b, -1, -1), x], dim=1))
 
 
 class _PatchConv(nn.Module):
@@ -186,14 +168,12 @@ class _PatchConv(nn.Module):
     "SatMAE's group-channel ViT (one patch embedding and token set per band group)",
 )
 def _group_channel_vit(spec: ModelSpec) -> nn.Module:
-    try:
-        return GroupChannelViT(spec.in_bands, **spec.options)
-    except TypeError as error:
-        raise ConfigError(
-            f"model.options: group_channel_vit rejects {sorted(spec.options)}: {error}.",
-            fix="use groups, embed_dim, channel_dim, depth, num_heads, mlp_ratio, img_size, "
-            "patch_size, pool.",
-        ) from None
+    return build_bound(
+        "group_channel_vit",
+        GroupChannelViT,
+        spec,
+        "groups, embed_dim, channel_dim, depth, num_heads, mlp_ratio, img_size, patch_size, pool",
+    )
 
 
 class SatMAEImporter(CheckpointImporter):
@@ -237,19 +217,11 @@ class SatMAEImporter(CheckpointImporter):
             )
         weight = raw["patch_embed.0.proj.weight"]
         embed_dim, patch = int(weight.shape[0]), int(weight.shape[-1])
-        grid = math.isqrt(int(raw["pos_embed"].shape[1]) - 1)
         options: dict[str, Any] = {
             "groups": [list(g) for g in SATMAE_GROUPS],
-            "embed_dim": embed_dim,
             "channel_dim": int(raw["channel_embed"].shape[-1]),
-            "depth": 1 + max(int(k.split(".")[1]) for k in raw if k.startswith("blocks.")),
-            "num_heads": _HEADS.get(embed_dim, max(1, embed_dim // 64)),
-            "mlp_ratio": int(raw["blocks.0.mlp.fc1.weight"].shape[0]) / embed_dim,
-            "img_size": grid * patch,
-            "patch_size": patch,
-            "pool": pool,
+            **vit_options(raw, embed_dim, patch, pool),
         }
-        norm = "fc_norm." if pool == "avg" else "norm."
         parts = (
             "patch_embed.",
             "cls_token",
@@ -257,7 +229,7 @@ class SatMAEImporter(CheckpointImporter):
             "channel_embed",
             "channel_cls_embed",
             "blocks.",
-            norm,
+            final_norm(pool),
         )
         kept = {k: v for k, v in raw.items() if k.startswith(parts)}
         notes = [f"pool {pool}", f"{count} band groups"]
@@ -272,7 +244,7 @@ class SatMAEImporter(CheckpointImporter):
             bands=list(SATMAE_BANDS),
             stem_key=None,
             normalization=SATMAE_NORMALIZATION,
-            input_size=grid * patch,
+            input_size=int(options["img_size"]),
             optional_keys=frozenset({"channel_cls_embed"}),
             dropped={prefix + k: "decoder / head" for k in raw if k not in kept},
             notes=notes,
