@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
 
 from eoforge.cli import ui
-
-if TYPE_CHECKING:
-    from rich.progress import TaskID
+from eoforge.cli.run_options import Resume, Scheduler, Workers, run_options, scene_progress
 
 HELP = """Embed whole scenes: one vector per window, with footprint and time, as GeoParquet/Zarr.
 
@@ -60,38 +56,18 @@ def embed(
     batch: Annotated[int, typer.Option(help="Windows per forward pass.", min=1)] = 16,
     block: Annotated[int, typer.Option(help="Block of windows per journal entry, px.")] = 2048,
     tta: Annotated[bool, typer.Option("--tta", help="Average over 8 rotations/flips.")] = False,
-    workers: Annotated[
-        int | None, typer.Option(help="Run on a local Dask cluster of N processes.")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Run on the Dask scheduler at this address.")
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Continue an interrupted run from its journal.")
-    ] = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    resume: Resume = False,
 ) -> None:
     """Embed scenes (see ``eoforge embed --help``)."""
     # PyTorch and the model stack load only when embedding: `eoforge --version` stays fast
     from eoforge.embeddings import embed as embed_scenes
-    from eoforge.predict import DaskOptions, RunOptions  # (start-up time, as above)
     from eoforge.predict.memory import bound_process_memory  # (start-up time, as above)
 
     bound_process_memory()
     console = ui.console()
-    dask = None
-    if workers is not None or scheduler is not None:
-        dask = DaskOptions(scheduler=scheduler, workers=workers or 2)
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"))
-    with ui.progress(*columns, TimeRemainingColumn()) as bar:
-        tasks: dict[str, tuple[TaskID, float]] = {}
-
-        def report(scene: str, done: int, total: int) -> None:
-            if scene not in tasks:
-                tasks[scene] = (bar.add_task(scene, total=total, rate=""), time.perf_counter())
-            task, start = tasks[scene]
-            rate = done / 1e6 / max(time.perf_counter() - start, 1e-9)
-            bar.update(task, total=total, completed=done, rate=f"{rate:.2f} MP/s")
-
+    with scene_progress() as report:
         results = embed_scenes(
             bundle,
             scenes,
@@ -103,7 +79,7 @@ def embed(
             batch=batch,
             block=block,
             tta=tta,
-            run_options=RunOptions(resume, dask),
+            run_options=run_options(resume, workers, scheduler),
             progress=report,
         )
     for result in results:

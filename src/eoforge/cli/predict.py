@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
 
 from eoforge.cli import ui
+from eoforge.cli.run_options import Resume, Scheduler, Workers, run_options, scene_progress
 from eoforge.errors import ConfigError
-
-if TYPE_CHECKING:
-    from rich.progress import TaskID
 
 HELP = """Predict whole scenes with model bundles; write COGs, polygons or detections per scene.
 
@@ -92,46 +88,27 @@ def predict(
     grid: Annotated[
         Path | None, typer.Option("--grid", help="Predict on this raster's grid instead.")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Run on a local Dask cluster of N processes.")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Run on the Dask scheduler at this address.")
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Continue an interrupted run from its journal.")
-    ] = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    resume: Resume = False,
 ) -> None:
     """Predict scenes (see ``eoforge predict --help``)."""
     # PyTorch and the model stack load only when predicting: `eoforge --version` stays fast
-    from eoforge.predict import BundleModel, DaskOptions, Products, RunOptions, TilingOptions
+    from eoforge.predict import BundleModel, Products, TilingOptions
     from eoforge.predict import run as run_prediction  # (start-up time, as above)
     from eoforge.predict.memory import bound_process_memory  # (start-up time, as above)
 
     bound_process_memory()
     console = ui.console()
     bundle_paths, scene_paths = _split(paths)
-    dask = None
-    if workers is not None or scheduler is not None:
-        dask = DaskOptions(scheduler=scheduler, workers=workers or 2)
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"))
-    with ui.progress(*columns, TimeRemainingColumn()) as bar:
-        tasks: dict[str, tuple[TaskID, float]] = {}
-
-        def report(scene: str, done: int, total: int) -> None:
-            if scene not in tasks:
-                tasks[scene] = (bar.add_task(scene, total=total, rate=""), time.perf_counter())
-            task, start = tasks[scene]
-            rate = done / 1e6 / max(time.perf_counter() - start, 1e-9)
-            bar.update(task, total=total, completed=done, rate=f"{rate:.2f} MP/s")
-
+    with scene_progress() as report:
         results = run_prediction(
             BundleModel(tuple(str(p) for p in bundle_paths), tta=tta),
             scene_paths,
             out,
             products=Products(probabilities, confidence, vectors, simplify),
             tiling=TilingOptions(tile, overlap, batch, block),
-            run=RunOptions(resume, dask),
+            run=run_options(resume, workers, scheduler),
             grid=grid,
             progress=report,
         )
