@@ -42,7 +42,7 @@ from eoforge.models.importers.base import (
     find_prefix,
     with_prefix,
 )
-from eoforge.models.importers.timm_targets import under_encoder, vit_target
+from eoforge.models.importers.timm_targets import timm_converted, vit_target
 
 PRITHVI_BANDS = ["S2.B02", "S2.B03", "S2.B04", "S2.B8A", "S2.B11", "S2.B12"]
 PRITHVI_100M_NORMALIZATION = PublishedNormalization(
@@ -106,17 +106,14 @@ class PrithviViT(CheckpointImporter):
         pos = encoder["pos_embed"]
         frames, grid = _frames_and_grid(int(pos.shape[1]) - 1, patch)
         encoder["pos_embed"] = pos[:, : 1 + grid * grid].clone()
-        backbone, options = vit_target(encoder, encoder["patch_embed.proj.weight"])
         dropped = {k: "decoder / not in the encoder" for k in state if not (
             k.startswith(prefix) and k[len(prefix):] in encoder)}  # fmt: skip
-        return Converted(
-            importer=self.name,
-            arch="timm_encoder",
-            backbone=backbone,
-            options=options,
-            state=under_encoder(encoder),
-            bands=list(PRITHVI_BANDS),
-            stem_key="backbone.patch_embed.proj.weight",
+        return timm_converted(
+            self.name,
+            encoder,
+            vit_target(encoder, encoder["patch_embed.proj.weight"]),
+            stem="patch_embed.proj.weight",
+            bands=PRITHVI_BANDS,
             normalization=PRITHVI_100M_NORMALIZATION if prefix == "" else None,
             input_size=grid * patch,
             dropped=dropped,

@@ -52,7 +52,7 @@ from eoforge.models.importers.base import (
     PublishedNormalization,
     with_prefix,
 )
-from eoforge.models.importers.timm_targets import resnet_target, under_encoder
+from eoforge.models.importers.timm_targets import resnet_target, timm_converted
 
 SATLAS_S2_BANDS = ["S2.B04", "S2.B03", "S2.B02", "S2.B05", "S2.B06",
                    "S2.B07", "S2.B08", "S2.B11", "S2.B12"]  # fmt: skip
@@ -106,21 +106,18 @@ class SatlasResNet(CheckpointImporter):
         """The backbone under ``backbone.`` of a ``timm_encoder`` ResNet."""
         prefix = self._matched_prefix(state)
         encoder = {k: v for k, v in with_prefix(state, prefix).items() if not k.startswith("fc.")}
-        backbone, options = resnet_target(encoder)
         channels = int(encoder["conv1.weight"].shape[1])
         dropped = {
             k: ("feature pyramid" if k.startswith("intermediates.") else "head / not the backbone")
             for k in state
             if not (k.startswith(prefix) and k[len(prefix) :] in encoder)
         }
-        return Converted(
-            importer=self.name,
-            arch="timm_encoder",
-            backbone=backbone,
-            options=options,
-            state=under_encoder(encoder),
+        return timm_converted(
+            self.name,
+            encoder,
+            resnet_target(encoder),
+            stem="conv1.weight",
             bands=SATLAS_S2_BANDS[:channels],
-            stem_key="backbone.conv1.weight",
             normalization=_normalization(channels),
             input_size=256,
             dropped=dropped,
@@ -222,14 +219,12 @@ class SatlasSwin(CheckpointImporter):
             for k in raw
             if not k.endswith(("relative_coords_table", "relative_position_index"))
         }
-        return Converted(
-            importer=self.name,
-            arch="timm_encoder",
-            backbone=backbone,
-            options={},
-            state=under_encoder(encoder),
-            bands=list(SWIN_BANDS[channels]),
-            stem_key="backbone.patch_embed.proj.weight",
+        return timm_converted(
+            self.name,
+            encoder,
+            (backbone, {}),
+            stem="patch_embed.proj.weight",
+            bands=SWIN_BANDS[channels],
             normalization=_swin_normalization(channels),
             input_size=256,
             dropped={k: "feature pyramid / head / position tables" for k in state if k not in used},

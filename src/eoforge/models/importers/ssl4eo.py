@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -48,7 +49,7 @@ from eoforge.models.importers.base import (
     find_prefix,
     with_prefix,
 )
-from eoforge.models.importers.timm_targets import resnet_target, under_encoder, vit_target
+from eoforge.models.importers.timm_targets import resnet_target, timm_converted, vit_target
 
 S2_L1C_BANDS = [
     "S2.B01", "S2.B02", "S2.B03", "S2.B04", "S2.B05", "S2.B06", "S2.B07",
@@ -111,6 +112,31 @@ def _dropped(state: Mapping[str, torch.Tensor], prefix: str, kept: StateDict) ->
     return dropped
 
 
+def _converted(
+    name: str,
+    encoder: StateDict,
+    target: tuple[str, dict[str, Any]],
+    stem: str,
+    *,
+    input_size: int,
+    dropped: dict[str, str],
+    notes: list[str],
+) -> Converted:
+    """The ``timm_encoder`` conversion, bands and statistics by the stem's channel count."""
+    channels = int(encoder[stem].shape[1])
+    return timm_converted(
+        name,
+        encoder,
+        target,
+        stem=stem,
+        bands=BANDS_BY_CHANNELS[channels],
+        normalization=NORMALIZATION_BY_CHANNELS.get(channels),
+        input_size=input_size,
+        dropped=dropped,
+        notes=notes,
+    )
+
+
 class SSL4EOResNet(CheckpointImporter):
     """SSL4EO-S12 (and SoftCon) ResNet: MoCo ``encoder_q``, DINO ``backbone``, timm copies."""
 
@@ -137,17 +163,11 @@ class SSL4EOResNet(CheckpointImporter):
         encoder = {k: v for k, v in with_prefix(state, prefix).items() if not k.startswith("fc.")}
         if prefix == "":  # bare keys: only the ResNet's own
             encoder = {k: v for k, v in encoder.items() if re.match(r"(conv1|bn1|layer\d)\.", k)}
-        backbone, options = resnet_target(encoder)
-        channels = int(encoder["conv1.weight"].shape[1])
-        return Converted(
-            importer=self.name,
-            arch="timm_encoder",
-            backbone=backbone,
-            options=options,
-            state=under_encoder(encoder),
-            bands=list(BANDS_BY_CHANNELS[channels]),
-            stem_key="backbone.conv1.weight",
-            normalization=NORMALIZATION_BY_CHANNELS.get(channels),
+        return _converted(
+            self.name,
+            encoder,
+            resnet_target(encoder),
+            "conv1.weight",
             input_size=224,
             dropped=_dropped(state, prefix, encoder),
             notes=[f"encoder keys under {prefix or '<root>'!r}"],
@@ -192,18 +212,13 @@ def _convert_vit(
         for k in raw
         if re.match(r"(cls_token|pos_embed|patch_embed\.|blocks\.|norm\.|fc_norm\.)", k)
     }
-    backbone, options = vit_target(encoder, encoder["patch_embed.proj.weight"])
-    channels = int(encoder["patch_embed.proj.weight"].shape[1])
-    return Converted(
-        importer=name,
-        arch="timm_encoder",
-        backbone=backbone,
-        options=options,
-        state=under_encoder(encoder),
-        bands=list(BANDS_BY_CHANNELS[channels]),
-        stem_key="backbone.patch_embed.proj.weight",
-        normalization=NORMALIZATION_BY_CHANNELS.get(channels),
-        input_size=int(options["img_size"]),
+    target = vit_target(encoder, encoder["patch_embed.proj.weight"])
+    return _converted(
+        name,
+        encoder,
+        target,
+        "patch_embed.proj.weight",
+        input_size=int(target[1]["img_size"]),
         dropped=_dropped(state, prefix, {k: raw[k] for k in kept_raw}),
         notes=[f"encoder keys under {prefix or '<root>'!r}", licence_note],
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -24,7 +24,7 @@ from torch import nn
 
 from eoforge.errors import ConfigError
 from eoforge.models.backbones import timm_model
-from eoforge.models.importers.base import StateDict
+from eoforge.models.importers.base import Converted, PublishedNormalization, StateDict
 from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec
 
@@ -149,3 +149,44 @@ def vit_target(
 def under_encoder(state: Mapping[str, torch.Tensor]) -> StateDict:
     """``state`` with every key under the encoder's ``backbone.`` module."""
     return {ENCODER_PREFIX + k: v for k, v in state.items()}
+
+
+def timm_converted(
+    importer: str,
+    encoder: Mapping[str, torch.Tensor],
+    target: tuple[str, dict[str, Any]],
+    *,
+    stem: str,
+    bands: Sequence[str],
+    normalization: PublishedNormalization | None,
+    input_size: int,
+    dropped: dict[str, str],
+    notes: list[str],
+) -> Converted:
+    """A conversion to ``timm_encoder``: ``encoder``'s tensors under ``backbone.``.
+
+    Args:
+        importer: Name of the importer.
+        encoder: The timm model's tensors (no prefix).
+        target: The timm name and options (:func:`resnet_target`, :func:`vit_target`).
+        stem: Key of the per-band input weight in ``encoder``.
+        bands: The checkpoint's input bands in channel order.
+        normalization: Published per-band statistics, or None.
+        input_size: Image side the checkpoint was trained on, pixels.
+        dropped: Source keys not used, with the reason.
+        notes: What the conversion changed or assumed.
+    """
+    backbone, options = target
+    return Converted(
+        importer=importer,
+        arch="timm_encoder",
+        backbone=backbone,
+        options=options,
+        state=under_encoder(encoder),
+        bands=list(bands),
+        stem_key=ENCODER_PREFIX + stem,
+        normalization=normalization,
+        input_size=input_size,
+        dropped=dropped,
+        notes=notes,
+    )
