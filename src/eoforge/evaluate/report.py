@@ -403,21 +403,10 @@ def _per_class_table(
     for entry in entries:
         if not isinstance(entry, Mapping):
             continue
-        ident = entry.get("id")
-        colour = colours.get(ident) if isinstance(ident, int) else None
-        swatch = f'<span class="swatch" style="background:{colour}"></span>' if colour else ""
-        iou = _number(entry.get("iou"))
-        bar = (
-            f'<span class="bar" style="width:{max(0.0, min(iou, 1.0)) * 100:.0f}%"></span>'
-            if iou is not None
-            else ""
-        )
         support = _number(entry.get("support"))
         rows.append(
             "<tr>"
-            f"<td>{swatch}{html.escape(str(entry.get('name', ident)))}</td>"
-            f"<td class=num>{html.escape(str(ident))}</td>"
-            f'<td class="num iou">{bar}<span>{_fmt(iou)}</span></td>'
+            f"{_class_cells(entry, colours, _number(entry.get('iou')))}"
             f"<td class=num>{_fmt(entry.get('f1'))}</td>"
             f"<td class=num>{_fmt(entry.get('precision'))}</td>"
             f"<td class=num>{_fmt(entry.get('recall'))}</td>"
@@ -428,6 +417,28 @@ def _per_class_table(
         "<tr><th>class</th><th>id</th><th>IoU</th><th>F1</th><th>precision</th>"
         "<th>recall</th><th>support (px)</th></tr>"
     )
+    return _scores_table(head, rows)
+
+
+def _class_cells(entry: Mapping[str, Any], colours: Mapping[int, str], score: float | None) -> str:
+    """A per-class row's first cells: swatch and name, id, and ``score`` (0-1) with its bar."""
+    ident = entry.get("id")
+    colour = colours.get(ident) if isinstance(ident, int) else None
+    swatch = f'<span class="swatch" style="background:{colour}"></span>' if colour else ""
+    bar = (
+        f'<span class="bar" style="width:{max(0.0, min(score, 1.0)) * 100:.0f}%"></span>'
+        if score is not None
+        else ""
+    )
+    return (
+        f"<td>{swatch}{html.escape(str(entry.get('name', ident)))}</td>"
+        f"<td class=num>{html.escape(str(ident))}</td>"
+        f'<td class="num iou">{bar}<span>{_fmt(score)}</span></td>'
+    )
+
+
+def _scores_table(head: str, rows: Sequence[str]) -> str:
+    """A ``scores`` table of one header row and the body ``rows``."""
     return f'<table class="scores"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -507,21 +518,11 @@ def _ap_table(detection: Mapping[str, Any], classes: Sequence[ClassInfo]) -> str
     for entry in entries:
         if not isinstance(entry, Mapping):
             continue
-        ident = entry.get("id")
-        colour = colours.get(ident) if isinstance(ident, int) else None
-        swatch = f'<span class="swatch" style="background:{colour}"></span>' if colour else ""
         ap = _number(entry.get("ap"))
         ap = None if ap is not None and math.isnan(ap) else ap
-        bar = (
-            f'<span class="bar" style="width:{max(0.0, min(ap, 1.0)) * 100:.0f}%"></span>'
-            if ap is not None
-            else ""
-        )
         rows.append(
             "<tr>"
-            f"<td>{swatch}{html.escape(str(entry.get('name', ident)))}</td>"
-            f"<td class=num>{html.escape(str(ident))}</td>"
-            f'<td class="num iou">{bar}<span>{_fmt(ap)}</span></td>'
+            f"{_class_cells(entry, colours, ap)}"
             f"<td class=num>{_fmt(entry.get('objects'), 0)}</td>"
             f"<td class=num>{_fmt(entry.get('predictions'), 0)}</td>"
             f"<td class=num>{_fmt(entry.get('recall_reached'))}</td>"
@@ -533,7 +534,7 @@ def _ap_table(detection: Mapping[str, Any], classes: Sequence[ClassInfo]) -> str
         "<tr><th>class</th><th>id</th><th>AP</th><th>objects</th><th>predictions</th>"
         "<th>recall reached</th><th>precision at score</th><th>recall at score</th></tr>"
     )
-    return f'<table class="scores"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    return _scores_table(head, rows)
 
 
 def _training(figs: _Figures) -> str:
