@@ -558,6 +558,23 @@ def test_model_config_names_known_importers(tmp_path) -> None:
         ModelConfig(arch="timm_classifier", pretrained=path, importer="satlas")
 
 
+def test_model_config_spec_carries_importer_bands_and_options(tmp_path) -> None:
+    path = tmp_path / "w.safetensors"
+    save_file({"x": torch.zeros(1)}, str(path))
+    config = ModelConfig(
+        arch="timm_classifier", pretrained=path, importer="ssl4eo_vit",
+        pretrained_bands=["S2.B04", "S2.B03"], options={"drop_rate": 0.1},
+    )  # fmt: skip
+    spec = config.spec("classification", ["S2.B04", "S2.B08"], 3)
+    assert (spec.task, spec.arch, spec.num_classes) == ("classification", "timm_classifier", 3)
+    assert spec.in_bands == ["S2.B04", "S2.B08"] and spec.importer == "ssl4eo_vit"
+    assert spec.pretrained == str(path) and spec.pretrained_bands == ["S2.B04", "S2.B03"]
+    assert spec.options == {"drop_rate": 0.1}
+    assert config.spec("embedding", ["S2.B04"], 1, {"pool": "cls"}).options == {"pool": "cls"}
+    bare = ModelConfig(arch="timm_classifier").spec("classification", ["S2.B04"], 2)
+    assert bare.importer is None and bare.pretrained is None
+
+
 # --------------------------------------------------------------------------- SatMAE
 
 

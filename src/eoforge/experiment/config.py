@@ -10,6 +10,7 @@ the YAML file and turns validation errors into one-line
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -25,8 +26,9 @@ from pydantic import (
 
 from eoforge.classes import hex_color
 from eoforge.errors import ConfigError, EoforgeError
-from eoforge.models import list_models
+from eoforge.models import ModelSpec, list_models
 from eoforge.models.importers import list_importers
+from eoforge.models.spec import Task
 from eoforge.sensors import get_band
 
 TaskKind = Literal[
@@ -706,6 +708,37 @@ class ModelConfig(Section):
     pretrained_bands: list[BandName] | None = None
     importer: Annotated[str, AfterValidator(_known_importer)] | None = None
     """Published-checkpoint importer converting ``pretrained`` (a name, or ``auto``)."""
+
+    def spec(
+        self,
+        task: Task,
+        in_bands: Sequence[str],
+        num_classes: int,
+        options: dict[str, Any] | None = None,
+    ) -> ModelSpec:
+        """This network's spec for ``task`` on ``in_bands`` with ``num_classes`` outputs.
+
+        Args:
+            task: The spec's task.
+            in_bands: Input bands, in channel order.
+            num_classes: Outputs ``K`` of the head.
+            options: Architecture options in place of ``self.options``.
+        """
+        extra: dict[str, Any] = {}
+        if self.pretrained_bands is not None:
+            extra["pretrained_bands"] = self.pretrained_bands
+        if self.importer is not None:
+            extra["importer"] = self.importer
+        return ModelSpec(
+            task=task,
+            arch=self.arch,
+            backbone=self.backbone,
+            in_bands=list(in_bands),
+            num_classes=num_classes,
+            pretrained=None if self.pretrained is None else str(self.pretrained),
+            options=dict(self.options) if options is None else options,
+            **extra,
+        )
 
 
 class PretrainOptions(Section):

@@ -23,21 +23,7 @@ def pretrain_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
     options = dict(m.options)
     if m.arch == "spectral_vit":
         options.setdefault("pool", "cls")
-    extra: dict[str, Any] = {}
-    if m.pretrained_bands is not None:
-        extra["pretrained_bands"] = m.pretrained_bands
-    if m.importer is not None:
-        extra["importer"] = m.importer
-    return ModelSpec(
-        task="embedding",
-        arch=m.arch,
-        backbone=m.backbone,
-        in_bands=data.bands,
-        num_classes=1,
-        pretrained=None if m.pretrained is None else str(m.pretrained),
-        options=options,
-        **extra,
-    )
+    return m.spec("embedding", data.bands, 1, options)
 
 
 def pretrain_task(config: ExperimentConfig, spec: ModelSpec, norm: tuple[Any, Any]) -> PretrainTask:

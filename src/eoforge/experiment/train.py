@@ -103,21 +103,7 @@ def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
     outputs = (
         1 if config.task.kind in ("regression", "pixel_regression") else len(data.classes.names)
     )
-    extra: dict[str, Any] = {}
-    if m.pretrained_bands is not None:
-        extra["pretrained_bands"] = m.pretrained_bands
-    if m.importer is not None:
-        extra["importer"] = m.importer
-    return ModelSpec(
-        task=config.task.kind,
-        arch=m.arch,
-        backbone=m.backbone,
-        in_bands=data.bands,
-        num_classes=outputs,
-        pretrained=None if m.pretrained is None else str(m.pretrained),
-        options=dict(m.options),
-        **extra,
-    )
+    return m.spec(config.task.kind, data.bands, outputs)
 
 
 def target_stats(data: ExperimentData) -> tuple[float, float]:
