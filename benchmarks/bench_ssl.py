@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     logging.getLogger("lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     rounds = args.rounds or (1 if args.quick else 2)
-    steps = args.steps or (8 if args.quick else 20)
+    steps = args.steps or (8 if args.quick else 12)
     methods = ["simclr"] if args.quick else ["simclr", "moco"]
     image, _ = make_geo(args.data / "geo", SCENE)
     result: dict[str, Any] = {
