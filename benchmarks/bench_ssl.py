@@ -39,6 +39,7 @@ efficiency >= 0.8.
 The last line of stdout is one JSON object; ``--out`` also writes it.
 
 Run: ``python benchmarks/bench_ssl.py [--quick] [--rounds N] [--steps N]
+[--methods simclr moco]
 [--skip pretrain embed] [--out FILE]``.
 """
 
@@ -266,24 +267,42 @@ def pretrain_contest(
 
 
 def judge_pretrain(result: dict[str, Any], floor: float) -> dict[str, Any]:
-    """Goal >= 1.3x TorchGeo for every method; why not, from the compute floor."""
-    ratios = {m: r["vs_torchgeo"] for m, r in result.items()}
-    met = {f"{m}_vs_torchgeo>=1.3": v >= 1.3 for m, v in ratios.items()}
+    """Goal >= 1.3x TorchGeo for every method; for a miss, what the rounds say about why.
+
+    ``spread`` is the largest max/min ratio of one contender's rounds: above
+    1.3 the machine's load moved by more than the goal within the run, and the
+    ratio is not a measurement of the two trainers. The SimCLR compute floor
+    bounds any trainer only when eoforge does not exceed it (else it too was
+    measured at another load).
+    """
+    met = {f"{m}_vs_torchgeo>=1.3": r["vs_torchgeo"] >= 1.3 for m, r in result.items()}
     out: dict[str, Any] = {
         "goals_met": met,
         "compute_floor_simclr_images_per_s": round(floor, 2),
     }
-    if not all(met.values()) and "simclr" in result:
-        simclr = result["simclr"]["images_per_s"]
-        out["simclr_floor_over_torchgeo"] = round(floor / simclr["torchgeo"], 3)
-        out["simclr_eoforge_share_of_floor"] = round(simclr["eoforge"] / floor, 3)
-        out["why"] = (
-            "the ResNet-18 forward and backward passes over both views take most of a step "
-            "on this CPU: a bare SimCLR loop of just those passes on windows already in "
-            "memory (compute_floor_simclr) is simclr_floor_over_torchgeo times TorchGeo's "
-            "rate, the most any trainer could gain over it here; "
-            "simclr_eoforge_share_of_floor is how close eoforge gets to that bound"
-        )
+    why: dict[str, str] = {}
+    for method, r in result.items():
+        rounds = [v for v in r["rounds"].values() if min(v) > 0]
+        spread = max((max(v) / min(v) for v in rounds), default=1.0)
+        r["spread"] = round(spread, 3)
+        if r["vs_torchgeo"] >= 1.3:
+            continue
+        if spread > 1.3:
+            why[method] = (
+                f"not measured: one contender's rounds differ {spread:.2f}x on this shared "
+                "machine, more than the 1.3x goal; rerun on an idle machine (--rounds 3)"
+            )
+        elif method == "simclr" and r["images_per_s"]["eoforge"] <= floor:
+            bound = floor / r["images_per_s"]["torchgeo"]
+            why[method] = (
+                "the ResNet-18 forward and backward passes over both views take most of a "
+                "step: a bare loop of just those passes on windows in memory is "
+                f"{bound:.2f}x TorchGeo, the most any trainer could gain here"
+            )
+        else:
+            why[method] = "see the per-round rates; not profiled further"
+    if why:
+        out["why"] = why
     return out
 
 
@@ -368,6 +387,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None, help="training steps per run")
     parser.add_argument("--skip", nargs="*", default=[], choices=["pretrain", "embed"])
+    parser.add_argument("--methods", nargs="*", default=None, choices=["simclr", "moco"])
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
@@ -376,7 +396,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     rounds = args.rounds or (1 if args.quick else 2)
     steps = args.steps or (8 if args.quick else 12)
-    methods = ["simclr"] if args.quick else ["simclr", "moco"]
+    methods = args.methods or (["simclr"] if args.quick else ["simclr", "moco"])
     image, _ = make_geo(args.data / "geo", SCENE)
     result: dict[str, Any] = {
         "benchmark": "ssl",
