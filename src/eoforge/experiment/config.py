@@ -28,20 +28,10 @@ from eoforge.classes import hex_color
 from eoforge.errors import ConfigError, EoforgeError
 from eoforge.models import ModelSpec, list_models
 from eoforge.models.importers import list_importers
-from eoforge.models.spec import Task
+from eoforge.models.spec import SupervisedTask, Task
 from eoforge.sensors import get_band
 
-TaskKind = Literal[
-    "classification",
-    "multilabel",
-    "segmentation",
-    "change",
-    "regression",
-    "pixel_regression",
-    "detection",
-    "oriented_detection",
-    "pretrain",
-]
+TaskKind = Literal[SupervisedTask, "pretrain"]
 DATA_KINDS = ("geo", "class_folder", "image_mask", "change_triplet", "bigearthnet", "objects")
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from eoforge.errors import EoforgeError
 from eoforge.sensors import get_band
 
-Task = Literal[
+SupervisedTask = Literal[
     "classification",
     "multilabel",
     "segmentation",
@@ -23,8 +23,10 @@ Task = Literal[
     "pixel_regression",
     "detection",
     "oriented_detection",
-    "embedding",
 ]
+"""Tasks trained from labels; a model for one predicts what its labels describe."""
+
+Task = Literal[SupervisedTask, "embedding"]
 """Prediction tasks; each fixes the forward contract (see :func:`build_model`)."""
 
 DEFAULT_PRETRAINED_BANDS = ("RGB.red", "RGB.green", "RGB.blue")
