@@ -87,11 +87,21 @@ def chip_shape(path: str | os.PathLike[str]) -> tuple[int, int]:
     Raises:
         UnreadableFileError: GDAL cannot open the file.
     """
+    height, width, _ = raster_header(path)
+    return height, width
+
+
+def raster_header(path: str | os.PathLike[str]) -> tuple[int, int, int]:
+    """``(height, width, bands)`` of a raster file: pixels and band count, from one open.
+
+    Raises:
+        UnreadableFileError: GDAL cannot open the file.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(path) as ds:
-                return int(ds.height), int(ds.width)
+                return int(ds.height), int(ds.width), int(ds.count)
     except RasterioError as exc:
         raise UnreadableFileError(
             f"cannot open the image: {' '.join(str(exc).split())}.",
@@ -122,17 +132,7 @@ def default_bands(path: str | os.PathLike[str], bands: Sequence[str] | None) -> 
         ConfigError: ``bands`` does not match the file's band count.
         UnreadableFileError: GDAL cannot open the file.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
-                count = ds.count
-    except RasterioError as exc:
-        raise UnreadableFileError(
-            f"cannot open the image: {' '.join(str(exc).split())}.",
-            path=path,
-            fix="check the file is a valid raster, or set data.on_bad_file: skip to leave it out.",
-        ) from exc
+    count = raster_header(path)[2]
     if bands is None:
         return list(RGB_BANDS) if count == 3 else [f"band{i}" for i in range(1, count + 1)]
     if len(bands) != count:

@@ -73,6 +73,7 @@ from eoforge.data.chips import (
     chip_shape,
     default_bands,
     list_images,
+    raster_header,
     read_chip,
 )
 from eoforge.data.collate import collate
@@ -399,15 +400,14 @@ class DetectionChipDataset(_SkippingDataset):
                 fix="restore the partner image, or delete the image and its rows "
                 "(or set data.on_bad_file: skip).",
             )
-        other = chip_shape(partner)
-        if other != size:
+        *other, stored = raster_header(partner)
+        if tuple(other) != size:
             raise ConfigError(
                 f"the pair's images differ in size: {image.name} is {size[0]} x {size[1]} px, "
                 f"its partner {other[0]} x {other[1]} px.",
                 path=partner,
                 fix="resample the partner onto the image's pixels (co-registered pairs only).",
             )
-        stored = len(default_bands(partner, None))
         read = list(pair.read) if pair.read is not None else list(range(1, stored + 1))
         if not read or min(read) < 1 or max(read) > stored:
             raise ConfigError(
