@@ -67,6 +67,7 @@ def linears(module: torch.nn.Module) -> list[tuple[int, int]]:
 def test_eoforge_and_torchgeo_train_the_same_backbone_and_head(
     scene: Path, tmp_path: Path, method: str
 ) -> None:
+    pytest.importorskip("torchgeo", reason="torchgeo is the bench extra's peer (make bench)")
     raw = eoforge_config(scene, tmp_path / "run", method, "timm_encoder", 64)
     raw["data"]["val_fraction"] = 0.3  # a 77-px strip of this small scene holds 64-px windows
     config = load_config(write_config(raw, tmp_path / "c.yaml"))
