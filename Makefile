@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP_INSTALL) --quiet -e '.[dev,dask]'
+	$(PIP_INSTALL) --quiet -e '.[dev,dask,text]'
 	touch $(STAMP)
 
 $(BENCH_STAMP): $(STAMP)
-	$(PIP_INSTALL) --quiet -e '.[dev,dask,bench]'
+	$(PIP_INSTALL) --quiet -e '.[dev,dask,text,bench]'
 	touch $(BENCH_STAMP)
 
 demo: $(STAMP)
