@@ -25,7 +25,7 @@ class TextEmbedder(Protocol):
 
     @property
     def name(self) -> str:
-        """What made the vectors (a model name or fingerprint); vectors of different names never mix."""
+        """What made the vectors (model name or fingerprint); names that differ never mix."""
         ...
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
