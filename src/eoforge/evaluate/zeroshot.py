@@ -57,7 +57,8 @@ def class_vectors(
     prompts = [t.format(prompt_name(n)) for n in names for t in templates]
     vectors = embedder.encode(prompts).reshape(len(names), len(templates), -1).mean(axis=1)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    unit: npt.NDArray[np.float32] = (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    return unit
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,16 @@ from eoforge.models.importers import list_importers
 from eoforge.models.spec import SupervisedTask, Task
 from eoforge.sensors import get_band
 
-TaskKind = Literal[SupervisedTask, "pretrain"]
-DATA_KINDS = ("geo", "class_folder", "image_mask", "change_triplet", "bigearthnet", "objects")
+TaskKind = Literal[SupervisedTask, "pretrain", "image_text"]
+DATA_KINDS = (
+    "geo",
+    "class_folder",
+    "image_mask",
+    "change_triplet",
+    "bigearthnet",
+    "objects",
+    "captions",
+)
 
 
 def _known_band(name: str) -> str:
@@ -682,8 +690,49 @@ class ObjectsData(DataCommon):
         return self
 
 
+class CaptionSource(Section):
+    """A caption table and the images its windows are read from.
+
+    Attributes:
+        table: Caption GeoParquet (one row per window and caption: footprint
+            ``geometry`` in the scene's CRS, ``window_id``, ``caption``; written
+            by :mod:`eoforge.captions`).
+        images: The scenes the captions describe (STAC JSON, a scene folder,
+            files); each window is read from them by band name (a mosaic where
+            several cover it).
+    """
+
+    table: ExistingPath
+    images: PathList = Field(min_length=1)
+
+
+class CaptionData(DataCommon):
+    """Image-caption pairs for image-text training (``task.kind: image_text``).
+
+    Attributes:
+        bands: Bands to read for each window, by name (optical, SAR, any).
+        train: Caption tables and their images to train on.
+        val: Tables to validate on; None holds out ``val_fraction`` of the
+            training windows (all captions of a window go to one side).
+        patch_size: Pixels per window side the windows are read at (default:
+            the table's ``window_px``).
+    """
+
+    kind: Literal["captions"]
+    bands: list[BandName] = Field(min_length=1)
+    train: list[CaptionSource] = Field(min_length=1)
+    val: list[CaptionSource] | None = None
+    patch_size: int | None = Field(default=None, ge=8)
+
+
 DataConfig = Annotated[
-    GeoData | ClassFolderData | ImageMaskData | ChangeTripletData | BigEarthNetData | ObjectsData,
+    GeoData
+    | ClassFolderData
+    | ImageMaskData
+    | ChangeTripletData
+    | BigEarthNetData
+    | ObjectsData
+    | CaptionData,
     Field(discriminator="kind"),
 ]
 
@@ -788,6 +837,27 @@ class PretrainOptions(Section):
         return self
 
 
+class ImageTextOptions(Section):
+    """Options of image-text training (``task.kind: image_text``).
+
+    Attributes:
+        dim: Width of the joint space.
+        temperature: Initial softmax temperature (CLIP: 0.07).
+        learn_temperature: Learn the temperature (clamped at 1/100) or keep it.
+        train_text: Fine-tune the sentence model too; False freezes it (its
+            sentence vectors are cached) and trains only its projection.
+        positives: Pairs of a batch that are not negatives of each other:
+            ``window`` (captions of the same window) or ``caption`` (also
+            windows with the very same caption text).
+    """
+
+    dim: int = Field(default=256, ge=2)
+    temperature: float = Field(default=0.07, gt=0)
+    learn_temperature: bool = True
+    train_text: bool = False
+    positives: Literal["window", "caption"] = "caption"
+
+
 class TaskConfig(Section):
     """What is learnt and how it is scored.
 
@@ -805,6 +875,7 @@ class TaskConfig(Section):
             BigEarthNet's patch labels serve as they are) or ``mae`` (needs
             ``spectral_vit``).
         ssl: Pretraining options (see :class:`PretrainOptions`).
+        text: Image-text options (see :class:`ImageTextOptions`).
     """
 
     kind: TaskKind
@@ -816,6 +887,7 @@ class TaskConfig(Section):
     iou_threshold: float = Field(default=0.5, gt=0, lt=1)
     method: Literal["simclr", "moco", "softcon", "mae"] | None = None
     ssl: PretrainOptions = Field(default_factory=lambda: PretrainOptions())
+    text: ImageTextOptions = Field(default_factory=lambda: ImageTextOptions())
 
     @model_validator(mode="after")
     def _method(self) -> Self:

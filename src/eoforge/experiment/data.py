@@ -152,6 +152,11 @@ def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
         return _change_triplet(data, config, run_dir)
     if isinstance(data, ObjectsData):
         return _objects(data, config, run_dir)
+    if not isinstance(data, BigEarthNetData):  # caption tables pair with image_text only
+        raise ConfigError(
+            f"data.kind {data.kind!r} serves task.kind image_text, not {config.task.kind!r}.",
+            fix="set task.kind: image_text.",
+        )
     return _bigearthnet(data, config)
 
 

@@ -34,12 +34,19 @@ from eoforge.experiment.data import SKIPPED_LOG, ExperimentData, build_data
 from eoforge.experiment.datamodule import ExperimentDataModule
 from eoforge.experiment.export import export_bundle, fold_target_scale, write_config
 from eoforge.experiment.forest import fit_forest
+from eoforge.experiment.image_text import (
+    caption_data,
+    export_image_text,
+    image_text_spec,
+    image_text_task,
+)
 from eoforge.experiment.pretrain import pretrain_spec, pretrain_task
 from eoforge.experiment.progress import TrainingBar
 from eoforge.experiment.resume import ExactResume, persist_metrics
 from eoforge.experiment.workers import worker_errors_unwrapped
 from eoforge.models import ModelSpec, build_model
 from eoforge.tasks import EOTask, build_task
+from eoforge.tasks.image_text import ImageTextTask
 from eoforge.transforms import compute_band_stats
 
 LAST = "last.ckpt"
@@ -53,6 +60,7 @@ MONITORS = {
     "detection": ("val/map", "max"),
     "oriented_detection": ("val/map", "max"),
     "pretrain": ("val/loss", "min"),
+    "image_text": ("val/loss", "min"),
 }
 
 
@@ -99,6 +107,8 @@ def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
     """The network spec: architecture from the config, bands and outputs from the data."""
     if config.task.kind == "pretrain":
         return pretrain_spec(config, data)
+    if config.task.kind == "image_text":
+        return image_text_spec(config, data)
     m = config.model
     outputs = (
         1 if config.task.kind in ("regression", "pixel_regression") else len(data.classes.names)
@@ -126,6 +136,10 @@ def make_task(
         pretraining = pretrain_task(config, spec, norm)
         persist_metrics(pretraining)
         return pretraining
+    if config.task.kind == "image_text":
+        pairs = image_text_task(config, spec, norm)
+        persist_metrics(pairs)
+        return pairs
     t, o = config.task, config.optim
     regression = t.kind in ("regression", "pixel_regression")
     options: dict[str, Any] = {
@@ -284,7 +298,8 @@ def train(
     if not resume:  # a new run starts a new list of skipped files
         (run_dir / SKIPPED_LOG).unlink(missing_ok=True)
     write_config(run_dir / "config.yaml", config)
-    data = build_data(config, run_dir)
+    pairs = config.task.kind == "image_text" or config.data.kind == "captions"
+    data = caption_data(config) if pairs else build_data(config, run_dir)
     spec = model_spec(config, data)
     monitor, _ = monitored(config)
     classes = data.classes.names
@@ -307,7 +322,9 @@ def train(
         trainer.fit(task, datamodule=module, ckpt_path=ckpt, weights_only=True)
     metrics = task.final_metrics()
     bundle = run_dir / "bundle"
-    if trainer.is_global_zero:  # one process writes the bundle
+    if trainer.is_global_zero and isinstance(task, ImageTextTask):  # tower + text side
+        export_image_text(bundle, task, spec, data, norm, metrics, config)
+    elif trainer.is_global_zero:  # one process writes the bundle
         export_bundle(bundle, trained_network(task), spec, data, norm, metrics, config)
     return TrainResult(
         bundle=bundle,
