@@ -35,8 +35,8 @@ def write_captions(
     """One row per (window, phrase) of ``materials``; returns ``path``."""
     rows = []
     for window, (r, c) in enumerate(np.ndindex(*materials.shape)):
-        x0, y0 = transform * (c * WINDOW, r * WINDOW)
-        x1, y1 = transform * ((c + 1) * WINDOW, (r + 1) * WINDOW)
+        x0, y0 = transform @ (c * WINDOW, r * WINDOW)
+        x1, y1 = transform @ ((c + 1) * WINDOW, (r + 1) * WINDOW)
         box = shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
         name = NAMES[int(materials[r, c])].replace("_", " ")
         for phrase in phrases:
