@@ -275,3 +275,72 @@ def test_a_table_of_another_bundle_is_refused(
     mixed = ["embeddings", "index", TABLE, "emb_other/s2-20240701_embeddings.parquet"]
     refused = eoforge([*mixed, "--out", "mixed"], monkeypatch)
     assert refused.code == 2 and second in refused.err and not (work / "mixed").exists()
+
+
+def test_the_chain_on_real_bigearthnet_patches(
+    real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SoftCon pretraining on the 6 real S2 patches (their multi-labels set the targets),
+    probes on them, every patch embedded in 3 x 3 windows, indexed across 3 UTM zones,
+    searched and clustered."""
+    root = real_data / "bigearthnet" / "BigEarthNet-S2-Example"
+    patches = sorted(p for p in root.iterdir() if p.is_dir())
+    assert len(patches) == 6
+    monkeypatch.chdir(tmp_path)
+    data = {"kind": "bigearthnet", "root_s2": str(root), "val_fraction": 0.5}
+    data["bands"] = ["S2.B02", "S2.B03", "S2.B04", "S2.B08"]
+    (tmp_path / "ben.yaml").write_text(yaml.safe_dump({"data": data}))
+    recipe = str(ROOT / "configs/pretrain_softcon_synth.yaml")
+    train = ["train", recipe, "--set", f"data={json.dumps({**data, 'batch_size': 3})}"]
+    train += ["--set", "model.options.depth=1", "--set", "trainer.max_epochs=1"]
+    step = eoforge([*train, "--set", "trainer.output_dir=runs/ben"], monkeypatch)
+    assert step.code == 0, step.out[-2000:] + step.err
+    bundle = load_bundle(tmp_path / "runs/ben/bundle").bundle
+    assert bundle.task == "embedding" and bundle.patch_size == 120 and bundle.bands == data["bands"]
+    fingerprint = bundle_identity([tmp_path / "runs/ben/bundle"]).fingerprint
+
+    for probe in ("knn", "linear"):
+        step = eoforge(["evaluate", "runs/ben/bundle", "ben.yaml", "--probe", probe], monkeypatch)
+        assert step.code == 0, step.out[-2000:] + step.err
+        report = json.loads((tmp_path / f"runs/ben/probe_{probe}.json").read_text())
+        assert report["bundle"]["fingerprint"] == fingerprint
+        assert (report["n_train"], report["n_val"]) == (3, 3)  # 6 patches, half held out
+        assert report["labels"]["multi"] and not report["labels"]["single"]
+        assert len(report["classes"]) == 19 and report["input"]["size"] == 120
+        assert 0.0 < report["metrics"]["map"] <= 1.0
+
+    step = eoforge(
+        ["embed", "runs/ben/bundle", *map(str, patches), "--out", "emb", "--window", "40"],
+        monkeypatch,
+    )
+    assert step.code == 0, step.out[-2000:] + step.err
+    for patch in patches:
+        table = gpd.read_parquet(tmp_path / f"emb/{patch.name}_embeddings.parquet")
+        with rasterio.open(patch / f"{patch.name}_B02.tif") as ds:
+            crs, bounds = ds.crs, ds.bounds
+        assert len(table) == 9 and CRS.from_user_input(table.crs) == crs  # each in its own zone
+        assert tuple(table.total_bounds) == pytest.approx(tuple(bounds))
+        assert np.isfinite(np.stack(table.embedding.to_numpy())).all()
+        model = read_tables(tmp_path / f"emb/{patch.name}_embeddings.parquet").model
+        assert model is not None and model.fingerprint == fingerprint
+
+    tables = sorted(glob.glob("emb/*_embeddings.parquet"))
+    assert eoforge(["embeddings", "index", *tables, "--out", "emb/index"], monkeypatch).code == 0
+    assert len(open_index(tmp_path / "emb/index")) == 54
+    like = ["embeddings", "search", "emb/index", "--like", "4", "--example", tables[1]]
+    assert eoforge([*like, "--k", "3", "--out", "self.parquet"], monkeypatch).code == 0
+    itself = gpd.read_parquet(tmp_path / "self.parquet")
+    assert int(itself.id.iloc[0]) == 9 + 4  # row 4 of the second table: index id 13
+    assert itself.score.iloc[0] == pytest.approx(1.0, abs=1e-5)
+
+    step = eoforge(["embeddings", "cluster", *tables, "--k", "3", "--out", "typology"], monkeypatch)
+    assert step.code == 0, step.out[-2000:] + step.err
+    for patch in patches:
+        typology = tmp_path / f"typology/{patch.name}_clusters.tif"
+        assert cog_validate(str(typology), quiet=True)[0]
+        with rasterio.open(typology) as ds, rasterio.open(patch / f"{patch.name}_B02.tif") as src:
+            assert ds.crs == src.crs and ds.shape == (3, 3) and ds.res == (400.0, 400.0)
+            assert tuple(ds.bounds) == pytest.approx(tuple(src.bounds))
+            assert len({ds.colormap(1)[i] for i in range(3)}) == 3
+    stats = json.loads((tmp_path / "typology/clusters.json").read_text())
+    assert stats["windows"] == 54 and sum(c["count"] for c in stats["clusters"]) == 54
