@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import rasterio
 from shapely.geometry import LineString, Point, box
+from tests.helpers import write_tif
 
 from eoforge.captions import (
     CaptionOptions,
@@ -26,7 +27,6 @@ from eoforge.errors import (
     NotGeoreferencedError,
     UnreadableFileError,
 )
-from tests.helpers import write_tif
 
 CRS = "EPSG:32631"
 
@@ -140,7 +140,7 @@ def test_a_stac_catalog_of_a_scene(flood_scene: Path) -> None:
     )
     assert set(made.frame["scene"]) == {"labels-20240301", "labels-20240701", "labels-20241031"}
     assert made.windows == 12
-    with pytest.raises(ConfigError, match="no label raster with the band 'lulc'.*landcover"):
+    with pytest.raises(ConfigError, match=r"no label raster with the band 'lulc'.*landcover"):
         caption_windows(flood_scene / "stac" / "collection.json", CaptionOptions(labels="lulc"))
 
 
@@ -170,7 +170,7 @@ def test_windows_outside_the_labels_are_refused(tmp_path: Path) -> None:
 
 def test_change_dates_missing_are_named(flood_scene: Path) -> None:
     with pytest.raises(
-        ConfigError, match="no scene has labels on both.*2024-03-01, 2024-07-01, 2024-10-31"
+        ConfigError, match=r"no scene has labels on both.*2024-03-01, 2024-07-01, 2024-10-31"
     ):
         caption_windows(
             flood_scene, CaptionOptions(change=(dt.date(2024, 1, 1), dt.date(2024, 7, 1)))
@@ -208,12 +208,12 @@ def test_vector_layers_counted_and_bad_layers_refused(tmp_path: Path) -> None:
     assert [c[0]["count"] for c in counts] == [0, 0, 0, 1]
 
     ships.drop(columns="class").to_parquet(tmp_path / "things.parquet")
-    with pytest.raises(ConfigError, match="things.parquet: .*no class column.*--vector-class"):
+    with pytest.raises(ConfigError, match=r"things.parquet: .*no class column.*--vector-class"):
         caption_windows(raster, CaptionOptions(window=16, vectors=[tmp_path / "things.parquet"]))
     gpd.GeoDataFrame({"class": ["ship"]}, geometry=[Point(x0, y1)]).to_parquet(
         tmp_path / "nocrs.parquet"
     )
-    with pytest.raises(NotGeoreferencedError, match="nocrs.parquet: the vector layer has no CRS"):
+    with pytest.raises(NotGeoreferencedError, match=r"nocrs.parquet: the vector layer has no CRS"):
         caption_windows(raster, CaptionOptions(window=16, vectors=[tmp_path / "nocrs.parquet"]))
     mixed = gpd.GeoDataFrame(
         {"class": ["a", "b"]},
@@ -251,7 +251,7 @@ def test_read_captions_refuses_other_files(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame({"caption": ["x"]}, geometry=[box(0, 0, 1, 1)], crs=CRS)
     frame.to_parquet(tmp_path / "plain.parquet")
     with pytest.raises(
-        UnreadableFileError, match="plain.parquet: not a caption table.*eoforge:captions"
+        UnreadableFileError, match=r"plain.parquet: not a caption table.*eoforge:captions"
     ):
         read_captions(tmp_path / "plain.parquet")
     (tmp_path / "junk.parquet").write_text("not parquet")

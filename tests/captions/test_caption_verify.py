@@ -192,7 +192,8 @@ def test_true_statements_of_the_same_facts_pass() -> None:
         "Forest covers about 70 % of the image. Water runs along the eastern edge. "
         "Water lies in the east of the area. There are five buildings, mostly under 200 m². "
         "Two ships can be seen. The tile holds about 650 m of roads. "
-        "Open water stretches across the window from south to north. No cropland appears in the scene."
+        "Open water stretches across the window from south to north. "
+        "No cropland appears in the scene."
     )
     verdict = verify(text, facts)
     assert verdict.ok, verdict.failures

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.helpers import run_cli
 
 from eoforge.captions import read_captions, verify
-from tests.helpers import run_cli
 
 
 def test_captions_command_writes_a_table(
