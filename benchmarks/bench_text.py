@@ -102,7 +102,13 @@ def queries_near(centres: Vectors, count: int, seed: int, spread: float = 0.6) -
     return centres[members] + noise
 
 
-def write_table(path: Path, vectors: Vectors, scene: str, origin: tuple[float, float]) -> Path:
+def write_table(
+    path: Path,
+    vectors: Vectors,
+    scene: str,
+    origin: tuple[float, float],
+    model: ModelIdentity = MODEL,
+) -> Path:
     """An embedding table as ``eoforge embed`` writes it: a lattice of 64-px windows.
 
     Args:
@@ -110,6 +116,7 @@ def write_table(path: Path, vectors: Vectors, scene: str, origin: tuple[float, f
         vectors: ``[N, D]``, windows row-major on a lattice ``ceil(sqrt(N))`` windows wide.
         scene: The scene's name.
         origin: Map ``(x, y)`` of the grid's top-left corner (UTM 31N, metres).
+        model: The identity of the model the vectors are said to come from.
     """
     count, dim = vectors.shape
     side = int(np.ceil(count**0.5))
@@ -127,7 +134,7 @@ def write_table(path: Path, vectors: Vectors, scene: str, origin: tuple[float, f
         "window": WINDOW_PX,
         "stride": WINDOW_PX,
         "grid": {"transform": [GSD, 0.0, origin[0], 0.0, -GSD, origin[1]], "shape": shape},
-        "model": MODEL.to_dict(),
+        "model": model.to_dict(),
     }
     fields = [
         *[pa.field(name, pa.int32()) for name in ("row", "col", "height", "width")],

@@ -76,7 +76,7 @@ class Filters:
             keep &= hits
         if self.start is not None or self.end is not None:
             times = pd.to_datetime(items["time"], utc=True)
-            known = times.notna().to_numpy()
+            known = times.notna().to_numpy().copy()
             if self.start is not None:
                 known &= (times >= pd.Timestamp(_utc(self.start))).fillna(False).to_numpy()
             if self.end is not None:

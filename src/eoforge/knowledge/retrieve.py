@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 
 from eoforge.errors import ConfigError
 from eoforge.knowledge.evidence import Evidence, Passage, Window
@@ -186,8 +187,10 @@ def _overlapping(frame: gpd.GeoDataFrame, footprint: Any, scene: str) -> list[tu
     near = same.iloc[same.sindex.query(footprint, predicate="intersects")]
     if near.empty:
         return []
-    smaller = np.minimum(near.geometry.area.to_numpy(), footprint.area)
-    inter = near.geometry.intersection(footprint).area.to_numpy()
+    # areas in square degrees: only their ratios are used, over one small window
+    shapes = near.geometry.to_numpy()
+    smaller = np.minimum(shapely.area(shapes), footprint.area)
+    inter = shapely.area(shapely.intersection(shapes, footprint))
     shares = np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0)
     order = np.argsort(-shares, kind="stable")
     return [(int(near.index[i]), float(shares[i])) for i in order if shares[i] >= MIN_OVERLAP]
