@@ -282,3 +282,24 @@ def test_other_window_sizes_and_flood_date_hold(flood_scene: Path, window: int) 
         ),
     )
     assert n > 0 and kinds["share"] > 0
+
+
+@pytest.mark.slow
+def test_six_thousand_captions_of_a_1024_px_scene_hold(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # generate_scene is imported here only: the default suite's scenes come from conftest
+    from eoforge.synth import generate_scene
+
+    root = generate_scene(
+        tmp_path_factory.mktemp("captions") / "big", size=1024, sensors="s2", dates=3, seed=2
+    ).root
+    scene = Scene.read(root)
+    dates = sorted(scene.labels)
+    total, kinds = 0, Counter[str]()
+    for seed, change in ((0, (dates[0], dates[1])), (1, (dates[1], dates[2]))):
+        options = CaptionOptions(window=32, per_window=3, sentences=4, seed=seed, change=change)
+        n, k = _check_table(scene, options)
+        total, kinds = total + n, kinds + k
+    assert total == 2 * 3 * 1024
+    print(f"{total} captions, {sum(kinds.values())} claims: {dict(kinds)}")
