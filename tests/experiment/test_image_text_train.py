@@ -3,13 +3,15 @@ finds and names the windows of an unseen scene out."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import torch
-from tests.embeddings.windows import embedding_bundle
+import yaml
+from tests.embeddings.windows import embedding_bundle, write_labels
 from tests.experiment.caption_scenes import NAMES, caption_scene
 from tests.helpers import run_cli
 
@@ -153,3 +155,37 @@ def test_captions_need_the_image_text_task(tmp_path: Path) -> None:
     bad.task.kind = "classification"
     with pytest.raises(ConfigError, match="image_text"):
         train(bad, progress=False)
+
+
+def test_evaluate_zero_shot_and_retrieval_forms(
+    trained: tuple[TrainResult, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, root = trained
+    folder = tmp_path / "scene"
+    _, _, materials = caption_scene(folder, 4, 6, seed=3)
+    (folder / "labels").mkdir()
+    write_labels(folder / "labels" / "landcover_x.tif", materials + 1)
+    legend = [{"value": 0, "name": "nodata"}] + [
+        {"value": i + 1, "name": n} for i, n in enumerate(NAMES)
+    ]
+    (folder / "legend.json").write_text(json.dumps({"landcover": legend}))
+    out = tmp_path / "zero.json"
+    args = ["evaluate", str(result.bundle), str(folder), "--zero-shot", "--out", str(out)]
+    assert run_cli(args, monkeypatch) == 0
+    report = json.loads(out.read_text())
+    assert report["windows"] == 24 and report["classes"] == NAMES
+    assert report["zeroshot/accuracy"] >= 0.9
+    assert np.asarray(report["confusion"]).sum() == 24
+    config_file = tmp_path / "image_text.yaml"
+    config_file.write_text(yaml.safe_dump(config(root, (root / "train" / "scene.tif",
+        root / "train" / "captions.parquet")).model_dump(mode="json")))  # fmt: skip
+    out = tmp_path / "retrieval.json"
+    args = ["evaluate", str(result.bundle), str(config_file), "--retrieval", "--out", str(out)]
+    assert run_cli(args, monkeypatch) == 0
+    scores = json.loads(out.read_text())
+    assert scores["windows"] == 20 and scores["captions"] == 60  # 20 % of 100 windows held out
+    assert scores["t2i/recall@10"] > 10 / 20  # above chance for 10 of 20 windows
+    assert 1 <= scores["i2t/mean_rank"] <= 60
+    assert (
+        run_cli(["evaluate", str(result.bundle), str(folder), "--template", "{}"], monkeypatch) == 2
+    )

@@ -45,6 +45,17 @@ bundle's statistics unless --probe-size / --probe-norm say otherwise; the
 JSON records what was used, the counts, the feature width and the bundle's
 fingerprint.
 
+Image-text form (BUNDLE DATA --zero-shot / --retrieval): BUNDLE is an
+image-text bundle (task.kind image_text). --zero-shot: DATA is a labelled
+scene folder (labels/landcover_*.tif + legend.json, e.g. eoforge synth);
+every window of the bundle's patch size is classified from the class names
+in prompt templates (--template, repeatable; default four "a satellite image
+of {}."-style ones, averaged) and scored against its dominant class:
+accuracy, balanced accuracy, confusion. --retrieval: DATA is the image-text
+experiment config; its validation captions query its validation windows
+(a caption is relevant to its own window): recall@1/5/10, mean and median
+rank, mAP and nDCG, text->image and image->text.
+
 Map form (PREDICTION.tif REFERENCE): when the first argument is a raster
 file, the single-band prediction (a class map from eoforge predict, or
 values with --regression) is scored against REFERENCE, a label raster in
@@ -68,6 +79,10 @@ Examples:
   eoforge evaluate runs/pretrain/bundle configs/landcover_synthetic.yaml --probe linear
 
   eoforge evaluate runs/pretrain/bundle chips/ --probe knn --probe-norm none --out knn.json
+
+  eoforge evaluate runs/image_text_synth/bundle scenes/unseen --zero-shot
+
+  eoforge evaluate runs/image_text_synth/bundle configs/image_text_synth.yaml --retrieval
 
   eoforge evaluate maps/scene_classes.tif labels/landcover_4326.tif --ignore 0 --out metrics.json
 
@@ -204,8 +219,23 @@ def evaluate(
         str | None,
         typer.Option("--device", help="Probe: cpu (default), cuda, or auto."),
     ] = None,
+    zero_shot: Annotated[
+        bool,
+        typer.Option("--zero-shot", help="Image-text bundles: classify from class names."),
+    ] = False,
+    retrieval: Annotated[
+        bool,
+        typer.Option("--retrieval", help="Image-text bundles: caption <-> window retrieval."),
+    ] = False,
+    template: Annotated[
+        list[str] | None,
+        typer.Option("--template", help="--zero-shot: prompt with {} for the class; repeat."),
+    ] = None,
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
+    if zero_shot or retrieval or template:
+        _evaluate_image_text(first, second, out, zero_shot, retrieval, template)
+        return
     flags = _ProbeFlags(
         probe, probe_size, probe_norm, k, probe_epochs, probe_lr, presence, device
     )  # fmt: skip
@@ -405,3 +435,51 @@ def _per_class(score: SceneScore) -> Table:
 def register(app: typer.Typer) -> None:
     """Add ``evaluate`` to the ``eoforge`` command."""
     app.command("evaluate", help=HELP)(evaluate)
+
+
+def _evaluate_image_text(
+    bundle: Path,
+    data: Path,
+    out: Path | None,
+    zero_shot: bool,
+    retrieval: bool,
+    templates: list[str] | None,
+) -> None:
+    if zero_shot == retrieval:
+        raise ConfigError(
+            "give one of --zero-shot (DATA: a labelled scene folder) and --retrieval (DATA: "
+            "the image-text config)" + (" with --template" if templates else "") + ".",
+            fix="e.g. eoforge evaluate BUNDLE scenes/unseen --zero-shot.",
+        )
+    if templates and not zero_shot:
+        raise ConfigError("--template is for --zero-shot.", fix="drop --template.")
+    # Deferred for the CLI's start-up time: PyTorch and the text model load in seconds.
+    from eoforge.evaluate.zeroshot import TEMPLATES
+    from eoforge.experiment.image_text_eval import caption_retrieval, zero_shot_scene
+
+    report: dict[str, Any]
+    if zero_shot:
+        result, extra = zero_shot_scene(bundle, data, templates=templates or TEMPLATES)
+        metrics = result.as_dict()
+        report = {
+            **metrics,
+            **extra,
+            "templates": list(templates or TEMPLATES),
+            "confusion": result.confusion.tolist(),
+        }
+    else:
+        metrics = caption_retrieval(bundle, data)
+        report = dict(metrics)
+    target = out if out is not None else bundle.parent / "evaluation.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.partial")
+    staging.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    staging.replace(target)
+    console = Console()
+    table = Table(title=f"{bundle} on {data} ({'zero-shot' if zero_shot else 'retrieval'})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in metrics.items():
+        table.add_row(name, f"{value:.4f}")
+    console.print(table)
+    console.print(f"wrote {target}", soft_wrap=True)
