@@ -89,7 +89,7 @@ def options(facts: WindowFacts) -> list[Option]:
     present = {s.name for s in shares}
     for name in SALIENT_ABSENT:
         if name in facts.legend and name not in present:
-            out.append(Option("absent", f"share:{name}", {"cls": name}, 0.5))
+            out.append(Option("absent", f"share:{name}", {"cls": name}, 0.35))
     for place in facts.placements:
         out += _placement(place.name, place.regions)
     for crossing in facts.crossings:
@@ -136,7 +136,7 @@ def _placement(name: str, regions: tuple[str, ...]) -> list[Option]:
 def _count(noun: str, count: int, areas: tuple[float, ...], kinds: dict[str, int]) -> list[Option]:
     topic = f"count:{noun}"
     if count == 0:
-        return [Option("none", topic, {"noun": noun}, 0.5)]
+        return [Option("none", topic, {"noun": noun}, 0.25)]
     out = [Option("count", topic, {"noun": noun, "n": count}, 1.5)]
     if count >= 2 and len(areas) == count:
         limit = next(
