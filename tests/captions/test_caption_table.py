@@ -21,6 +21,7 @@ from eoforge.captions import (
     verify,
     write_captions,
 )
+from eoforge.catalog import Catalog
 from eoforge.errors import (
     ConfigError,
     LabelsOutsideSceneError,
@@ -134,12 +135,18 @@ def test_a_class_raster_with_a_legend_and_nodata(tmp_path: Path) -> None:
     assert coarse.frame.geometry.iloc[0].bounds[2] - coarse.frame.geometry.iloc[0].bounds[0] == 320
 
 
-def test_a_stac_catalog_of_a_scene(flood_scene: Path) -> None:
+def test_a_stac_catalog_of_a_scene(flood_scene: Path, tmp_path: Path) -> None:
     made = caption_windows(
         flood_scene / "stac" / "collection.json", CaptionOptions(window=128, per_window=1)
     )
     assert set(made.frame["scene"]) == {"labels-20240301", "labels-20240701", "labels-20241031"}
     assert made.windows == 12
+    catalog = Catalog.from_stac(flood_scene / "stac" / "collection.json")
+    saved = catalog.save(tmp_path / "catalog.parquet")
+    again = caption_windows(
+        saved, CaptionOptions(window=128, per_window=1, dates=[dt.date(2024, 7, 1)])
+    )
+    assert set(again.frame["scene"]) == {"labels-20240701"} and again.windows == 4
     with pytest.raises(ConfigError, match=r"no label raster with the band 'lulc'.*landcover"):
         caption_windows(flood_scene / "stac" / "collection.json", CaptionOptions(labels="lulc"))
 
@@ -259,3 +266,15 @@ def test_read_captions_refuses_other_files(tmp_path: Path) -> None:
         read_captions(tmp_path / "junk.parquet")
     with pytest.raises(FileNotFoundError):
         read_captions(tmp_path / "missing.parquet")
+
+
+def test_change_between_rasters_on_other_grids_is_refused(tmp_path: Path) -> None:
+    _class_raster(tmp_path / "labels" / "landcover_20240101.tif", np.full((32, 32), 1, np.uint8))
+    other = np.full((40, 40), 1, np.uint8)
+    _class_raster(tmp_path / "labels" / "landcover_20240601.tif", other)
+    _legend(tmp_path / "legend.json")
+    with pytest.raises(ConfigError, match=r"landcover_20240101.tif: .*different grids"):
+        caption_windows(
+            tmp_path,
+            CaptionOptions(window=16, change=(dt.date(2024, 1, 1), dt.date(2024, 6, 1))),
+        )

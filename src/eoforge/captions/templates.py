@@ -86,6 +86,7 @@ TEMPLATES: tuple[Template, ...] = (
     Template("cross_line", "A {line} runs through the {scene} from {axis}."),
     # vectors
     Template("count_size", "There {be} {count} {nouns}, mostly under {area}."),
+    Template("count_size", "The {scene} holds {count} {nouns}, mostly small (under {area})."),
     Template("count_size", "{count} {nouns} can be seen, most of them smaller than {area}."),
     Template("count_kind", "There {be} {count} {nouns}, mostly {kind}."),
     Template("count", "There {be} {count} {nouns} in the {scene}."),

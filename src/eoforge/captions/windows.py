@@ -245,97 +245,112 @@ def caption_windows(
     path = Path(source)
     jobs = _jobs(find_label_layers(path, opts.labels), opts, path)
     vector_paths = _vector_paths(path, opts)
-    frames = {p: load_vectors(p) for p in vector_paths}
-    stride = opts.stride or opts.window
-    rows: list[dict[str, Any]] = []
-    classes_seen: dict[int, ClassInfo] = {}
+    scan = _Scan(opts, {p: load_vectors(p) for p in vector_paths}, progress)
     plans = [(job, _grid(job.layer, opts)) for job in jobs]
-    total = sum(
-        len(_starts(g.shape[0], opts.window, stride))
-        * len(_starts(g.shape[1], opts.window, stride))
-        for _, g in plans
-    )
-    done = skipped = kept = 0
     for job, grid in plans:
-        classes = layer_classes(job.layer, opts.legend, grid.nodata)
-        classes_seen.update({c.id: c for c in classes})
-        names = {c.id: c.name for c in classes}
-        vocab = Vocabulary.from_names(names.values())
-        layers = [
-            read_layer(
-                p,
-                _metric_crs(grid),
-                date=job.layer.date,
-                class_column=opts.vector_class,
-                frame=frames[p],
-            )
-            for p in vector_paths
-        ]
-        windows = _lattice(grid, opts, stride, job.layer.path)
-        for row, cols in windows:
-            labels = _read_rows(job.layer, grid, row, opts.window)
-            before = None if job.before is None else _read_rows(job.before, grid, row, opts.window)
-            for col in cols:
-                cut = labels[:, col : col + opts.window]
-                valid = cut != grid.nodata if grid.nodata is not None else np.ones(cut.shape, bool)
-                if before is not None:
-                    earlier = before[:, col : col + opts.window]
-                    valid_both = valid & (
-                        earlier != grid.nodata if grid.nodata is not None else True
-                    )
-                else:
-                    earlier, valid_both = None, valid
-                done += 1
-                if valid.mean() < opts.min_valid or not valid.any():
-                    skipped += 1
-                    continue
-                _check_values(cut, valid, names, job.layer.path)
-                footprint = _footprint(grid, row, col, opts.window)
-                facts = window_facts(cut, valid, names, layers, _to_metric(footprint, grid))
-                if (
-                    job.before is not None
-                    and earlier is not None
-                    and job.before.date
-                    and job.layer.date
-                ):
-                    _check_values(earlier, valid_both, names, job.before.path)
-                    change = change_facts(
-                        earlier, cut, names, valid_both, job.before.date, job.layer.date
-                    )
-                    facts = replace(facts, change=change)
-                rows += _caption_rows(kept, facts, vocab, opts, footprint, job.layer)
-                kept += 1
-            if progress is not None:
-                progress(done, total)
+        if job.before is not None:
+            _same_grid(grid, _grid(job.before, opts), job)
+        scan.total += sum(len(cols) for _, cols in _lattice(grid, opts, job.layer.path))
+    frames = [scan.job(job, grid) for job, grid in plans]
     crs = plans[0][1].crs
     frame = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=list(COLUMNS))
-        if rows
-        else pd.DataFrame({c: [] for c in COLUMNS}),
-        geometry="geometry",
-        crs=crs,
+        pd.concat([f.to_crs(crs) for f in frames], ignore_index=True), geometry="geometry", crs=crs
     )
     frame["window_id"] = frame["window_id"].astype("int64")
     frame["time"] = pd.to_datetime(frame["time"], utc=True).astype("datetime64[us, UTC]")
     frame["scene"] = frame["scene"].astype(str)
-    labels_text = ", ".join(
-        sorted({str(j.layer.path) for j in jobs} | {str(j.before.path) for j in jobs if j.before})
-    )
+    used = {str(j.layer.path) for j in jobs} | {str(j.before.path) for j in jobs if j.before}
+    labels_text = ", ".join(sorted(used))
     if vector_paths:
         labels_text += "; vectors: " + ", ".join(str(p) for p in vector_paths)
     meta = CaptionMeta(
         seed=opts.seed,
         window_px=opts.window,
         gsd=plans[0][1].gsd,
-        classes=tuple(classes_seen[k] for k in sorted(classes_seen)),
+        classes=tuple(scan.classes[k] for k in sorted(scan.classes)),
         labels=labels_text,
     )
-    return Captions(frame, meta, kept, skipped)
+    return Captions(frame, meta, scan.kept, scan.skipped)
 
 
-def _lattice(
-    grid: _Grid, opts: CaptionOptions, stride: int, path: Path
-) -> list[tuple[int, list[int]]]:
+def _same_grid(grid: _Grid, other: _Grid, job: _Job) -> None:
+    if (grid.crs, grid.transform, grid.shape) != (other.crs, other.transform, other.shape):
+        assert job.before is not None
+        raise ConfigError(
+            "the labels of the two change dates lie on different grids.",
+            path=job.before.path,
+            fix=f"resample it onto the grid of {job.layer.path} (gdalwarp -tr/-te/-t_srs).",
+        )
+
+
+class _Scan:
+    """Windows of label layers → caption rows, with running counts and ids."""
+
+    def __init__(
+        self,
+        opts: CaptionOptions,
+        frames: dict[Path, gpd.GeoDataFrame],
+        progress: Progress | None,
+    ) -> None:
+        self.opts = opts
+        self.frames = frames
+        self.progress = progress
+        self.classes: dict[int, ClassInfo] = {}
+        self.total = self.done = self.kept = self.skipped = 0
+
+    def job(self, job: _Job, grid: _Grid) -> gpd.GeoDataFrame:
+        """Caption rows of one label layer (in its own CRS)."""
+        opts = self.opts
+        classes = layer_classes(job.layer, opts.legend, grid.nodata)
+        self.classes.update({c.id: c for c in classes})
+        names = {c.id: c.name for c in classes}
+        vocab = Vocabulary.from_names(names.values())
+        layers = [
+            read_layer(
+                p, _metric_crs(grid), date=job.layer.date, class_column=opts.vector_class, frame=f
+            )
+            for p, f in self.frames.items()
+        ]
+        rows: list[dict[str, Any]] = []
+        for row, cols in _lattice(grid, opts, job.layer.path):
+            labels = _read_rows(job.layer, grid, row, opts.window)
+            before = None if job.before is None else _read_rows(job.before, grid, row, opts.window)
+            for col in cols:
+                self.done += 1
+                cut = labels[:, col : col + opts.window]
+                valid = _valid(cut, grid.nodata)
+                if valid.mean() < opts.min_valid or not valid.any():
+                    self.skipped += 1
+                    continue
+                _check_values(cut, valid, names, job.layer.path)
+                footprint = _footprint(grid, row, col, opts.window)
+                facts = window_facts(cut, valid, names, layers, _to_metric(footprint, grid))
+                if before is not None and job.before is not None:
+                    earlier = before[:, col : col + opts.window]
+                    both = valid & _valid(earlier, grid.nodata)
+                    _check_values(earlier, both, names, job.before.path)
+                    start = job.before.date or dt.date.min
+                    end = job.layer.date or dt.date.min
+                    facts = replace(
+                        facts, change=change_facts(earlier, cut, names, both, start, end)
+                    )
+                rows += _caption_rows(self.kept, facts, vocab, opts, footprint, job.layer)
+                self.kept += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+        columns = {c: [r[c] for r in rows] for c in COLUMNS}
+        return gpd.GeoDataFrame(columns, geometry="geometry", crs=grid.crs)
+
+
+def _valid(labels: np.ndarray[Any, Any], nodata: float | None) -> np.ndarray[Any, Any]:
+    if nodata is None:
+        return np.ones(labels.shape, dtype=bool)
+    out: np.ndarray[Any, Any] = labels != nodata
+    return out
+
+
+def _lattice(grid: _Grid, opts: CaptionOptions, path: Path) -> list[tuple[int, list[int]]]:
+    stride = opts.stride or opts.window
     rows = _starts(grid.shape[0], opts.window, stride)
     cols = _starts(grid.shape[1], opts.window, stride)
     if not rows or not cols:
