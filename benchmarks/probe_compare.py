@@ -1,8 +1,10 @@
 """Pretrained versus random encoder: the same probes on both bundles' frozen features.
 
 Given two embedding bundles (a pretrained encoder and the same architecture
-randomly initialised, e.g. from ``eoforge train`` with ``task.kind:
-pretrain`` and ``trainer.max_epochs: 0``) and a labelled data config (land
+randomly initialised, e.g. the recipe run with ``--set optim.lr=1e-12
+optim.scheduler=null trainer.max_epochs=1``, whose weights stay at the seeded
+initialisation; ``benchmarks/bench_pretrain_margins.py`` does this and repeats
+the comparison over pretraining seeds) and a labelled data config (land
 cover of synthetic scenes of an unseen seed: ``data.kind: geo`` with a
 ``landcover`` label layer; or BigEarthNet; or class folders), runs each probe
 with the bundles' own input size and normalisation and prints, per metric,
@@ -52,14 +54,19 @@ def compare(
     for probe in probes:
         first = run_probe(pretrained, data, probe, options)  # type: ignore[arg-type]
         second = run_probe(random, data, probe, options)  # type: ignore[arg-type]
-        margin = {
-            name: float(value) - float(second["metrics"][name])
-            for name, value in first["metrics"].items()
-            if name in second["metrics"]
-        }
+        margin = margins(first["metrics"], second["metrics"])
         result["probes"][probe] = {"pretrained": first, "random": second, "margin": margin}
         result["baseline"] = first["baseline"]  # labels only: the same for both bundles
     return result
+
+
+def margins(pretrained: dict[str, Any], random: dict[str, Any]) -> dict[str, float]:
+    """``pretrained - random`` for every metric both probe reports hold (NaN stays NaN)."""
+    return {
+        name: float(value) - float(random[name])
+        for name, value in pretrained.items()
+        if name in random
+    }
 
 
 def _fmt(value: float) -> str:
