@@ -52,12 +52,14 @@ COMMANDS = (
     "predict",
     "embed",
     "search",
+    "ask",
     "captions",
     "report",
     "demo",
     "models",
     "datasets",
     "embeddings",
+    "knowledge",
 )
 """Sub-commands in the order ``eoforge --help`` lists them (the order of the work; command
 groups such as ``datasets`` come after the plain commands)."""
@@ -71,12 +73,14 @@ SHORT_HELP = {
     "predict": "Map whole scenes with a model bundle into COGs.",
     "embed": "Embed whole scenes into one vector per window with a bundle.",
     "search": "Find windows of an image-text bundle's index that match words.",
+    "ask": "Answer a question from a knowledge base, citing the evidence.",
     "captions": "Caption every window of a scene's land-cover labels, each statement true.",
     "report": "Write an HTML report of a finished run.",
     "demo": "Run the whole job on built-in synthetic data.",
     "models": "List the model architectures and their tasks.",
     "datasets": "Download, verify and prepare public benchmark datasets.",
     "embeddings": "Index, search and cluster window embeddings.",
+    "knowledge": "Build a knowledge base of windows, captions and documents for ask.",
 }
 """One line per command in ``eoforge --help``, used when a module sets no ``short_help``."""
 

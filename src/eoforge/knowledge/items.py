@@ -238,6 +238,40 @@ def _placed_documents(file: Path) -> Items:
     return Items(_frame(columns, layer.geometry.to_crs(CRS).to_numpy(), count))
 
 
+def source_kind(path: PathLike) -> str:
+    """What a file is, for a knowledge base: ``"captions"``, ``"embeddings"`` or ``"documents"``.
+
+    A Parquet file with ``eoforge:captions`` metadata is a caption table, one whose
+    ``eoforge`` metadata names embeddings an embedding table; anything else is a
+    document (text file or vector layer, checked when it is read).
+
+    Raises:
+        MissingFileError: The file does not exist.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise MissingFileError("source not found.", path=file, fix="check the path.")
+    if file.suffix.lower() != ".parquet":
+        return "documents"
+    try:
+        meta = pq.read_schema(file).metadata or {}
+    except (OSError, ValueError) as error:
+        raise UnreadableFileError(
+            f"not a Parquet file ({error}).",
+            path=file,
+            fix="give caption tables, embedding tables, text files or vector layers.",
+        ) from None
+    if CAPTIONS_KEY in meta:
+        return "captions"
+    try:
+        described = json.loads(meta.get(b"eoforge", b"{}"))
+    except json.JSONDecodeError:
+        described = {}
+    if isinstance(described, dict) and described.get("output") == "embeddings":
+        return "embeddings"
+    return "documents"
+
+
 def facts_of(raw: object) -> dict[str, object] | None:
     """The facts of a caption row as a dict (None when the row has none)."""
     if raw is None or (isinstance(raw, float) and np.isnan(raw)):
