@@ -278,3 +278,23 @@ def test_change_between_rasters_on_other_grids_is_refused(tmp_path: Path) -> Non
             tmp_path,
             CaptionOptions(window=16, change=(dt.date(2024, 1, 1), dt.date(2024, 6, 1))),
         )
+
+
+def test_labels_in_degrees_are_measured_in_metres(tmp_path: Path) -> None:
+    raster = tmp_path / "lc.tif"
+    # 0.0001 deg pixels near 45 N: about 7.9 m east-west, 11.1 m north-south
+    write_tif(raster, np.full((1, 32, 32), 2, np.uint8), crs="EPSG:4326",
+              transform=(0.0001, 0, 4.85, 0, -0.0001, 45.75), nodata=0)  # fmt: skip
+    _legend(tmp_path / "legend.json")
+    road = gpd.GeoDataFrame(
+        {"kind": ["major"]}, geometry=[LineString([(4.849, 45.7495), (4.8545, 45.7495)])], crs=4326
+    )
+    road.to_parquet(tmp_path / "roads.parquet")
+    made = caption_windows(
+        raster, CaptionOptions(window=32, per_window=1, vectors=[tmp_path / "roads.parquet"])
+    )
+    (facts,) = [json.loads(f) for f in made.frame["facts"]]
+    # 32 pixels of 0.0001 deg of longitude at 45.75 N: 32 * 7.77 m
+    assert facts["lines"][0]["metres"] == pytest.approx(32 * 0.0001 * 111_320 * 0.6978, rel=0.01)
+    assert facts["crossings"][0]["axis"] == "west-east"
+    assert made.frame.crs == "EPSG:4326"

@@ -269,12 +269,15 @@ def _length(layer: VectorLayer, clipped: np.ndarray[Any, Any]) -> LineLength:
 
 
 def _sides(window: Polygon) -> dict[str, LineString]:
-    x0, y0, x1, y1 = window.bounds
+    """The four sides of a window footprint (a box, possibly reprojected) by where they face."""
+    corners = list(window.exterior.coords)[:4]
+    edges = [LineString([corners[i], corners[(i + 1) % 4]]) for i in range(4)]
+    mid = [e.interpolate(0.5, normalized=True) for e in edges]
     return {
-        "west": LineString([(x0, y0), (x0, y1)]),
-        "east": LineString([(x1, y0), (x1, y1)]),
-        "south": LineString([(x0, y0), (x1, y0)]),
-        "north": LineString([(x0, y1), (x1, y1)]),
+        "west": edges[min(range(4), key=lambda i: mid[i].x)],
+        "east": edges[max(range(4), key=lambda i: mid[i].x)],
+        "south": edges[min(range(4), key=lambda i: mid[i].y)],
+        "north": edges[max(range(4), key=lambda i: mid[i].y)],
     }
 
 
