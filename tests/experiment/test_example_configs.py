@@ -30,6 +30,9 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         "data.val.images": "val",
         "data.val.objects.path": "val_objects",
     },
+    "image_text_synth.yaml": {  # caption tables and scenes written by bench_image_text.py
+        f"data.train[{i}].{key}": f"{key}{i}" for i in range(2) for key in ("table", "images")
+    },
 }
 
 

@@ -8,7 +8,9 @@ row per (window, caption): the window's footprint polygon in the scene's CRS
 window (the footprint's bounds, so the pixel size is ``side / size``) from
 the image sources by band name, as a sample ``{"image" [C, H, W], "valid"
 [H, W], "caption", "window" (a key unique across tables), "crs",
-"transform"}``.
+"transform"}``. The captions of one window share one read: up to ``cache``
+windows are kept in memory once read (per DataLoader worker), so later
+captions and epochs of a cached window read nothing.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class CaptionPairs(Dataset[dict[str, Any]]):
         bands: Bands to read, channel order.
         size: Window side, pixels.
         rows: Per table, the row positions to keep (None: all).
+        cache: Windows kept in memory once read (0: none).
     """
 
     def __init__(
@@ -106,8 +109,11 @@ class CaptionPairs(Dataset[dict[str, Any]]):
         bands: Sequence[str],
         size: int,
         rows: Sequence[Sequence[int]] | None = None,
+        cache: int = 4096,
     ) -> None:
         self.bands = list(bands)
+        self.cache = cache
+        self._read: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self.size = size
         self.sources = [sources for _, sources in tables]
         self.items: list[tuple[int, tuple[float, float, float, float], str, int]] = []
@@ -142,11 +148,18 @@ class CaptionPairs(Dataset[dict[str, Any]]):
     def __getitem__(self, index: int) -> dict[str, Any]:
         table, (minx, miny, maxx, maxy), caption, window = self.items[index]
         transform = Affine((maxx - minx) / self.size, 0, minx, 0, -(maxy - miny) / self.size, maxy)
-        grid = make_grid((self.size, self.size), transform, self.crs[table])
-        image, valid = read(self.sources[table], grid, self.bands)
+        key = (table, window)
+        if key in self._read:
+            image, valid = self._read[key]
+        else:
+            grid = make_grid((self.size, self.size), transform, self.crs[table])
+            array, mask = read(self.sources[table], grid, self.bands)
+            image, valid = torch.from_numpy(array), torch.from_numpy(mask)
+            if len(self._read) < self.cache:
+                self._read[key] = (image, valid)
         return {
-            "image": torch.from_numpy(image),
-            "valid": torch.from_numpy(valid),
+            "image": image.clone(),
+            "valid": valid.clone(),
             "caption": caption,
             "window": torch.tensor(table * (1 << 40) + window, dtype=torch.int64),
             "crs": self.crs[table],
