@@ -26,12 +26,13 @@ from pydantic import (
 
 from eoforge.classes import hex_color
 from eoforge.errors import ConfigError, EoforgeError
+from eoforge.location.encoder import LOCATION_ARCH
 from eoforge.models import ModelSpec, list_models
 from eoforge.models.importers import list_importers
 from eoforge.models.spec import SupervisedTask, Task
 from eoforge.sensors import get_band
 
-TaskKind = Literal[SupervisedTask, "pretrain", "image_text"]
+TaskKind = Literal[SupervisedTask, "pretrain", "image_text", "location"]
 DATA_KINDS = (
     "geo",
     "class_folder",
@@ -40,6 +41,7 @@ DATA_KINDS = (
     "bigearthnet",
     "objects",
     "captions",
+    "embeddings",
 )
 
 
@@ -58,7 +60,7 @@ def _existing(path: Path) -> Path:
 
 
 def _known_arch(name: str) -> str:
-    names = [info.name for info in list_models()]
+    names = [info.name for info in list_models()] + [LOCATION_ARCH]
     if name not in names:
         raise ValueError(f"unknown architecture {name!r}; available: {', '.join(names)}")
     return name
@@ -725,6 +727,23 @@ class CaptionData(DataCommon):
     patch_size: int | None = Field(default=None, ge=8)
 
 
+class EmbeddingsData(DataCommon):
+    """Embedding tables for contrastive location training (``task.kind: location``).
+
+    Attributes:
+        embeddings: Tables written by ``eoforge embed`` (``<scene>_embeddings.parquet``),
+            all of one image model; each window's centre is paired with its vector.
+        val: Validation tables; None holds out ``val_fraction`` of the windows, drawn
+            from ``trainer.seed`` (their places lie among the training places).
+        min_valid: Least share of valid pixels a window needs to be used.
+    """
+
+    kind: Literal["embeddings"]
+    embeddings: PathList = Field(min_length=1)
+    val: PathList | None = None
+    min_valid: float = Field(default=0.5, ge=0, le=1)
+
+
 DataConfig = Annotated[
     GeoData
     | ClassFolderData
@@ -732,7 +751,8 @@ DataConfig = Annotated[
     | ChangeTripletData
     | BigEarthNetData
     | ObjectsData
-    | CaptionData,
+    | CaptionData
+    | EmbeddingsData,
     Field(discriminator="kind"),
 ]
 
@@ -858,6 +878,24 @@ class ImageTextOptions(Section):
     positives: Literal["window", "caption"] = "caption"
 
 
+class LocationOptions(Section):
+    """Options of contrastive location training (``task.kind: location``).
+
+    The encoder's sizes are ``model.options`` of ``model.arch: location_siren``
+    (``degree``, ``hidden``, ``layers``, ``dim``, ``w0``, ``w0_initial``).
+
+    Attributes:
+        temperature: Initial InfoNCE temperature.
+        learn_temperature: Learn the temperature (CLIP's logit scale).
+        hit_km: A validation place counts as retrieved (``val/top1``) when its most
+            similar image lies within this many kilometres.
+    """
+
+    temperature: float = Field(default=0.07, gt=0)
+    learn_temperature: bool = True
+    hit_km: float = Field(default=50.0, gt=0)
+
+
 class TaskConfig(Section):
     """What is learnt and how it is scored.
 
@@ -876,6 +914,7 @@ class TaskConfig(Section):
             ``spectral_vit``).
         ssl: Pretraining options (see :class:`PretrainOptions`).
         text: Image-text options (see :class:`ImageTextOptions`).
+        location: Location training options (see :class:`LocationOptions`).
     """
 
     kind: TaskKind
@@ -888,6 +927,7 @@ class TaskConfig(Section):
     method: Literal["simclr", "moco", "softcon", "mae"] | None = None
     ssl: PretrainOptions = Field(default_factory=lambda: PretrainOptions())
     text: ImageTextOptions = Field(default_factory=lambda: ImageTextOptions())
+    location: LocationOptions = Field(default_factory=lambda: LocationOptions())
 
     @model_validator(mode="after")
     def _method(self) -> Self:

@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
 from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
+from eoforge.location.encoder import LOCATION_ARCH, LocationSpec
 from eoforge.models import list_models
 
 TASKS_OF_DATA = {
@@ -30,6 +31,7 @@ TASKS_OF_DATA = {
     "bigearthnet": ("multilabel", "pretrain"),
     "objects": ("detection", "oriented_detection"),
     "captions": ("image_text",),
+    "embeddings": ("location",),
 }
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -203,6 +205,9 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
             path=file,
             fix=f"use task.kind {' or '.join(TASKS_OF_DATA[kind])}.",
         )
+    if task == "location" or config.model.arch == LOCATION_ARCH:
+        _check_location(config, file)
+        return
     serves = {info.name: info.tasks for info in list_models()}[config.model.arch]
     # pretraining trains an encoder; image-text training an encoder's tower
     network = "embedding" if task in ("pretrain", "image_text") else task
@@ -216,6 +221,34 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
         _check_pretrain(config, file)
     elif kind == "geo":
         _check_geo_layers(config, file)
+
+
+def _check_location(config: ExperimentConfig, file: Path) -> None:
+    model = config.model
+    if config.task.kind != "location" or model.arch != LOCATION_ARCH:
+        raise ConfigError(
+            f"model.arch: {model.arch!r} with task.kind {config.task.kind!r}; a location encoder "
+            f"is model.arch {LOCATION_ARCH} with task.kind location.",
+            path=file,
+            fix=f"use both together (model.arch {LOCATION_ARCH}, task.kind location), or neither.",
+        )
+    if model.pretrained is not None or model.importer is not None:
+        raise ConfigError(
+            "model.pretrained: a location encoder starts from its own initialisation.",
+            path=file,
+            fix="remove model.pretrained and model.importer.",
+        )
+    try:
+        LocationSpec.model_validate(model.options)
+    except ValidationError as error:
+        detail = error.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in detail["loc"])
+        message = detail["msg"].removeprefix("Value error, ")
+        raise ConfigError(
+            f"model.options.{key}: {message}.",
+            path=file,
+            fix="location_siren takes degree, hidden, layers, dim, w0 and w0_initial.",
+        ) from None
 
 
 def _check_pretrain(config: ExperimentConfig, file: Path) -> None:

@@ -40,6 +40,13 @@ from eoforge.experiment.image_text import (
     image_text_spec,
     image_text_task,
 )
+from eoforge.experiment.location import (
+    LocationDataModule,
+    export_location,
+    location_pairs,
+    location_spec,
+    location_task,
+)
 from eoforge.experiment.pretrain import pretrain_spec, pretrain_task
 from eoforge.experiment.progress import TrainingBar
 from eoforge.experiment.resume import ExactResume, persist_metrics
@@ -61,6 +68,7 @@ MONITORS = {
     "oriented_detection": ("val/map", "max"),
     "pretrain": ("val/loss", "min"),
     "image_text": ("val/loss", "min"),
+    "location": ("val/loss", "min"),
 }
 
 
@@ -109,6 +117,10 @@ def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
         return pretrain_spec(config, data)
     if config.task.kind == "image_text":
         return image_text_spec(config, data)
+    if config.task.kind == "location":
+        raise ConfigError(
+            "a location encoder has no image model spec.", fix="train it with train(config)."
+        )
     m = config.model
     outputs = (
         1 if config.task.kind in ("regression", "pixel_regression") else len(data.classes.names)
@@ -298,6 +310,9 @@ def train(
     if not resume:  # a new run starts a new list of skipped files
         (run_dir / SKIPPED_LOG).unlink(missing_ok=True)
     write_config(run_dir / "config.yaml", config)
+    if config.task.kind == "location":
+        bar = (console or Console()) if progress else None
+        return train_location(config, ckpt, bar, start)
     pairs = config.task.kind == "image_text" or config.data.kind == "captions"
     data = caption_data(config) if pairs else build_data(config, run_dir)
     spec = model_spec(config, data)
@@ -336,6 +351,41 @@ def train(
         classes=classes,
         monitor=monitor,
         skipped=data.bad_files.skipped(),
+    )
+
+
+def train_location(
+    config: ExperimentConfig, ckpt: Path | None, console: Console | None, start: float
+) -> TrainResult:
+    """Contrastive location training (``task.kind: location``) and its location bundle.
+
+    Args:
+        config: The experiment.
+        ckpt: Checkpoint to resume from, or None.
+        console: Console of the progress bar (None: no bar).
+        start: ``time.perf_counter()`` when the run began.
+    """
+    run_dir = config.trainer.output_dir
+    spec = location_spec(config)
+    train_pairs, val_pairs = location_pairs(config)
+    task = location_task(config, spec, train_pairs)
+    persist_metrics(task)
+    module = LocationDataModule(train_pairs, val_pairs, config.data.batch_size, config.trainer.seed)
+    exact = ExactResume(module.skipper, config.data.batch_size)
+    trainer = make_trainer(config, run_dir, callbacks(config, run_dir, exact, console))
+    trainer.fit(task, datamodule=module, ckpt_path=ckpt, weights_only=True)
+    metrics = task.final_metrics()
+    bundle = run_dir / "bundle"
+    if trainer.is_global_zero:  # one process writes the bundle
+        export_location(bundle, task, train_pairs, metrics)
+    return TrainResult(
+        bundle=bundle,
+        run_dir=run_dir,
+        metrics=metrics,
+        checkpoint=run_dir / "checkpoints" / LAST,
+        log_dir=Path(trainer.log_dir) if trainer.log_dir is not None else None,
+        seconds=time.perf_counter() - start,
+        monitor=monitored(config)[0],
     )
 
 

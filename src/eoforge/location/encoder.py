@@ -18,6 +18,9 @@ from torch import Tensor, nn
 from eoforge.location.harmonics import MAX_DEGREE, SphericalHarmonics
 from eoforge.location.siren import Siren
 
+LOCATION_ARCH = "location_siren"
+"""``model.arch`` of location experiments (``task.kind: location``)."""
+
 
 class LocationSpec(BaseModel):
     """Sizes of a location encoder.
