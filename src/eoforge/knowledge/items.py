@@ -16,9 +16,9 @@ latitude, so scenes of different CRSs share it) with these columns:
   ``col`` (a window's top-left pixel in its scene, null otherwise);
 * ``geometry``: the footprint (null for a document that names no place).
 
-The caption table is the one ``eoforge captions`` writes (GeoParquet with the
-``eoforge:captions`` metadata; columns ``window_id``, ``scene``, ``time``,
-``caption``, ``facts``); the embedding tables those ``eoforge embed`` writes.
+The caption tables are those ``eoforge captions`` writes (read by
+:func:`eoforge.captions.read_captions`); the embedding tables those
+``eoforge embed`` writes.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from eoforge.captions import read_captions
+from eoforge.captions.table import META_KEY
 from eoforge.embeddings.table import EmbeddingTable
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
 
@@ -44,7 +46,7 @@ ITEM_COLUMNS = ["kind", "modality", "scene", "time", "text", "facts", "source", 
 CRS = "EPSG:4326"
 """CRS of the footprints (longitude, latitude)."""
 
-CAPTIONS_KEY = b"eoforge:captions"
+CAPTIONS_KEY = META_KEY
 TEXT_SUFFIXES = (".txt", ".md")
 VECTOR_SUFFIXES = (".parquet", ".geojson", ".gpkg", ".json")
 
@@ -96,46 +98,17 @@ def window_items(table: EmbeddingTable) -> Items:
 
 
 def caption_items(path: PathLike) -> Items:
-    """One ``caption`` row per row of a caption table.
+    """One ``caption`` row per row of a caption table (:func:`eoforge.captions.read_captions`).
 
     Raises:
         MissingFileError: The file does not exist.
-        UnreadableFileError: It is not a caption table (no ``eoforge:captions``
-            metadata, or a column of the contract missing).
+        UnreadableFileError: It is not a caption table.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise MissingFileError(
-            "caption table not found.",
-            path=file,
-            fix="check the path (eoforge captions writes it).",
-        )
-    try:
-        meta = pq.read_schema(file).metadata or {}
-    except (OSError, ValueError) as error:
-        raise UnreadableFileError(
-            f"not a Parquet file ({error}).",
-            path=file,
-            fix="give a file written by eoforge captions.",
-        ) from None
-    if CAPTIONS_KEY not in meta:
-        raise UnreadableFileError(
-            "not a caption table (no eoforge:captions metadata).",
-            path=file,
-            fix="give a caption table written by eoforge captions.",
-        )
-    table = gpd.read_parquet(file)
-    missing = [c for c in ("window_id", "scene", "caption", "facts") if c not in table]
-    if missing:
-        raise UnreadableFileError(
-            f"the caption table lacks the columns {missing}.",
-            path=file,
-            fix="write it again with eoforge captions.",
-        )
+    table = read_captions(Path(path)).frame
     if table.crs is None:
         raise UnreadableFileError(
             "the caption table's footprints have no CRS.",
-            path=file,
+            path=path,
             fix="write it again with eoforge captions.",
         )
     count = len(table)
@@ -143,10 +116,10 @@ def caption_items(path: PathLike) -> Items:
         "kind": ["caption"] * count,
         "modality": ["text"] * count,
         "scene": table["scene"].astype(str).to_numpy(),
-        "time": table["time"].to_numpy() if "time" in table else [None] * count,
+        "time": table["time"].to_numpy(),
         "text": table["caption"].astype(str).to_numpy(),
         "facts": table["facts"].to_numpy(),
-        "source": [str(file)] * count,
+        "source": [str(path)] * count,
         "ref": table["window_id"].to_numpy(),
     }
     return Items(_frame(columns, table.geometry.to_crs(CRS).to_numpy(), count))

@@ -4,9 +4,11 @@ The question is embedded by the knowledge base's own text model (another is
 refused) and searched exactly (cosine) among the text items that pass the
 filters. Windows come from the image index when the knowledge base is one
 joint image-text space; otherwise they are the windows under the retrieved
-captions (same scene, overlapping by at least :data:`MIN_OVERLAP` of the smaller footprint),
-scored by the caption that led to them. Each window carries the captions
-over it and their map facts, so the evidence says what is there.
+captions (overlapping by at least :data:`MIN_OVERLAP` of the smaller footprint,
+whatever the scene names: a caption table names the labels' scene, an
+embedding table the image's), scored by the caption that led to them. Each
+window carries the captions over it and their map facts, so the evidence says
+what is there.
 """
 
 from __future__ import annotations
@@ -114,9 +116,9 @@ class Retriever:
         if candidates.empty:
             return windows
         for passage in passages:
-            if passage.footprint is None or passage.scene is None:
+            if passage.footprint is None:
                 continue
-            for item, _share in _overlapping(candidates, passage.footprint, passage.scene):
+            for item, _share in _overlapping(candidates, passage.footprint):
                 if item not in seen:
                     seen.add(item)
                     windows.append(self._window(item, passage.score, f"overlaps {passage.id}"))
@@ -146,7 +148,7 @@ class Retriever:
         captions: dict[str, str] = {}
         facts = None
         if footprint is not None and not self._captions.empty:
-            for caption, _share in _overlapping(self._captions, footprint, str(row["scene"])):
+            for caption, _share in _overlapping(self._captions, footprint):
                 captions[f"caption:{caption}"] = str(self._captions.loc[caption, "text"])
                 if facts is None:
                     facts = facts_of(self._captions.loc[caption, "facts"])
@@ -173,8 +175,8 @@ def _rows_by_vector(items: gpd.GeoDataFrame, modality: str) -> npt.NDArray[np.in
     return out
 
 
-def _overlapping(frame: gpd.GeoDataFrame, footprint: Any, scene: str) -> list[tuple[int, float]]:
-    """Items of ``scene`` that overlap ``footprint`` by at least :data:`MIN_OVERLAP`, most first.
+def _overlapping(frame: gpd.GeoDataFrame, footprint: Any) -> list[tuple[int, float]]:
+    """Items that overlap ``footprint`` by at least :data:`MIN_OVERLAP`, most first.
 
     The overlap is the intersection's share of the smaller of the two footprints:
     a caption of a 64-px window inside a 224-px embedding window describes it,
@@ -183,8 +185,7 @@ def _overlapping(frame: gpd.GeoDataFrame, footprint: Any, scene: str) -> list[tu
     Returns:
         ``(item id, share)`` pairs.
     """
-    same = frame[frame["scene"] == scene]
-    near = same.iloc[same.sindex.query(footprint, predicate="intersects")]
+    near = frame.iloc[frame.sindex.query(footprint, predicate="intersects")]
     if near.empty:
         return []
     # areas in square degrees: only their ratios are used, over one small window
