@@ -39,6 +39,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_recipes.py --out benchmarks/results/recipes.json
 	$(BIN)/python benchmarks/bench_detect.py --out benchmarks/results/detect.json
 	$(BIN)/python benchmarks/bench_ssl.py --out benchmarks/results/ssl.json
+	$(BIN)/python benchmarks/bench_text.py --out benchmarks/results/text.json
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_loading.py --quick
@@ -47,6 +48,7 @@ bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_recipes.py --quick --out benchmarks/results/recipes_quick.json
 	$(BIN)/python benchmarks/bench_detect.py --quick --out benchmarks/results/detect_quick.json
 	$(BIN)/python benchmarks/bench_ssl.py --quick --out benchmarks/results/ssl_quick.json
+	$(BIN)/python benchmarks/bench_text.py --quick --out benchmarks/results/text_quick.json
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
