@@ -202,3 +202,58 @@ def same_pairs(keys: Sequence[Any]) -> Tensor:
     index: dict[Any, int] = {}
     codes = torch.tensor([index.setdefault(k, len(index)) for k in keys])
     return codes[:, None] == codes[None, :]
+
+
+class ClospModel(nn.Module):
+    """CLOSP-style: one image tower per modality, one shared text tower, projection and temperature.
+
+    Optical-text and SAR-text pairs (never optical-SAR pairs) train each tower
+    against the same text space, so optical and SAR vectors become comparable
+    through the text: optical <-> SAR retrieval without co-registered pairs.
+
+    Args:
+        towers: Image tower per modality name (``{"optical": ..., "sar": ...}``), one joint width.
+        text_tower: Sentences -> vectors ``[N, E]`` (attribute ``dim`` = ``E``).
+        temperature: Initial temperature (CLIP: 0.07), learned and clamped at 1/100.
+
+    Raises:
+        ConfigError: No tower, or towers of different widths.
+    """
+
+    def __init__(
+        self, towers: dict[str, ImageTower], text_tower: nn.Module, *, temperature: float = 0.07
+    ) -> None:
+        super().__init__()
+        widths = {t.num_features for t in towers.values()}
+        if len(widths) != 1 or temperature <= 0:
+            raise ConfigError(
+                f"towers of widths {sorted(widths)} and temperature {temperature}.",
+                fix="give at least one tower, all of one joint width, and a temperature > 0.",
+            )
+        self.towers = nn.ModuleDict(towers)
+        self.text_tower = text_tower
+        text_dim: Any = text_tower.dim  # a plain int attribute (nn.Module types it as a Tensor)
+        self.text_projection = nn.Linear(int(text_dim), widths.pop())
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / temperature)))
+
+    def scale(self) -> Tensor:
+        """``exp(logit_scale)``, at most 100."""
+        return self.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
+
+    def encode_image(self, modality: str, image: Tensor) -> Tensor:
+        """Unit joint vectors ``[B, D]`` of normalised images of one modality.
+
+        Raises:
+            ConfigError: No tower for ``modality``.
+        """
+        if modality not in self.towers:
+            raise ConfigError(
+                f"no image tower for {modality!r}.", fix=f"use one of {', '.join(self.towers)}."
+            )
+        out: Tensor = self.towers[modality](image)
+        return out
+
+    def encode_text(self, texts: Sequence[str]) -> Tensor:
+        """Unit joint vectors ``[N, D]`` of sentences (the one text space of every tower)."""
+        features: Tensor = self.text_tower(texts)
+        return nn.functional.normalize(self.text_projection(features), dim=-1)
