@@ -46,6 +46,7 @@ import torch
 
 from eoforge.evaluate.probe_run import PROBES, ProbeOptions, run_probe
 from eoforge.experiment import load_config, train
+from eoforge.experiment.progress import framework_notes_hidden
 from eoforge.predict.identity import bundle_identity
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,7 +60,8 @@ def pretrain(config: Path, overrides: list[str], seed: int, run_dir: Path) -> tu
     """Train the recipe with ``trainer.seed = seed`` into ``run_dir``: (its bundle, seconds)."""
     items = [*overrides, f"trainer.seed={seed}", f"trainer.output_dir={run_dir}"]
     start = time.perf_counter()
-    result = train(load_config(config, items), progress=False)
+    with framework_notes_hidden():  # Lightning's start-up notes, as eoforge train hides them
+        result = train(load_config(config, items), progress=False)
     return result.bundle, time.perf_counter() - start
 
 
