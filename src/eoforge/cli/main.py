@@ -60,6 +60,7 @@ COMMANDS = (
     "datasets",
     "embeddings",
     "knowledge",
+    "location",
 )
 """Sub-commands in the order ``eoforge --help`` lists them (the order of the work; command
 groups such as ``datasets`` come after the plain commands)."""
@@ -81,6 +82,7 @@ SHORT_HELP = {
     "datasets": "Download, verify and prepare public benchmark datasets.",
     "embeddings": "Index, search and cluster window embeddings.",
     "knowledge": "Build a knowledge base of windows, captions and documents for ask.",
+    "location": "Embed places with a location bundle.",
 }
 """One line per command in ``eoforge --help``, used when a module sets no ``short_help``."""
 
