@@ -157,7 +157,7 @@ def _kept(
     if time is not None:
         start, end = (None if t is None else pd.Timestamp(t) for t in time)
         when = pd.to_datetime(windows["time"], utc=True)
-        ok = when.notna().to_numpy()
+        ok = np.array(when.notna(), dtype=bool)
         if start is not None:
             start = start.tz_localize("UTC") if start.tzinfo is None else start
             ok &= (when >= start).fillna(False).to_numpy()
