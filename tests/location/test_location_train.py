@@ -12,11 +12,14 @@ about 0.35-0.39 on them (measured when the test was written).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from tests.location.places import PLACES, embedded_places
 
 from eoforge.errors import ConfigError
@@ -120,3 +123,21 @@ def test_config_errors_name_the_key(
     raw["task"] = {"kind": "segmentation"}
     with pytest.raises(ConfigError, match=r"cannot be trained on data\.kind 'embeddings'"):
         validate_config(raw, tmp_path / "x.yaml")
+
+
+def test_eoforge_train_from_the_command_line(
+    tmp_path: Path, trained: tuple[TrainResult, list[Path]]
+) -> None:
+    _, tables = trained
+    raw = _config(tmp_path, tables, max_epochs=2)
+    (tmp_path / "location.yaml").write_text(yaml.safe_dump(raw))
+    eoforge = Path(sys.executable).with_name("eoforge")
+    done = subprocess.run(
+        [str(eoforge), "train", "location.yaml", "--no-progress"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "val/loss" in text and "val/top1" in text and "(monitored)" in text
+    assert read_location_json(tmp_path / "run" / "bundle").encoder.degree == 10
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
