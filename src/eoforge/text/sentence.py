@@ -194,13 +194,6 @@ class SentenceTower(nn.Module):
         device = self.device
         return torch.stack([self._cache[t].to(device) for t in items])
 
-    def train(self, mode: bool = True) -> SentenceTower:
-        """Training mode for a trainable tower; a frozen one stays in eval mode (no dropout)."""
-        super().train(mode)
-        if not self.trainable:
-            self.sentence_model.eval()
-        return self
-
     def _apply(self, fn: Any, recurse: bool = True) -> SentenceTower:
         self._cache.clear()  # moved or cast weights: cached vectors are stale
         parent: Any = super()  # nn.Module._apply is untyped
