@@ -14,11 +14,13 @@ from eoforge.boxes import rotated_iou
 from eoforge.errors import ConfigError
 from eoforge.models import ModelSpec, build_model
 from eoforge.models.oriented import (
+    SCALE_RANGES,
     STRIDES,
     OrientedFCOS,
     assign_locations,
     centerness_targets,
     level_locations,
+    scale_ranges,
 )
 
 BANDS = {1: ["S1.VV"], 3: ["S2.B02", "S2.B03", "S2.B04"], 13: S2_13}
@@ -45,10 +47,10 @@ def _targets() -> list[dict[str, torch.Tensor]]:
     ]  # fmt: skip
 
 
-def _grid(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _grid(size: int, levels_at: tuple[int, ...] = STRIDES) -> tuple[torch.Tensor, torch.Tensor]:
     """Locations ``[L, 2]`` and strides ``[L]`` of every level of a ``size`` px square."""
-    cells = [math.ceil(size / s) for s in STRIDES]
-    levels = list(zip(cells, STRIDES, strict=True))
+    cells = [math.ceil(size / s) for s in levels_at]
+    levels = list(zip(cells, levels_at, strict=True))
     points = torch.cat([level_locations(n, n, s, torch.device("cpu")) for n, s in levels])
     strides = torch.cat([torch.full((n * n,), float(s)) for n, s in levels])
     return points, strides
@@ -252,3 +254,68 @@ def test_two_stream_oriented_needs_both_groups() -> None:
     spec = _spec(BANDS[3]).model_copy(update={"arch": "two_stream_oriented_fcos"})
     with pytest.raises(ConfigError, match="two_stream_oriented_fcos needs optical and SAR"):
         build_model(spec)
+
+
+LIGHT = (4, 8, 16, 32)
+
+
+def test_scale_ranges_follow_fcos_rule_for_any_levels() -> None:
+    assert scale_ranges(STRIDES) == SCALE_RANGES
+    assert scale_ranges(LIGHT) == ((0.0, 32.0), (32.0, 64.0), (64.0, 128.0), (128.0, math.inf))
+
+
+def test_stride_4_level_takes_small_cars_and_the_last_level_is_open_above() -> None:
+    points, strides = _grid(64, LIGHT)
+    # a 9 x 4 car along x on (22, 30): P2 locations (2 + 4 i) strictly inside are
+    # x 18, 22, 26 (|dx| < 4.5) on row y 30 (|dy| = 0 < 2): three, all at stride 4
+    car = torch.tensor([[22.0, 30.0, 9.0, 4.0, 0.0]])
+    index = assign_locations(points, strides, car, LIGHT)
+    chosen = torch.nonzero(index == 0).squeeze(1)
+    assert strides[chosen].tolist() == [4.0, 4.0, 4.0]
+    assert sorted(points[chosen, 0].tolist()) == [18.0, 22.0, 26.0]
+    assert set(points[chosen, 1].tolist()) == {30.0}
+    # with the default levels the same car has no candidate and takes its nearest P3 cell
+    points8, strides8 = _grid(64)
+    index8 = assign_locations(points8, strides8, car)
+    assert strides8[index8 == 0].tolist() == [8.0]
+    # a 200 px square on (128, 128): locations within 28 px of the centre per axis reach
+    # at most 128 px (P4: offsets 8 and 24, 4 x 4); the others inside reach further, and
+    # the last level (stride 32, open above) takes them (offsets 48 and 80: 6 x 6 - 2 x 2)
+    big_points, big_strides = _grid(256, LIGHT)
+    square = torch.tensor([[128.0, 128.0, 200.0, 200.0, 0.0]])
+    taken = assign_locations(big_points, big_strides, square, LIGHT) == 0
+    levels, counts = big_strides[taken].unique(return_counts=True)
+    assert dict(zip(levels.tolist(), counts.tolist(), strict=True)) == {16.0: 16, 32.0: 32}
+
+
+def test_light_levels_build_train_and_detect() -> None:
+    model = build_model(_spec(BANDS[3], head_convs=1, strides=list(LIGHT)))
+    assert isinstance(model, OrientedFCOS) and model.strides == LIGHT
+    images = torch.randn(2, 3, 64, 64)
+    levels = list(model.pyramid(images).values())
+    assert [lv.shape[-1] for lv in levels] == [16, 8, 4, 2]  # no P6/P7 built
+    losses = model.train()(images, _targets())
+    assert isinstance(losses, dict) and set(losses) == LOSSES
+    torch.stack(list(losses.values())).sum().backward()
+    with torch.no_grad():
+        out = model.eval()(torch.randn(1, 3, 32, 32))  # a lone 32-px chip: padded inside
+    assert isinstance(out, list) and out[0]["boxes"].shape[1] == 5
+    # levels up to 64 take P6 but not P7
+    model64 = build_model(_spec(BANDS[3], strides=[8, 16, 32, 64]))
+    assert isinstance(model64, OrientedFCOS) and model64.strides == (8, 16, 32, 64)
+    losses = model64.train()(torch.randn(2, 3, 128, 128), _targets())
+    assert isinstance(losses, dict) and all(torch.isfinite(v) for v in losses.values())
+
+
+@pytest.mark.parametrize(
+    "strides", [[2, 4, 8, 16, 32], [8, 16], [4, 16, 32], [8, 16, 32, 64, 128, 256], "4"]
+)
+def test_levels_that_cannot_be_built_are_config_errors(strides: Any) -> None:
+    with pytest.raises(ConfigError, match=r"model\.options\.strides"):
+        build_model(_spec(BANDS[3], strides=strides))
+
+
+def test_two_stream_keeps_the_default_levels() -> None:
+    spec = _spec(["S2.B04", "S1.VV"], strides=list(LIGHT))
+    with pytest.raises(ConfigError, match="does not take"):
+        build_model(spec.model_copy(update={"arch": "two_stream_oriented_fcos"}))

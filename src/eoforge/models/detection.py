@@ -131,7 +131,8 @@ class FeaturePyramid(nn.Module):
         strides: Backbone strides to take, shallow to deep (e.g. ``(8, 16, 32)``).
         fpn_channels: Channels of every pyramid level.
         extra: ``"pool"`` adds a max-pooled level (Faster R-CNN), ``"p6p7"``
-            adds P6 and P7 computed from P5 (RetinaNet, FCOS).
+            adds P6 and P7 computed from P5 (RetinaNet, FCOS), None adds no level
+            (a light oriented pyramid whose objects fit the backbone's strides).
 
     Raises:
         ConfigError: Unknown backbone, or one without feature maps at ``strides``.
@@ -143,7 +144,7 @@ class FeaturePyramid(nn.Module):
         in_channels: int,
         strides: Sequence[int],
         fpn_channels: int,
-        extra: Extra,
+        extra: Extra | None,
     ) -> None:
         super().__init__()
         self.body = timm_model(backbone, in_channels, features_only=True)
@@ -161,9 +162,11 @@ class FeaturePyramid(nn.Module):
         self.indices = [max(i for i, r in enumerate(reductions) if r == s) for s in strides]
         channels = feature_channels(self.body)
         self.channels_last = is_channels_last(self.body)
-        extra_block: ExtraFPNBlock = (
-            LastLevelMaxPool() if extra == "pool" else LastLevelP6P7(fpn_channels, fpn_channels)
-        )
+        extra_block: ExtraFPNBlock | None = None
+        if extra == "pool":
+            extra_block = LastLevelMaxPool()
+        elif extra == "p6p7":
+            extra_block = LastLevelP6P7(fpn_channels, fpn_channels)
         self.fpn = FeaturePyramidNetwork(
             [channels[i] for i in self.indices], fpn_channels, extra_blocks=extra_block
         )

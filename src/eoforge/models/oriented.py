@@ -47,7 +47,18 @@ keeps at most ``detections_per_img`` boxes, returned in the shared convention
 
 Options (``spec.options``, all optional): ``fpn_channels`` (256, a multiple of 32),
 ``head_convs`` (4), ``score_thresh`` (0.05), ``nms_thresh`` (0.1, rotated boxes of
-neighbouring objects hardly overlap), ``detections_per_img`` (100). Others are refused.
+neighbouring objects hardly overlap), ``detections_per_img`` (100), ``strides`` (the
+pyramid levels, pixels, default :data:`STRIDES`; see below). Others are refused.
+
+Levels matched to the objects (``strides``): the levels are consecutive doublings, the
+first 4 or 8 (backbone maps; 4 adds P2 for objects a few pixels long, such as cars at
+0.5 m), those up to 32 taken from the backbone and 64 (with or without 128) from P6/P7;
+e.g. ``[4, 8, 16, 32]`` for chips of 256 px whose objects are at most ~160 px long.
+Their ranges follow FCOS's rule (:func:`scale_ranges`): a level of stride ``s`` takes
+largest location-to-side distances in ``(4 s, 8 s]``, the first level from 0 and the
+last to infinity; the default levels give exactly :data:`SCALE_RANGES`. Assignment,
+centre-ness and decoding are as above with these levels (a box without a candidate takes
+the first level's nearest location).
 
 Forward contract (as :class:`~eoforge.models.detection.Detector`): images ``[B, C, H, W]``
 normalised, non-finite values counted as 0, no resizing (zero-padded at the bottom and
@@ -62,6 +73,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any, cast
 
 import torch
@@ -72,8 +84,8 @@ from torchvision.ops import sigmoid_focal_loss
 from eoforge.boxes import batched_nms, normalize_oriented, probiou_loss
 from eoforge.errors import ConfigError
 from eoforge.models.detection import (
-    COARSEST_STRIDE,
     TWO_STREAM_OPTIONS,
+    Extra,
     FeaturePyramid,
     TwoStreamPyramid,
     _check_options,
@@ -95,15 +107,36 @@ SCALE_RANGES = (
 )
 """FCOS's ``(low, high]`` ranges, pixels, of a box's largest location-to-side distance per level."""
 
+BACKBONE_STRIDES = (4, 8, 16, 32)
+"""Level strides, pixels, that come from backbone feature maps (larger ones from P6/P7)."""
+
 TOPK_PER_LEVEL = 1000
 """Candidates per level kept for NMS in evaluation."""
 
 LOG_SIZE_MAX = math.log(1000.0 / 16)
 """Clamp of the predicted log sizes (``w = s exp(tw)``), as torchvision's box coder."""
 
-_OPTIONS = ("fpn_channels", "head_convs", "score_thresh", "nms_thresh", "detections_per_img")
+_BASE_OPTIONS = ("fpn_channels", "head_convs", "score_thresh", "nms_thresh", "detections_per_img")
+_OPTIONS = (*_BASE_OPTIONS, "strides")
 _PRIOR = 0.01  # initial foreground probability of the classification logits
 _PAD = 32
+
+
+def scale_ranges(strides: Sequence[int]) -> tuple[tuple[float, float], ...]:
+    """FCOS's ``(low, high]`` ranges of levels at ``strides``: ``(4 s, 8 s]``, open at both ends.
+
+    Args:
+        strides: Level strides, pixels, finest first, each twice the one before.
+
+    Returns:
+        One ``(low, high)`` per level, pixels: the first level's ``low`` is 0, the last
+        level's ``high`` infinity (:data:`STRIDES` give :data:`SCALE_RANGES`).
+    """
+    last = len(strides) - 1
+    return tuple(
+        (0.0 if i == 0 else 4.0 * s, math.inf if i == last else 8.0 * s)
+        for i, s in enumerate(strides)
+    )
 
 
 def level_locations(height: int, width: int, stride: int, device: torch.device) -> Tensor:
@@ -133,13 +166,16 @@ def _box_frame(points: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
     return dx * cos - dy * sin, dx * sin + dy * cos
 
 
-def assign_locations(points: Tensor, strides: Tensor, boxes: Tensor) -> Tensor:
+def assign_locations(
+    points: Tensor, strides: Tensor, boxes: Tensor, levels: Sequence[int] = STRIDES
+) -> Tensor:
     """The box each location is positive for (see the module docstring), or -1.
 
     Args:
         points: ``[L, 2]`` locations ``(x, y)`` of all levels, pixels.
-        strides: ``[L]`` the stride of each location's level, pixels (one of :data:`STRIDES`).
+        strides: ``[L]`` the stride of each location's level, pixels (one of ``levels``).
         boxes: ``[N, 5]`` ``(cx, cy, w, h, angle)`` pixels and radians; ``N`` may be 0.
+        levels: The pyramid's level strides, finest first (ranges from :func:`scale_ranges`).
 
     Returns:
         ``[L]`` int64 index into ``boxes`` of the smallest-area candidate box, -1 for
@@ -152,14 +188,14 @@ def assign_locations(points: Tensor, strides: Tensor, boxes: Tensor) -> Tensor:
     half_w, half_h = boxes[None, :, 2].abs() / 2, boxes[None, :, 3].abs() / 2
     inside = (along_w.abs() < half_w) & (along_h.abs() < half_h)
     reach = torch.maximum(half_w + along_w.abs(), half_h + along_h.abs())
-    ranges = torch.tensor(SCALE_RANGES, dtype=points.dtype, device=points.device)
+    ranges = torch.tensor(scale_ranges(levels), dtype=points.dtype, device=points.device)
     level = torch.searchsorted(
-        torch.tensor(STRIDES, dtype=strides.dtype, device=strides.device), strides
+        torch.tensor(list(levels), dtype=strides.dtype, device=strides.device), strides
     )
     low, high = ranges[level, 0:1], ranges[level, 1:2]
     candidate = inside & (reach > low) & (reach <= high)
     # boxes without a candidate take the finest level's location nearest their centre
-    finest = torch.nonzero(strides == STRIDES[0]).squeeze(1)
+    finest = torch.nonzero(strides == levels[0]).squeeze(1)
     lonely = torch.nonzero(~candidate.any(dim=0)).squeeze(1)
     if len(lonely) and len(finest):
         distance = torch.cdist(boxes[lonely, :2], points[finest])
@@ -271,12 +307,14 @@ class OrientedFCOS(nn.Module):
     """FCOS-style oriented detector (see the module docstring).
 
     Args:
-        pyramid: Feature pyramid with levels at :data:`STRIDES`.
+        pyramid: Feature pyramid with levels at ``strides`` (finest first; more levels
+            than that are left unused).
         num_classes: ``K``.
         head_convs: Convolutions per head tower.
         score_thresh: Smallest score of a returned detection.
         nms_thresh: Rotated IoU above which a same-class, lower-scored box is dropped.
         detections_per_img: Most detections returned per image.
+        strides: Level strides, pixels, finest first (default :data:`STRIDES`).
     """
 
     def __init__(
@@ -288,9 +326,11 @@ class OrientedFCOS(nn.Module):
         score_thresh: float = 0.05,
         nms_thresh: float = 0.1,
         detections_per_img: int = 100,
+        strides: Sequence[int] = STRIDES,
     ) -> None:
         super().__init__()
         self.pyramid = pyramid
+        self.strides = tuple(int(s) for s in strides)
         self.head = OrientedHead(pyramid.out_channels, num_classes, head_convs)
         self.num_classes = num_classes
         self.score_thresh = score_thresh
@@ -320,24 +360,25 @@ class OrientedFCOS(nn.Module):
         images = torch.where(torch.isfinite(images), images, torch.zeros_like(images))
         height, width = images.shape[-2:]
         pad_right = -width % _PAD
-        if images.shape[0] == 1 and max(height, width) <= COARSEST_STRIDE:
-            # a lone small image would leave one value per GroupNorm group at P7
-            pad_right = 2 * COARSEST_STRIDE - width
+        coarsest = max(self.strides)
+        if images.shape[0] == 1 and max(height, width) <= coarsest:
+            # a lone small image would leave one value per GroupNorm group at the last level
+            pad_right = 2 * coarsest - width
         images = F.pad(images, (0, pad_right, 0, -height % _PAD))
-        levels = list(self.pyramid(images).values())
+        levels = list(self.pyramid(images).values())[: len(self.strides)]
         outputs = [self.head(level) for level in levels]
         parts = zip(*outputs, strict=True)
         logits, box, angle, quality = (torch.cat(part, dim=1) for part in parts)
         points = torch.cat(
             [
                 level_locations(lv.shape[-2], lv.shape[-1], s, images.device)
-                for lv, s in zip(levels, STRIDES, strict=True)
+                for lv, s in zip(levels, self.strides, strict=True)
             ]
         )
         strides = torch.cat(
             [
                 torch.full((lv.shape[-2] * lv.shape[-1],), float(s), device=images.device)
-                for lv, s in zip(levels, STRIDES, strict=True)
+                for lv, s in zip(levels, self.strides, strict=True)
             ]
         )
         if not self.training:
@@ -375,7 +416,7 @@ class OrientedFCOS(nn.Module):
                     "boxes [N, 4].",
                 )
             boxes = boxes.to(points)
-            index = assign_locations(points, strides, boxes)
+            index = assign_locations(points, strides, boxes, self.strides)
             where = torch.nonzero(index >= 0).squeeze(1)
             classes[i, where, target["labels"].long()[index[where]]] = 1.0
             positive_images.append(torch.full_like(where, i))
@@ -414,7 +455,7 @@ class OrientedFCOS(nn.Module):
         """Detections of one image from its ``[L, ...]`` outputs (see the module docstring)."""
         scores_all = torch.sqrt(torch.sigmoid(logits) * torch.sigmoid(quality)[:, None])
         kept_scores, kept_locations, kept_labels = [], [], []
-        for s in STRIDES:
+        for s in self.strides:
             on_level = torch.nonzero(strides == s).squeeze(1)
             flat = scores_all[on_level].flatten()
             passing = torch.nonzero(flat > self.score_thresh).squeeze(1)
@@ -441,14 +482,50 @@ def build_oriented_fcos(spec: ModelSpec) -> OrientedFCOS:
     """``oriented_fcos`` for ``spec`` (backbone, bands, classes, options).
 
     Raises:
-        ConfigError: Unknown options, a backbone without maps at strides 8, 16 and 32, or
-            ``fpn_channels`` that is not a positive multiple of 32.
+        ConfigError: Unknown options, a backbone without maps at the levels' strides up
+            to 32, ``fpn_channels`` that is not a positive multiple of 32, or ``strides``
+            that are not consecutive doublings from 4 or 8 (see the module docstring).
     """
     options: dict[str, Any] = _check_options(spec, _OPTIONS)
+    strides = level_strides(options.get("strides", STRIDES))
+    from_backbone = [s for s in strides if s in BACKBONE_STRIDES]
+    extra: Extra | None = "p6p7" if len(strides) > len(from_backbone) else None
     pyramid = FeaturePyramid(
-        spec.backbone, spec.in_channels, STRIDES[:3], _width("fcos", options, 256), "p6p7"
+        spec.backbone, spec.in_channels, from_backbone, _width("fcos", options, 256), extra
     )
-    return _detector(pyramid, spec, options)
+    return _detector(pyramid, spec, options, strides)
+
+
+def level_strides(value: Any) -> tuple[int, ...]:
+    """``model.options.strides`` checked: consecutive doublings from 4 or 8, up to 128.
+
+    Args:
+        value: The option as given (a list of pixel strides).
+
+    Returns:
+        The strides as ints, finest first.
+
+    Raises:
+        ConfigError: Not a list of consecutive doublings starting at 4 or 8 that reaches
+            32 (the backbone's deepest map) and ends by 128.
+    """
+    allowed = (*BACKBONE_STRIDES, 64, 128)
+    strides = tuple(int(s) for s in value) if isinstance(value, list | tuple) else ()
+    valid = (
+        bool(strides)
+        and strides[0] in (4, 8)
+        and all(b == 2 * a for a, b in pairwise(strides))
+        and 32 in strides
+        and set(strides) <= set(allowed)
+    )
+    if not valid:
+        raise ConfigError(
+            f"model.options.strides: {value!r} are not pyramid levels oriented_fcos can build.",
+            fix="give consecutive doublings from 4 or 8 to 32, 64 or 128, pixels: e.g. "
+            "[4, 8, 16, 32] for small objects on small chips, or the default "
+            f"{list(STRIDES)}.",
+        )
+    return strides
 
 
 def build_two_stream_oriented_fcos(spec: ModelSpec) -> OrientedFCOS:
@@ -461,13 +538,16 @@ def build_two_stream_oriented_fcos(spec: ModelSpec) -> OrientedFCOS:
     Raises:
         ConfigError: Unknown options, or a band group that is empty.
     """
-    options: dict[str, Any] = _check_options(spec, (*_OPTIONS, *TWO_STREAM_OPTIONS))
+    options: dict[str, Any] = _check_options(spec, (*_BASE_OPTIONS, *TWO_STREAM_OPTIONS))
     pyramid = two_stream_pyramid(spec, options, STRIDES[:3], _width("fcos", options, 256))
     return _detector(pyramid, spec, options)
 
 
 def _detector(
-    pyramid: FeaturePyramid | TwoStreamPyramid, spec: ModelSpec, options: dict[str, Any]
+    pyramid: FeaturePyramid | TwoStreamPyramid,
+    spec: ModelSpec,
+    options: dict[str, Any],
+    strides: Sequence[int] = STRIDES,
 ) -> OrientedFCOS:
     return OrientedFCOS(
         pyramid,
@@ -476,6 +556,7 @@ def _detector(
         score_thresh=float(options.get("score_thresh", 0.05)),
         nms_thresh=float(options.get("nms_thresh", 0.1)),
         detections_per_img=int(options.get("detections_per_img", 100)),
+        strides=strides,
     )
 
 
