@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import shapely
@@ -47,16 +48,16 @@ def footprint(row: int, col: int) -> shapely.Polygon:
     return shapely.box(x0, y0 - size, x0 + size, y0)
 
 
-def write_captions(path: Path, scene: str = "scene") -> Path:
-    """Two captions per window of the scene, with their facts, as a caption table."""
+def write_captions(path: Path, scene: str = "scene", pattern: np.ndarray = PATTERN) -> Path:
+    """Two captions per window of a scene of ``pattern``'s materials, with facts, as a table."""
     rows = []
-    for r in range(PATTERN.shape[0]):
-        for c in range(PATTERN.shape[1]):
-            name = NAMES[PATTERN[r, c]]
+    for r in range(pattern.shape[0]):
+        for c in range(pattern.shape[1]):
+            name = NAMES[pattern[r, c]]
             for sentence in SENTENCES[name]:
                 rows.append(
                     {
-                        "window_id": r * PATTERN.shape[1] + c,
+                        "window_id": r * pattern.shape[1] + c,
                         "scene": scene,
                         "time": pd.Timestamp("2024-06-01" if r < 2 else "2023-05-01", tz="UTC"),
                         "caption": sentence,
