@@ -16,8 +16,8 @@ metadata), 10 scenes of 10,000 64-px windows each.
     column with pyarrow and normalise the rows (all a brute-force search needs).
 (b) Query latency for k = 10, milliseconds, 200 queries (vectors from the same
     clusters, not in the index): single queries one at a time (p50, p95) and
-    batches of 64 (per batch and per query), FAISS at 2 OpenMP threads and, for
-    single queries, at 1 (``*_1_thread``). ``eoforge_search`` is
+    batches of 64 (per batch and per query), FAISS at 2 OpenMP threads and at 1
+    (``*_1_thread``). ``eoforge_search`` is
     :meth:`EmbeddingIndex.search` (model check, normalise, search, the result
     table with footprints); ``faiss`` the index's bare FAISS search;
     ``numpy`` a normalised matrix product + ``argpartition`` + sort of the k.
@@ -300,6 +300,9 @@ def measure_queries(
     try:
         out["single"]["faiss_1_thread"] = summary(latencies_ms(bare_faiss, queries, 1))
         out["single"]["eoforge_search_1_thread"] = summary(latencies_ms(eoforge_search, queries, 1))
+        out[f"batch_{batch}"]["faiss_1_thread"] = summary(
+            latencies_ms(bare_faiss, queries, batch), per=batch
+        )
     finally:
         faiss.omp_set_num_threads(THREADS)
     return out

@@ -76,5 +76,11 @@ def test_a_tiny_run_writes_every_figure(tmp_path: Path) -> None:
     }  # fmt: skip
     assert single["numpy"]["calls"] == 64 and single["numpy"]["p95_ms"] >= single["numpy"]["p50_ms"]
     assert result["queries"]["batch_64"]["faiss"]["calls"] == 1
+    assert set(result["queries"]["batch_64"]) == {
+        "eoforge_search",
+        "faiss",
+        "numpy",
+        "faiss_1_thread",
+    }
     assert result["recall_at_10"]["index_vs_numpy"] == 1.0
     assert result["goals_met"]["recall_index_vs_exact==1.0"] is True
