@@ -39,6 +39,7 @@ from torch.utils.data import Dataset
 from eoforge.errors import ConfigError, MissingFileError
 from eoforge.experiment.data import ExperimentData, build_data
 from eoforge.experiment.loading import read_yaml, validate_config
+from eoforge.models import list_models
 from eoforge.models.bundle import Bundle
 from eoforge.models.spec import canonical_band_names
 from eoforge.transforms.stats import compute_band_stats
@@ -219,7 +220,9 @@ def probe_splits(data: str | Path, bundle: Bundle, presence: float = 0.1) -> Pro
     task = raw.setdefault("task", {"kind": _DEFAULT_TASK[str(kind)]})
     if kind == "geo" and task.get("kind") not in ("segmentation", "pretrain"):
         task["kind"] = "segmentation"  # windows must carry their label mask
-    raw.setdefault("model", {"arch": bundle.model.arch, "options": {}})
+    raw.setdefault(
+        "model", {"arch": _stand_in_arch(bundle.model.arch, str(task.get("kind"))), "options": {}}
+    )
     config = validate_config(raw, source)
     built = build_data(config, config.trainer.output_dir)
     if not built.classes.names:
@@ -238,6 +241,19 @@ def probe_splits(data: str | Path, bundle: Bundle, presence: float = 0.1) -> Pro
         described=str(source),
         kind=str(kind),
     )
+
+
+def _stand_in_arch(arch: str, task: str) -> str:
+    """The ``model.arch`` a data config without a model section is validated with.
+
+    Validation asks for an architecture serving the config's task, but a probe
+    runs the bundle's network and never builds the config's model. Imported
+    encoders (``timm_encoder``, ``dofa_vit``, ``group_channel_vit``) serve only
+    ``embedding``; ``spectral_vit`` serves every task a probe's data can ask for.
+    """
+    serves = {info.name: info.tasks for info in list_models()}
+    wanted = "embedding" if task == "pretrain" else task
+    return arch if wanted in serves.get(arch, ()) else "spectral_vit"
 
 
 def _indices(dataset: Dataset[Any]) -> list[int]:
