@@ -33,6 +33,7 @@ TASK_OF = {
     "timm_encoder": "embedding",  # imported checkpoints: tests/models/test_importers.py
     "dofa_vit": "embedding",
     "group_channel_vit": "embedding",
+    "image_text_tower": "embedding",  # tests/models/test_image_text_model.py
 }
 DENSE_OR_SCENE = sorted(
     arch
