@@ -22,6 +22,8 @@ from eoforge.models import (
     oriented,
     segmentation,
     simple,
+    sr_edsr,
+    sr_swin,
 )
 from eoforge.models.builder import build_model, load_pretrained
 from eoforge.models.bundle import (
@@ -80,4 +82,6 @@ __all__ = [
     "save_imported_bundle",
     "segmentation",
     "simple",
+    "sr_edsr",
+    "sr_swin",
 ]

@@ -23,6 +23,7 @@ SupervisedTask = Literal[
     "pixel_regression",
     "detection",
     "oriented_detection",
+    "super_resolution",
 ]
 """Tasks trained from labels; a model for one predicts what its labels describe."""
 
