@@ -34,13 +34,15 @@ TASK_OF = {
     "dofa_vit": "embedding",
     "group_channel_vit": "embedding",
     "image_text_tower": "embedding",  # tests/models/test_image_text_model.py
+    "sr_edsr": "super_resolution",  # tests/models/test_sr_models.py
+    "sr_swin": "super_resolution",
 }
 DENSE_OR_SCENE = sorted(
     arch
     for arch, task in TASK_OF.items()
-    if task not in ("detection", "oriented_detection", "embedding")
+    if task not in ("detection", "oriented_detection", "embedding", "super_resolution")
 )
-"""Architectures returning one tensor (detectors are tested in test_detection.py)."""
+"""Architectures returning one tensor at the input size (detectors: test_detection.py)."""
 
 
 def _input(task: str, channels: int, size: int) -> torch.Tensor:
