@@ -112,14 +112,13 @@ class Retriever:
         """Windows under the retrieved captions, in the captions' order, at most ``k``."""
         windows: list[Window] = []
         seen: set[int] = set()
-        candidates = self._windows[allowed[self._windows.index.to_numpy()]]
-        if candidates.empty:
+        if self._windows.empty:
             return windows
         for passage in passages:
             if passage.footprint is None:
                 continue
-            for item, _share in _overlapping(candidates, passage.footprint):
-                if item not in seen:
+            for item, _share in _overlapping(self._windows, passage.footprint):
+                if allowed[item] and item not in seen:
                     seen.add(item)
                     windows.append(self._window(item, passage.score, f"overlaps {passage.id}"))
                 if len(windows) == k:
@@ -185,6 +184,7 @@ def _overlapping(frame: gpd.GeoDataFrame, footprint: Any) -> list[tuple[int, flo
     Returns:
         ``(item id, share)`` pairs.
     """
+    # the frame is one of the retriever's own subsets: its spatial index is built once
     near = frame.iloc[frame.sindex.query(footprint, predicate="intersects")]
     if near.empty:
         return []
