@@ -42,6 +42,7 @@ DATA_KINDS = (
     "objects",
     "captions",
     "embeddings",
+    "sr_pairs",
 )
 
 
@@ -744,6 +745,41 @@ class EmbeddingsData(DataCommon):
     min_valid: float = Field(default=0.5, ge=0, le=1)
 
 
+class SRPairPaths(Section):
+    """One super-resolution pair: the low-resolution input and its high-resolution target.
+
+    Attributes:
+        lr: Input GeoTIFF, bands named by their descriptions.
+        hr: Target GeoTIFF on the same CRS and origin, pixel size the input's
+            divided by the scale.
+    """
+
+    lr: ExistingPath
+    hr: ExistingPath
+
+
+class SRPairData(DataCommon):
+    """Input/target pairs for super-resolution (``task.kind: super_resolution``).
+
+    Attributes:
+        bands: Bands to read from both files, by name, in channel order.
+        train: Pairs to draw training crops from.
+        val: Pairs scored in non-overlapping ``val_patch_size`` tiles.
+        patch_size: Input pixels per training crop side (the target's is
+            ``scale`` times more).
+        val_patch_size: Input pixels per validation tile side.
+        samples_per_epoch: Random training crops per epoch.
+    """
+
+    kind: Literal["sr_pairs"]
+    bands: list[BandName] = Field(min_length=1)
+    train: list[SRPairPaths] = Field(min_length=1)
+    val: list[SRPairPaths] = Field(min_length=1)
+    patch_size: int = Field(default=32, ge=8)
+    val_patch_size: int = Field(default=64, ge=8)
+    samples_per_epoch: int = Field(default=512, ge=1)
+
+
 DataConfig = Annotated[
     GeoData
     | ClassFolderData
@@ -752,7 +788,8 @@ DataConfig = Annotated[
     | BigEarthNetData
     | ObjectsData
     | CaptionData
-    | EmbeddingsData,
+    | EmbeddingsData
+    | SRPairData,
     Field(discriminator="kind"),
 ]
 
@@ -896,6 +933,22 @@ class LocationOptions(Section):
     hit_km: float = Field(default=50.0, gt=0)
 
 
+class SuperResolutionOptions(Section):
+    """Options of super-resolution training (``task.kind: super_resolution``).
+
+    Attributes:
+        ssim_weight: Weight of the ``1 - SSIM`` loss term (0: L1 only).
+        edge_weight: Weight of the L1 loss on image gradients.
+        data_range: Value span of PSNR's peak and SSIM's constants (1.0 for reflectance).
+        cpsnr_border: Largest shift and cropped border of cPSNR, target pixels.
+    """
+
+    ssim_weight: float = Field(default=0.0, ge=0)
+    edge_weight: float = Field(default=0.0, ge=0)
+    data_range: float = Field(default=1.0, gt=0)
+    cpsnr_border: int = Field(default=3, ge=0)
+
+
 class TaskConfig(Section):
     """What is learnt and how it is scored.
 
@@ -915,6 +968,7 @@ class TaskConfig(Section):
         ssl: Pretraining options (see :class:`PretrainOptions`).
         text: Image-text options (see :class:`ImageTextOptions`).
         location: Location training options (see :class:`LocationOptions`).
+        sr: Super-resolution options (see :class:`SuperResolutionOptions`).
     """
 
     kind: TaskKind
@@ -928,6 +982,7 @@ class TaskConfig(Section):
     ssl: PretrainOptions = Field(default_factory=lambda: PretrainOptions())
     text: ImageTextOptions = Field(default_factory=lambda: ImageTextOptions())
     location: LocationOptions = Field(default_factory=lambda: LocationOptions())
+    sr: SuperResolutionOptions = Field(default_factory=lambda: SuperResolutionOptions())
 
     @model_validator(mode="after")
     def _method(self) -> Self:

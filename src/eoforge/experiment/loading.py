@@ -32,6 +32,7 @@ TASKS_OF_DATA = {
     "objects": ("detection", "oriented_detection"),
     "captions": ("image_text",),
     "embeddings": ("location",),
+    "sr_pairs": ("super_resolution",),
 }
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 

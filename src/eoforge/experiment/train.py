@@ -28,6 +28,7 @@ from lightning.pytorch.loggers import CSVLogger
 from rich.console import Console
 from torch import nn
 
+from eoforge.data.sr_pairs import band_stats
 from eoforge.errors import ConfigError
 from eoforge.experiment.config import ExperimentConfig
 from eoforge.experiment.data import SKIPPED_LOG, ExperimentData, build_data
@@ -50,6 +51,13 @@ from eoforge.experiment.location import (
 from eoforge.experiment.pretrain import pretrain_spec, pretrain_task
 from eoforge.experiment.progress import TrainingBar
 from eoforge.experiment.resume import ExactResume, persist_metrics
+from eoforge.experiment.superres import (
+    SRDataModule,
+    export_sr,
+    sr_spec,
+    sr_task,
+)
+from eoforge.experiment.superres import read_pairs as read_sr_pairs
 from eoforge.experiment.workers import worker_errors_unwrapped
 from eoforge.models import ModelSpec, build_model
 from eoforge.tasks import EOTask, build_task
@@ -69,6 +77,7 @@ MONITORS = {
     "pretrain": ("val/loss", "min"),
     "image_text": ("val/loss", "min"),
     "location": ("val/loss", "min"),
+    "super_resolution": ("val/cpsnr", "max"),
 }
 
 
@@ -313,6 +322,9 @@ def train(
     if config.task.kind == "location":
         bar = (console or Console()) if progress else None
         return train_location(config, ckpt, bar, start)
+    if config.task.kind == "super_resolution":
+        bar = (console or Console()) if progress else None
+        return train_superres(config, ckpt, bar, start)
     pairs = config.task.kind == "image_text" or config.data.kind == "captions"
     data = caption_data(config) if pairs else build_data(config, run_dir)
     spec = model_spec(config, data)
@@ -385,6 +397,41 @@ def train_location(
         checkpoint=run_dir / "checkpoints" / LAST,
         log_dir=Path(trainer.log_dir) if trainer.log_dir is not None else None,
         seconds=time.perf_counter() - start,
+        monitor=monitored(config)[0],
+    )
+
+
+def train_superres(
+    config: ExperimentConfig, ckpt: Path | None, console: Console | None, start: float
+) -> TrainResult:
+    """Super-resolution training (``task.kind: super_resolution``) and its bundle.
+
+    Args:
+        config: The experiment.
+        ckpt: Checkpoint to resume from, or None.
+        console: Console of the progress bar (None: no bar).
+        start: ``time.perf_counter()`` when the run began.
+    """
+    run_dir = config.trainer.output_dir
+    train_pairs, val_pairs = read_sr_pairs(config)
+    spec = sr_spec(config)
+    task = sr_task(config, spec, band_stats(train_pairs))
+    module = SRDataModule(train_pairs, val_pairs, config)
+    exact = ExactResume(module.skipper, config.data.batch_size)
+    trainer = make_trainer(config, run_dir, callbacks(config, run_dir, exact, console))
+    trainer.fit(task, datamodule=module, ckpt_path=ckpt, weights_only=True)
+    metrics = task.final_metrics()
+    bundle = run_dir / "bundle"
+    if trainer.is_global_zero:  # one process writes the bundle
+        export_sr(bundle, task, spec, train_pairs, config, metrics)
+    return TrainResult(
+        bundle=bundle,
+        run_dir=run_dir,
+        metrics=metrics,
+        checkpoint=run_dir / "checkpoints" / LAST,
+        log_dir=Path(trainer.log_dir) if trainer.log_dir is not None else None,
+        seconds=time.perf_counter() - start,
+        classes=list(spec.in_bands),
         monitor=monitored(config)[0],
     )
 

@@ -19,6 +19,7 @@ from eoforge.tasks.factory import TASKS, build_task
 from eoforge.tasks.pretrain import PretrainTask
 from eoforge.tasks.regression import RegressionTask
 from eoforge.tasks.segmentation import ChangeDetectionTask, SegmentationTask
+from eoforge.tasks.super_resolution import SuperResolutionTask
 
 __all__ = [
     "TASKS",
@@ -31,6 +32,7 @@ __all__ = [
     "PretrainTask",
     "RegressionTask",
     "SegmentationTask",
+    "SuperResolutionTask",
     "blank_invalid",
     "build_task",
 ]

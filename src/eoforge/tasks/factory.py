@@ -13,6 +13,7 @@ from eoforge.tasks.detection import DetectionTask, OrientedDetectionTask
 from eoforge.tasks.pretrain import PretrainTask
 from eoforge.tasks.regression import RegressionTask
 from eoforge.tasks.segmentation import ChangeDetectionTask, SegmentationTask
+from eoforge.tasks.super_resolution import SuperResolutionTask
 
 TASKS: dict[str, type[EOTask]] = {
     "classification": ClassificationTask,
@@ -24,6 +25,7 @@ TASKS: dict[str, type[EOTask]] = {
     "detection": DetectionTask,
     "oriented_detection": OrientedDetectionTask,
     "pretrain": PretrainTask,
+    "super_resolution": SuperResolutionTask,
 }
 """Task kind (the ``task`` of a model spec) to its LightningModule."""
 

@@ -1,0 +1,208 @@
+"""Super-resolution pairs: a low-resolution image and its high-resolution target on aligned grids.
+
+A pair is two GeoTIFFs read whole into memory (scenes of a few thousand
+pixels a side): the low-resolution input and the target, with the bands
+named by their descriptions (canonical names such as ``S2.B04``). Their grids
+must share the CRS and origin, and the target's pixel must be the input's
+divided by a whole factor ``s`` (the scale). Training draws random
+``patch x patch`` input crops with the ``s``-times larger target crop above
+them (:class:`CropSampler`, from ``(seed, epoch)``); validation reads
+non-overlapping tiles (:func:`tiles`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from eoforge.errors import BandNotFoundError, ConfigError, EoforgeError
+from eoforge.sensors import get_band
+
+F32 = npt.NDArray[np.float32]
+Crop = tuple[int, int, int]
+"""``(pair index, row, col)`` of a crop's top-left input pixel."""
+
+
+@dataclass(frozen=True)
+class SRPair:
+    """One input/target pair in memory.
+
+    Attributes:
+        lr: ``[C, h, w]`` float32 input, physical units.
+        hr: ``[C, h s, w s]`` float32 target.
+        scale: Target pixels per input pixel, per axis.
+        gsd: Input pixel size, CRS units.
+        name: The input file's name.
+    """
+
+    lr: F32
+    hr: F32
+    scale: int
+    gsd: float
+    name: str
+
+
+def _named_bands(src: rasterio.DatasetReader, bands: Sequence[str], path: Path) -> list[int]:
+    """1-based band indexes of ``bands`` in ``src``, found by description."""
+    names = []
+    for d in src.descriptions:
+        try:
+            names.append(get_band(d).name if d else "")
+        except EoforgeError:
+            names.append(d or "")
+    out = []
+    for band in bands:
+        name = get_band(band).name
+        if name not in names:
+            raise BandNotFoundError(
+                f"band {name} is not among the file's bands {names}.",
+                path=path,
+                fix="name the bands in the file's band descriptions, or pick bands it has.",
+            )
+        out.append(names.index(name) + 1)
+    return out
+
+
+def read_sr_pair(lr_path: Path, hr_path: Path, bands: Sequence[str]) -> SRPair:
+    """Read a pair and check that its grids align.
+
+    Raises:
+        ConfigError: Different CRSs, a pixel-size ratio that is not a whole
+            factor, shifted origins, or a target that does not cover the input.
+        BandNotFoundError: A band is missing from a file.
+    """
+    with rasterio.open(lr_path) as lo, rasterio.open(hr_path) as hi:
+        if lo.crs != hi.crs:
+            raise ConfigError(
+                f"the input is in {lo.crs} but the target {hr_path.name} in {hi.crs}.",
+                path=lr_path,
+                fix="reproject one of them so both share a CRS.",
+            )
+        ratio = lo.transform.a / hi.transform.a
+        scale = round(ratio)
+        same_axes = math.isclose(lo.transform.e / hi.transform.e, ratio, rel_tol=1e-6)
+        if scale < 1 or not math.isclose(ratio, scale, rel_tol=1e-6) or not same_axes:
+            raise ConfigError(
+                f"the input's pixel ({lo.transform.a:g}) is not a whole multiple of the "
+                f"target's ({hi.transform.a:g}) in {hr_path.name}.",
+                path=lr_path,
+                fix="resample the target to the input's pixel divided by a whole factor.",
+            )
+        off = (abs(lo.transform.c - hi.transform.c), abs(lo.transform.f - hi.transform.f))
+        if max(off) > 1e-6 * abs(hi.transform.a):
+            raise ConfigError(
+                f"the grids' origins differ by {off[0]:g}, {off[1]:g} CRS units "
+                f"(target {hr_path.name}).",
+                path=lr_path,
+                fix="crop both to a common origin on the input's grid.",
+            )
+        if hi.height < lo.height * scale or hi.width < lo.width * scale:
+            raise ConfigError(
+                f"the target {hr_path.name} ({hi.height}x{hi.width}) does not cover the "
+                f"x{scale} grid of the input ({lo.height}x{lo.width}).",
+                path=lr_path,
+                fix="give a target that covers the whole input.",
+            )
+        lr = lo.read(_named_bands(lo, bands, lr_path)).astype(np.float32)
+        window = ((0, lo.height * scale), (0, lo.width * scale))
+        hr = hi.read(_named_bands(hi, bands, hr_path), window=window).astype(np.float32)
+        gsd = float(abs(lo.transform.a))
+    for name, image in (("input", lr), ("target", hr)):
+        if not np.isfinite(image).all():
+            raise ConfigError(
+                f"the {name} holds NaN or inf.",
+                path=lr_path,
+                fix="fill or crop invalid pixels first.",
+            )
+    return SRPair(lr, hr, scale, gsd, lr_path.name)
+
+
+class SRCrops(Dataset[dict[str, torch.Tensor]]):
+    """Item ``(pair, row, col)``: ``{"image": [C, P, P], "target": [C, P s, P s]}``.
+
+    Args:
+        pairs: The pairs (one scale).
+        patch: Input crop side ``P``, pixels.
+    """
+
+    def __init__(self, pairs: Sequence[SRPair], patch: int) -> None:
+        scales = {p.scale for p in pairs}
+        if len(scales) != 1:
+            raise ConfigError(
+                f"the pairs have different scales {sorted(scales)}.",
+                fix="train one scale at a time.",
+            )
+        small = [p.name for p in pairs if min(p.lr.shape[1:]) < patch]
+        if small:
+            raise ConfigError(
+                f"{small[0]} is smaller than one {patch}-px crop.",
+                fix="use a smaller data.patch_size or larger images.",
+            )
+        self.pairs, self.patch, self.scale = list(pairs), patch, scales.pop()
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, crop: Crop) -> dict[str, torch.Tensor]:
+        index, row, col = crop
+        pair, p, s = self.pairs[index], self.patch, self.scale
+        lr = pair.lr[:, row : row + p, col : col + p]
+        hr = pair.hr[:, row * s : (row + p) * s, col * s : (col + p) * s]
+        return {"image": torch.from_numpy(lr.copy()), "target": torch.from_numpy(hr.copy())}
+
+
+class CropSampler(Sampler[Crop]):
+    """``samples`` random crops per epoch, drawn from ``(seed, epoch)``; pairs weighted by area.
+
+    Args:
+        crops: The dataset.
+        samples: Crops per epoch.
+        seed: Seed of the draws.
+    """
+
+    def __init__(self, crops: SRCrops, samples: int, seed: int) -> None:
+        self.crops, self.samples, self.seed, self.epoch = crops, samples, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose crops the next iteration yields."""
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[Crop]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        p = self.crops.patch
+        spans = [(q.lr.shape[1] - p + 1, q.lr.shape[2] - p + 1) for q in self.crops.pairs]
+        areas = np.array([h * w for h, w in spans], dtype=np.float64)
+        picks = rng.choice(len(spans), size=self.samples, p=areas / areas.sum())
+        for index in picks.tolist():
+            h, w = spans[index]
+            yield index, int(rng.integers(h)), int(rng.integers(w))
+
+    def __len__(self) -> int:
+        return self.samples
+
+
+def tiles(crops: SRCrops) -> list[Crop]:
+    """Non-overlapping crops covering every pair (partial right and bottom edges dropped)."""
+    p = crops.patch
+    return [
+        (index, row, col)
+        for index, pair in enumerate(crops.pairs)
+        for row in range(0, pair.lr.shape[1] - p + 1, p)
+        for col in range(0, pair.lr.shape[2] - p + 1, p)
+    ]
+
+
+def band_stats(pairs: Sequence[SRPair]) -> tuple[list[float], list[float]]:
+    """Per-band mean and std of the inputs (std floored at 1e-6)."""
+    flat = np.concatenate([p.lr.reshape(p.lr.shape[0], -1) for p in pairs], axis=1)
+    mean = flat.mean(axis=1, dtype=np.float64)
+    std = np.maximum(flat.std(axis=1, dtype=np.float64), 1e-6)
+    return mean.tolist(), std.tolist()

@@ -1,0 +1,153 @@
+"""The pieces of a super-resolution run (``task.kind: super_resolution``): data, task, bundle.
+
+``data.kind: sr_pairs`` names input/target GeoTIFF pairs on aligned grids
+(:mod:`eoforge.data.sr_pairs`); the scale is the pairs' pixel-size ratio and
+must equal ``model.options.scale``. The input bands' mean and std (over the
+training inputs) standardise inputs and outputs. The run ends in a standard
+bundle (``task: super_resolution``, ``num_classes`` = bands, the scale in the
+model options, ``gsd`` and ``patch_size`` of the input) whose network maps
+physical input values to physical target values, so ``eoforge predict``
+writes the target grid in the input's units.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from eoforge.data.sr_pairs import CropSampler, SRCrops, SRPair, read_sr_pair, tiles
+from eoforge.errors import ConfigError
+from eoforge.experiment.config import ExperimentConfig, SRPairData
+from eoforge.experiment.export import write_config
+from eoforge.experiment.sampling import SkippingSampler
+from eoforge.models import Bundle, ModelSpec, Normalization, build_model, save_bundle
+from eoforge.models.sr_common import SRNetwork
+from eoforge.tasks.super_resolution import SuperResolutionTask
+
+
+def sr_data(config: ExperimentConfig) -> SRPairData:
+    """``config.data`` as super-resolution pairs.
+
+    Raises:
+        ConfigError: Another data kind.
+    """
+    if not isinstance(config.data, SRPairData):
+        raise ConfigError(
+            f"task.kind super_resolution reads input/target pairs, not data.kind "
+            f"{config.data.kind!r}.",
+            fix="use data.kind sr_pairs with data.train and data.val: [{lr: ..., hr: ...}].",
+        )
+    return config.data
+
+
+def read_pairs(config: ExperimentConfig) -> tuple[list[SRPair], list[SRPair]]:
+    """Training and validation pairs, checked against ``model.options.scale``.
+
+    Raises:
+        ConfigError: Misaligned grids, or a scale other than the model's.
+    """
+    data = sr_data(config)
+    train = [read_sr_pair(p.lr, p.hr, data.bands) for p in data.train]
+    val = [read_sr_pair(p.lr, p.hr, data.bands) for p in data.val]
+    want = int(config.model.options.get("scale", 4))
+    for pair in train + val:
+        if pair.scale != want:
+            raise ConfigError(
+                f"{pair.name} is a x{pair.scale} pair but model.options.scale is {want}.",
+                fix=f"set model.options.scale: {pair.scale}, or give x{want} pairs.",
+            )
+    return train, val
+
+
+def sr_spec(config: ExperimentConfig) -> ModelSpec:
+    """The network's spec: as many outputs as input bands, the scale in the options."""
+    data = sr_data(config)
+    options = {"scale": 4, **config.model.options}
+    return config.model.spec("super_resolution", data.bands, len(data.bands), options)
+
+
+def sr_task(
+    config: ExperimentConfig, spec: ModelSpec, normalization: tuple[list[float], list[float]]
+) -> SuperResolutionTask:
+    """The Lightning module around a fresh network."""
+    t, optim, sr = config.task, config.optim, config.task.sr
+    return SuperResolutionTask(
+        build_model(spec),
+        model_spec=spec,
+        ssim_weight=sr.ssim_weight,
+        edge_weight=sr.edge_weight,
+        data_range=sr.data_range,
+        cpsnr_border=sr.cpsnr_border,
+        loss=t.loss or "l1",
+        lr=optim.lr,
+        weight_decay=optim.weight_decay,
+        optimizer=optim.optimizer,
+        scheduler=optim.scheduler,
+        max_epochs=config.trainer.max_epochs,
+        augment=t.augment,
+        normalization=normalization,
+        class_names=list(spec.in_bands),
+    )
+
+
+class SRDataModule(L.LightningDataModule):
+    """Random training crops and fixed validation tiles of in-memory pairs.
+
+    Args:
+        train: Training pairs.
+        val: Validation pairs.
+        config: The experiment (patch sizes, crops per epoch, batch sizes, seed).
+    """
+
+    def __init__(self, train: list[SRPair], val: list[SRPair], config: ExperimentConfig) -> None:
+        super().__init__()
+        data = sr_data(config)
+        self.train = SRCrops(train, data.patch_size)
+        self.val = SRCrops(val, data.val_patch_size)
+        self.batch_size = data.batch_size
+        self.eval_batch_size = data.eval_batch_size or data.batch_size
+        self.sampler = SkippingSampler(
+            CropSampler(self.train, data.samples_per_epoch, config.trainer.seed)
+        )
+
+    def skipper(self) -> SkippingSampler:
+        """The training sampler (exact resume skips the batches done)."""
+        return self.sampler
+
+    def train_dataloader(self) -> DataLoader[Any]:
+        """Batches of random crops (in the training process: the pairs are in memory)."""
+        return DataLoader(self.train, self.batch_size, sampler=self.sampler)
+
+    def val_dataloader(self) -> DataLoader[Any]:
+        """Every validation tile once, in order."""
+        return DataLoader(self.val, self.eval_batch_size, sampler=tiles(self.val))
+
+
+def export_sr(
+    folder: Path,
+    task: SuperResolutionTask,
+    spec: ModelSpec,
+    pairs: list[SRPair],
+    config: ExperimentConfig,
+    metrics: dict[str, float],
+) -> Path:
+    """Write the trained network as a bundle, with ``experiment.yaml`` beside it."""
+    network = task.model
+    assert isinstance(network, SRNetwork)
+    mean = network.output_mean.tolist()
+    std = network.output_std.tolist()
+    bundle = Bundle(
+        task="super_resolution",
+        model=spec,
+        bands=list(spec.in_bands),
+        normalization=Normalization(mean=mean, std=std),
+        gsd=pairs[0].gsd,
+        patch_size=sr_data(config).patch_size,
+        metrics=metrics,
+    )
+    path = save_bundle(folder, network.cpu(), bundle)
+    write_config(path / "experiment.yaml", config)
+    return path
