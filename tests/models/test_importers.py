@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import rasterio
@@ -36,10 +38,18 @@ from eoforge.models import (
     save_imported_bundle,
 )
 from eoforge.models.importers import detect_importer, list_importers
+from eoforge.models.importers.base import PublishedNormalization, read_as
+from eoforge.models.importers.load import build_imported
 from eoforge.models.importers.prithvi import PRITHVI_100M_NORMALIZATION, PRITHVI_BANDS
-from eoforge.models.importers.satlas import SATLAS_S2_BANDS
-from eoforge.models.importers.satmae import SATMAE_BANDS
+from eoforge.models.importers.satlas import (
+    SATLAS_S2_BANDS,
+    SATLAS_S2_NORMALIZATION,
+    SWIN_BANDS,
+    SatlasSwin,
+)
+from eoforge.models.importers.satmae import SATMAE_BANDS, SATMAE_NORMALIZATION
 from eoforge.models.importers.ssl4eo import S2_L1C_BANDS, S2_L1C_NORMALIZATION
+from eoforge.sensors import default_radiometry
 
 StateDict = dict[str, torch.Tensor]
 
@@ -175,8 +185,9 @@ def test_ssl4eo_moco_resnet50_loads_every_encoder_tensor_and_matches_torchvision
     )
     assert "module.encoder_q.fc.0.weight" in imported.dropped
     assert imported.normalization is not None
-    assert imported.normalization.mean[10] == pytest.approx(22.0 - 2 * 47.5)
-    assert imported.normalization.std[8] == pytest.approx(4 * 1345.9)
+    # SSL4EO-S12's L1C DN statistics, as the reflectance eoforge reads (DN / 10000)
+    assert imported.normalization.mean[10] == pytest.approx((22.0 - 2 * 47.5) / 1e4)
+    assert imported.normalization.std[8] == pytest.approx(4 * 1345.9 / 1e4)
     net.fc = torch.nn.Identity()
     image = torch.randn(2, 13, 64, 64)
     with torch.no_grad():
@@ -194,7 +205,7 @@ def test_ssl4eo_resnet_for_a_band_subset_selects_the_stem_columns_exactly(
     assert imported.stem == "selected" and imported.spec.in_bands == ["S2.B04", "S2.B03", "S2.B02"]
     assert torch.equal(stem, net.conv1.weight.detach()[:, [3, 2, 1]])
     assert imported.normalization is not None
-    assert imported.normalization.std == [4 * 1144.9, 4 * 878.7, 4 * 854.3]
+    assert imported.normalization.std == pytest.approx([0.45796, 0.35148, 0.34172])  # 4 std / 1e4
     # A band the checkpoint lacks goes through the stem adaptation (nearest: B8A for L8 NIR)
     adapted = import_state_dict(state, bands=["S2.B04", "L8.B5"])
     assert adapted.stem == "adapted" and adapted.normalization is None
@@ -299,6 +310,7 @@ def test_prithvi_single_date_matches_the_3d_reference() -> None:
     assert imported.spec.options == {"depth": 2, "img_size": 32} and imported.input_size == 32
     assert imported.normalization is not None
     assert imported.normalization.mean == list(PRITHVI_100M_NORMALIZATION.mean)
+    assert imported.normalization.mean[3] == pytest.approx(0.24972022620507532)  # HLS x 1e4 / 1e4
     image = torch.randn(2, 6, 32, 32)
     # Prithvi's forward on one frame: Conv3d patches, the first frame's 3-D position rows
     tokens = F.conv3d(image[:, :, None], encoder["patch_embed.proj.weight"],
@@ -646,7 +658,8 @@ def test_satmae_group_channel_vit_matches_the_published_forward(finetuned: bool)
     assert imported.left_initial == ([] if finetuned else ["channel_cls_embed"])
     _assert_all_from(imported.model.state_dict(), imported_state_subset(state, imported), prefix="")
     assert imported.normalization is not None
-    assert imported.normalization.mean[0] == pytest.approx(1184.3824625 - 2 * 650.2842772)
+    assert imported.normalization.mean[0] == pytest.approx((1184.3824625 - 2 * 650.2842772) / 1e4)
+    assert imported.normalization.std[9] == pytest.approx(4 * 1087.6020813 / 1e4)  # B12
     image = torch.randn(2, 10, 16, 16)
     with torch.no_grad():
         got = imported.model(image)
@@ -682,9 +695,9 @@ def test_satlas_resnet50_backbone_matches_torchvision_and_drops_the_fpn() -> Non
     assert [i.name for i in list_importers() if i.matches(state)] == ["satlas_resnet"]
     imported = import_state_dict(state)
     assert imported.spec.backbone == "resnet50" and imported.spec.in_bands == SATLAS_S2_BANDS
-    assert imported.normalization is not None and imported.normalization.std[:4] == [255.0] * 3 + [
-        8160.0
-    ]
+    assert imported.normalization is not None  # TCI / 255 and DN / 8160, on reflectance
+    assert imported.normalization.std == pytest.approx([0.3558] * 3 + [0.816] * 6)
+    assert imported.normalization.mean == [0.0] * 9
     assert imported.dropped["intermediates.0.fpn.inner_blocks.0.weight"] == "feature pyramid"
     assert "backbone.resnet.fc.weight" in imported.dropped and imported.left_initial == []
     net.fc = torch.nn.Identity()
@@ -765,3 +778,79 @@ def test_dofa_on_sar_takes_wavelengths_from_the_command_line(tmp_path, capsys, m
     loaded = load_bundle(out)
     assert loaded.bundle.model.options["wavelengths_um"] == [3.75, 3.75]
     assert loaded.model.wavelengths_um.tolist() == [3.75, 3.75]
+
+
+# --------------------------------------------------------------------------- statistics' units
+
+# The published values, in the stored units they were computed on (digital numbers)
+SSL4EO_DN_MEAN = [1612.9, 1397.6, 1322.3, 1373.1, 1561.0, 2108.4, 2390.7,
+                  2318.7, 2581.0, 837.7, 22.0, 2195.2, 1537.4]  # fmt: skip
+SSL4EO_DN_STD = [791.0, 854.3, 878.7, 1144.9, 1127.5, 1164.2, 1276.0,
+                 1249.5, 1345.9, 577.5, 47.5, 1340.0, 1142.9]  # fmt: skip
+PRITHVI_DN_MEAN = [775.2290211032589, 1080.992780391705, 1228.5855250417867,
+                   2497.2022620507532, 2204.2139147975554, 1610.8324823273745]  # fmt: skip
+PRITHVI_DN_STD = [1281.526139861424, 1270.0297974547493, 1399.4802505642526,
+                  1368.3446143747644, 1291.6764008585435, 1154.505683480695]  # fmt: skip
+SATMAE_DN_MEAN = [1184.3824625, 1120.77120066, 1136.26026392, 1263.73947144, 1645.40315151,
+                  1846.87040806, 1762.59530783, 1972.62420416, 1732.16362238,
+                  1247.91870117]  # fmt: skip
+SATMAE_DN_STD = [650.2842772, 712.12507725, 965.23119807, 948.9819932, 1108.06650639,
+                 1258.36394548, 1233.1492281, 1364.38688993, 1310.36996126,
+                 1087.6020813]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "published", "dn_mean", "dn_std", "bands", "level"),
+    [
+        ("ssl4eo S2 L1C", S2_L1C_NORMALIZATION,
+         [m - 2 * s for m, s in zip(SSL4EO_DN_MEAN, SSL4EO_DN_STD, strict=True)],
+         [4 * s for s in SSL4EO_DN_STD], S2_L1C_BANDS, "L1C"),
+        ("prithvi-100M", PRITHVI_100M_NORMALIZATION, PRITHVI_DN_MEAN, PRITHVI_DN_STD,
+         PRITHVI_BANDS, "L2A"),
+        ("satmae fMoW-Sentinel", SATMAE_NORMALIZATION,
+         [m - 2 * s for m, s in zip(SATMAE_DN_MEAN, SATMAE_DN_STD, strict=True)],
+         [4 * s for s in SATMAE_DN_STD], SATMAE_BANDS, "L1C"),
+        ("satlas S2 B05..B12", PublishedNormalization(SATLAS_S2_NORMALIZATION.mean[3:],
+         SATLAS_S2_NORMALIZATION.std[3:], ""), [0.0] * 6, [8160.0] * 6, SATLAS_S2_BANDS[3:], "L1C"),
+    ],
+)  # fmt: skip
+def test_published_statistics_give_the_published_input_on_what_eoforge_reads(
+    name: str,
+    published: PublishedNormalization,
+    dn_mean: list[float],
+    dn_std: list[float],
+    bands: list[str],
+    level: str,
+) -> None:
+    """The bundle's normalisation of the values eoforge reads (reflectance) equals the
+    published normalisation of the stored digital numbers, pixel for pixel."""
+    dn = np.random.default_rng(0).integers(1, 12000, size=(len(bands), 64)).astype(np.uint16)
+    published_input = (dn - np.array(dn_mean)[:, None]) / np.array(dn_std)[:, None]
+    read = np.stack([rad.apply(row) for rad, row in zip(read_as(bands, level), dn, strict=True)])
+    assert default_radiometry(bands[0], level).unit == "reflectance"
+    mean = np.array(published.mean, dtype=np.float64)[:, None]
+    std = np.array(published.std, dtype=np.float64)[:, None]
+    np.testing.assert_allclose((read - mean) / std, published_input, rtol=1e-4, atol=1e-4)
+    assert float(np.abs(read).max()) < 1.3, name  # reflectance, not DN
+
+
+def test_satlas_landsat_statistics_are_reflectance_and_none_for_the_thermal_bands(
+    tmp_path: Path,
+) -> None:
+    torch.manual_seed(5)
+    net = torchvision.models.swin_v2_t()
+    net.features[0][0] = torch.nn.Conv2d(11, 96, 4, 4)
+    state = {"backbone.backbone." + k: v for k, v in net.state_dict().items()}
+    converted = SatlasSwin().convert(state)
+    assert converted.bands == SWIN_BANDS[11] and converted.normalization is not None
+    mean, std = converted.normalization.mean, converted.normalization.std
+    # (DN - 4000) / 16320 with TOA reflectance = DN 2e-5 - 0.1: (r + 0.02) / 0.3264
+    assert mean[:9] == pytest.approx([-0.02] * 9) and std[:9] == pytest.approx([0.3264] * 9)
+    assert mean[9:] == (None, None) and std[9:] == (None, None)  # B10, B11: kelvin, not affine
+    reflective = build_imported(converted, ["L8.B4", "L8.B3", "L8.B2"])
+    assert reflective.normalization is not None
+    assert reflective.normalization.std == pytest.approx([0.3264] * 3)
+    thermal = build_imported(converted, ["L8.B4", "L8.B10"])
+    assert thermal.normalization is None
+    with pytest.raises(ConfigError, match="kelvin"):
+        save_imported_bundle(thermal, tmp_path / "b")

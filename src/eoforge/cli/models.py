@@ -42,8 +42,10 @@ satmae (SatMAE group-channel ViT, 10 Sentinel-2 bands), satlas_resnet and
 satlas_swin (SatlasPretrain ResNet-50/152 and Swin-v2 backbones).
 
 --bands picks and orders the input bands: the checkpoint's own bands are
-selected exactly, others are adapted from the nearest ones. Without published
-statistics for the bands, give --mean and --std in your data's units. DOFA
+selected exactly, others are adapted from the nearest ones. Published
+statistics are stored converted to the units eoforge reads the bands in
+(Sentinel-2 and Landsat as reflectance); without them, give --mean and --std
+in those units. DOFA
 takes each band's wavelength from the sensor registry; bands without an optical
 one (SAR) need --wavelengths in µm.
 
@@ -52,7 +54,7 @@ Examples:
   eoforge models import B13_rn50_moco.pth --out rn50 --bands S2.B04,S2.B03,S2.B02
 
   eoforge models import dofa_base.pth --out dofa --bands S2.B02,S2.B03,S2.B04,S2.B08 \\
-      --mean 0,0,0,0 --std 10000,10000,10000,10000
+      --mean 0,0,0,0 --std 1,1,1,1
 """
 
 app = typer.Typer(help=HELP, invoke_without_command=True)

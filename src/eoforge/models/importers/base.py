@@ -12,6 +12,12 @@ input channels as eoforge bands.
 is one of the checkpoint's, the columns are selected and reordered exactly;
 otherwise the weight goes through :func:`~eoforge.models.stems.adapt_stem`
 (name, alias or nearest-wavelength matching, mean filter for the rest).
+
+:func:`statistics_as_read` converts published statistics from the stored
+values they were computed on (digital numbers, mostly) into the units eoforge
+reads each band in (the sensor registry's scale and offset: Sentinel-2 and
+Landsat as reflectance), so that a bundle normalises what ``eoforge embed``
+actually feeds it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 import torch
 
 from eoforge.models.stems import adapt_stem
+from eoforge.sensors import Radiometry, default_radiometry
 
 StateDict = dict[str, torch.Tensor]
 
@@ -33,14 +40,51 @@ class PublishedNormalization:
     """Per-band ``x' = (x - mean) / std`` of the checkpoint's training data.
 
     Attributes:
-        mean: One value per checkpoint band, physical units of the data.
-        std: One value per checkpoint band, same units.
-        note: Where the values come from and what they leave out.
+        mean: One value per checkpoint band, in the units eoforge reads the
+            band in (reflectance for Sentinel-2 and Landsat, dB for
+            Sentinel-1 backscatter); None where the published statistic has
+            no affine equivalent in those units (Landsat thermal bands, read
+            as brightness temperature).
+        std: One value per checkpoint band, same units (None as for ``mean``).
+        note: Where the values come from, the conversion applied and what
+            they leave out.
     """
 
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
+    mean: tuple[float | None, ...]
+    std: tuple[float | None, ...]
     note: str
+
+
+def read_as(bands: Sequence[str], level: str) -> list[Radiometry]:
+    """How eoforge reads each of ``bands`` by default at product ``level`` (registry values)."""
+    return [default_radiometry(band, level) for band in bands]
+
+
+def statistics_as_read(
+    mean: Sequence[float], std: Sequence[float], radiometry: Sequence[Radiometry]
+) -> tuple[tuple[float | None, ...], tuple[float | None, ...]]:
+    """Statistics on stored values ``x`` as statistics on the values eoforge reads.
+
+    eoforge reads ``v = x scale + offset`` (the band's :class:`Radiometry`), so
+    ``(x - m) / s == (v - (m scale + offset)) / (s scale)``: the same
+    normalised input. A thermal radiometry (``k1``/``k2``: brightness
+    temperature) is not affine in ``x``; its band gets None.
+
+    Args:
+        mean: Published per-band means, in stored units (e.g. digital numbers).
+        std: Published per-band standard deviations, same units.
+        radiometry: Per band, the stored-to-read conversion.
+
+    Returns:
+        ``(mean, std)`` in read units, one value (or None) per band.
+    """
+    means: list[float | None] = []
+    stds: list[float | None] = []
+    for m, s, rad in zip(mean, std, radiometry, strict=True):
+        affine = rad.k1 is None and rad.k2 is None
+        means.append(m * rad.scale + rad.offset if affine else None)
+        stds.append(s * abs(rad.scale) if affine else None)
+    return tuple(means), tuple(stds)
 
 
 @dataclass

@@ -100,13 +100,18 @@ def _spec(converted: Converted, bands: list[str], options: Mapping[str, Any]) ->
 
 
 def _normalization(converted: Converted, bands: list[str]) -> Normalization | None:
+    """The published statistics of ``bands``; None unless every band has them."""
     published = converted.normalization
     if published is None or not all(b in converted.bands for b in bands):
         return None
     index = [converted.bands.index(b) for b in bands]
-    return Normalization(
-        mean=[published.mean[i] for i in index], std=[published.std[i] for i in index]
-    )
+    mean = [published.mean[i] for i in index]
+    std = [published.std[i] for i in index]
+    known_mean = [v for v in mean if v is not None]
+    known_std = [v for v in std if v is not None]
+    if len(known_mean) < len(index) or len(known_std) < len(index):
+        return None  # a band whose published statistic has no equivalent in eoforge's units
+    return Normalization(mean=known_mean, std=known_std)
 
 
 def build_imported(
@@ -254,7 +259,9 @@ def save_imported_bundle(
         raise ConfigError(
             f"no published normalisation for {imported.importer} on bands "
             f"{', '.join(imported.spec.in_bands)}.",
-            fix="give per-band --mean and --std in the units of your data.",
+            fix="give per-band --mean and --std in the units eoforge reads the bands in "
+            "(reflectance for Sentinel-2 and Landsat, kelvin for thermal bands, dB or linear "
+            "backscatter as stored).",
         )
     bundle = Bundle(
         task="embedding",

@@ -21,8 +21,14 @@ eoforge's target is timm's ViT of the same width for single-date images
 Bands: HLS Blue, Green, Red, Narrow NIR, SWIR 1, SWIR 2, named by their
 Sentinel-2 (HLS S30) bands: S2.B02, S2.B03, S2.B04, S2.B8A, S2.B11, S2.B12;
 Landsat (HLS L30) inputs L8.B2..B7 map to them by name/wavelength through the
-stem adaptation. Normalisation of Prithvi-100M (its config's ``data_mean`` /
-``data_std``, HLS reflectance x 10000); Prithvi-EO-2.0's is left to the user.
+stem adaptation. Normalisation of Prithvi-100M: its config's ``data_mean`` =
+775.23, 1080.99, 1228.59, 2497.20, 2204.21, 1610.83 and ``data_std`` =
+1281.53, 1270.03, 1399.48, 1368.34, 1291.68, 1154.51 are HLS surface
+reflectance x 10000; eoforge reads the Sentinel-2 bands they are named by as
+reflectance (``DN / 10000``, the registry's L2A scale), so the bundle stores
+them divided by 10000. Landsat bands (adapted stem) get no published
+statistics: give ``--mean/--std`` in reflectance. Prithvi-EO-2.0's
+statistics are left to the user.
 Prithvi's LayerNorm eps (1e-5 in its model code unless set) may differ from
 timm's 1e-6. Licence: Apache-2.0.
 """
@@ -40,18 +46,27 @@ from eoforge.models.importers.base import (
     Converted,
     PublishedNormalization,
     find_prefix,
+    read_as,
+    statistics_as_read,
     with_prefix,
 )
 from eoforge.models.importers.timm_targets import timm_converted, vit_target
 
 PRITHVI_BANDS = ["S2.B02", "S2.B03", "S2.B04", "S2.B8A", "S2.B11", "S2.B12"]
+# Prithvi-100M's config: data_mean / data_std, HLS surface reflectance x 10000
+PRITHVI_100M_MEAN = (775.2290211032589, 1080.992780391705, 1228.5855250417867,
+                     2497.2022620507532, 2204.2139147975554, 1610.8324823273745)  # fmt: skip
+PRITHVI_100M_STD = (1281.526139861424, 1270.0297974547493, 1399.4802505642526,
+                    1368.3446143747644, 1291.6764008585435, 1154.505683480695)  # fmt: skip
+_MEAN_READ, _STD_READ = statistics_as_read(
+    PRITHVI_100M_MEAN, PRITHVI_100M_STD, read_as(PRITHVI_BANDS, "L2A")
+)
 PRITHVI_100M_NORMALIZATION = PublishedNormalization(
-    mean=(775.2290211032589, 1080.992780391705, 1228.5855250417867,
-          2497.2022620507532, 2204.2139147975554, 1610.8324823273745),
-    std=(1281.526139861424, 1270.0297974547493, 1399.4802505642526,
-         1368.3446143747644, 1291.6764008585435, 1154.505683480695),
-    note="Prithvi-100M data_mean / data_std (HLS surface reflectance x 10000)",
-)  # fmt: skip
+    mean=_MEAN_READ,
+    std=_STD_READ,
+    note="Prithvi-100M data_mean / data_std (HLS surface reflectance x 10000), divided by "
+    "10000: eoforge reads the bands as reflectance",
+)
 PREFIXES = ("encoder.", "model.encoder.", "")
 _ENCODER_PARTS = ("cls_token", "pos_embed", "patch_embed.", "blocks.", "norm.")
 

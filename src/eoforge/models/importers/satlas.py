@@ -15,8 +15,14 @@ B05, B06, B07, B08, B11, B12; 3 = TCI only. The first three channels were
 trained on ESA's 8-bit true-colour image (TCI), not on reflectance; they are
 named S2.B04, S2.B03, S2.B02 here. Published normalisation: TCI / 255 and the
 other bands (L1C digital numbers) / 8160, clipped to [0, 1] (the clip is not
-applied here): give TCI-scaled values for the first three bands, or your own
---mean/--std. Sentinel-1 Swin checkpoints: no normalisation is given here.
+applied here). eoforge reads those Sentinel-2 bands as reflectance (``DN /
+10000``, the registry's L1C scale), so the bundle stores the statistics
+converted: std ``8160 / 10000 = 0.816`` for B05..B12, and for the TCI
+channels std 0.3558, the L1C reflectance ESA's TCI maps to 255 (the TCI is
+the reflectance coded linearly from 1 to 255 up to that level; its 8-bit
+rounding and saturation are not reproduced, so reflectance bands given for
+the TCI channels are an approximation). Sentinel-1 Swin checkpoints: no
+normalisation is given here (the published 16-bit encoding is not eoforge's).
 
 Swin-v2 layout: torchvision's ``swin_v2_b`` / ``swin_v2_t`` under
 ``backbone.backbone.`` (``backbone.backbone.backbone.`` for multi-image
@@ -33,7 +39,12 @@ and the relative-position tables (recomputed by timm) are dropped. Channels:
 9 = Sentinel-2 as above, 3 = Sentinel-2 TCI (aerial RGB checkpoints have the
 same layout: give ``--bands RGB.red,RGB.green,RGB.blue``), 2 = Sentinel-1
 VV, VH, 11 = Landsat 8/9 B1..B11 (published normalisation ``(x - 4000) /
-16320`` on L1 digital numbers).
+16320`` on L1 digital numbers, clipped to [0, 1]). eoforge reads Landsat L1
+reflective bands as TOA reflectance ``DN 2e-5 - 0.1`` (the registry's
+default, without the sun-elevation correction an MTL adds), so B1..B9 get
+mean -0.02 and std 0.3264; the thermal bands B10, B11 are read as brightness
+temperature, which is not affine in DN: they get no published statistics
+(give ``--mean/--std`` in kelvin for them, or leave them out).
 
 Licence: ODC-BY (SatlasPretrain release; check the model card of the file you use).
 """
@@ -50,13 +61,19 @@ from eoforge.models.importers.base import (
     CheckpointImporter,
     Converted,
     PublishedNormalization,
+    read_as,
+    statistics_as_read,
     with_prefix,
 )
 from eoforge.models.importers.timm_targets import resnet_target, timm_converted
+from eoforge.sensors import Radiometry
 
 SATLAS_S2_BANDS = ["S2.B04", "S2.B03", "S2.B02", "S2.B05", "S2.B06",
                    "S2.B07", "S2.B08", "S2.B11", "S2.B12"]  # fmt: skip
 _STD = (255.0, 255.0, 255.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0)
+TCI_L1C_SATURATION = 0.3558
+"""L1C TOA reflectance coded as 255 in ESA's true-colour image (TCI), linear from 1."""
+_TCI = Radiometry(scale=TCI_L1C_SATURATION / 255.0, unit="reflectance")
 _STEM = "resnet.conv1.weight"
 _SWIN_STEM = "features.0.0.weight"
 SWIN_BANDS = {
@@ -72,11 +89,17 @@ _SWINS: dict[tuple[int, tuple[int, ...]], str] = {
 
 
 def _normalization(channels: int) -> PublishedNormalization:
+    """TCI / 255 and DN / 8160, as statistics on the reflectance eoforge reads."""
+    bands = SATLAS_S2_BANDS[:channels]
+    reading = [_TCI] * 3 + read_as(bands[3:], "L1C")
+    mean, std = statistics_as_read((0.0,) * channels, _STD[:channels], reading)
     return PublishedNormalization(
-        mean=(0.0,) * channels,
-        std=_STD[:channels],
+        mean=mean,
+        std=std,
         note="SatlasPretrain: TCI (8-bit true colour) / 255, other bands (L1C digital numbers) "
-        "/ 8160, clipped to [0, 1] in the published pipeline (not here)",
+        "/ 8160, clipped to [0, 1] in the published pipeline (not here); converted to the "
+        f"reflectance eoforge reads: std {TCI_L1C_SATURATION} for the TCI channels (the "
+        "reflectance ESA's TCI codes as 255; approximate), 0.816 for the others",
     )
 
 
@@ -125,15 +148,25 @@ class SatlasResNet(CheckpointImporter):
         )
 
 
+SATLAS_S2_NORMALIZATION = _normalization(9)
+"""The 9-band Sentinel-2 statistics (TCI red, green, blue, then B05..B12), in reflectance."""
+
+
 def _swin_normalization(channels: int) -> PublishedNormalization | None:
     if channels in (9, 3):
         return _normalization(channels)
     if channels == 11:
+        mean, std = statistics_as_read(
+            (4000.0,) * 11, (16320.0,) * 11, read_as(SWIN_BANDS[11], "L1")
+        )
         return PublishedNormalization(
-            mean=(4000.0,) * 11,
-            std=(16320.0,) * 11,
+            mean=mean,
+            std=std,
             note="SatlasPretrain Landsat: (x - 4000) / 16320 on L1 digital numbers, clipped to "
-            "[0, 1] in the published pipeline (not here)",
+            "[0, 1] in the published pipeline (not here); converted to the TOA reflectance "
+            "eoforge reads by default (DN 2e-5 - 0.1, no sun-elevation correction): mean -0.02, "
+            "std 0.3264 for B1..B9; none for the thermal B10, B11 (brightness temperature is not "
+            "affine in DN: give --mean/--std in kelvin)",
         )
     return None
 

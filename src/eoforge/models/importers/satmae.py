@@ -23,8 +23,14 @@ groups (B02, B03, B04, B08), (B05, B06, B07, B8A), (B11, B12) (their default
 ``channel_groups`` ``((0, 1, 2, 6), (3, 4, 5, 7), (8, 9))``). The bands can be
 given in any order (each group picks its channels by name); every band of
 every group is needed. Normalisation: SatMAE's ``SentinelNormalize`` with the
-fMoW-Sentinel band statistics, ``(x - (mean - 2 std)) / (4 std)`` clipped to
-[0, 1] (the clip is not applied here). SatMAE++ (github techmn/satmae_pp)
+fMoW-Sentinel band statistics (its ``util/datasets.py``, L1C digital numbers
+of the 13 bands, listed below as ``_MEAN_13``/``_STD_13``),
+``(x - (mean - 2 std)) / (4 std)`` clipped to [0, 1] (the clip is not applied
+here). eoforge reads Sentinel-2 as reflectance (``DN / 10000``, the registry's
+L1C scale), so the bundle stores mean ``(mean - 2 std) / 10000`` and std
+``4 std / 10000``: the same normalised input (for products before processing
+baseline 04.00, whose DNs carry no offset; eoforge removes that offset from
+later ones). SatMAE++ (github techmn/satmae_pp)
 fine-tunes the same group-channel encoder (its ``models_vit_group_channels.py``
 has the same modules and forward), so its fine-tuned multispectral checkpoints
 import the same way; its pretraining checkpoints were not checked. Other band
@@ -46,6 +52,8 @@ from eoforge.models.importers.base import (
     Converted,
     PublishedNormalization,
     find_prefix,
+    read_as,
+    statistics_as_read,
     with_prefix,
 )
 from eoforge.models.importers.vit_parts import (
@@ -71,11 +79,17 @@ _STD_13 = (633.15169573, 650.2842772, 712.12507725, 965.23119807, 948.9819932,
            1108.06650639, 1258.36394548, 1233.1492281, 1364.38688993, 472.37967789,
            14.3114637, 1310.36996126, 1087.6020813)  # fmt: skip
 _KEPT = (1, 2, 3, 4, 5, 6, 7, 8, 11, 12)  # B01, B09, B10 dropped
+_MEAN_READ, _STD_READ = statistics_as_read(
+    [_MEAN_13[i] - 2 * _STD_13[i] for i in _KEPT],
+    [4 * _STD_13[i] for i in _KEPT],
+    read_as(SATMAE_BANDS, "L1C"),
+)
 SATMAE_NORMALIZATION = PublishedNormalization(
-    mean=tuple(_MEAN_13[i] - 2 * _STD_13[i] for i in _KEPT),
-    std=tuple(4 * _STD_13[i] for i in _KEPT),
+    mean=_MEAN_READ,
+    std=_STD_READ,
     note="SatMAE SentinelNormalize with fMoW-Sentinel statistics: x' = (x - (mean - 2 std)) "
-    "/ (4 std); the published pipeline also clips to [0, 1], which is not applied here",
+    "/ (4 std) on L1C digital numbers, converted to reflectance (DN / 10000) as eoforge reads "
+    "Sentinel-2; the published pipeline also clips to [0, 1], which is not applied here",
 )
 PREFIXES = ("", "module.", "model.", "encoder.", "backbone.")
 

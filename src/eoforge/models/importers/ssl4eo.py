@@ -24,10 +24,19 @@ B06, B07, B08, B8A, B09, B10, B11, B12; 12 = L2A, the same without B10;
 the plain timm import (``model.pretrained``): their layout is ImageNet's.
 
 Normalisation published for the 13-band and the S1 data (SSL4EO-S12's band
-statistics; TorchGeo lists the same values): S2 L1C digital numbers are mapped
-``(x - (mean - 2 std)) / (4 std)`` and clipped to [0, 1] (stored here as
-mean ``mean - 2 std`` and std ``4 std``; eoforge does not clip), S1 dB values
-standardised with mean (-12.59, -20.26), std (5.26, 5.91).
+statistics; TorchGeo lists the same values): S2 L1C digital numbers ``x`` are
+mapped ``(x - (mean - 2 std)) / (4 std)`` and clipped to [0, 1] (eoforge does
+not clip), with the source values (DN) ``mean`` = 1612.9, 1397.6, 1322.3,
+1373.1, 1561.0, 2108.4, 2390.7, 2318.7, 2581.0, 837.7, 22.0, 2195.2, 1537.4
+and ``std`` = 791.0, 854.3, 878.7, 1144.9, 1127.5, 1164.2, 1276.0, 1249.5,
+1345.9, 577.5, 47.5, 1340.0, 1142.9. eoforge reads Sentinel-2 as reflectance
+(``DN / 10000``, the registry's L1C scale; SSL4EO-S12 was sampled before
+processing baseline 04.00, so without its -1000 DN offset), so the bundle
+stores them converted: mean ``(mean - 2 std) / 10000``, std
+``4 std / 10000``, the same normalised input. S1 dB values are standardised
+with mean (-12.59, -20.26), std (5.26, 5.91): eoforge keeps dB backscatter
+as stored (level ``DB``), so these need no conversion; linear backscatter
+needs ``--mean/--std`` of its own.
 
 Licence: not stated in the SSL4EO-S12 repository files read (its dataset is
 CC-BY-4.0); SoftCon: see its release. Check the release of the file you use.
@@ -47,6 +56,8 @@ from eoforge.models.importers.base import (
     PublishedNormalization,
     StateDict,
     find_prefix,
+    read_as,
+    statistics_as_read,
     with_prefix,
 )
 from eoforge.models.importers.timm_targets import resnet_target, timm_converted, vit_target
@@ -63,16 +74,24 @@ _S2_MEAN = (1612.9, 1397.6, 1322.3, 1373.1, 1561.0, 2108.4, 2390.7,
             2318.7, 2581.0, 837.7, 22.0, 2195.2, 1537.4)  # fmt: skip
 _S2_STD = (791.0, 854.3, 878.7, 1144.9, 1127.5, 1164.2, 1276.0,
            1249.5, 1345.9, 577.5, 47.5, 1340.0, 1142.9)  # fmt: skip
+_S2_MEAN_READ, _S2_STD_READ = statistics_as_read(
+    [m - 2 * s for m, s in zip(_S2_MEAN, _S2_STD, strict=True)],
+    [4 * s for s in _S2_STD],
+    read_as(S2_L1C_BANDS, "L1C"),
+)
 S2_L1C_NORMALIZATION = PublishedNormalization(
-    mean=tuple(m - 2 * s for m, s in zip(_S2_MEAN, _S2_STD, strict=True)),
-    std=tuple(4 * s for s in _S2_STD),
+    mean=_S2_MEAN_READ,
+    std=_S2_STD_READ,
     note="SSL4EO-S12 band statistics: x' = (x - (mean - 2 std)) / (4 std) on L1C digital "
-    "numbers; the published pipeline also clips to [0, 1], which is not applied here",
+    "numbers, converted to reflectance (DN / 10000) as eoforge reads Sentinel-2: mean "
+    "(mean - 2 std) / 10000, std 4 std / 10000; the published pipeline also clips to [0, 1], "
+    "which is not applied here",
 )
 S1_NORMALIZATION = PublishedNormalization(
     mean=(-12.59, -20.26),
     std=(5.26, 5.91),
-    note="SSL4EO-S12 Sentinel-1 band statistics on backscatter in dB",
+    note="SSL4EO-S12 Sentinel-1 band statistics on backscatter in dB (as eoforge reads dB "
+    "data; not for linear backscatter)",
 )
 NORMALIZATION_BY_CHANNELS = {13: S2_L1C_NORMALIZATION, 2: S1_NORMALIZATION}
 
