@@ -4,6 +4,7 @@ and refuses misaligned or wrongly scaled pairs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,11 @@ import rasterio
 import torch
 import torch.nn.functional as F
 from affine import Affine
+from tests.helpers import run_cli
 
 from eoforge.errors import ConfigError
 from eoforge.evaluate.sr_metrics import cpsnr
+from eoforge.evaluate.sr_scene import evaluate_sr_scene
 from eoforge.experiment.config import ExperimentConfig
 from eoforge.experiment.loading import check_consistency
 from eoforge.experiment.train import TrainResult, train
@@ -169,3 +172,38 @@ def test_bundle_model_loads_for_the_engine(trained: tuple[TrainResult, Path, SRP
     assert loaded[0].bundle.task == "super_resolution"
     source = source_from_file(trained[2].lr[0])
     assert list(source.bands) == BANDS
+
+
+def test_evaluate_scores_the_model_and_bicubic_on_a_scene_pair(
+    trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, _, val_pair = trained
+    out = tmp_path / "metrics.json"
+    args = ["evaluate", str(result.bundle), str(val_pair.lr[0]), "--target", str(val_pair.hr)]
+    assert run_cli([*args, "--out", str(out)], monkeypatch) == 0
+    report = json.loads(out.read_text())
+    assert report["bands"] == BANDS and report["scale"] == 4
+    with rasterio.open(val_pair.lr[0]) as lo, rasterio.open(val_pair.hr) as hi:
+        lr, hr = torch.from_numpy(lo.read()).double(), torch.from_numpy(hi.read()).double()
+    up = F.interpolate(lr[None], scale_factor=4, mode="bicubic", align_corners=False)[0]
+    expected = cpsnr(up, hr).bands
+    assert list(report["bicubic"]["cpsnr"]["bands"].values()) == pytest.approx(expected)
+    model, bicubic = report["model"]["cpsnr"], report["bicubic"]["cpsnr"]
+    assert report["gain_db"]["cpsnr"]["mean"] == pytest.approx(model["mean"] - bicubic["mean"])
+    assert model["mean"] > bicubic["mean"]
+    assert (
+        0 < report["model"]["ssim"]["mean"] <= 1 and "S2.B08" in report["model"]["cssim"]["bands"]
+    )
+    # a x2 target is refused by a x4 bundle, naming the scales
+    with rasterio.open(val_pair.hr) as hi:
+        profile, data = hi.profile, hi.read()
+        names = hi.descriptions
+    half = data.reshape(3, 64, 2, 64, 2).mean(axis=(2, 4)).astype(np.float32)
+    profile.update(width=64, height=64, transform=hi.transform @ Affine.scale(2), tiled=False)
+    profile.pop("blockxsize", None), profile.pop("blockysize", None)
+    x2 = tmp_path / "x2.tif"
+    with rasterio.open(x2, "w", **profile) as dst:
+        dst.write(half)
+        dst.descriptions = names
+    with pytest.raises(ConfigError, match="pair is x2 but the bundle super-resolves x4"):
+        evaluate_sr_scene(result.bundle, val_pair.lr[0], x2)

@@ -56,6 +56,13 @@ experiment config; its validation captions query its validation windows
 (a caption is relevant to its own window): recall@1/5/10, mean and median
 rank, mAP and nDCG, text->image and image->text.
 
+Super-resolution form (BUNDLE INPUT.tif --target TARGET.tif): a
+super_resolution bundle predicts the whole input raster on the grid
+scale times finer; the prediction and the bicubic upsampling of the input
+are scored against TARGET (same CRS and origin, pixel = input pixel /
+scale): PSNR, SSIM, cPSNR and cSSIM (--border: cropped border and largest
+shift, target pixels) per band and their mean, and the gains in dB.
+
 Map form (PREDICTION.tif REFERENCE): when the first argument is a raster
 file, the single-band prediction (a class map from eoforge predict, or
 values with --regression) is scored against REFERENCE, a label raster in
@@ -231,8 +238,22 @@ def evaluate(
         list[str] | None,
         typer.Option("--template", help="--zero-shot: prompt with {} for the class; repeat."),
     ] = None,
+    target: Annotated[
+        Path | None,
+        typer.Option(
+            "--target",
+            help="Super-resolution bundles: the high-resolution target of the input raster.",
+        ),
+    ] = None,
+    border: Annotated[
+        int,
+        typer.Option("--border", min=0, help="--target: cPSNR/cSSIM border and shift, px."),
+    ] = 3,
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
+    if target is not None:
+        _evaluate_sr(first, second, target, out, border)
+        return
     if zero_shot or retrieval or template:
         _evaluate_image_text(first, second, out, zero_shot, retrieval, template)
         return
@@ -293,6 +314,25 @@ def evaluate(
         4 if examples is None else examples,
         0.3 if score_threshold is None else score_threshold,
     )
+
+
+def _evaluate_sr(bundle: Path, lr: Path, hr: Path, out: Path | None, border: int) -> None:
+    # Deferred for the CLI's start-up time: the prediction engine imports PyTorch (seconds).
+    from eoforge.evaluate.sr_scene import evaluate_sr_scene
+
+    path = out if out is not None else bundle.parent / "evaluation_sr.json"
+    report = evaluate_sr_scene(bundle, lr, hr, path, border=border)
+    table = Table(title=f"{bundle} on {lr} (x{report['scale']}, target {hr})")
+    table.add_column("metric")
+    for name in ("model", "bicubic"):
+        table.add_column(name, justify="right")
+    for metric in ("psnr", "cpsnr", "ssim", "cssim"):
+        table.add_row(
+            metric, *(f"{report[name][metric]['mean']:.4f}" for name in ("model", "bicubic"))
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"wrote {path}", soft_wrap=True)
 
 
 def _is_map(path: Path) -> bool:
