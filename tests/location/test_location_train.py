@@ -142,3 +142,18 @@ def test_eoforge_train_from_the_command_line(
     assert "val/loss" in text and "val/top1" in text and "(monitored)" in text
     assert read_location_json(tmp_path / "run" / "bundle").encoder.degree == 10
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_resume_continues_the_interrupted_run(
+    tmp_path: Path, trained: tuple[TrainResult, list[Path]]
+) -> None:
+    _, tables = trained
+    first = validate_config(_config(tmp_path, tables, max_epochs=2), tmp_path / "a.yaml")
+    train(first, progress=False)
+    again = validate_config(_config(tmp_path, tables, max_epochs=3), tmp_path / "a.yaml")
+    with pytest.raises(ConfigError, match="already holds a checkpoint"):
+        train(again, progress=False)
+    resumed = train(again, resume=True, progress=False)
+    epochs = torch.load(resumed.checkpoint, weights_only=True)["epoch"]
+    assert epochs == 2  # 0-based: the third epoch ran after the two of the first run
+    assert read_location_json(resumed.bundle).metrics["val/loss"] == resumed.metrics["val/loss"]
