@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from odc.geo.geobox import GeoBox
 
@@ -58,32 +59,100 @@ class SceneJob:
         return sub_grid(self.grid, row * down, col * down, h * down, w * down)
 
 
+STRIP = 512
+"""Window outputs: input pixels of a strip of window rows read at once (at least one row).
+
+Reading a window at a time decodes each tile of a compressed file once per row of
+windows crossing it (GDAL keeps only the last tile of a pixel-interleaved file);
+strips this tall decode most file tiles once, in memory bounded by the block's
+width, not the scene.
+"""
+
+
 def read_tile(job: SceneJob, tile: Tile) -> TileInput:
     """Read a tile's bands by name for every date; NaN where invalid."""
-    grid = job.read_grid(tile)
+    image, invalid = _read_grid(job, job.read_grid(tile))
+    return TileInput(tile, image, invalid)
+
+
+def _read_grid(
+    job: SceneJob, grid: GeoBox
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """``grid``'s bands of every date (``[C, h, w]`` or ``[T, C, h, w]``) and where invalid."""
     images, invalid = [], np.zeros((grid.shape.y, grid.shape.x), bool)
     for sources in job.inputs:
         image, valid = read(list(sources), grid, list(job.bands), fill=float("nan"))
         images.append(image)
         invalid |= ~valid
-    image = images[0] if len(images) == 1 else np.stack(images)
-    return TileInput(tile, image, invalid)
+    return (images[0] if len(images) == 1 else np.stack(images)), invalid
 
 
-def read_tiles(job: SceneJob, tiles: Sequence[Tile], ahead: int = 2) -> Generator[TileInput]:
-    """Yield tile inputs in order, reading up to ``ahead`` tiles in a background thread.
+def read_groups(job: SceneJob, block: Block) -> list[tuple[Tile, ...]]:
+    """``block``'s tiles in the groups that are read at once, in the block's tile order.
 
-    GDAL decodes without holding the GIL, so reading overlaps the forward passes.
+    Window outputs (a lattice plan: many small tiles) read strips of whole rows of
+    windows about :data:`STRIP` input pixels tall; other plans read tile by tile.
     """
+    if job.plan.stride is None:
+        return [(t,) for t in block.tiles]
+    rows: dict[int, list[Tile]] = {}
+    for t in block.tiles:
+        rows.setdefault(t.window[0], []).append(t)
+    down = job.kind.scaling.down
+    per_strip = max(1, STRIP // (job.plan.stride * down))
+    starts = sorted(rows)
+    return [
+        tuple(t for r in starts[i : i + per_strip] for t in rows[r])
+        for i in range(0, len(starts), per_strip)
+    ]
+
+
+def read_group(job: SceneJob, tiles: Sequence[Tile]) -> list[TileInput]:
+    """Read ``tiles`` (one group of :func:`read_groups`) with one read of their union.
+
+    Reads are pixel-aligned sub-windows of the job's grid, so every tile holds the
+    values a read of its own window would.
+    """
+    if len(tiles) == 1:
+        return [read_tile(job, tiles[0])]
+    r0 = min(t.window[0] for t in tiles)
+    c0 = min(t.window[1] for t in tiles)
+    r1 = max(t.window[0] + t.window[2] for t in tiles)
+    c1 = max(t.window[1] + t.window[3] for t in tiles)
+    down = job.kind.scaling.down
+    grid = sub_grid(job.grid, r0 * down, c0 * down, (r1 - r0) * down, (c1 - c0) * down)
+    image, invalid = _read_grid(job, grid)
+    out = []
+    for t in tiles:
+        row, col, h, w = t.window
+        rows = slice((row - r0) * down, (row - r0 + h) * down)
+        cols = slice((col - c0) * down, (col - c0 + w) * down)
+        out.append(TileInput(t, image[..., rows, cols], invalid[rows, cols]))
+    return out
+
+
+def block_inputs(job: SceneJob, block: Block) -> Generator[TileInput]:
+    """``block``'s tile inputs in order, read group by group in this thread."""
+    for group in read_groups(job, block):
+        yield from read_group(job, group)
+
+
+def read_tiles(job: SceneJob, blocks: Sequence[Block], ahead: int = 2) -> Generator[TileInput]:
+    """Yield the tile inputs of ``blocks`` in order, reading up to ``ahead`` groups ahead.
+
+    A background thread reads the groups (:func:`read_groups`); GDAL decodes
+    without holding the GIL, so reading overlaps the forward passes.
+    """
+    groups = [g for b in blocks for g in read_groups(job, b)]
     with ThreadPoolExecutor(1, thread_name_prefix="eoforge-read") as pool:
-        queue = deque(pool.submit(read_tile, job, t) for t in tiles[:ahead])
-        following = iter(tiles[ahead:])
+        queue = deque(pool.submit(read_group, job, g) for g in groups[:ahead])
+        following = iter(groups[ahead:])
         while queue:
-            item = queue.popleft().result()
+            items = queue.popleft().result()
             nxt = next(following, None)
             if nxt is not None:
-                queue.append(pool.submit(read_tile, job, nxt))
-            yield item
+                queue.append(pool.submit(read_group, job, nxt))
+            yield from items
 
 
 def compute_block(

@@ -17,6 +17,7 @@ from typing import cast
 import torch
 
 from eoforge.errors import ConfigError
+from eoforge.io.handles import file_stamp
 from eoforge.models import LoadedBundle, load_bundle
 from eoforge.predict.types import Detections, TensorPredictor
 
@@ -123,11 +124,19 @@ class BundleModel:
     def load(self) -> list[LoadedBundle]:
         """Load the bundles and check they can be averaged together.
 
+        The loaded bundles are kept for the next call in this process (one set at a
+        time) while their files are unchanged: resolving, sizing and building the
+        predictor of one run load the weights once.
+
         Raises:
             ConfigError: Members differ in task or classes, or detection bundles
                 are combined or augmented.
         """
-        loaded = [load_bundle(Path(b)) for b in self.bundles]
+        stamps = _stamps(self.bundles)
+        if _LOADED.get(self.bundles, (None, None))[0] != stamps:
+            _LOADED.clear()  # one set of models per process at a time
+            _LOADED[self.bundles] = (stamps, [load_bundle(Path(b)) for b in self.bundles])
+        loaded = list(_LOADED[self.bundles][1])
         first = loaded[0].bundle
         if first.task in DETECTION_TASKS and (len(loaded) > 1 or self.tta):
             raise ConfigError(
@@ -155,7 +164,7 @@ class BundleModel:
 
     def build(self) -> TensorPredictor:
         """The predictor (cached per process)."""
-        key = (self.bundles, self.tta)
+        key = (self.bundles, self.tta, _stamps(self.bundles))
         if key not in _BUILT:
             loaded = self.load()
             bands = self.bands(loaded)
@@ -170,4 +179,15 @@ class BundleModel:
         return _BUILT[key]
 
 
-_BUILT: dict[tuple[tuple[str, ...], bool], TensorPredictor] = {}
+_BUILT: dict[tuple[tuple[str, ...], bool, tuple[object, ...]], TensorPredictor] = {}
+_LOADED: dict[tuple[str, ...], tuple[tuple[object, ...], list[LoadedBundle]]] = {}
+
+
+def _stamps(bundles: Sequence[str]) -> tuple[object, ...]:
+    """Every file of the bundle folders with its stamp: a rewritten bundle is loaded again."""
+    out: list[object] = []
+    for bundle in bundles:
+        root = Path(bundle)
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        out += [(str(p), file_stamp(p)) for p in files]
+    return tuple(out)

@@ -16,7 +16,13 @@ import torch
 
 from eoforge.errors import ConfigError
 from eoforge.io.gdal_env import streaming_block_cache
-from eoforge.predict.blocks import SceneJob, compute_block, input_pixels, read_tile, read_tiles
+from eoforge.predict.blocks import (
+    SceneJob,
+    block_inputs,
+    compute_block,
+    input_pixels,
+    read_tiles,
+)
 from eoforge.predict.bundle import BundleModel
 from eoforge.predict.plan import Block
 from eoforge.predict.types import Predictor, Progress
@@ -59,7 +65,7 @@ def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress 
     submitted = set(finals)
     total = input_pixels(job, blocks)
     finished = [total - input_pixels(job, to_compute)]
-    reader = read_tiles(job, [t for b in to_compute for t in b.tiles])
+    reader = read_tiles(job, to_compute)
 
     def tick(pixels: int) -> None:
         finished[0] += pixels
@@ -148,7 +154,7 @@ def _dask_compute(job: SceneJob, model: Model, block: Block) -> str:
     torch.set_num_threads(threads)
     # Parallelism comes from the workers: a read-ahead thread per task would only
     # compete with the other workers for the same cores.
-    tiles = (read_tile(job, t) for t in block.tiles)
+    tiles = block_inputs(job, block)
     with streaming_block_cache():  # a worker process's own GDAL cache, as in predict_scene
         state = compute_block(job, _predictor(model), block, tiles)
     job.kind.store(job.work, job.plan, block, state)
