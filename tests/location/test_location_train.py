@@ -27,8 +27,9 @@ from eoforge.errors import ConfigError
 from eoforge.experiment.loading import validate_config
 from eoforge.experiment.train import TrainResult, train
 from eoforge.location import encode, load_location_bundle, read_location_json
-from eoforge.location.bundle import LoadedLocation
+from eoforge.location.bundle import LoadedLocation, LocationBundle
 from eoforge.location.contrastive import LocationImageModel
+from eoforge.location.images import encode_images
 from eoforge.location.pairs import read_pairs
 
 VAL_FRACTION = 0.25
@@ -62,10 +63,10 @@ def _scores(model: LocationImageModel, tables: list[Path]) -> dict[str, float]:
     held = np.sort(order[: round(len(pairs) * VAL_FRACTION)])
     owner = np.concatenate([np.full(t.windows, i) for i, t in enumerate(pairs.tables)])[held]
     centres = np.array([PLACES[t.parent.name][:2] for t in tables])
-    loaded = LoadedLocation(model.eval(), None)  # type: ignore[arg-type]
+    info = LocationBundle(encoder=model.encoder.spec, image_dim=pairs.image_dim, temperature=0.07)
+    loaded = LoadedLocation(model.eval(), info)
     places = torch.from_numpy(encode(centres[:, 0], centres[:, 1], bundle=loaded))
-    with torch.no_grad():
-        images = model.embed_images(torch.from_numpy(pairs.vectors[held]))
+    images = torch.from_numpy(encode_images(tables, bundle=loaded))[held]
     similarity = (images @ places.T).numpy()
     accuracy = float((similarity.argmax(1) == owner).mean())
     precisions = []
@@ -157,3 +158,19 @@ def test_resume_continues_the_interrupted_run(
     epochs = torch.load(resumed.checkpoint, weights_only=True)["epoch"]
     assert epochs == 2  # 0-based: the third epoch ran after the two of the first run
     assert read_location_json(resumed.bundle).metrics["val/loss"] == resumed.metrics["val/loss"]
+
+
+def test_windows_of_another_image_model_are_refused(
+    tmp_path: Path, trained: tuple[TrainResult, list[Path]]
+) -> None:
+    result, tables = trained
+    loaded = load_location_bundle(result.bundle)
+    assert encode_images(tables[:1], bundle=loaded).shape == (256, 32)
+    other = loaded.bundle.model_copy(
+        update={"image_model": {**(loaded.bundle.image_model or {}), "fingerprint": "0" * 16}}
+    )
+    with pytest.raises(ConfigError, match="vectors of different models cannot be compared"):
+        encode_images(tables, bundle=LoadedLocation(loaded.model, other))
+    narrow = loaded.bundle.model_copy(update={"image_model": None, "image_dim": 64})
+    with pytest.raises(ConfigError, match="vectors of 192 values"):
+        encode_images(tables, bundle=LoadedLocation(loaded.model, narrow))

@@ -12,6 +12,7 @@ from eoforge.location.bundle import LoadedLocation, load_location_bundle
 from eoforge.location.points import check_points
 
 BundleLike = str | os.PathLike[str] | LoadedLocation
+"""A location bundle folder, or one already loaded."""
 
 
 def encode(
