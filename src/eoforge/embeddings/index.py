@@ -29,8 +29,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import faiss
@@ -40,6 +42,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import CRS
+from threadpoolctl import ThreadpoolController
 
 from eoforge.embeddings.table import WINDOW_COLUMNS, EmbeddingTable, read_tables
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
@@ -55,12 +58,83 @@ FORMAT_VERSION = 1
 RESULT_COLUMNS = ["query", "rank", "id", "score", *WINDOW_COLUMNS, "geometry"]
 """Columns of a search result."""
 
+SCORE_BLOCK = 2**24
+"""Most scores (float32: 64 MiB) held at once while searching: queries go in blocks."""
+
+RESCORE_BLOCK = 2**22
+"""Most values (float32: 16 MiB) multiplied at once when the best windows are scored again."""
+
+FEW_QUERIES = 4
+"""Up to this many queries are scored on one BLAS thread (see :meth:`EmbeddingIndex.search`)."""
+
 
 def normalized(vectors: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """Rows scaled to unit length (zero rows stay zero), float32 C-contiguous ``[N, D]``."""
     array = np.array(vectors, dtype=np.float32, ndmin=2, order="C")
     norms = np.linalg.norm(array, axis=1, keepdims=True)
     return np.ascontiguousarray(array / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+@contextmanager
+def _blas_threads(count: int | None) -> Iterator[None]:
+    """Run the block on ``count`` BLAS threads (None: as configured), restored after."""
+    if count is None:
+        yield
+        return
+    with _threads().limit(limits=count, user_api="blas"):
+        yield
+
+
+@cache
+def _threads() -> ThreadpoolController:
+    """The BLAS libraries loaded (found once: looking them up takes about a millisecond)."""
+    return ThreadpoolController()
+
+
+def _best(
+    scores: npt.NDArray[np.float32],
+    queries: npt.NDArray[np.float32],
+    matrix: npt.NDArray[np.float32],
+    k: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The ``k`` best windows of each query, ranked on scores computed again row by row.
+
+    A BLAS product may round the same dot product differently depending on
+    where the row falls in its blocks, so equal vectors could score apart. The
+    windows within rounding reach (``(D + 2) * 2**-23``) of the k-th best score are
+    scored again one window at a time (float32 products summed in float64: equal
+    vectors score equal) and ranked on that: score descending, then id ascending.
+
+    Args:
+        scores: ``[B, N]`` BLAS scores (left-out windows -inf).
+        queries: ``[B, D]`` the normalised queries.
+        matrix: ``[N, D]`` the normalised windows.
+        k: Windows per query.
+
+    Returns:
+        Query numbers (``0..B-1``), window ids and scores, float64 ``[M]`` each,
+        query by query, best first; ``M <= B * k`` (fewer where windows ran out).
+    """
+    n = scores.shape[1]
+    reach = (matrix.shape[1] + 2) * 2.0**-23
+    if k < n:
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]
+        near = scores >= kth - reach
+        near &= scores > -np.inf
+    else:
+        near = scores > -np.inf
+    rows, ids = np.nonzero(near)
+    exact = np.empty(len(ids), np.float64)
+    step = max(1, RESCORE_BLOCK // matrix.shape[1])
+    for start in range(0, len(ids), step):
+        part = slice(start, start + step)
+        products = matrix[ids[part]] * queries[rows[part]]
+        exact[part] = products.sum(axis=1, dtype=np.float64)
+    order = np.lexsort((ids, -exact, rows))
+    rows, ids, exact = rows[order], ids[order], exact[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    best = rank < k
+    return rows[best].astype(np.int64), ids[best].astype(np.int64), exact[best]
 
 
 @dataclass
@@ -205,8 +279,16 @@ class EmbeddingIndex:
         check_model: bool = True,
         exclude: Sequence[Sequence[int]] | None = None,
         exclude_overlapping: bool = False,
+        keep: npt.NDArray[np.bool_] | None = None,
     ) -> gpd.GeoDataFrame:
         """The ``k`` windows most similar to each query vector.
+
+        All queries are scored in one matrix product with the index's vectors
+        (exact, float32); excluded windows are taken out of the scores before
+        the best ``k`` are picked, so no query comes back short while windows
+        remain. The windows near the k-th place are scored again one by one, so
+        that equal vectors score equal; equal scores are ranked by id, lowest
+        first.
 
         Args:
             vectors: ``[D]`` or ``[Q, D]`` query vectors (any length; normalised here).
@@ -218,14 +300,19 @@ class EmbeddingIndex:
             exclude_overlapping: Leave out windows whose footprint overlaps the
                 query window's (``exclude``'s first id), i.e. its neighbours on an
                 overlapping lattice.
+            keep: ``[N]`` booleans, one per window id: only windows marked True are
+                returned (e.g. those inside a box or time interval); None keeps all.
 
         Returns:
             ``RESULT_COLUMNS``: query number, rank (0 = most similar), window id,
-            cosine similarity and the window, best first per query.
+            cosine similarity and the window, best first per query; fewer than
+            ``k`` rows for a query only when fewer windows are left.
 
         Raises:
             ConfigError: ``model`` is not the index's model, the vectors have the
-                wrong length, or ``k`` < 1.
+                wrong length or are not finite, ``k`` < 1, ``exclude`` does not
+                match the queries or names ids outside the index, or ``keep`` is
+                not one boolean per window.
         """
         if check_model:
             same_model(
@@ -242,34 +329,115 @@ class EmbeddingIndex:
                 f"{self.dim}-value vectors.",
                 fix="query with vectors of the index's model and k >= 1.",
             )
-        rows: list[dict[str, object]] = []
-        for q, query in enumerate(queries):
-            given = list(exclude[q]) if exclude is not None else []
-            skip = set(given)
-            if exclude_overlapping and given:
-                first = self.windows.geometry.iloc[given[0]]
-                touching = self.windows.sindex.query(first, predicate="intersects")
-                near = self.windows.geometry.iloc[touching].intersection(first).area > 0
-                skip |= {int(i) for i in touching[near.to_numpy()]}
-            for rank, (row, score) in enumerate(self._top(query, k, skip)):
-                rows.append({"query": q, "rank": rank, "id": row, "score": score})
-        found = pd.DataFrame(rows, columns=["query", "rank", "id", "score"])
-        windows = self.windows.iloc[found["id"].to_numpy()].reset_index(drop=True)
-        frame = pd.concat([found, windows[[*WINDOW_COLUMNS, "geometry"]]], axis=1)
-        return gpd.GeoDataFrame(frame, geometry="geometry", crs=self.windows.crs)
+        if not np.isfinite(queries).all():
+            raise ConfigError(
+                "query vectors hold NaN or infinite values.",
+                fix="query with finite vectors (e.g. of windows with valid pixels).",
+            )
+        if keep is not None and (keep.dtype != np.bool_ or keep.shape != (len(self),)):
+            raise ConfigError(
+                f"keep has shape {keep.shape} and dtype {keep.dtype}; the index holds "
+                f"{len(self)} windows.",
+                fix="give one boolean per window id (e.g. a filter over index.windows).",
+            )
+        skipped = self._skipped(len(queries), exclude, exclude_overlapping)
+        return self._results(*self._top(queries, k, skipped, keep))
+
+    def _skipped(
+        self,
+        count: int,
+        exclude: Sequence[Sequence[int]] | None,
+        overlapping: bool,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``(query, id)`` pairs never returned: the given ids and, when asked, overlaps.
+
+        Returns:
+            Two int64 ``[M]`` arrays: query numbers and window ids.
+        """
+        if exclude is None:
+            empty = np.zeros(0, np.int64)
+            return empty, empty
+        if len(exclude) != count:
+            raise ConfigError(
+                f"exclude has {len(exclude)} lists for {count} queries.",
+                fix="give one list of ids to leave out per query vector.",
+            )
+        lengths = np.array([len(ids) for ids in exclude], dtype=np.int64)
+        ids = np.fromiter((i for given in exclude for i in given), np.int64, int(lengths.sum()))
+        queries = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        if ids.size and not (ids.min() >= 0 and ids.max() < len(self)):
+            raise ConfigError(
+                f"exclude names ids outside the index (ids 0..{len(self) - 1}).",
+                fix="give row ids of the index (the id column of its windows).",
+            )
+        if overlapping and ids.size:
+            asking = np.flatnonzero(lengths > 0)
+            footprints = self.windows.geometry.to_numpy()
+            first = footprints[ids[np.cumsum(lengths) - lengths][asking]]
+            which, touching = self.windows.sindex.query(first, predicate="intersects")
+            shared = shapely.area(shapely.intersection(first[which], footprints[touching])) > 0
+            queries = np.concatenate([queries, asking[which[shared]]])
+            ids = np.concatenate([ids, touching[shared].astype(np.int64)])
+        return queries, ids
+
+    def _matrix(self) -> npt.NDArray[np.float32]:
+        """The index's normalised vectors, ``[N, D]`` float32, a view of FAISS's storage."""
+        if len(self) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        flat = faiss.rev_swig_ptr(self.index.get_xb(), len(self) * self.dim)
+        return np.asarray(flat, dtype=np.float32).reshape(len(self), self.dim)
 
     def _top(
-        self, query: npt.NDArray[np.float32], k: int, skip: set[int]
-    ) -> list[tuple[int, float]]:
-        """Best ``k`` ``(id, score)`` not in ``skip``, searching wider until enough are found."""
-        wanted = min(k + len(skip), len(self))
-        while True:
-            scores, ids = self.index.search(query[None], wanted)
-            kept = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-            kept = [(i, s) for i, s in kept if i not in skip]
-            if len(kept) >= k or wanted >= len(self):
-                return kept[:k]
-            wanted = min(wanted * 4, len(self))
+        self,
+        queries: npt.NDArray[np.float32],
+        k: int,
+        skipped: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+        keep: npt.NDArray[np.bool_] | None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Best ``k`` windows per query: query numbers, ids and scores, ``[M]`` each.
+
+        Queries go through the BLAS matrix product in blocks of at most
+        ``SCORE_BLOCK`` scores; up to ``FEW_QUERIES`` queries run on one BLAS thread
+        (a matrix-vector product gains little from more, and threads that wait for
+        each other on a busy machine cost several times the scan).
+        """
+        matrix = self._matrix()
+        n = len(matrix)
+        skip_q, skip_id = skipped
+        block = max(1, SCORE_BLOCK // max(n, 1))
+        threads = 1 if len(queries) <= FEW_QUERIES else None
+        parts = []
+        with _blas_threads(threads):
+            for start in range(0, len(queries), block):
+                stop = min(start + block, len(queries))
+                table = queries[start:stop] @ matrix.T  # [B, N]
+                if keep is not None:
+                    table[:, ~keep] = -np.inf
+                inside = (skip_q >= start) & (skip_q < stop)
+                table[skip_q[inside] - start, skip_id[inside]] = -np.inf
+                table[np.isnan(table)] = -np.inf
+                rows, ids, scores = _best(table, queries[start:stop], matrix, k)
+                parts.append((rows + start, ids, scores))
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+        rows, ids, scores = (np.concatenate(column) for column in zip(*parts, strict=True))
+        return rows, ids, scores
+
+    def _results(
+        self,
+        queries: npt.NDArray[np.int64],
+        ids: npt.NDArray[np.int64],
+        scores: npt.NDArray[np.float64],
+    ) -> gpd.GeoDataFrame:
+        """The result table of ``[M]`` query numbers, ids and scores, query by query, best first."""
+        rank = np.arange(len(queries)) - np.searchsorted(queries, queries)
+        found = self.windows.take(ids)[[*WINDOW_COLUMNS, "geometry"]]
+        found.index = pd.RangeIndex(len(ids))
+        for position, (name, values) in enumerate(
+            (("query", queries), ("rank", rank), ("id", ids), ("score", scores))
+        ):
+            found.insert(position, name, values)
+        return found
 
     def like(self, row: int, k: int = 10, *, exclude_overlapping: bool = False) -> gpd.GeoDataFrame:
         """The ``k`` windows most similar to window ``row`` of the index (itself left out)."""
