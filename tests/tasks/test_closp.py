@@ -16,12 +16,15 @@ from tests.helpers import write_tif
 from torch.utils.data import DataLoader
 
 from eoforge.data import collate
+from eoforge.embeddings import build_index, embed, read_tables
 from eoforge.errors import ConfigError
 from eoforge.models import ModelSpec, build_model
 from eoforge.models.image_text import ClospModel, ImageTower
+from eoforge.models.image_text_bundle import save_closp_bundles
 from eoforge.tasks.image_text import CaptionPairs, read_caption_table
 from eoforge.tasks.image_text.closp import ClospTask, cross_modality_scores
 from eoforge.text import SentenceTower
+from eoforge.text.search import search_text
 
 OPTICAL = ["S2.B04", "S2.B08", "S2.B11"]
 SAR = ["S1.VV", "S1.VH"]
@@ -107,3 +110,14 @@ def test_optical_and_sar_meet_through_text(tmp_path: Path, text: SentenceTower) 
     assert scores["trained"]["map"] > scores["untrained"]["map"] + 0.2, scores
     with pytest.raises(ConfigError, match="no image tower"):
         task.model.encode_image("hyperspectral", torch.zeros(1, 3, 16, 16))
+    # one bundle per modality, one text side: embed and search each with the usual commands
+    bundles = save_closp_bundles(tmp_path / "closp", task.model, norm, patch_size=WINDOW)
+    assert set(bundles) == {"optical", "sar"}
+    table = embed(bundles["sar"], tmp_path / "t_sar.tif", tmp_path / "emb")[0]
+    vectors = read_tables(table.paths["embeddings"]).vectors
+    with torch.no_grad():
+        direct = task.embed("sar", windows(test_sar)).numpy()
+    np.testing.assert_allclose(vectors, direct, atol=1e-4)
+    build_index(table.paths["embeddings"], tmp_path / "sar_index")
+    found = search_text(["open water"], tmp_path / "sar_index", k=4)
+    assert np.mean(shared.reshape(-1)[found["id"].to_numpy()] == 2) >= 0.75

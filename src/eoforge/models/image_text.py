@@ -101,6 +101,7 @@ class ImageTower(nn.Module):
         self.encoder = encoder
         self.projection = nn.Linear(width, dim)
         self.num_features = dim
+        self.spec: ModelSpec | None = None
 
     def forward(self, image: Tensor, bands: Sequence[str | Band] | None = None) -> Tensor:
         """Unit joint vectors ``[B, D]``; ``bands`` names other input bands (spectral encoders)."""
@@ -116,7 +117,9 @@ class ImageTower(nn.Module):
 )
 def _image_tower(spec: ModelSpec) -> nn.Module:
     inner = encoder_spec(spec)
-    return ImageTower(get_factory(inner)(inner), joint_dim(spec))
+    tower = ImageTower(get_factory(inner)(inner), joint_dim(spec))
+    tower.spec = spec  # what rebuilds it (CLOSP exports each modality's tower from it)
+    return tower
 
 
 class ImageTextModel(nn.Module):
@@ -235,6 +238,11 @@ class ClospModel(nn.Module):
         text_dim: Any = text_tower.dim  # a plain int attribute (nn.Module types it as a Tensor)
         self.text_projection = nn.Linear(int(text_dim), widths.pop())
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1.0 / temperature)))
+
+    @property
+    def dim(self) -> int:
+        """Joint-space width."""
+        return int(self.text_projection.out_features)
 
     def scale(self) -> Tensor:
         """``exp(logit_scale)``, at most 100."""

@@ -32,8 +32,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
-from eoforge.models.bundle import BUNDLE_JSON
-from eoforge.models.image_text import ImageTextModel
+from eoforge.models.bundle import BUNDLE_JSON, Bundle, Normalization, save_bundle
+from eoforge.models.image_text import ClospModel, ImageTextModel, ImageTower
 from eoforge.text import TEXT_PACKAGE, SentenceTower, check_texts
 
 TEXT_JSON = "text.json"
@@ -41,12 +41,13 @@ TEXT_WEIGHTS = "text.safetensors"
 TEXT_FORMAT = 1
 
 
-def write_text_side(folder: str | os.PathLike[str], model: ImageTextModel) -> Path:
+def write_text_side(folder: str | os.PathLike[str], model: ImageTextModel | ClospModel) -> Path:
     """Write ``text.json`` and ``text.safetensors`` of ``model`` into a bundle folder.
 
     Args:
         folder: The image tower's bundle folder.
-        model: The trained dual encoder (its text tower a :class:`SentenceTower`).
+        model: The trained dual encoder, or a CLOSP model (one text side for every
+            tower); its text tower a :class:`SentenceTower`.
 
     Raises:
         ConfigError: The text tower is not a sentence tower.
@@ -192,3 +193,57 @@ def load_text_side(folder: str | os.PathLike[str], device: str = "cpu") -> TextS
     digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()[:16]
     tower.to(device)
     return TextSide(tower, projection.eval(), temperature, root, digest)
+
+
+def save_closp_bundles(
+    folder: str | os.PathLike[str],
+    model: ClospModel,
+    normalization: dict[str, tuple[list[float], list[float]]],
+    *,
+    gsd: dict[str, float | None] | None = None,
+    patch_size: int,
+) -> dict[str, Path]:
+    """One image-text bundle per modality of a CLOSP model, all with the same text side.
+
+    ``<folder>/<modality>/`` is an embedding bundle of that modality's tower with
+    the shared text side beside it: ``eoforge embed`` and ``eoforge search`` work on
+    each, and the vectors of every modality lie in one joint space.
+
+    Args:
+        folder: Parent folder of the bundles.
+        model: The trained CLOSP model.
+        normalization: Per modality, per-band ``(mean, std)`` in physical units.
+        gsd: Per modality, the training pixel size in metres (None: unknown).
+        patch_size: Window side the towers were trained on, pixels.
+
+    Raises:
+        ConfigError: A modality without statistics.
+    """
+    out: dict[str, Path] = {}
+    for name, tower in model.towers.items():
+        assert isinstance(tower, ImageTower)
+        if name not in normalization:
+            raise ConfigError(
+                f"no normalisation statistics for {name!r}.",
+                fix="give (mean, std) for every modality.",
+            )
+        spec = tower.spec
+        if spec is None:
+            raise ConfigError(
+                f"the {name!r} tower carries no spec to rebuild it from.",
+                fix="build CLOSP towers with build_model(image_text_tower spec).",
+            )
+        bands = list(spec.in_bands)
+        mean, std = normalization[name]
+        bundle = Bundle(
+            task="embedding",
+            model=spec,
+            bands=bands,
+            normalization=Normalization(mean=list(mean), std=list(std)),
+            gsd=None if gsd is None else gsd.get(name),
+            patch_size=patch_size,
+        )
+        path = save_bundle(Path(folder) / name, tower.cpu(), bundle)
+        write_text_side(path, model)
+        out[name] = path
+    return out
