@@ -4,7 +4,19 @@ A path may be a raster file, a product folder, a folder of scenes, or a STAC
 JSON (item, collection, catalog, ItemCollection). Sources that provide every
 band the model needs are scenes on their own; sources that provide only some
 (a Sentinel-2 product beside a Sentinel-1 one) are grouped with those of the
-same day and footprint. Change models get pairs of dates.
+same day and footprint (undated sources only with those of the same folder
+when a band would otherwise come twice, e.g. two date folders of band files).
+Change models get pairs of dates.
+
+Scene names (the stem of the output files) are stable and unique: a single
+product or multi-band file keeps its own name (a STAC item's id, a product
+folder's name, a file's stem); several files together (or one named by its
+band, ``S2.B02.tif``) take their folder's name, with the folder above it in
+front when that name holds no letter (a date folder ``s2/20240301`` gives
+``s2-20240301``, as synth's STAC item ids); sources of folders with one name
+(``s1/20240301``, ``s2/20240301``) take that name, other groups the first
+source's name and the date. Names that would repeat take more of their folder
+path in front, then a number.
 """
 
 from __future__ import annotations
@@ -104,8 +116,9 @@ def group_scenes(
         else:
             groups.setdefault(_key(source), []).append(source)
     for members in groups.values():
-        if all(any(s.resolve(b) for s in members) for b in bands):
-            singles.append(tuple(members))
+        for part in _split_repeats(members):
+            if all(any(s.resolve(b) for s in part) for b in bands):
+                singles.append(tuple(part))
     if not singles:
         have = sorted({b for s in useful for b in s.bands}) or ["none of them"]
         raise ConfigError(
@@ -113,9 +126,10 @@ def group_scenes(
             f"the inputs provide {', '.join(have[:12])}.",
             fix="point at scenes of the sensors the model was trained on.",
         )
+    names = _unique_names(singles)
     if dates == 1:
-        return [Scene(_name(group), (group,)) for group in singles]
-    return _pairs(singles)
+        return [Scene(name, (group,)) for name, group in zip(names, singles, strict=True)]
+    return _pairs(singles, names)
 
 
 def _key(source: RasterSource) -> tuple[object, ...]:
@@ -125,27 +139,101 @@ def _key(source: RasterSource) -> tuple[object, ...]:
     return (day, str(grid.crs), round(b.left), round(b.bottom), round(b.right), round(b.top))
 
 
-def _name(group: tuple[RasterSource, ...]) -> str:
+def _folder(source: RasterSource) -> Path:
+    """The folder holding the source's first band file (absolute)."""
+    return Path(next(iter(source.assets.values())).path).absolute().parent
+
+
+def _repeats(members: Sequence[RasterSource]) -> bool:
+    names = [band for source in members for band in source.bands]
+    return len(names) != len(set(names))
+
+
+def _split_repeats(members: list[RasterSource]) -> list[list[RasterSource]]:
+    """``members`` as one group, or split where a band would come from two sources.
+
+    Undated sources of one footprint are split by folder name first (``s1/20240301``
+    and ``s2/20240301`` stay together), then by folder.
+    """
+    if not _repeats(members):
+        return [members]
+    by_name: dict[str, list[RasterSource]] = {}
+    for source in members:
+        by_name.setdefault(_folder(source).name, []).append(source)
+    parts: list[list[RasterSource]] = []
+    for named in by_name.values():
+        if not _repeats(named):
+            parts.append(named)
+            continue
+        by_folder: dict[Path, list[RasterSource]] = {}
+        for source in named:
+            by_folder.setdefault(_folder(source), []).append(source)
+        parts.extend(by_folder.values())
+    return parts
+
+
+def _candidates(group: tuple[RasterSource, ...]) -> list[str]:
+    """Names for ``group``, shortest first; each next one has one more folder in front."""
     first = group[0]
-    if len(group) == 1 or first.datetime is None:
-        return first.name
-    return f"{first.name}_{first.datetime:%Y%m%d}"
+    folders = sorted({_folder(source) for source in group})
+    common = Path(os.path.commonpath(folders))
+    above = [p for p in common.parts if p not in ("/", "\\", "")]
+    if len(group) == 1 and first.name not in first.bands:
+        base = first.name
+    elif len(folders) == 1:  # a folder of band files (or one, named by its band): the folder's
+        base = above.pop() if above else first.name
+        if not any(c.isalpha() for c in base) and above:
+            base = f"{above.pop()}-{base}"
+    elif len({f.name for f in folders}) == 1:  # s1/20240301 and s2/20240301
+        base = folders[0].name
+    else:
+        base = first.name if first.datetime is None else f"{first.name}_{first.datetime:%Y%m%d}"
+    names = [base]
+    for part in reversed(above):
+        names.append(f"{part}-{names[-1]}")
+    return names
 
 
-def _when(group: tuple[RasterSource, ...]) -> tuple[float, str]:
+def _unique_names(groups: Sequence[tuple[RasterSource, ...]]) -> list[str]:
+    """A name per group, in order (see the module's notes), none repeated."""
+    candidates = [_candidates(group) for group in groups]
+    depth = [0] * len(groups)
+    while True:
+        chosen = [names[min(d, len(names) - 1)] for names, d in zip(candidates, depth, strict=True)]
+        counts = {name: chosen.count(name) for name in chosen}
+        longer = [
+            i
+            for i, name in enumerate(chosen)
+            if counts[name] > 1 and depth[i] + 1 < len(candidates[i])
+        ]
+        if not longer:
+            break
+        for i in longer:
+            depth[i] += 1
+    seen: dict[str, int] = {}
+    for i, name in enumerate(list(chosen)):  # the same folder twice: numbered in input order
+        if counts[name] > 1:
+            seen[name] = seen.get(name, 0) + 1
+            chosen[i] = f"{name}_{seen[name]}"
+    return chosen
+
+
+def _when(group: tuple[RasterSource, ...], name: str) -> tuple[float, str]:
     when = group[0].datetime
-    return (when.timestamp() if when is not None else math.inf, group[0].name)
+    return (when.timestamp() if when is not None else math.inf, name)
 
 
-def _pairs(singles: list[tuple[RasterSource, ...]]) -> list[Scene]:
-    by_place: dict[tuple[object, ...], list[tuple[RasterSource, ...]]] = {}
-    for group in singles:
-        by_place.setdefault(_key(group[0])[1:], []).append(group)
+def _pairs(singles: list[tuple[RasterSource, ...]], names: list[str]) -> list[Scene]:
+    """Consecutive dates of each footprint, earlier first (undated: by name)."""
+    by_place: dict[tuple[object, ...], list[int]] = {}
+    for i, group in enumerate(singles):
+        by_place.setdefault(_key(group[0])[1:], []).append(i)
     scenes = []
-    for groups in by_place.values():
-        ordered = sorted(groups, key=_when)
+    for members in by_place.values():
+        ordered = sorted(members, key=lambda i: _when(singles[i], names[i]))
         for before, after in itertools.pairwise(ordered):
-            scenes.append(Scene(f"{_name(before)}_to_{_name(after)}", (before, after)))
+            pair = (singles[before], singles[after])
+            scenes.append(Scene(f"{names[before]}_to_{names[after]}", pair))
     if not scenes:
         raise ConfigError(
             "a change model needs two dates of the same place; found one.",
