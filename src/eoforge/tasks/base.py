@@ -105,6 +105,10 @@ class EOTask(L.LightningModule, ABC):
     kind = ""
     """Task name as :func:`~eoforge.tasks.build_task` and model specs know it."""
     default_loss = "ce"
+    fused_optimizer = False
+    """Step Adam/AdamW with one fused kernel over all parameters when they allow it
+    (floating point, on a CPU or GPU): the same update, a fraction of the time of one
+    small kernel per operation and parameter."""
 
     def __init__(
         self,
@@ -320,6 +324,11 @@ class EOTask(L.LightningModule, ABC):
 
     # --- optimisation ----------------------------------------------------------------
 
+    def _fused(self, params: Sequence[Tensor]) -> bool | None:
+        """True when :attr:`fused_optimizer` is set and ``params`` allow it, else None."""
+        ok = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+        return True if self.fused_optimizer and ok and params else None
+
     def configure_optimizers(self) -> Any:
         """The optimiser, and the cosine schedule when asked for."""
         hp = self.hparams
@@ -330,9 +339,13 @@ class EOTask(L.LightningModule, ABC):
                 params, lr=hp["lr"], momentum=0.9, weight_decay=hp["weight_decay"]
             )
         elif hp["optimizer"] == "adam":
-            optimizer = torch.optim.Adam(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
+            optimizer = torch.optim.Adam(
+                params, lr=hp["lr"], weight_decay=hp["weight_decay"], fused=self._fused(params)
+            )
         else:
-            optimizer = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
+            optimizer = torch.optim.AdamW(
+                params, lr=hp["lr"], weight_decay=hp["weight_decay"], fused=self._fused(params)
+            )
         if hp["scheduler"] is None:
             return optimizer
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(

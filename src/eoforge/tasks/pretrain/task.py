@@ -43,7 +43,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
 from eoforge.errors import ConfigError, available_list
-from eoforge.models.encoders import SpectralResNet, SpectralViT, canonical_bands
+from eoforge.models.encoders import SpectralViT, canonical_bands
 from eoforge.models.ssl import (
     FeatureQueue,
     MaskedAutoencoder,
@@ -122,7 +122,9 @@ class PretrainTask(EOTask):
         d4: Views: random flips and quarter turns.
         gain: Views: std of the per-band gain jitter.
         offset: Views: std of the per-band offset jitter (band standard deviations).
-        channels_last: Run a ResNet encoder on channels-last views on GPUs.
+        channels_last: Run a convolutional encoder (anything but ``spectral_vit``) on
+            channels-last views, on CPUs and GPUs (their convolutions' fast layout;
+            the same values up to float rounding).
         **options: :class:`~eoforge.tasks.base.EOTask` arguments
             (``lr``, ``optimizer``, ``normalization``...); ``augment`` is
             forced off (views replace it).
@@ -133,6 +135,7 @@ class PretrainTask(EOTask):
 
     kind = "pretrain"
     default_loss = "method"
+    fused_optimizer = True
 
     def __init__(
         self,
@@ -186,7 +189,7 @@ class PretrainTask(EOTask):
             gain=gain,
             offset=offset,
         )
-        self.channels_last = channels_last and isinstance(model, SpectralResNet)
+        self.channels_last = channels_last and not isinstance(model, SpectralViT)
         self.mae: MaskedAutoencoder | None = None
         self.projector: ProjectionHead | None = None
         self.momentum_encoder: nn.Module | None = None
@@ -288,14 +291,18 @@ class PretrainTask(EOTask):
     def _standardised(self, batch: Batch) -> Tensor:
         image: Tensor = batch["image"]
         x = image if self.normalize is None else self.normalize(image)
-        x = blank_invalid(x, batch.get("valid"))
-        if self.channels_last and x.is_cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x
+        return blank_invalid(x, batch.get("valid"))
+
+    def _encode(self, encoder: nn.Module, views: Tensor) -> Tensor:
+        """Features ``[B, D]`` of ``views`` (channels-last for convolutional encoders)."""
+        if self.channels_last:  # after the views: grid_sample returns contiguous images
+            views = views.contiguous(memory_format=torch.channels_last)
+        out: Tensor = encoder(views)
+        return out
 
     def _project(self, x: Tensor) -> Tensor:
         assert self.projector is not None
-        out: Tensor = self.projector(self.model(x))
+        out: Tensor = self.projector(self._encode(self.model, x))
         return out
 
     def pretrain_loss(
@@ -342,7 +349,7 @@ class PretrainTask(EOTask):
             momentum_update(self.projector, self.momentum_projector, self.momentum)
         query = self._project(a)
         with torch.no_grad():
-            key: Tensor = self.momentum_projector(self.momentum_encoder(b))
+            key: Tensor = self.momentum_projector(self._encode(self.momentum_encoder, b))
         loss = moco_loss(query, key, self.queue.keys, self.temperature)
         if update:  # enqueued after the backward pass (which needs the queue as it is)
             gathered = cast(Tensor, self.all_gather(key.detach()))
