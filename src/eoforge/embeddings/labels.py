@@ -3,8 +3,10 @@
 Per-cluster land-cover shares (:mod:`.cluster`) need the label class of
 every input pixel under a typology map's pixels. :class:`LabelLayer` reads
 it on a given grid: a class raster (nearest neighbour, nodata and pixels
-outside it unlabelled; names from eoforge's ``CLASS_<id>`` tags, else
-``class <value>``) or a vector layer (GeoJSON, GeoPackage, GeoParquet, ...)
+outside it unlabelled; class names as eoforge reads them for any class
+raster, :func:`~eoforge.evaluate.readers.read_classes`: its ``CLASS_<id>``
+tags, else a ``legend.json`` beside it or one folder up, as synth writes,
+else ``class <value>``) or a vector layer (GeoJSON, GeoPackage, GeoParquet, ...)
 whose ``column`` holds each polygon's class, burnt where a pixel's centre
 lies inside a polygon.
 """
@@ -22,6 +24,7 @@ from pyproj import CRS
 from rasterio.warp import Resampling, reproject
 
 from eoforge.errors import ConfigError, MissingFileError
+from eoforge.evaluate.readers import read_classes
 from eoforge.geo import make_grid
 from eoforge.io import read_vector
 from eoforge.io.vector.rasterize import rasterize_labels
@@ -51,9 +54,7 @@ class LabelLayer:
         self.raster = self.path.suffix.lower() in RASTER_SUFFIXES
         self.names: dict[int, str] = {}
         if self.raster:
-            with rasterio.open(self.path) as src:
-                tags = src.tags(1)
-            self.names = {int(k[6:]): v for k, v in tags.items() if k.startswith("CLASS_")}
+            self.names = {c.id: c.name for c in read_classes(self.path)}
             return
         if column is None:
             raise ConfigError(
