@@ -77,7 +77,11 @@ def search_command(
         typer.Option("--exclude-overlapping", help="Leave out windows overlapping the example."),
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write the results (.parquet, .geojson, .gpkg).")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write the results (.parquet or .gpkg in the index's CRS, .geojson in WGS84).",
+        ),
     ] = None,
 ) -> None:
     """The windows most similar to an example window."""
@@ -178,7 +182,10 @@ def _write(found: gpd.GeoDataFrame, out: Path) -> None:
         )
     frame = found.copy()
     frame["time"] = [None if t is None or t != t else t.isoformat() for t in frame["time"]]
-    frame.to_file(out, driver="GPKG" if out.suffix.lower() == ".gpkg" else "GeoJSON")
+    geojson = out.suffix.lower() != ".gpkg"
+    if geojson and frame.crs is not None:  # GeoJSON (RFC 7946) is WGS84 lon/lat
+        frame = frame.to_crs("EPSG:4326")
+    frame.to_file(out, driver="GeoJSON" if geojson else "GPKG")
 
 
 def register(main: typer.Typer) -> None:
