@@ -101,6 +101,14 @@ def test_bad_points_files_say_what_to_do(tmp_path: Path) -> None:
 
 
 def test_bundle_checks(bundle: Path, tmp_path: Path) -> None:
+    again = LocationImageModel(SPEC, image_dim=12)
+    with torch.no_grad():
+        again.image_projection.bias.fill_(0.5)
+    info = LocationBundle(encoder=SPEC, image_dim=12, temperature=0.07)
+    save_location_bundle(bundle, again, info)  # replaces the bundle there
+    reloaded = load_location_bundle(bundle).model.image_projection.bias
+    assert torch.equal(reloaded, torch.full((8,), 0.5))
+    assert sorted(p.name for p in bundle.parent.iterdir()) == ["location"]  # nothing left over
     image = image_bundle(tmp_path / "image")
     with pytest.raises(ConfigError, match=r"not a location bundle \(a embedding model bundle"):
         load_location_bundle(image)

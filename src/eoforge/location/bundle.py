@@ -125,14 +125,24 @@ def save_location_bundle(
         save_file(tensors, str(staging / WEIGHTS_FILE), metadata={"eoforge_version": __version__})
         text = bundle.model_dump_json(indent=2) + "\n"
         (staging / BUNDLE_JSON).write_text(text, encoding="utf-8")
-        backup = target.with_name(f".{target.name}.old-{staging.name}")
-        if target.exists():
-            target.rename(backup)
-        staging.rename(target)
-        shutil.rmtree(backup, ignore_errors=True)
+        _replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _replace(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an old ``target`` is moved aside, and back on failure."""
+    backup = target.with_name(f".{target.name}.old-{staging.name}")
+    if target.exists():
+        target.rename(backup)
+    try:
+        staging.rename(target)
+    except OSError:
+        if backup.exists():
+            backup.rename(target)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
 
 
 def read_location_json(directory: str | os.PathLike[str]) -> LocationBundle:
