@@ -141,6 +141,8 @@ def test_keep_limits_results_to_the_windows_marked(
     short = index.search(queries, 5, check_model=False, keep=few, exclude=[[4], [], []])
     assert short.groupby("query").size().tolist() == [1, 2, 2] and set(short.id) <= {4, 9}
     assert short["rank"].tolist() == [0, 0, 1, 0, 1]
+    none = index.search(queries, 5, check_model=False, keep=np.zeros(len(index), bool))
+    assert none.empty and list(none.columns) == RESULT_COLUMNS and none.crs == index.windows.crs
 
 
 def test_bad_requests_are_refused(fixed: tuple[EmbeddingIndex, np.ndarray]) -> None:

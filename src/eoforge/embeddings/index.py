@@ -45,7 +45,6 @@ import faiss
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import shapely
 from pyproj import CRS
 from threadpoolctl import ThreadpoolController
@@ -438,13 +437,11 @@ class EmbeddingIndex:
     ) -> gpd.GeoDataFrame:
         """The result table of ``[M]`` query numbers, ids and scores, query by query, best first."""
         rank = np.arange(len(queries)) - np.searchsorted(queries, queries)
-        found = self.windows.take(ids)[[*WINDOW_COLUMNS, "geometry"]]
-        found.index = pd.RangeIndex(len(ids))
-        for position, (name, values) in enumerate(
-            (("query", queries), ("rank", rank), ("id", ids), ("score", scores))
-        ):
-            found.insert(position, name, values)
-        return found
+        columns: dict[str, object] = {"query": queries, "rank": rank, "id": ids, "score": scores}
+        for name in WINDOW_COLUMNS:  # one take per column: the frame is built once, in order
+            columns[name] = self.windows[name].array.take(ids)
+        columns["geometry"] = self.windows.geometry.array.take(ids)
+        return gpd.GeoDataFrame(columns, geometry="geometry", crs=self.windows.crs)
 
     def like(self, row: int, k: int = 10, *, exclude_overlapping: bool = False) -> gpd.GeoDataFrame:
         """The ``k`` windows most similar to window ``row`` of the index (itself left out)."""
