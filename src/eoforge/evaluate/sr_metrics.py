@@ -15,6 +15,7 @@ clear mask marks target pixels that count (cloud-free).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,6 +119,22 @@ def _gaussian(size: int, sigma: float) -> torch.Tensor:
     return g / g.sum()
 
 
+def _blur(
+    channels: int, window: int, sigma: float, like: torch.Tensor | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A separable Gaussian blur of ``[B, channels, H, W]`` (valid convolution)."""
+    g = _gaussian(window, sigma)
+    if like is not None:
+        g = g.to(like)
+    rows = g.reshape(1, 1, window, 1).expand(channels, 1, window, 1).contiguous()
+    cols = g.reshape(1, 1, 1, window).expand(channels, 1, 1, window).contiguous()
+
+    def blur(x: torch.Tensor) -> torch.Tensor:  # a column pass, then a row pass
+        return F.conv2d(F.conv2d(x, rows.to(x), groups=channels), cols.to(x), groups=channels)
+
+    return blur
+
+
 def ssim_maps(
     prediction: torch.Tensor,
     target: torch.Tensor,
@@ -137,13 +154,7 @@ def ssim_maps(
     Returns:
         ``[B, C, H - window + 1, W - window + 1]`` local SSIM.
     """
-    c = prediction.shape[1]
-    g = _gaussian(window, sigma).to(prediction)
-    rows = g.reshape(1, 1, window, 1).expand(c, 1, window, 1).contiguous()
-    cols = g.reshape(1, 1, 1, window).expand(c, 1, 1, window).contiguous()
-
-    def blur(x: torch.Tensor) -> torch.Tensor:  # separable: a column pass, then a row pass
-        return F.conv2d(F.conv2d(x, rows, groups=c), cols, groups=c)
+    blur = _blur(prediction.shape[1], window, sigma, prediction)
 
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     mu_p, mu_t = blur(prediction), blur(target)
@@ -264,10 +275,36 @@ def cssim(
         window: SSIM window side, pixels.
     """
     p, t = _pair(prediction, target)
+    m_all = _mask(mask, p)
+    h, w = p.shape[-2:]
+    if min(h, w) - 2 * border < window:
+        raise ConfigError(
+            f"images of {h}x{w} px leave less than one {window}-px window inside the border.",
+            fix="score larger images or pass a smaller border or window.",
+        )
+    # Valid convolutions commute with crops, so the target's local moments are blurred once
+    # and cropped per shift; removing a bias moves the local mean only.
+    blur = _blur(p.shape[0], window, 1.5)
+    crop = p[None, :, border : h - border, border : w - border]
+    mu_p, pp = blur(crop), blur(crop * crop)
+    mu_full, tt_full = blur(t[None]), blur(t[None] * t[None])
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    half, (oh, ow) = window // 2, mu_p.shape[-2:]
     best: BandScores | None = None
-    for shift, crop, tc, m in _shifted(p, t, _mask(mask, p), border):
-        scores = ssim(crop, tc, data_range, m, window)
+    for (dy, dx), _, tc, m in _shifted(p, t, m_all, border):
+        r0, c0 = border + dy, border + dx
+        mu_t = mu_full[..., r0 : r0 + oh, c0 : c0 + ow]
+        shifted = t[None, :, r0 : r0 + h - 2 * border, c0 : c0 + w - 2 * border]
+        bias = (shifted[0] - tc).mean(dim=(1, 2))  # tc is the shifted crop minus its bias
+        var_p = pp - mu_p**2
+        var_t = tt_full[..., r0 : r0 + oh, c0 : c0 + ow] - mu_t**2
+        cov = blur(crop * shifted) - mu_p * mu_t
+        mu_tc = mu_t - bias[None, :, None, None]
+        num = (2 * mu_p * mu_tc + c1) * (2 * cov + c2)
+        maps = (num / ((mu_p**2 + mu_tc**2 + c1) * (var_p + var_t + c2)))[0]
+        keep = m[half : m.shape[0] - half, half : m.shape[1] - half]
+        scores = _scores((maps * keep).sum(dim=(1, 2)) / keep.sum().clamp_min(1))
         if best is None or scores.mean > best.mean:
-            best = BandScores(scores.bands, scores.mean, shift)
+            best = BandScores(scores.bands, scores.mean, (dy, dx))
     assert best is not None
     return best

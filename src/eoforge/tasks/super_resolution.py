@@ -80,9 +80,10 @@ class SuperResolutionTask(EOTask):
 
     The loss is computed on standardised values (``(x - mean) / std`` per
     band): ``L1 + ssim_weight * (1 - SSIM) + edge_weight * L1(gradients)``;
-    metrics in physical units. Training batches get one random D4 element per
-    sample, the same on input and target. ``class_names`` name the bands in
-    per-band metrics (``val/cpsnr_band_S2.B04``).
+    metrics in physical units, on validation and test batches only. Training
+    batches get one random D4 element per sample, the same on input and
+    target. ``class_names`` name the bands in per-band metrics
+    (``val/cpsnr_band_S2.B04``).
 
     Args:
         model: A :class:`~eoforge.models.sr_common.SRNetwork`.
@@ -183,6 +184,26 @@ class SuperResolutionTask(EOTask):
             )
         return loss
 
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        """One optimisation step; only the loss is kept (image metrics are for evaluation)."""
+        pred, target = self.select(self(batch["image"]), batch)
+        loss = self.loss_fn(pred, target)
+        size = int(batch["image"].shape[0])
+        self.log("train/loss_step", loss, batch_size=size, prog_bar=True)
+        self._loss_mean("train").update(loss.detach(), weight=size)
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        """Log the epoch's mean training loss."""
+        mean = self._loss_mean("train")
+        if mean.update_count == 0:
+            return
+        results = {"train/loss": float(mean.compute())}
+        mean.reset()
+        self.log_dict(results, sync_dist=False)
+        if not (self._trainer is not None and self.trainer.sanity_checking):
+            self.history["train"].append(results)
+
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """One random D4 element per training sample, applied to input and target alike."""
         if self.augment is None or self._trainer is None or not self.trainer.training:
@@ -201,4 +222,3 @@ class SuperResolutionTask(EOTask):
 def bicubic(image: Tensor, scale: int) -> Tensor:
     """The bicubic baseline: ``[B, C, h, w]`` upsampled ``scale`` times (no anti-aliasing)."""
     return F.interpolate(image, scale_factor=scale, mode="bicubic", align_corners=False)
-
