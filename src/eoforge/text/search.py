@@ -46,8 +46,8 @@ def bundle_of(index: EmbeddingIndex, bundle: PathLike | None) -> str:
 
 
 def _time(text: str, key: str) -> pd.Timestamp:
-    try:
-        value = pd.Timestamp(text)
+    try:  # ISO 8601 only: pandas alone would read "June" as June 1st of this year
+        value = pd.Timestamp(datetime.fromisoformat(text.strip()))
     except ValueError:
         raise ConfigError(
             f"{key} {text!r} is not a date.", fix="give ISO dates, e.g. 2024-06-01/2024-09-30."
@@ -121,12 +121,7 @@ def search_text(
     side = text if text is not None else load_text_side(folder)
     vectors = side.encode(items)
     keep = _kept(opened, bbox, crs, time)
-    wanted = len(opened) if keep is not None else min(k, len(opened))
-    found = opened.search(vectors, wanted, model=identity)
-    if keep is not None:
-        found = found[keep[found["id"].to_numpy()]]
-        found = found[found.groupby("query").cumcount() < k].copy()
-        found["rank"] = found.groupby("query").cumcount()
+    found = opened.search(vectors, min(k, len(opened)), model=identity, keep=keep)
     found.insert(1, "text", [items[q] for q in found["query"]])
     return gpd.GeoDataFrame(
         found.reset_index(drop=True), geometry="geometry", crs=opened.windows.crs
