@@ -27,6 +27,8 @@ def test_time_ranges() -> None:
         time_range("2024-02-01/2024-01-01")
     with pytest.raises(ConfigError, match="not a date"):
         time_range("yesterday/2024-01-01")
+    with pytest.raises(ConfigError, match="not a date"):
+        time_range("June/2024-09-30")  # pandas alone reads a month name as a date
 
 
 def test_box_and_time_filters() -> None:
