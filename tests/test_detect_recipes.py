@@ -20,6 +20,8 @@ from benchmarks.detect_data import (
 from eoforge.data.detection import DetectionChipDataset
 from eoforge.datasets.layouts.objects import read_objects
 from eoforge.experiment import load_config
+from eoforge.models import build_model
+from eoforge.models.oriented import OrientedFCOS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,3 +128,23 @@ def test_grow_keeps_centre_and_orientation() -> None:
     # a 10 x 1 px box at 0 deg grows to 10 x 4; a 6 x 6 box is left alone
     assert grow((0, 0, 10, 0, 10, 1, 0, 1), 4.0) == (0, -1.5, 10, -1.5, 10, 2.5, 0, 2.5)
     assert grow((0, 0, 6, 0, 6, 6, 0, 6), 4.0) == (0, 0, 6, 0, 6, 6, 0, 6)
+
+
+def test_light_oriented_recipe_trains_on_the_same_chips_with_levels_for_cars(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "train").mkdir()
+    (tmp_path / "val").mkdir()
+    sets = [f"data.root={tmp_path / 'train'}", f"data.val_root={tmp_path / 'val'}"]
+    light = load_config(ROOT / "configs" / "detect_synth_vhr_oriented_light.yaml", sets)
+    oriented = load_config(ROOT / "configs" / "detect_synth_vhr_oriented.yaml", sets)
+    assert light.data.model_dump() == oriented.data.model_dump()
+    assert light.task.model_dump() == oriented.task.model_dump()
+    assert light.model.arch == "oriented_fcos"
+    assert light.model.options["strides"] == [4, 8, 16, 32]  # 9 x 4 px cars at stride 4
+    assert light.trainer.threads == 1 and light.trainer.accelerator == "cpu"
+    # the network the recipe names builds from its options
+    model = build_model(
+        light.model.spec("oriented_detection", ["RGB.red", "RGB.green", "RGB.blue"], 3)
+    )
+    assert isinstance(model, OrientedFCOS) and model.strides == (4, 8, 16, 32)
