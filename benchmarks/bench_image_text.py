@@ -91,11 +91,15 @@ def truth(folder: Path) -> tuple[np.ndarray, list[str], Path]:
     return counts.argmax(axis=1), names, raster
 
 
-def window_images(folder: Path, raster: Path, bands: list[str]) -> torch.Tensor:
-    """The unseen scene cut into 32-px windows, ``[N, C, 32, 32]``, physical units."""
+def window_images(folder: Path, raster: Path, bands: list[str], sensor: str = "s2") -> torch.Tensor:
+    """The unseen scene cut into 32-px windows, ``[N, C, 32, 32]``, physical units.
+
+    The windows lie on the label raster's grid (row-major, as :func:`truth`), read from
+    the scene's ``sensor`` folder (``s2``, ``s1``...) at that grid's pixel size.
+    """
     with rasterio.open(raster) as ds:  # the label raster's grid is the scene's
         grid = make_grid(ds.shape, ds.transform, ds.crs)
-    sources = sorted((folder / "s2").glob("*/"))
+    sources = sorted((folder / sensor).glob("*/"))
     image, _ = read(sources, grid, bands)
     c, h, w = image.shape
     rows, cols = h // WINDOW, w // WINDOW

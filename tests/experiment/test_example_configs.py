@@ -33,6 +33,9 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
     "image_text_synth.yaml": {  # caption tables and scenes written by bench_image_text.py
         f"data.train[{i}].{key}": f"{key}{i}" for i in range(2) for key in ("table", "images")
     },
+    "closp_synth.yaml": {  # caption tables and scenes written by bench_closp.py
+        f"data.train[{i}].{key}": f"{key}{i}" for i in range(4) for key in ("table", "images")
+    },
     "sr_synth_x4.yaml": {  # pairs written by bench_sr_synth.py
         **{f"data.train[{i}].{key}": f"train{i}_{key}" for i in range(2) for key in ("lr", "hr")},
         **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr")},

@@ -703,10 +703,13 @@ class CaptionSource(Section):
         images: The scenes the captions describe (STAC JSON, a scene folder,
             files); each window is read from them by band name (a mosaic where
             several cover it).
+        modality: CLOSP training (``data.modalities``): which modality's tower these
+            windows train (e.g. ``optical`` or ``sar``); None otherwise.
     """
 
     table: ExistingPath
     images: PathList = Field(min_length=1)
+    modality: str | None = None
 
 
 class CaptionData(DataCommon):
@@ -719,13 +722,47 @@ class CaptionData(DataCommon):
             training windows (all captions of a window go to one side).
         patch_size: Pixels per window side the windows are read at (default:
             the table's ``window_px``).
+        modalities: CLOSP training instead of one tower: the bands of each
+            modality's tower (``{optical: [S2.B04, ...], sar: [S1.VV, S1.VH]}``),
+            every table naming its ``modality``; ``bands`` is then left out. The
+            modalities meet only through the shared text side: their windows are
+            never paired with each other.
     """
 
     kind: Literal["captions"]
-    bands: list[BandName] = Field(min_length=1)
+    bands: list[BandName] = Field(default_factory=list)
     train: list[CaptionSource] = Field(min_length=1)
     val: list[CaptionSource] | None = None
     patch_size: int | None = Field(default=None, ge=8)
+    modalities: dict[str, list[BandName]] | None = None
+
+    @model_validator(mode="after")
+    def _bands_or_modalities(self) -> Self:
+        sources = [*self.train, *(self.val or [])]
+        if self.modalities is None:
+            if any(s.modality is not None for s in sources):
+                raise ValueError(
+                    "a table names a modality but data.modalities is not set: give "
+                    "data.modalities ({optical: [...], sar: [...]}) for CLOSP training"
+                )
+            if not self.bands:
+                raise ValueError("list the bands to read (data.bands: [S2.B04, ...])")
+            return self
+        if self.bands:
+            raise ValueError("give data.bands or data.modalities (the bands of each), not both")
+        if not self.modalities or any(not b for b in self.modalities.values()):
+            raise ValueError("data.modalities needs at least one modality, each with bands")
+        for key, group in (("train", self.train), ("val", self.val or [])):
+            for i, source in enumerate(group):
+                if source.modality not in self.modalities:
+                    raise ValueError(
+                        f"data.{key}[{i}].modality is {source.modality!r}: name one of "
+                        f"{sorted(self.modalities)}"
+                    )
+        missing = sorted(set(self.modalities) - {s.modality for s in self.train})
+        if missing:
+            raise ValueError(f"no data.train table of modality {missing}: every tower needs one")
+        return self
 
 
 class EmbeddingsData(DataCommon):

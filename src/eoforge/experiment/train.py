@@ -40,6 +40,8 @@ from eoforge.experiment.image_text import (
     export_image_text,
     image_text_spec,
     image_text_task,
+    is_closp,
+    train_closp,
 )
 from eoforge.experiment.location import (
     LocationDataModule,
@@ -325,6 +327,17 @@ def train(
     if config.task.kind == "super_resolution":
         bar = (console or Console()) if progress else None
         return train_superres(config, ckpt, bar, start)
+    if is_closp(config):  # one tower per modality, one bundle each
+        closp = train_closp(config, ckpt, (console or Console()) if progress else None)
+        return TrainResult(
+            closp.bundle,
+            run_dir,
+            closp.metrics,
+            run_dir / "checkpoints" / LAST,
+            closp.log_dir,
+            time.perf_counter() - start,
+            monitor="val/loss",
+        )
     pairs = config.task.kind == "image_text" or config.data.kind == "captions"
     data = caption_data(config) if pairs else build_data(config, run_dir)
     spec = model_spec(config, data)

@@ -207,7 +207,9 @@ def save_closp_bundles(
 
     ``<folder>/<modality>/`` is an embedding bundle of that modality's tower with
     the shared text side beside it: ``eoforge embed`` and ``eoforge search`` work on
-    each, and the vectors of every modality lie in one joint space.
+    each, and the vectors of every modality lie in one joint space, whose id
+    (``joint_space`` in each ``text.json``) lets an index of one modality's vectors
+    be searched with another's bundle.
 
     Args:
         folder: Parent folder of the bundles.
@@ -246,4 +248,24 @@ def save_closp_bundles(
         path = save_bundle(Path(folder) / name, tower.cpu(), bundle)
         write_text_side(path, model)
         out[name] = path
+    _record_joint_space(list(out.values()), sorted(out))
     return out
+
+
+def _record_joint_space(folders: list[Path], modalities: list[str]) -> str:
+    """Write one ``joint_space`` id (the shared text side's fingerprint) into each ``text.json``.
+
+    Indexes of one tower's vectors accept queries of the other towers and of the
+    text side of the same joint space (:func:`eoforge.predict.identity.same_model`).
+    """
+    digest = hashlib.sha256((folders[0] / TEXT_WEIGHTS).read_bytes())
+    digest.update(json.dumps(modalities).encode())
+    joint = digest.hexdigest()[:16]
+    for folder in folders:
+        path = folder / TEXT_JSON
+        description = json.loads(path.read_text(encoding="utf-8"))
+        description.update(joint_space=joint, modalities=modalities)
+        staging = folder / f".{TEXT_JSON}.{os.getpid()}.tmp"
+        staging.write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
+        os.replace(staging, path)
+    return joint

@@ -117,6 +117,7 @@ def search_text(
         what="the embedding index",
         fix=f"embed the scenes with {folder} (eoforge embed), index those tables, and search "
         "that index; or give the bundle the index was made with (--bundle).",
+        joint=True,  # another tower of the index's joint space has the same text side
     )
     side = text if text is not None else load_text_side(folder)
     vectors = side.encode(items)

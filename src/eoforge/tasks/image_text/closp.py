@@ -85,6 +85,28 @@ class ClospTask(L.LightningModule):
         self.history.append(float(loss.detach()))
         return loss
 
+    def validation_step(
+        self, batch: Mapping[str, Mapping[str, Any] | None], batch_idx: int
+    ) -> None:
+        """``val/loss_<modality>`` of each modality's batch and their mean ``val/loss``."""
+        losses = []
+        for modality, part in batch.items():
+            if part is None:  # this modality's validation windows are used up
+                continue
+            loss = self.modality_loss(modality, part)
+            size = int(part["image"].shape[0])
+            self.log(f"val/loss_{modality}", loss, batch_size=size, on_epoch=True)
+            losses.append(loss)
+        if losses:
+            size = sum(int(p["image"].shape[0]) for p in batch.values() if p is not None)
+            self.log(
+                "val/loss",
+                torch.stack(losses).mean(),
+                batch_size=size,
+                on_epoch=True,
+                prog_bar=True,
+            )
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """AdamW over the trainable parameters."""
         params = [p for p in self.parameters() if p.requires_grad]
