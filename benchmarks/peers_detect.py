@@ -195,6 +195,19 @@ def load_yolo(weights: Path, config_dir: Path) -> Any:
     return YOLO(str(weights), task="obb")
 
 
+def yolo_training_threads() -> int:
+    """Torch threads Ultralytics trains with on this machine's CPU.
+
+    Its ``select_device`` calls ``torch.set_num_threads(NUM_THREADS)`` for CPU training,
+    ``NUM_THREADS = min(8, max(1, cpu_count - 1))`` whatever the caller set: one thread
+    on a 2-core machine. Call after :func:`load_yolo` (the offline environment is set).
+    """
+    # imported here: Ultralytics reads its environment (settings folder, offline) at import
+    from ultralytics.utils import NUM_THREADS
+
+    return int(NUM_THREADS)
+
+
 def yolo_predictions(
     model: Any, images: Sequence[np.ndarray], *, imgsz: int, conf: float, max_det: int
 ) -> list[dict[str, np.ndarray]]:

@@ -11,6 +11,7 @@ from benchmarks.bench_detect import (
     YOLO_SCENE,
     YOLO_SCENE_QUICK,
     epochs_run,
+    equal_cpu_met,
     make_scene,
     plan,
     plan_tiles,
@@ -62,3 +63,11 @@ def test_epochs_run_counts_validation_rows(tmp_path: Path) -> None:
     log.write_text("epoch,step,train/loss,val/map\n0,9,,\n0,39,,0.1\n0,39,1.2,\n1,79,,0.2\n")
     assert epochs_run(tmp_path) == 2
     assert epochs_run(tmp_path / "nothing") == -1
+
+
+def test_equal_cpu_goal_needs_the_map_within_the_cpu_seconds() -> None:
+    yolo = {"cpu_s": 864.6, "scores": {"map": 0.7673}}
+    assert equal_cpu_met({"cpu_s": 800.0, "scores": {"map": 0.77}}, yolo)
+    assert equal_cpu_met({"cpu_s": 864.6, "scores": {"map": 0.7673}}, yolo)
+    assert not equal_cpu_met({"cpu_s": 900.0, "scores": {"map": 0.9}}, yolo)  # more CPU
+    assert not equal_cpu_met({"cpu_s": 500.0, "scores": {"map": 0.7}}, yolo)  # lower map
