@@ -166,12 +166,21 @@ def test_pairs_on_misaligned_grids_or_another_scale_are_refused(
         check_consistency(ExperimentConfig.model_validate(raw), tmp_path / "x.yaml")
 
 
-def test_bundle_model_loads_for_the_engine(trained: tuple[TrainResult, Path, SRPairFiles]) -> None:
-    result, _, _ = trained
+def test_eoforge_predict_writes_the_finer_grid(
+    trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, _, val_pair = trained
     loaded = BundleModel((str(result.bundle),)).load()
     assert loaded[0].bundle.task == "super_resolution"
-    source = source_from_file(trained[2].lr[0])
-    assert list(source.bands) == BANDS
+    assert list(source_from_file(val_pair.lr[0]).bands) == BANDS
+    args = ["predict", str(result.bundle), str(val_pair.lr[0]), "--out", str(tmp_path / "maps")]
+    assert run_cli(args, monkeypatch) == 0
+    with (
+        rasterio.open(tmp_path / "maps" / "lr_values.tif") as out,
+        rasterio.open(val_pair.hr) as hi,
+    ):
+        assert out.shape == hi.shape and out.transform == hi.transform and out.crs == hi.crs
+        assert out.count == 3 and np.isfinite(out.read()).all()
 
 
 def test_evaluate_scores_the_model_and_bicubic_on_a_scene_pair(
