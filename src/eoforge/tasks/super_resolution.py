@@ -209,14 +209,26 @@ class SuperResolutionTask(EOTask):
         if self.augment is None or self._trainer is None or not self.trainer.training:
             return batch
         image: Tensor = batch["image"]
-        square = image.shape[-1] == image.shape[-2]
-        elements = self.d4.draw(image.shape[0], square).tolist()
-        out = dict(batch)
-        for key in ("image", "target"):
-            out[key] = torch.stack(
-                [apply_d4(x, e) for x, e in zip(batch[key], elements, strict=True)]
-            )
-        return out
+        elements = self.d4.draw(image.shape[0], square=image.shape[-1] == image.shape[-2])
+        return d4_pairs(batch, elements)
+
+
+def d4_pairs(batch: Batch, elements: Tensor) -> Batch:
+    """Apply D4 element ``elements[i]`` to sample ``i`` of ``image`` and ``target`` alike.
+
+    Args:
+        batch: ``image`` ``[B, C, h, w]`` and ``target`` ``[B, C, h s, w s]``.
+        elements: One element index (0-7) per sample ``[B]``.
+
+    Returns:
+        A new batch; a target pixel stays above the input pixel it was above.
+    """
+    out = dict(batch)
+    for key in ("image", "target"):
+        out[key] = torch.stack(
+            [apply_d4(x, int(e)) for x, e in zip(batch[key], elements.tolist(), strict=True)]
+        )
+    return out
 
 
 def bicubic(image: Tensor, scale: int) -> Tensor:
