@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import rasterio
 import torch
 import yaml
 
@@ -54,12 +55,18 @@ SENSORS = {"optical": "s2", "sar": "s1"}
 
 
 def scene(work: Path, seed: int, size: int, captions: bool = True) -> tuple[Path, Path]:
-    """(scene folder, caption table) of one seed with S2 and S1, made once."""
+    """(scene folder, caption table) of one seed with S2 and S1, made once per size."""
     folder = work / f"scene{seed}"
+    table = work / f"captions{seed}.parquet"
+    for labels in sorted((folder / "labels").glob("landcover_*.tif"))[:1]:
+        with rasterio.open(labels) as ds:
+            made = ds.width
+        if made != size:  # made at another --size: make it again
+            shutil.rmtree(folder)
+            table.unlink(missing_ok=True)
     if not (folder / "stac" / "collection.json").is_file():
         options = ["--size", str(size), "--seed", str(seed), "--dates", "1", "--clouds", "0"]
         run(["synth", "--out", str(folder), "--sensors", "s2,s1", *options])
-    table = work / f"captions{seed}.parquet"
     if captions and not table.is_file():
         run(["captions", str(folder), "--out", str(table), "--window", str(WINDOW)])
     return folder, table
@@ -166,7 +173,7 @@ def main() -> None:
     parser.add_argument("--optical-seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--sar-seeds", type=int, nargs="+", default=[2, 3])
     parser.add_argument("--unseen", type=int, default=9)
-    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/closp.json")
     args = parser.parse_args()
