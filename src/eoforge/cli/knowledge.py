@@ -94,5 +94,5 @@ def register(root: typer.Typer) -> None:
     root.add_typer(
         app,
         name="knowledge",
-        short_help="Build a knowledge base of windows, captions and documents for ask.",
+        short_help="Build a knowledge base of windows, captions and documents.",
     )

@@ -17,7 +17,7 @@ place: GeoParquet (WGS84 points, lon, lat, an embedding column) or CSV (lon,
 lat, e0, e1, ...). Latitudes outside [-90, 90] and missing coordinates are
 refused, naming the first bad row.
 
-Example:
+Examples:
 
   eoforge location encode runs/location/bundle --points places.csv --out places_emb.parquet
 """

@@ -75,13 +75,13 @@ SHORT_HELP = {
     "embed": "Embed whole scenes into one vector per window with a bundle.",
     "search": "Find windows of an image-text bundle's index that match words.",
     "ask": "Answer a question from a knowledge base, citing the evidence.",
-    "captions": "Caption every window of a scene's land-cover labels, each statement true.",
+    "captions": "Caption the windows of land-cover labels with true statements.",
     "report": "Write an HTML report of a finished run.",
     "demo": "Run the whole job on built-in synthetic data.",
     "models": "List the model architectures and their tasks.",
     "datasets": "Download, verify and prepare public benchmark datasets.",
     "embeddings": "Index, search and cluster window embeddings.",
-    "knowledge": "Build a knowledge base of windows, captions and documents for ask.",
+    "knowledge": "Build a knowledge base of windows, captions and documents.",
     "location": "Embed places with a location bundle.",
 }
 """One line per command in ``eoforge --help``, used when a module sets no ``short_help``."""
