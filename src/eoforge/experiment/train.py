@@ -312,10 +312,25 @@ def train(
         EoforgeError: Unreadable data, also when a DataLoader worker reads it.
     """
     start = time.perf_counter()
-    run_dir = config.trainer.output_dir
-    ckpt = checkpoint_to_resume(run_dir, resume)
+    ckpt = checkpoint_to_resume(config.trainer.output_dir, resume)
+    before = torch.get_num_threads()
     if config.trainer.threads is not None:
         torch.set_num_threads(config.trainer.threads)
+    try:  # the caller's process keeps its own thread count (a library call, not only the CLI)
+        return _train(config, resume, ckpt, progress, console, start)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(
+    config: ExperimentConfig,
+    resume: bool,
+    ckpt: Path | None,
+    progress: bool,
+    console: Console | None,
+    start: float,
+) -> TrainResult:
+    run_dir = config.trainer.output_dir
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:  # a new run starts a new list of skipped files
