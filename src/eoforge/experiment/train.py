@@ -17,6 +17,7 @@ raised while a DataLoader worker reads the data reaches the caller as itself
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ from eoforge.experiment.superres import (
 )
 from eoforge.experiment.superres import read_pairs as read_sr_pairs
 from eoforge.experiment.workers import worker_errors_unwrapped
+from eoforge.location.task import LocationTask
 from eoforge.models import ModelSpec, build_model
 from eoforge.tasks import EOTask, build_task
 from eoforge.tasks.image_text import ImageTextTask
@@ -405,27 +407,19 @@ def train_location(
         console: Console of the progress bar (None: no bar).
         start: ``time.perf_counter()`` when the run began.
     """
-    run_dir = config.trainer.output_dir
     spec = location_spec(config)
     train_pairs, val_pairs = location_pairs(config)
     task = location_task(config, spec, train_pairs)
     persist_metrics(task)
     module = LocationDataModule(train_pairs, val_pairs, config.data.batch_size, config.trainer.seed)
-    exact = ExactResume(module.skipper, config.data.batch_size)
-    trainer = make_trainer(config, run_dir, callbacks(config, run_dir, exact, console))
-    trainer.fit(task, datamodule=module, ckpt_path=ckpt, weights_only=True)
-    metrics = task.final_metrics()
-    bundle = run_dir / "bundle"
-    if trainer.is_global_zero:  # one process writes the bundle
-        export_location(bundle, task, train_pairs, metrics)
-    return TrainResult(
-        bundle=bundle,
-        run_dir=run_dir,
-        metrics=metrics,
-        checkpoint=run_dir / "checkpoints" / LAST,
-        log_dir=Path(trainer.log_dir) if trainer.log_dir is not None else None,
-        seconds=time.perf_counter() - start,
-        monitor=monitored(config)[0],
+    return _fit_and_export(
+        config,
+        task,
+        module,
+        ckpt,
+        console,
+        start,
+        lambda bundle, metrics: export_location(bundle, task, train_pairs, metrics),
     )
 
 
@@ -440,18 +434,52 @@ def train_superres(
         console: Console of the progress bar (None: no bar).
         start: ``time.perf_counter()`` when the run began.
     """
-    run_dir = config.trainer.output_dir
     train_pairs, val_pairs = read_sr_pairs(config)
     spec = sr_spec(config)
     task = sr_task(config, spec, band_stats(train_pairs))
     module = SRDataModule(train_pairs, val_pairs, config)
-    exact = ExactResume(module.skipper, config.data.batch_size)
+    return _fit_and_export(
+        config,
+        task,
+        module,
+        ckpt,
+        console,
+        start,
+        lambda bundle, metrics: export_sr(bundle, task, spec, train_pairs, config, metrics),
+        classes=list(spec.in_bands),
+    )
+
+
+def _fit_and_export(
+    config: ExperimentConfig,
+    task: EOTask | LocationTask,
+    module: L.LightningDataModule,
+    ckpt: Path | None,
+    console: Console | None,
+    start: float,
+    export: Callable[[Path, dict[str, float]], object],
+    classes: list[str] | None = None,
+) -> TrainResult:
+    """Fit a task whose data module skips batches exactly on resume, then export its bundle.
+
+    Args:
+        config: The experiment.
+        task: The LightningModule.
+        module: Its data; must have a ``skipper`` (exact mid-epoch resume).
+        ckpt: Checkpoint to resume from, or None.
+        console: Console of the progress bar (None: no bar).
+        start: ``time.perf_counter()`` when the run began.
+        export: Writes the bundle folder from the final metrics (called on rank 0 only).
+        classes: What the result lists as classes (None: none).
+    """
+    run_dir = config.trainer.output_dir
+    exact = ExactResume(module.skipper, config.data.batch_size)  # type: ignore[attr-defined]
     trainer = make_trainer(config, run_dir, callbacks(config, run_dir, exact, console))
     trainer.fit(task, datamodule=module, ckpt_path=ckpt, weights_only=True)
     metrics = task.final_metrics()
     bundle = run_dir / "bundle"
     if trainer.is_global_zero:  # one process writes the bundle
-        export_sr(bundle, task, spec, train_pairs, config, metrics)
+        export(bundle, metrics)
     return TrainResult(
         bundle=bundle,
         run_dir=run_dir,
@@ -459,7 +487,7 @@ def train_superres(
         checkpoint=run_dir / "checkpoints" / LAST,
         log_dir=Path(trainer.log_dir) if trainer.log_dir is not None else None,
         seconds=time.perf_counter() - start,
-        classes=list(spec.in_bands),
+        classes=[] if classes is None else classes,
         monitor=monitored(config)[0],
     )
 
