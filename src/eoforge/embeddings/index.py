@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from threadpoolctl import ThreadpoolController
 
 from eoforge.embeddings.table import WINDOW_COLUMNS, EmbeddingTable, read_tables
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
+from eoforge.io.staging import staged_folder
 from eoforge.predict.identity import ModelIdentity, same_model
 
 PathLike = str | os.PathLike[str]
@@ -182,10 +182,7 @@ class EmbeddingIndex:
                 path=target,
                 fix="choose a new or empty folder for the index.",
             )
-        staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        try:
+        with staged_folder(target) as staging:
             faiss.write_index(self.index, str(staging / VECTORS_FILE))
             self.windows.to_parquet(staging / WINDOWS_FILE, index=False)
             description = {
@@ -197,10 +194,6 @@ class EmbeddingIndex:
                 "tables": self.tables,
             }
             (staging / INDEX_JSON).write_text(json.dumps(description, indent=2) + "\n")
-            shutil.rmtree(target, ignore_errors=True)
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return target
 
     @classmethod

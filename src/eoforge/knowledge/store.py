@@ -27,8 +27,6 @@ A knowledge base is a folder:
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +40,7 @@ import pandas as pd
 from eoforge.embeddings.index import normalized
 from eoforge.embeddings.table import read_tables
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
+from eoforge.io.staging import staged_folder
 from eoforge.knowledge.items import (
     CRS,
     Items,
@@ -143,10 +142,7 @@ class KnowledgeBase:
                 path=target,
                 fix="choose a new or empty folder for the knowledge base.",
             )
-        staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        try:
+        with staged_folder(target) as staging:
             for modality, index in self.indexes.items():
                 faiss.write_index(index, str(staging / INDEX_FILES[modality]))
             self.items.to_parquet(staging / ITEMS_FILE, index=False)
@@ -166,10 +162,6 @@ class KnowledgeBase:
                 "sources": self.sources,
             }
             (staging / KNOWLEDGE_JSON).write_text(json.dumps(description, indent=2) + "\n")
-            shutil.rmtree(target, ignore_errors=True)
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return target
 
     @classmethod
