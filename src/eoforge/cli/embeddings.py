@@ -87,7 +87,10 @@ def search_command(
     """The windows most similar to an example window."""
     # FAISS and geopandas load only when used: `eoforge --version` stays fast
     from eoforge.embeddings import open_index, read_tables
+    from eoforge.embeddings.results import check_results_path, write_results
 
+    if out is not None:  # before the index is read
+        check_results_path(out)
     if (like is None) == (at is None) or (example is not None and like is None):
         raise ConfigError(
             "give exactly one example: --like ROW (optionally with --example TABLE) or --at X,Y.",
@@ -103,7 +106,7 @@ def search_command(
         what = f"window {row}"
     _show(found, what)
     if out is not None:
-        _write(found, out)
+        write_results(found, out)
         ui.result(f"wrote {out} ({len(found)} windows)")
 
 
@@ -167,25 +170,6 @@ def _show(found: gpd.GeoDataFrame, what: str) -> None:
             str(item.col),
         )
     ui.console().print(table)
-
-
-def _write(found: gpd.GeoDataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
-        found.to_parquet(out, index=False)
-        return
-    if out.suffix.lower() not in (".geojson", ".gpkg", ".json"):
-        raise ConfigError(
-            f"cannot write {out.suffix or 'files without a suffix'}.",
-            path=out,
-            fix="end --out with .parquet, .geojson or .gpkg.",
-        )
-    frame = found.copy()
-    frame["time"] = [None if t is None or t != t else t.isoformat() for t in frame["time"]]
-    geojson = out.suffix.lower() != ".gpkg"
-    if geojson and frame.crs is not None:  # GeoJSON (RFC 7946) is WGS84 lon/lat
-        frame = frame.to_crs("EPSG:4326")
-    frame.to_file(out, driver="GeoJSON" if geojson else "GPKG")
 
 
 def register(main: typer.Typer) -> None:

@@ -74,16 +74,13 @@ def search(
 ) -> None:
     """Search windows with words (see ``eoforge search --help``)."""
     # PyTorch, FAISS and the text model load only when searching: `eoforge --version` stays fast
+    from eoforge.embeddings.results import check_results_path, write_results
     from eoforge.text.search import search_text, time_range
 
     if not query.strip():
         raise ConfigError("the query is empty.", fix='give words, e.g. "a river crossing fields".')
-    if out is not None and out.suffix.lower() not in (".parquet", ".geojson", ".json", ".gpkg"):
-        raise ConfigError(
-            f"cannot write {out.suffix or 'files without a suffix'}.",
-            path=out,
-            fix="end --out with .parquet, .geojson or .gpkg.",
-        )
+    if out is not None:
+        check_results_path(out)
     window = None if time is None else time_range(time)
     with ui.status("searching"):
         found = search_text(
@@ -97,7 +94,7 @@ def search(
         )
     _show(found, query)
     if out is not None:
-        _write(found, out)
+        write_results(found, out)
         ui.result(f"wrote {out} ({len(found)} windows)")
 
 
@@ -117,21 +114,6 @@ def _show(found: gpd.GeoDataFrame, query: str) -> None:
             when,
         )
     ui.console().print(table)
-
-
-def _write(found: gpd.GeoDataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    staging = out.with_name(f".{out.name}.partial{out.suffix}")
-    if suffix == ".parquet":
-        found.to_parquet(staging, index=False)
-    else:
-        frame = found.copy()
-        frame["time"] = [None if t is None or t != t else t.isoformat() for t in frame["time"]]
-        if suffix != ".gpkg" and frame.crs is not None:
-            frame = frame.to_crs("EPSG:4326")
-        frame.to_file(staging, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
-    staging.replace(out)
 
 
 def register(app: typer.Typer) -> None:
