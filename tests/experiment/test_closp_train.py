@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+import yaml
 from tests.embeddings.windows import WINDOW
 from tests.experiment.caption_scenes import pattern, write_captions
 from tests.helpers import run_cli
@@ -19,6 +20,7 @@ from tests.tasks.test_closp import OPTICAL, SAR, tower, write_sar, write_scene
 from eoforge.embeddings import build_index, embed, open_index, read_tables
 from eoforge.errors import ConfigError
 from eoforge.experiment import load_config
+from eoforge.experiment.image_text_eval import caption_retrieval
 from eoforge.experiment.loading import validate_config
 from eoforge.experiment.train import train
 from eoforge.models.image_text import ClospModel
@@ -137,6 +139,17 @@ def test_train_writes_towers_of_one_joint_space(
     assert "open water" in capsys.readouterr().out
     args[-1] = str(stranger)
     assert run_cli(args, monkeypatch) != 0
+    # eoforge evaluate --retrieval scores each tower on its own modality's validation pairs
+    config = tmp_path / "closp.yaml"
+    config.write_text(yaml.safe_dump(raw_config(data, run)))
+    both = caption_retrieval(result.bundle, config)
+    alone = caption_retrieval(optical, config)
+    assert {k.split("/")[0] for k in both} == {"optical", "sar"}
+    own = {k.removeprefix("optical/"): v for k, v in both.items() if k.startswith("optical/")}
+    assert alone == own
+    assert both["sar/windows"] >= 3 and 0 < alone["t2i/recall@1"] <= 1
+    with pytest.raises(ConfigError, match="no bundle of this CLOSP run"):
+        caption_retrieval(tmp_path / "emb_sar", config)
 
 
 def test_joint_space_is_opt_in_and_round_trips() -> None:

@@ -54,7 +54,10 @@ of {}."-style ones, averaged) and scored against its dominant class:
 accuracy, balanced accuracy, confusion. --retrieval: DATA is the image-text
 experiment config; its validation captions query its validation windows
 (a caption is relevant to its own window): recall@1/5/10, mean and median
-rank, mAP and nDCG, text->image and image->text.
+rank, mAP and nDCG, text->image and image->text. A CLOSP config
+(data.modalities) scores each tower on its own modality's validation pairs:
+BUNDLE is one tower (<run>/bundle/optical) or the folder of all of them
+(metrics prefixed by the modality).
 
 Super-resolution form (BUNDLE INPUT.tif --target TARGET.tif): a
 super_resolution bundle predicts the whole input raster on the grid

@@ -8,7 +8,8 @@
 * :func:`caption_retrieval`: the validation pairs of an image-text experiment
   config (``data.kind: captions``); each window is a candidate image, each
   caption a query; a caption is relevant to its own window only.
-  Text->image and image->text recall@1/5/10, ranks, mAP and nDCG.
+  Text->image and image->text recall@1/5/10, ranks, mAP and nDCG. A CLOSP
+  config is scored per modality, each tower on its own validation pairs.
 
 Images are standardised with the bundle's statistics and invalid pixels
 blanked, as in training.
@@ -30,7 +31,7 @@ import torch
 from eoforge.errors import ConfigError, MissingFileError
 from eoforge.evaluate.retrieval import cross_modal_scores
 from eoforge.evaluate.zeroshot import TEMPLATES, ZeroShotResult, zero_shot
-from eoforge.experiment.image_text import caption_data
+from eoforge.experiment.image_text import caption_data, closp_pairs, is_closp
 from eoforge.experiment.loading import load_config
 from eoforge.experiment.scenes import catalog_of
 from eoforge.geo.grid import make_grid
@@ -155,8 +156,14 @@ def zero_shot_scene(
 def caption_retrieval(bundle: PathLike, config: PathLike) -> dict[str, float]:
     """Text->image and image->text scores on an image-text config's validation pairs.
 
+    A CLOSP config (``data.modalities``) is scored per modality on that
+    modality's own validation pairs: ``bundle`` is either one modality's bundle
+    (``<run>/bundle/<modality>``: plain metric names) or the folder holding them
+    all (each metric prefixed ``<modality>/``).
+
     Raises:
-        ConfigError: The config is not an image-text config.
+        ConfigError: The config is not an image-text config, or the bundle is
+            none of the CLOSP run's modalities.
     """
     experiment = load_config(config)
     if experiment.task.kind != "image_text":
@@ -165,8 +172,30 @@ def caption_retrieval(bundle: PathLike, config: PathLike) -> dict[str, float]:
             path=config,
             fix="give the image-text experiment config (data.kind captions).",
         )
-    pairs = caption_data(experiment).val
-    assert isinstance(pairs, CaptionPairs)
+    folder = Path(bundle)
+    if not is_closp(experiment):
+        pairs = caption_data(experiment).val
+        assert isinstance(pairs, CaptionPairs)
+        return _pair_retrieval(folder, pairs)
+    val = closp_pairs(experiment)[1]
+    if folder.name in val:
+        return _pair_retrieval(folder, val[folder.name])
+    present = [m for m in val if (folder / m).is_dir()]
+    if not present:
+        raise ConfigError(
+            f"{folder} is no bundle of this CLOSP run's modalities ({', '.join(val)}).",
+            path=folder,
+            fix="give <run>/bundle/<modality> or the <run>/bundle folder holding them.",
+        )
+    scores: dict[str, float] = {}
+    for name in present:
+        for metric, value in _pair_retrieval(folder / name, val[name]).items():
+            scores[f"{name}/{metric}"] = value
+    return scores
+
+
+def _pair_retrieval(bundle: Path, pairs: CaptionPairs) -> dict[str, float]:
+    """Caption <-> window retrieval of one bundle over caption pairs (a window per key)."""
     loaded = load_bundle(bundle)
     windows: dict[tuple[int, int], int] = {}
     first: list[int] = []
