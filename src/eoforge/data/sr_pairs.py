@@ -4,7 +4,8 @@ A pair is two GeoTIFFs read whole into memory (scenes of a few thousand
 pixels a side): the low-resolution input and the target, with the bands
 named by their descriptions (canonical names such as ``S2.B04``). Their grids
 must share the CRS and origin, and the target's pixel must be the input's
-divided by a whole factor ``s`` (the scale). Training draws random
+divided by a whole factor ``s`` (the scale), or the target is resampled onto
+such a grid on request (:mod:`eoforge.data.sr_grids`). Training draws random
 ``patch x patch`` input crops with the ``s``-times larger target crop above
 them (:class:`CropSampler`, from ``(seed, epoch)``); validation reads
 non-overlapping tiles (:func:`tiles`).
@@ -12,7 +13,6 @@ non-overlapping tiles (:func:`tiles`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ import rasterio
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from eoforge.data.sr_grids import read_target, target_grid
 from eoforge.errors import BandNotFoundError, ConfigError, EoforgeError
 from eoforge.sensors import get_band
 
@@ -71,12 +72,24 @@ def _named_bands(src: rasterio.DatasetReader, bands: Sequence[str], path: Path) 
     return out
 
 
-def read_sr_pair(lr_path: Path, hr_path: Path, bands: Sequence[str]) -> SRPair:
+def read_sr_pair(
+    lr_path: Path, hr_path: Path, bands: Sequence[str], *, resample_target: bool = False
+) -> SRPair:
     """Read a pair and check that its grids align.
+
+    Args:
+        lr_path: The input GeoTIFF.
+        hr_path: The target GeoTIFF.
+        bands: Bands to read from both, by name, in channel order.
+        resample_target: Put a target whose pixel is not the input's divided by a
+            whole factor (or whose origin is shifted) onto the input's grid divided
+            by the nearest whole factor, cropping the input to the pixels the target
+            covers (:mod:`eoforge.data.sr_grids`; ``data.resample_target``).
 
     Raises:
         ConfigError: Different CRSs, a pixel-size ratio that is not a whole
-            factor, shifted origins, or a target that does not cover the input.
+            factor or shifted origins (without ``resample_target``), or a target
+            that does not cover the input.
         BandNotFoundError: A band is missing from a file.
     """
     with rasterio.open(lr_path) as lo, rasterio.open(hr_path) as hi:
@@ -86,34 +99,10 @@ def read_sr_pair(lr_path: Path, hr_path: Path, bands: Sequence[str]) -> SRPair:
                 path=lr_path,
                 fix="reproject one of them so both share a CRS.",
             )
-        ratio = lo.transform.a / hi.transform.a
-        scale = round(ratio)
-        same_axes = math.isclose(lo.transform.e / hi.transform.e, ratio, rel_tol=1e-6)
-        if scale < 1 or not math.isclose(ratio, scale, rel_tol=1e-6) or not same_axes:
-            raise ConfigError(
-                f"the input's pixel ({lo.transform.a:g}) is not a whole multiple of the "
-                f"target's ({hi.transform.a:g}) in {hr_path.name}.",
-                path=lr_path,
-                fix="resample the target to the input's pixel divided by a whole factor.",
-            )
-        off = (abs(lo.transform.c - hi.transform.c), abs(lo.transform.f - hi.transform.f))
-        if max(off) > 1e-6 * abs(hi.transform.a):
-            raise ConfigError(
-                f"the grids' origins differ by {off[0]:g}, {off[1]:g} CRS units "
-                f"(target {hr_path.name}).",
-                path=lr_path,
-                fix="crop both to a common origin on the input's grid.",
-            )
-        if hi.height < lo.height * scale or hi.width < lo.width * scale:
-            raise ConfigError(
-                f"the target {hr_path.name} ({hi.height}x{hi.width}) does not cover the "
-                f"x{scale} grid of the input ({lo.height}x{lo.width}).",
-                path=lr_path,
-                fix="give a target that covers the whole input.",
-            )
-        lr = lo.read(_named_bands(lo, bands, lr_path)).astype(np.float32)
-        window = ((0, lo.height * scale), (0, lo.width * scale))
-        hr = hi.read(_named_bands(hi, bands, hr_path), window=window).astype(np.float32)
+        grid = target_grid(lo, hi, lr_path, hr_path, resample=resample_target)
+        scale = grid.scale
+        lr = lo.read(_named_bands(lo, bands, lr_path), window=grid.window).astype(np.float32)
+        hr = read_target(hi, _named_bands(hi, bands, hr_path), grid, hr_path)
         gsd = float(abs(lo.transform.a))
     for name, image in (("input", lr), ("target", hr)):
         if not np.isfinite(image).all():
