@@ -35,6 +35,7 @@ TASK_OF = {
     "group_channel_vit": "embedding",
     "image_text_tower": "embedding",  # tests/models/test_image_text_model.py
     "sr_edsr": "super_resolution",  # tests/models/test_sr_models.py
+    "sr_multiframe": "super_resolution",  # tests/models/test_sr_multiframe.py
     "sr_swin": "super_resolution",
 }
 DENSE_OR_SCENE = sorted(

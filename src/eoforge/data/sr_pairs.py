@@ -129,7 +129,7 @@ class SRCrops(Dataset[dict[str, torch.Tensor]]):
                 f"the pairs have different scales {sorted(scales)}.",
                 fix="train one scale at a time.",
             )
-        small = [p.name for p in pairs if min(p.lr.shape[1:]) < patch]
+        small = [p.name for p in pairs if min(p.lr.shape[-2:]) < patch]
         if small:
             raise ConfigError(
                 f"{small[0]} is smaller than one {patch}-px crop.",
@@ -167,7 +167,7 @@ class CropSampler(Sampler[Crop]):
     def __iter__(self) -> Iterator[Crop]:
         rng = np.random.default_rng([self.seed, self.epoch])
         p = self.crops.patch
-        spans = [(q.lr.shape[1] - p + 1, q.lr.shape[2] - p + 1) for q in self.crops.pairs]
+        spans = [(q.lr.shape[-2] - p + 1, q.lr.shape[-1] - p + 1) for q in self.crops.pairs]
         areas = np.array([h * w for h, w in spans], dtype=np.float64)
         picks = rng.choice(len(spans), size=self.samples, p=areas / areas.sum())
         for index in picks.tolist():
@@ -184,14 +184,20 @@ def tiles(crops: SRCrops) -> list[Crop]:
     return [
         (index, row, col)
         for index, pair in enumerate(crops.pairs)
-        for row in range(0, pair.lr.shape[1] - p + 1, p)
-        for col in range(0, pair.lr.shape[2] - p + 1, p)
+        for row in range(0, pair.lr.shape[-2] - p + 1, p)
+        for col in range(0, pair.lr.shape[-1] - p + 1, p)
     ]
 
 
 def band_stats(pairs: Sequence[SRPair]) -> tuple[list[float], list[float]]:
-    """Per-band mean and std of the inputs (std floored at 1e-6)."""
-    flat = np.concatenate([p.lr.reshape(p.lr.shape[0], -1) for p in pairs], axis=1)
-    mean = flat.mean(axis=1, dtype=np.float64)
-    std = np.maximum(flat.std(axis=1, dtype=np.float64), 1e-6)
+    """Per-band mean and std of the inputs (std floored at 1e-6).
+
+    Inputs with a frame axis (``[N, C, h, w]``, multi-frame items) count every
+    frame; NaN (pixels that are not clear) are left out.
+    """
+    flat = np.concatenate(
+        [np.moveaxis(p.lr, -3, 0).reshape(p.lr.shape[-3], -1) for p in pairs], axis=1
+    )
+    mean = np.nanmean(flat, axis=1, dtype=np.float64)
+    std = np.maximum(np.nanstd(flat, axis=1, dtype=np.float64), 1e-6)
     return mean.tolist(), std.tolist()

@@ -9,6 +9,7 @@ the YAML file and turns validation errors into one-line
 
 from __future__ import annotations
 
+import glob
 import re
 from collections.abc import Sequence
 from datetime import timedelta
@@ -782,17 +783,48 @@ class EmbeddingsData(DataCommon):
     min_valid: float = Field(default=0.5, ge=0, le=1)
 
 
+def _revisits(value: Any) -> Any:
+    """A glob pattern (``lr/*.tif``) as the sorted list of the files it matches."""
+    if isinstance(value, str) and any(c in value for c in "*?["):
+        found = sorted(glob.glob(value))
+        if not found:
+            raise ValueError(f"{value!r} matches no file")
+        return found
+    return value
+
+
+def _lr_list(data: Any) -> Any:
+    """``lr: [PATH, ...]`` (or a glob) as ``lr`` = the first file and ``revisits`` = all."""
+    if isinstance(data, dict) and "lr" in data:
+        lr = _revisits(data["lr"])
+        if isinstance(lr, list | tuple):
+            if not lr:
+                raise ValueError("lr: an empty list of revisits")
+            data = {**data, "lr": lr[0], "revisits": list(lr)}
+    return data
+
+
 class SRPairPaths(Section):
     """One super-resolution pair: the low-resolution input and its high-resolution target.
 
     Attributes:
-        lr: Input GeoTIFF, bands named by their descriptions.
+        lr: Input GeoTIFF, bands named by their descriptions; for multi-frame
+            models (``data.frames``) a list of revisits on one grid, or a glob
+            pattern matching them (sorted by name): ``lr`` then holds the first
+            and ``revisits`` all of them.
         hr: Target GeoTIFF on the same CRS and origin, pixel size the input's
             divided by the scale.
     """
 
     lr: ExistingPath
     hr: ExistingPath
+    revisits: list[ExistingPath] | None = None
+    """Every low-resolution revisit (set from ``lr``'s list or glob form)."""
+    masks: Annotated[list[ExistingPath] | None, BeforeValidator(_revisits)] = None
+    """Clear masks of the revisits (1 = clear), one per ``lr`` file on its grid
+    (None: every valid pixel is clear)."""
+
+    _revisit_list = model_validator(mode="before")(_lr_list)
 
 
 class SRPairData(DataCommon):
@@ -815,6 +847,8 @@ class SRPairData(DataCommon):
     patch_size: int = Field(default=32, ge=8)
     val_patch_size: int = Field(default=64, ge=8)
     samples_per_epoch: int = Field(default=512, ge=1)
+    frames: int | None = Field(default=None, ge=1)
+    """Revisits per multi-frame sample ``T`` (None: single-frame pairs)."""
 
 
 DataConfig = Annotated[

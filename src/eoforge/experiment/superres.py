@@ -18,13 +18,15 @@ from typing import Any
 import lightning as L
 from torch.utils.data import DataLoader
 
-from eoforge.data.sr_pairs import CropSampler, SRCrops, SRPair, read_sr_pair, tiles
+from eoforge.data.sr_pairs import CropSampler, SRPair, read_sr_pair, tiles
+from eoforge.data.sr_stacks import check_frames, clear_items, make_crops, read_sr_stack
 from eoforge.errors import ConfigError
 from eoforge.experiment.config import ExperimentConfig, SRPairData
 from eoforge.experiment.export import write_config
 from eoforge.experiment.sampling import SkippingSampler
 from eoforge.models import Bundle, ModelSpec, Normalization, build_model, save_bundle
 from eoforge.models.sr_common import SRNetwork
+from eoforge.models.sr_multiframe import MULTIFRAME_ARCHS
 from eoforge.tasks.super_resolution import SuperResolutionTask
 
 
@@ -50,6 +52,10 @@ def read_pairs(config: ExperimentConfig) -> tuple[list[SRPair], list[SRPair]]:
         ConfigError: Misaligned grids, or a scale other than the model's.
     """
     data = sr_data(config)
+    lists = any(p.revisits is not None and len(p.revisits) > 1 for p in data.train + data.val)
+    check_frames(config.model.arch, data.frames, lists, MULTIFRAME_ARCHS)
+    if data.frames is not None:
+        return _read_stacks(data, int(config.model.options.get("scale", 4)))
     train = [read_sr_pair(p.lr, p.hr, data.bands) for p in data.train]
     val = [read_sr_pair(p.lr, p.hr, data.bands) for p in data.val]
     want = int(config.model.options.get("scale", 4))
@@ -62,10 +68,27 @@ def read_pairs(config: ExperimentConfig) -> tuple[list[SRPair], list[SRPair]]:
     return train, val
 
 
+def _read_stacks(data: SRPairData, want: int) -> tuple[list[SRPair], list[SRPair]]:
+    """Multi-frame items (revisits stacked), cloudy ones skipped, checked against the scale."""
+    out: list[list[SRPair]] = []
+    for items in (data.train, data.val):
+        stacks = [read_sr_stack(p.revisits or [p.lr], p.hr, data.bands, p.masks) for p in items]
+        out.append(list(clear_items(stacks)))
+    for pair in out[0] + out[1]:
+        if pair.scale != want:
+            raise ConfigError(
+                f"{pair.name} is a x{pair.scale} item but model.options.scale is {want}.",
+                fix=f"set model.options.scale: {pair.scale}, or give x{want} items.",
+            )
+    return out[0], out[1]
+
+
 def sr_spec(config: ExperimentConfig) -> ModelSpec:
     """The network's spec: as many outputs as input bands, the scale in the options."""
     data = sr_data(config)
     options = {"scale": 4, **config.model.options}
+    if data.frames is not None:  # the bundle records how many revisits the model fuses
+        options["frames"] = data.frames
     return config.model.spec("super_resolution", data.bands, len(data.bands), options)
 
 
@@ -105,8 +128,8 @@ class SRDataModule(L.LightningDataModule):
     def __init__(self, train: list[SRPair], val: list[SRPair], config: ExperimentConfig) -> None:
         super().__init__()
         data = sr_data(config)
-        self.train = SRCrops(train, data.patch_size)
-        self.val = SRCrops(val, data.val_patch_size)
+        self.train = make_crops(train, data.patch_size, data.frames)
+        self.val = make_crops(val, data.val_patch_size, data.frames)
         self.batch_size = data.batch_size
         self.eval_batch_size = data.eval_batch_size or data.batch_size
         self.sampler = SkippingSampler(

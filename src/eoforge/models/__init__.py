@@ -23,6 +23,7 @@ from eoforge.models import (
     segmentation,
     simple,
     sr_edsr,
+    sr_multiframe,
     sr_swin,
 )
 from eoforge.models.builder import build_model, load_pretrained
@@ -83,5 +84,6 @@ __all__ = [
     "segmentation",
     "simple",
     "sr_edsr",
+    "sr_multiframe",
     "sr_swin",
 ]

@@ -9,7 +9,9 @@ Forward contract, which tasks and the predict engine rely on:
 * change: ``[B, 2, C, H, W] -> logits [B, K, H, W]`` (binary change: K = 2)
 * embedding: ``[B, C, H, W] -> vectors [B, D]`` (``D`` set by the encoder)
 
-``C = len(spec.in_bands)`` and ``K = spec.num_classes``.
+``C = len(spec.in_bands)`` and ``K = spec.num_classes``. With ``spec.location``
+set the network is called ``model(x, lonlat)`` (``lonlat`` ``[B, 2]``, degrees;
+:mod:`eoforge.models.location_fusion`), outputs unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from eoforge.errors import ConfigError
 from eoforge.models.importers.base import StateDict, stem_for_bands
 from eoforge.models.importers.files import read_checkpoint
 from eoforge.models.importers.registry import detect_importer
+from eoforge.models.location_fusion import fuse_location
 from eoforge.models.registry import get_factory
 from eoforge.models.spec import ModelSpec
 from eoforge.models.weights import ImportReport, import_weights, load_state_dict_file
@@ -59,7 +62,15 @@ def build_model(spec: ModelSpec) -> nn.Module:
     if spec.pretrained is not None:
         report = load_pretrained(model, spec)
         logger.info("%s: %s", spec.pretrained, report.summary())
+    if spec.location is not None:  # after pretrained: its keys name the plain network
+        model = fuse_location(model, spec.task, spec.num_classes, spec.location)
     return model
+
+
+def without_files(spec: ModelSpec) -> ModelSpec:
+    """``spec`` reading no weight files when built (a bundle's own weights follow)."""
+    location = None if spec.location is None else spec.location.model_copy(update={"bundle": None})
+    return spec.model_copy(update={"pretrained": None, "location": location})
 
 
 def load_pretrained(model: nn.Module, spec: ModelSpec) -> ImportReport:

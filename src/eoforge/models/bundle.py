@@ -31,7 +31,7 @@ from torch import nn
 from eoforge import __version__
 from eoforge.classes import ClassInfo
 from eoforge.errors import ConfigError, EoforgeError, MissingFileError, UnreadableFileError
-from eoforge.models.builder import build_model
+from eoforge.models.builder import build_model, without_files
 from eoforge.models.spec import ModelSpec, Task, canonical_band_names
 
 FORMAT_VERSION = 1
@@ -155,7 +155,7 @@ def save_bundle(directory: str | PathLike[str], model: nn.Module, bundle: Bundle
 
 def _check_model_matches_spec(model: nn.Module, spec: ModelSpec) -> None:
     """Refuse to save weights that ``load_bundle`` could not load into ``spec``'s model."""
-    fresh = build_model(spec.model_copy(update={"pretrained": None})).state_dict()
+    fresh = build_model(without_files(spec)).state_dict()
     state = model.state_dict()
     problems = [f"{key} missing" for key in fresh if key not in state]
     problems += [f"{key} unexpected" for key in state if key not in fresh]
@@ -264,7 +264,7 @@ def load_bundle(directory: str | PathLike[str]) -> LoadedBundle:
     folder = Path(directory)
     bundle = read_bundle_json(folder)
     try:
-        model = build_model(bundle.model.model_copy(update={"pretrained": None}))
+        model = build_model(without_files(bundle.model))
     except EoforgeError as error:
         raise ConfigError(error.reason, path=folder / BUNDLE_JSON, fix=error.fix) from None
     _load_weights(model, folder / WEIGHTS_FILE)

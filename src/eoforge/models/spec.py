@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eoforge.errors import EoforgeError
+from eoforge.models.location_fusion import LocationInput
 from eoforge.sensors import get_band
 
 SupervisedTask = Literal[
@@ -64,6 +65,8 @@ class ModelSpec(BaseModel):
             recognise the layout); its bands replace ``pretrained_bands``.
             None: ``pretrained`` is a timm / TorchGeo / smp / Lightning layout.
         options: Extra keyword arguments of the architecture.
+        location: Take the window centre's location as an extra input
+            (:mod:`eoforge.models.location_fusion`); None: images only.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -79,6 +82,7 @@ class ModelSpec(BaseModel):
     )
     importer: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    location: LocationInput | None = None
 
     @field_validator("in_bands")
     @classmethod

@@ -40,6 +40,8 @@ class SceneJob:
         kind: What the outputs are and become.
         batch: Tiles per forward pass.
         work: The work folder (Zarr store and journal).
+        any_date: A pixel is valid where any date is (multi-frame models fuse the
+            valid revisits); otherwise only where every date is.
     """
 
     inputs: tuple[tuple[RasterSource, ...], ...]
@@ -49,6 +51,7 @@ class SceneJob:
     kind: OutputKind[Any]
     batch: int
     work: WorkStore
+    any_date: bool = False
 
     def read_grid(self, tile: Tile) -> GeoBox:
         """The input grid of ``tile`` (its plan window in input pixels)."""
@@ -80,10 +83,10 @@ def _read_grid(
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """``grid``'s bands of every date (``[C, h, w]`` or ``[T, C, h, w]``) and where invalid."""
     images, invalid = [], np.zeros((grid.shape.y, grid.shape.x), bool)
-    for sources in job.inputs:
+    for n, sources in enumerate(job.inputs):
         image, valid = read(list(sources), grid, list(job.bands), fill=float("nan"))
         images.append(image)
-        invalid |= ~valid
+        invalid = (invalid & ~valid) if (job.any_date and n) else (invalid | ~valid)
     return (images[0] if len(images) == 1 else np.stack(images)), invalid
 
 

@@ -48,9 +48,11 @@ def bundle_predictor(
     std = torch.tensor(loaded.bundle.normalization.std, dtype=torch.float32)[:, None, None]
     softmax = loaded.bundle.task in _SOFTMAX_TASKS
 
+    keep_nan = bool(getattr(model, "reads_nan", False))  # multi-frame SR: NaN marks cloud
+
     def predict(images: torch.Tensor) -> torch.Tensor:
-        x = torch.nan_to_num((images - mean) / std, nan=0.0)
-        out = model(x)
+        x = (images - mean) / std
+        out = model(x if keep_nan else torch.nan_to_num(x, nan=0.0))
         return torch.softmax(out, dim=1) if softmax else out
 
     def detect(images: torch.Tensor) -> Sequence[Detections]:

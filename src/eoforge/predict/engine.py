@@ -92,6 +92,7 @@ def predict_scene(
     run: RunOptions | None = None,
     second: SourceLike | Sequence[SourceLike] | None = None,
     progress: Progress | None = None,
+    revisits: Sequence[SourceLike | Sequence[SourceLike]] = (),
 ) -> dict[str, Path]:
     """Predict ``grid`` from ``sources`` and publish ``spec``'s products.
 
@@ -113,6 +114,9 @@ def predict_scene(
         run: Resumption and executor.
         second: Second date for change models (put onto the same grid).
         progress: ``(done, total)`` input pixels predicted, for progress bars.
+        revisits: Further dates for multi-frame models (after ``sources``, on the
+            same grid): the model gets ``[B, T, C, h, w]``, and a pixel is valid
+            where any date is (nodata only where no revisit is valid).
 
     Returns:
         Product name (e.g. ``classes``, ``confidence``, ``values``, ``detections``,
@@ -124,6 +128,7 @@ def predict_scene(
     inputs = [tuple(as_sources(sources))]
     if second is not None:
         inputs.append(tuple(as_sources(second)))
+    inputs += [tuple(as_sources(date)) for date in revisits]
     scaling = spec.scaling
     plan = BlockPlan(
         scaling.plan_grid(grid),
@@ -134,7 +139,9 @@ def predict_scene(
         None if opts.stride is None else scaling.to_plan(opts.stride),
     )
     work = WorkStore(stem.parent / f".{stem.name}.work")
-    job = SceneJob(tuple(inputs), tuple(bands), grid, plan, spec, opts.batch, work)
+    job = SceneJob(
+        tuple(inputs), tuple(bands), grid, plan, spec, opts.batch, work, any_date=bool(revisits)
+    )
     fingerprint = {
         "grid": [str(grid.crs), list(grid.affine)[:6], [grid.shape.y, grid.shape.x]],
         "plan": plan.fingerprint(),

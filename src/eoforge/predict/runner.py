@@ -132,6 +132,7 @@ def run(
     if tiling is None and isinstance(spec, EmbeddingSpec) and patch is not None:
         tiling = TilingOptions(tile=patch, overlap=0, batch=16, multiple=1, stride=patch)
     target = output_grid(Path(grid)) if isinstance(grid, (str, os.PathLike)) else grid
+    stack = dates == 0  # a multi-frame model: every revisit of a footprint
     found = _scenes(scenes, bands, dates)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -157,7 +158,8 @@ def run(
             spec=scene_spec,
             options=tiling,
             run=run,
-            second=scene.dates[1] if len(scene.dates) > 1 else None,
+            second=scene.dates[1] if len(scene.dates) > 1 and not stack else None,
+            revisits=scene.dates[1:] if stack else (),
             progress=report,
         )
         polygons = None
@@ -180,7 +182,11 @@ def _resolve(
     bands: Sequence[str] | None,
     products: Products,
 ) -> tuple[Model, list[str], OutputKind[Any], float | None, int, int | None]:
-    """``(model, bands, spec, gsd, dates, patch size)`` for what the caller gave."""
+    """``(model, bands, spec, gsd, dates, patch size)`` for what the caller gave.
+
+    ``dates`` is 1, 2 (change bundles) or 0: every date of a footprint (multi-frame
+    super-resolution bundles, whose model options record ``frames``).
+    """
     if isinstance(model, (str, os.PathLike)):
         model = BundleModel((os.fspath(model),))
     elif isinstance(model, Sequence):
@@ -209,6 +215,8 @@ def _resolve(
             confidence=products.confidence or products.vectors,
         )
     dates = 2 if info.task == "change" else 1
+    if info.task == "super_resolution" and "frames" in info.model.options:
+        dates = 0  # multi-frame: all dates of a footprint (see _scenes)
     return model, list(bands or model.bands(loaded)), spec, info.gsd, dates, info.patch_size
 
 
@@ -253,4 +261,4 @@ def _scenes(
     if given and all(isinstance(s, Scene) for s in given):
         return [s for s in given if isinstance(s, Scene)]
     paths = [Path(s) for s in given if not isinstance(s, Scene)]
-    return group_scenes(find_sources(paths), bands, dates=dates)
+    return group_scenes(find_sources(paths), bands, dates=max(dates, 1), stack=dates == 0)

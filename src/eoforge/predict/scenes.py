@@ -6,7 +6,10 @@ band the model needs are scenes on their own; sources that provide only some
 (a Sentinel-2 product beside a Sentinel-1 one) are grouped with those of the
 same day and footprint (undated sources only with those of the same folder
 when a band would otherwise come twice, e.g. two date folders of band files).
-Change models get pairs of dates.
+Change models get pairs of dates; multi-frame super-resolution models get
+every date of a footprint in one scene (a stack, in date order; undated
+sources by name), named by what its members' names share (``lr_0`` ...
+``lr_7`` give ``lr``).
 
 Scene names (the stem of the output files) are stable and unique: a single
 product or multi-band file keeps its own name (a STAC item's id, a product
@@ -45,7 +48,8 @@ class Scene:
 
     Attributes:
         name: Used for output file names.
-        dates: Sources per date (one date; two for change models, earlier first).
+        dates: Sources per date (one date; two for change models; every revisit
+            for multi-frame models), earlier first.
     """
 
     name: str
@@ -95,7 +99,11 @@ def find_sources(
 
 
 def group_scenes(
-    sources: Sequence[RasterSource], bands: Sequence[str], *, dates: int = 1
+    sources: Sequence[RasterSource],
+    bands: Sequence[str],
+    *,
+    dates: int = 1,
+    stack: bool = False,
 ) -> list[Scene]:
     """Group ``sources`` into scenes that provide all of ``bands``.
 
@@ -103,6 +111,8 @@ def group_scenes(
         sources: Candidate sources (others, e.g. label rasters, are ignored).
         bands: Band names the model needs.
         dates: 1, or 2 for change models (consecutive scenes of one footprint pair up).
+        stack: Multi-frame models: one scene per footprint holding all its dates,
+            in date order (``dates`` is then ignored).
 
     Raises:
         ConfigError: No source provides the bands, or a change model gets no pair.
@@ -127,6 +137,8 @@ def group_scenes(
             fix="point at scenes of the sensors the model was trained on.",
         )
     names = _unique_names(singles)
+    if stack:
+        return _stacks(singles, names)
     if dates == 1:
         return [Scene(name, (group,)) for name, group in zip(names, singles, strict=True)]
     return _pairs(singles, names)
@@ -240,6 +252,32 @@ def _pairs(singles: list[tuple[RasterSource, ...]], names: list[str]) -> list[Sc
             fix="pass both dates (files, folders or a STAC collection holding both).",
         )
     return scenes
+
+
+def _by_place(singles: list[tuple[RasterSource, ...]], names: list[str]) -> list[list[int]]:
+    """Indexes of ``singles`` per footprint, each in date order (undated: by name)."""
+    places: dict[tuple[object, ...], list[int]] = {}
+    for i, group in enumerate(singles):
+        places.setdefault(_key(group[0])[1:], []).append(i)
+    return [sorted(m, key=lambda i: _when(singles[i], names[i])) for m in places.values()]
+
+
+def _stacks(singles: list[tuple[RasterSource, ...]], names: list[str]) -> list[Scene]:
+    """One scene per footprint with every date, named by the members' common prefix."""
+    stacks = _by_place(singles, names)
+    chosen = []
+    for members in stacks:
+        prefix = os.path.commonprefix([names[i] for i in members])  # noqa: RUF071  # names, not paths
+        chosen.append(prefix.rstrip("_-. 0123456789") or names[members[0]])
+    seen: dict[str, int] = {}
+    for i, name in enumerate(list(chosen)):
+        if chosen.count(name) > 1:
+            seen[name] = seen.get(name, 0) + 1
+            chosen[i] = f"{name}_{seen[name]}"
+    return [
+        Scene(name, tuple(singles[i] for i in members))
+        for name, members in zip(chosen, stacks, strict=True)
+    ]
 
 
 def output_grid(path: str | os.PathLike[str]) -> GeoBox:

@@ -19,6 +19,8 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
 
 from eoforge.errors import ConfigError, available_list
+from eoforge.location.features import batch_centres
+from eoforge.models.location_fusion import takes_location
 from eoforge.tasks.losses import empty_loss
 from eoforge.tasks.metrics import to_floats
 from eoforge.transforms.augment import BatchAugment
@@ -237,9 +239,45 @@ class EOTask(L.LightningModule, ABC):
         Returns:
             The model output (see the subclass for its shape).
         """
-        x = image if self.normalize is None else self.normalize(image)
-        output: Tensor = self.model(blank_invalid(x, valid))
+        return self.located(image, valid, None)
+
+    def located(self, image: Tensor, valid: Tensor | None, lonlat: Tensor | None) -> Tensor:
+        """:meth:`forward` of images at places: ``lonlat`` ``[B, 2]`` (degrees) or None.
+
+        Raises:
+            ConfigError: The network takes location (``model.location``) but
+                ``lonlat`` is None.
+        """
+        x = blank_invalid(image if self.normalize is None else self.normalize(image), valid)
+        output: Tensor
+        if takes_location(self.model):
+            if lonlat is None:
+                raise ConfigError(
+                    "this network takes the windows' locations, but none were given.",
+                    fix="pass lonlat [B, 2] (degrees), or batches that carry crs and transform.",
+                )
+            output = self.model(x, lonlat)
+        else:
+            output = self.model(x)
         return self.postprocess(output)
+
+    def batch_output(self, batch: Mapping[str, Any]) -> Tensor:
+        """The model output for a batch: its windows' centres go in when the network takes them."""
+        if takes_location(self.model):
+            return self.located(batch["image"], batch.get("valid"), self.batch_lonlat(batch))
+        output: Tensor = self(batch["image"], batch.get("valid"))
+        return output
+
+    def batch_lonlat(self, batch: Mapping[str, Any]) -> Tensor | None:
+        """Window centres ``[B, 2]`` (degrees, float64) when the network takes location.
+
+        Raises:
+            ConfigError: The network takes location but the batch carries no grid
+                (chips without georeferencing).
+        """
+        if not takes_location(self.model):
+            return None
+        return torch.from_numpy(batch_centres(batch))
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Augment training batches (on the device, after transfer)."""
@@ -248,7 +286,7 @@ class EOTask(L.LightningModule, ABC):
         return batch
 
     def _step(self, batch: Batch, stage: Stage) -> Tensor:
-        output = self(batch["image"], batch.get("valid"))
+        output = self.batch_output(batch)
         pred, target = self.select(output, batch)
         if pred.shape[0] == 0:
             return empty_loss(output)
@@ -274,8 +312,7 @@ class EOTask(L.LightningModule, ABC):
 
     def predict_step(self, batch: Batch, batch_idx: int) -> Tensor:
         """Model output for a batch (no augmentation)."""
-        output: Tensor = self(batch["image"], batch.get("valid"))
-        return output
+        return self.batch_output(batch)
 
     # --- epoch bookkeeping ---------------------------------------------------------
 

@@ -1,0 +1,201 @@
+"""Multi-frame super-resolution end to end: revisits of synthetic scenes in, a bundle recording
+its frame count out, which beats bicubic of one revisit on its validation item; eoforge predict
+groups the revisits of one footprint into one scene, writes the x4 grid (tiled = untiled away
+from the edge), leaves nodata only where no revisit is valid; mismatched configs are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+import torch.nn.functional as F
+from affine import Affine
+from tests.helpers import run_cli
+
+from eoforge.errors import ConfigError
+from eoforge.evaluate.sr_metrics import cpsnr
+from eoforge.experiment.config import ExperimentConfig
+from eoforge.experiment.train import TrainResult, train
+from eoforge.models import load_bundle
+from eoforge.predict import TilingOptions, run
+from eoforge.synth import generate_scene
+from eoforge.synth.degrade import SensorModel
+from eoforge.synth.sr_pairs import SRPairFiles, write_sr_pair
+
+BANDS = ["S2.B03", "S2.B04", "S2.B08"]
+MODEL = SensorModel(scale=4, mtf=0.3, max_shift=0.5, noise_std=0.004)
+REVISITS = 4
+
+
+def _item(root: Path, seed: int, size: int) -> SRPairFiles:
+    scene = root / f"scene{seed}"
+    generate_scene(
+        scene, size=size, sensors=("s2",), dates=1, clouds=0.0, gsd=2.5,
+        s2_native=False, vectors=False, seed=seed,
+    )  # fmt: skip
+    return write_sr_pair(
+        scene, root / f"item{seed}", MODEL, bands=tuple(BANDS), revisits=REVISITS, seed=seed
+    )
+
+
+def config(root: Path, train_item: SRPairFiles, val_item: SRPairFiles) -> dict:
+    return {
+        "data": {
+            "kind": "sr_pairs",
+            "bands": BANDS,
+            "frames": REVISITS,
+            "batch_size": 8,
+            "patch_size": 16,
+            "val_patch_size": 32,
+            "samples_per_epoch": 64,
+            "train": [
+                {
+                    "lr": str(train_item.hr.parent / "lr_?.tif"),  # a glob
+                    "hr": str(train_item.hr),
+                    "masks": [str(p) for p in train_item.clear],
+                }
+            ],
+            "val": [{"lr": [str(p) for p in val_item.lr], "hr": str(val_item.hr)}],
+        },
+        "model": {
+            "arch": "sr_multiframe",
+            "options": {"scale": 4, "features": 16, "encoder_blocks": 1, "decoder_blocks": 2},
+        },
+        "task": {"kind": "super_resolution", "sr": {"edge_weight": 0.1}},
+        "optim": {"lr": 2e-3, "weight_decay": 0.0},
+        "trainer": {
+            "max_epochs": 5,
+            "accelerator": "cpu",
+            "output_dir": str(root / "run"),
+            "threads": 2,
+            "checkpoint_every_n_steps": 0,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainResult, Path, SRPairFiles]:
+    root = tmp_path_factory.mktemp("sr_multiframe")
+    train_item, val_item = _item(root, 1, 192), _item(root, 2, 128)
+    result = train(
+        ExperimentConfig.model_validate(config(root, train_item, val_item)), progress=False
+    )
+    return result, root, val_item
+
+
+def _read(path: Path) -> torch.Tensor:
+    with rasterio.open(path) as src:
+        return torch.from_numpy(src.read().astype(np.float64))
+
+
+def test_training_writes_a_bundle_that_fuses_revisits(
+    trained: tuple[TrainResult, Path, SRPairFiles],
+) -> None:
+    result, _, val_item = trained
+    assert result.monitor == "val/cpsnr" and np.isfinite(result.metrics["val/cpsnr"])
+    loaded = load_bundle(result.bundle)
+    info = loaded.bundle
+    assert info.task == "super_resolution" and info.bands == BANDS
+    assert info.model.arch == "sr_multiframe" and info.model.options["frames"] == REVISITS
+    frames = torch.stack([_read(p) for p in val_item.lr]).float()
+    hr = _read(val_item.hr)
+    mean = torch.tensor(info.normalization.mean)[:, None, None]
+    std = torch.tensor(info.normalization.std)[:, None, None]
+    with torch.no_grad():
+        out = loaded.model(((frames - mean) / std)[None])[0].double()
+    up = F.interpolate(frames[:1].double(), scale_factor=4, mode="bicubic", align_corners=False)
+    model_db, bicubic_db = cpsnr(out, hr).mean, cpsnr(up[0], hr).mean
+    assert model_db > bicubic_db + 0.3, (model_db, bicubic_db)
+
+
+def test_predict_groups_the_revisits_and_tiles_seamlessly(
+    trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path
+) -> None:
+    result, _, val_item = trained
+
+    def predict(folder: str, tile: int) -> Path:
+        found = run(
+            result.bundle,
+            list(val_item.lr),
+            tmp_path / folder,
+            tiling=TilingOptions(tile=tile, overlap=16, batch=2, block=64, multiple=8),
+        )
+        assert [r.name for r in found] == ["lr"]  # lr_0 ... lr_3: one footprint, one scene
+        return found[0].paths["values"]
+
+    whole, tiled = predict("whole", 64), predict("tiled", 24)
+    with rasterio.open(whole) as a, rasterio.open(tiled) as b, rasterio.open(val_item.hr) as hi:
+        assert a.shape == hi.shape and a.transform == hi.transform and a.crs == hi.crs
+        x, y = a.read(), b.read()
+    edge = 4 * 12
+    np.testing.assert_allclose(
+        x[:, edge:-edge, edge:-edge], y[:, edge:-edge, edge:-edge], atol=1e-4
+    )
+    assert np.isfinite(x).all()
+
+
+def _with_nodata(src_path: Path, out: Path, rows: slice) -> Path:
+    with rasterio.open(src_path) as src:
+        profile, data, names = src.profile, src.read(), src.descriptions
+    data[:, rows] = np.nan
+    profile.update(nodata=float("nan"))
+    with rasterio.open(out, "w", **profile) as dst:
+        dst.write(data)
+        dst.descriptions = names
+    return out
+
+
+def test_pixels_without_a_valid_revisit_become_nodata(
+    trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, _, val_item = trained
+    folder = tmp_path / "revisits"
+    folder.mkdir()
+    # rows 0-7 valid in no revisit; rows 8-15 valid in revisit 3 only
+    paths = [
+        _with_nodata(p, folder / p.name, slice(0, 16 if n < 3 else 8))
+        for n, p in enumerate(val_item.lr)
+    ]
+    args = ["predict", str(result.bundle), *map(str, paths), "--out", str(tmp_path / "maps")]
+    assert run_cli(args, monkeypatch) == 0
+    with rasterio.open(tmp_path / "maps" / "lr_values.tif") as out:
+        values = out.read()
+    assert np.isnan(values[:, : 8 * 4]).all()  # the documented fallback: nodata
+    assert np.isfinite(values[:, 8 * 4 :]).all()  # one valid revisit is enough
+
+
+def test_mismatched_configs_and_grids_are_refused(
+    trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path
+) -> None:
+    _, root, val_item = trained
+    raw = config(root, val_item, val_item)
+    raw["trainer"]["output_dir"] = str(tmp_path / "run")
+    no_frames = {**raw, "data": {**raw["data"], "frames": None}}
+    with pytest.raises(ConfigError, match=r"fuses revisits but data\.frames is not set"):
+        train(ExperimentConfig.model_validate(no_frames), progress=False)
+    single = {**raw, "model": {"arch": "sr_edsr", "options": {"scale": 4}}}
+    with pytest.raises(ConfigError, match=r"data\.frames is set but model\.arch sr_edsr"):
+        train(ExperimentConfig.model_validate(single), progress=False)
+    lists = {**single, "data": {**raw["data"], "frames": None}}
+    with pytest.raises(ConfigError, match=r"several lr files but data\.frames is not set"):
+        train(ExperimentConfig.model_validate(lists), progress=False)
+    with rasterio.open(val_item.lr[1]) as src:
+        profile, data, names = src.profile, src.read(), src.descriptions
+    moved = tmp_path / "moved.tif"
+    profile.update(transform=src.transform @ Affine.translation(0.5, 0))
+    with rasterio.open(moved, "w", **profile) as dst:
+        dst.write(data)
+        dst.descriptions = names
+    shifted = {
+        **raw,
+        "data": {
+            **raw["data"],
+            "train": [{"lr": [str(val_item.lr[0]), str(moved)], "hr": str(val_item.hr)}],
+        },
+    }
+    with pytest.raises(ConfigError, match=r"moved\.tif is not on the grid of lr_0\.tif") as caught:
+        train(ExperimentConfig.model_validate(shifted), progress=False)
+    assert "gdalwarp" in str(caught.value)
