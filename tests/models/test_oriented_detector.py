@@ -20,6 +20,8 @@ from eoforge.models.oriented import (
     assign_locations,
     centerness_targets,
     level_locations,
+    object_levels,
+    object_weights,
     scale_ranges,
 )
 
@@ -319,3 +321,93 @@ def test_two_stream_keeps_the_default_levels() -> None:
     spec = _spec(["S2.B04", "S1.VV"], strides=list(LIGHT))
     with pytest.raises(ConfigError, match="does not take"):
         build_model(spec.model_copy(update={"arch": "two_stream_oriented_fcos"}))
+
+
+def test_object_levels_use_the_reach_from_the_box_centre() -> None:
+    # half the longest side in FCOS's ranges of the light levels: (0, 32], (32, 64], ...
+    boxes = torch.tensor(
+        [
+            [0.0, 0.0, 9.0, 4.0, 0.3],  # a car: 4.5 px -> stride 4
+            [0.0, 0.0, 64.0, 60.0, 0.0],  # 32 px, the top of the first range -> stride 4
+            [0.0, 0.0, 16.0, 94.0, 1.0],  # a ship with h > w: 47 px -> stride 8
+            [0.0, 0.0, 200.0, 10.0, 0.0],  # 100 px -> stride 16
+            [0.0, 0.0, 900.0, 900.0, 0.0],  # 450 px, beyond every range: the last level
+        ]
+    )
+    assert object_levels(boxes, LIGHT).tolist() == [0, 0, 1, 2, 3]
+    # the default levels: 32 px at P3 (0, 64], 100 px at P4, 450 px at P6 (256, 512]
+    assert object_levels(boxes).tolist() == [0, 0, 0, 1, 3]
+
+
+def test_assignment_per_object_keeps_a_thin_rotated_box_on_one_level() -> None:
+    # a 94 x 16 ship at 70 degrees on (128, 128): per location, the locations near its ends
+    # reach more than 64 px (w/2 + |p_u| > 64 for |p_u| > 17) and go to stride 16, the
+    # middle ones to stride 8; per object, all of it goes to stride 8 (47 px from the
+    # centre), where every location strictly inside is positive
+    points, strides = _grid(256, LIGHT)
+    ship = torch.tensor([[128.0, 128.0, 94.0, 16.0, math.radians(70)]])
+    by_location = assign_locations(points, strides, ship, LIGHT)
+    by_object = assign_locations(points, strides, ship, LIGHT, per_object=True)
+    split = strides[by_location == 0].unique().tolist()
+    assert split == [8.0, 16.0]
+    assert strides[by_object == 0].unique().tolist() == [8.0]
+    # every stride-8 location strictly inside the rotated box, counted independently
+    on8 = strides == 8.0
+    dx, dy = points[on8, 0] - 128.0, points[on8, 1] - 128.0
+    a = math.radians(70)
+    along_w = dx * math.cos(a) - dy * math.sin(a)
+    along_h = dx * math.sin(a) + dy * math.cos(a)
+    inside = int(((along_w.abs() < 47.0) & (along_h.abs() < 8.0)).sum())
+    assert int((by_object == 0).sum()) == inside
+    assert inside > int((by_location == 0).sum())  # more positives than split over levels
+    # a box thinner than its level's cells takes the nearest location of its own level
+    needle = torch.tensor([[100.0, 98.0, 90.0, 0.5, 0.0]])  # between rows 92 and 100
+    taken = assign_locations(points, strides, needle, LIGHT, per_object=True) == 0
+    assert strides[taken].tolist() == [8.0]
+    assert points[taken].tolist() == [[100.0, 100.0]]
+    # overlapping boxes: a shared location goes to the smaller box, as per location
+    pair = torch.tensor([[36.0, 36.0, 40.0, 24.0, 0.0], [36.0, 36.0, 10.0, 6.0, 0.0]])
+    index = assign_locations(points, strides, pair, LIGHT, per_object=True)
+    at_centre = (points == torch.tensor([38.0, 38.0])).all(dim=1) & (strides == 4.0)
+    assert index[at_centre].tolist() == [1]
+
+
+def test_object_weights_give_every_object_the_same_total() -> None:
+    # image 0: box 0 with 3 positives, box 1 with 1; image 1: box 0 with 2
+    image_of = torch.tensor([0, 0, 0, 0, 1, 1])
+    box_of = torch.tensor([0, 0, 1, 0, 0, 0])
+    weights = object_weights(image_of, box_of)
+    third = 1 / 3
+    assert weights.tolist() == pytest.approx(
+        [third / 3] * 2 + [third] + [third / 3, third / 2, third / 2]
+    )
+    assert weights.sum().item() == pytest.approx(1.0)
+    assert (
+        object_weights(torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)).numel()
+        == 0
+    )
+
+
+def test_assign_object_trains_and_weighs_objects_equally() -> None:
+    model = build_model(_spec(BANDS[3], head_convs=1, strides=list(LIGHT), assign="object"))
+    assert isinstance(model, OrientedFCOS) and model.assign == "object"
+    images = torch.randn(2, 3, 64, 64)
+    losses = model.train()(images, _targets())
+    assert isinstance(losses, dict) and set(losses) == LOSSES
+    assert all(torch.isfinite(v) and v.item() > 0 for v in losses.values())
+    torch.stack(list(losses.values())).sum().backward()
+    empty = _targets()[1]
+    losses = model(images, [empty, empty])
+    assert isinstance(losses, dict) and losses["bbox_regression"].item() == 0.0
+    # one 24 x 8 box (reach at most 24 px anywhere: stride 4 both ways) has the same
+    # positives under both rules, and weighing it as one object is the plain mean
+    one = [{"boxes": _targets()[0]["boxes"][:1], "labels": torch.tensor([0])}]
+    with torch.no_grad():
+        per_object = model(images[:1], one)
+        model.assign = "location"
+        per_location = model(images[:1], one)
+    assert isinstance(per_object, dict) and isinstance(per_location, dict)
+    for name in LOSSES:
+        assert per_object[name].item() == pytest.approx(per_location[name].item(), rel=1e-5)
+    with pytest.raises(ConfigError, match=r"model\.options\.assign"):
+        build_model(_spec(BANDS[3], assign="nearest"))
