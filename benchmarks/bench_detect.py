@@ -326,6 +326,11 @@ def reused(path: Path, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return made
 
 
+def trained_threads(threads: int | None) -> int | str:
+    """Torch threads a recipe trains with: its ``trainer.threads``, or torch's default."""
+    return threads if threads else f"torch default ({os.cpu_count()} CPUs here)"
+
+
 def equal_cpu_met(light: dict[str, Any], yolo_cpu: dict[str, Any]) -> bool:
     """The equal-CPU goal: the light recipe's map >= YOLO's, in no more training CPU seconds.
 
@@ -502,7 +507,12 @@ def yolo_section(quick: bool, data: Path, vhr: Path, keep: Path | None = None) -
             "epochs": epochs,
             "batch": d.batch_size,
             "imgsz": d.patch_size,
-            "threads": THREADS,
+            # torch threads each contender trained with (Ultralytics sets its own)
+            "threads": {
+                "eoforge": trained_threads(config.trainer.threads),
+                "yolo": yolo_threads,
+                "eoforge_light": trained_threads(light_config.trainer.threads),
+            },
             "device": "cpu",
             "init": "random (both)",
         },

@@ -16,6 +16,7 @@ from benchmarks.bench_detect import (
     plan,
     plan_tiles,
     scene_rate,
+    trained_threads,
 )
 from odc.geo.geobox import GeoBox
 
@@ -71,3 +72,8 @@ def test_equal_cpu_goal_needs_the_map_within_the_cpu_seconds() -> None:
     assert equal_cpu_met({"cpu_s": 864.6, "scores": {"map": 0.7673}}, yolo)
     assert not equal_cpu_met({"cpu_s": 900.0, "scores": {"map": 0.9}}, yolo)  # more CPU
     assert not equal_cpu_met({"cpu_s": 500.0, "scores": {"map": 0.7}}, yolo)  # lower map
+
+
+def test_each_contender_records_its_own_threads() -> None:
+    assert trained_threads(1) == 1
+    assert str(trained_threads(None)).startswith("torch default (")
