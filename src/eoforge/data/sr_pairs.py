@@ -198,6 +198,6 @@ def band_stats(pairs: Sequence[SRPair]) -> tuple[list[float], list[float]]:
     flat = np.concatenate(
         [np.moveaxis(p.lr, -3, 0).reshape(p.lr.shape[-3], -1) for p in pairs], axis=1
     )
-    mean = np.nanmean(flat, axis=1, dtype=np.float64)
-    std = np.maximum(np.nanstd(flat, axis=1, dtype=np.float64), 1e-6)
+    mean = np.asarray(np.nanmean(flat, axis=1, dtype=np.float64))
+    std = np.maximum(np.asarray(np.nanstd(flat, axis=1, dtype=np.float64)), 1e-6)
     return mean.tolist(), std.tolist()
