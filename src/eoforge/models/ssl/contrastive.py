@@ -65,11 +65,11 @@ def moco_loss(query: Tensor, key: Tensor, queue: Tensor, temperature: float = 0.
         with the positive at index 0.
     """
     _check_temperature(temperature)
-    q = F.normalize(query, dim=1)
-    k = F.normalize(key.detach(), dim=1)
+    q = F.normalize(query.float(), dim=1)  # float32 logits even under autocast
+    k = F.normalize(key.detach().float(), dim=1)
     positive = (q * k).sum(dim=1, keepdim=True)
-    negative = q @ queue.detach().T
-    logits = torch.cat([positive, negative], dim=1) / temperature
+    negative = q @ queue.detach().float().T
+    logits = torch.cat([positive, negative], dim=1).div_(temperature)
     return F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long, device=q.device))
 
 
@@ -117,37 +117,44 @@ class FeatureQueue(nn.Module):
         are kept.
         """
         keys = F.normalize(keys.detach().to(self.keys.dtype), dim=1)
-        size = self.keys.shape[0]
-        if keys.shape[0] >= size:
+        size, n = self.keys.shape[0], keys.shape[0]
+        if n >= size:
             self.keys.copy_(keys[-size:])
             self.pointer.zero_()
             return
-        start = int(self.pointer)
-        rows = (torch.arange(keys.shape[0], device=keys.device) + start) % size
-        self.keys[rows] = keys
-        self.pointer.fill_((start + keys.shape[0]) % size)
+        # rows and pointer stay on the device: no read of the pointer by the host
+        rows = torch.arange(n, device=keys.device).add_(self.pointer).remainder_(size)
+        self.keys.index_copy_(0, rows, keys)
+        self.pointer.add_(n).remainder_(size)
 
 
 @torch.no_grad()
 def momentum_update(online: nn.Module, target: nn.Module, momentum: float) -> None:
     """Move ``target``'s weights towards ``online``'s: ``t = m t + (1 - m) o``.
 
-    Floating-point buffers (batch-norm statistics) are copied as they are.
+    Buffers (batch-norm statistics) are copied as they are. Both are single
+    fused calls over the whole parameter and buffer lists (a lerp, a copy):
+    one pass over the weights, no Python loop, no host sync.
 
     Args:
         online: Network trained by gradients.
         target: Its momentum copy (same architecture).
         momentum: ``m`` in [0, 1]; 0 copies, 1 freezes.
+
+    Raises:
+        ConfigError: The two networks' parameters or buffers do not pair up.
     """
     mine: list[Tensor] = list(target.parameters())
     theirs = [p.detach() for p in online.parameters()]
-    if len(mine) != len(theirs):
+    kept: list[Tensor] = list(target.buffers())
+    given = list(online.buffers())
+    if len(mine) != len(theirs) or len(kept) != len(given):
         raise ConfigError(
-            f"momentum update between networks of {len(theirs)} and {len(mine)} parameters.",
+            f"momentum update between networks of {len(theirs)} and {len(mine)} parameters "
+            f"({len(given)} and {len(kept)} buffers).",
             fix="give the momentum copy the online network's architecture.",
         )
-    if mine:  # one fused kernel per list instead of two per parameter
-        torch._foreach_mul_(mine, momentum)
-        torch._foreach_add_(mine, theirs, alpha=1.0 - momentum)
-    for buffer, source in zip(target.buffers(), online.buffers(), strict=True):
-        buffer.copy_(source)
+    if mine:  # t + (1 - m)(o - t): m t + (1 - m) o up to float rounding, in one pass
+        torch._foreach_lerp_(mine, theirs, 1.0 - momentum)
+    if kept:
+        torch._foreach_copy_(kept, given)

@@ -295,7 +295,7 @@ class PretrainTask(EOTask):
 
     def _encode(self, encoder: nn.Module, views: Tensor) -> Tensor:
         """Features ``[B, D]`` of ``views`` (channels-last for convolutional encoders)."""
-        if self.channels_last:  # after the views: grid_sample returns contiguous images
+        if self.channels_last:  # a no-op for views drawn channels-last
             views = views.contiguous(memory_format=torch.channels_last)
         out: Tensor = encoder(views)
         return out
@@ -322,7 +322,9 @@ class PretrainTask(EOTask):
         if self.mae is not None:
             loss: Tensor = self.mae(random_view(x, self.views, generator), None, generator)[0]
             return loss
-        a, b = random_view(x, self.views, generator), random_view(x, self.views, generator)
+        layout = self.channels_last  # views drawn in the encoder's layout: no copy in _encode
+        a = random_view(x, self.views, generator, channels_last=layout)
+        b = random_view(x, self.views, generator, channels_last=layout)
         if self.method == "moco":
             return self._moco(a, b, update)
         za, zb = self._project(torch.cat([a, b])).chunk(2)
@@ -341,19 +343,34 @@ class PretrainTask(EOTask):
         target = fraction_similarity(fractions, self.similarity)
         return soft_contrastive(za, zb, target, self.soft_loss)
 
+    def update_momentum(self) -> None:
+        """MoCo: move the momentum encoder and projection towards the trained ones."""
+        assert self.momentum_encoder is not None and self.momentum_projector is not None
+        assert self.projector is not None
+        momentum_update(self.model, self.momentum_encoder, self.momentum)
+        momentum_update(self.projector, self.momentum_projector, self.momentum)
+
+    def keys(self, views: Tensor) -> Tensor:
+        """MoCo's keys ``[B, d]`` of ``views`` ``[B, C, H, W]``: momentum encoder and projection."""
+        assert self.momentum_encoder is not None and self.momentum_projector is not None
+        with torch.inference_mode():  # no autograd bookkeeping at all for the key pass
+            key: Tensor = self.momentum_projector(self._encode(self.momentum_encoder, views))
+        # a normal tensor again ([B, d], a few KiB): the loss saves it for its backward pass
+        return key.clone()
+
     def _moco(self, a: Tensor, b: Tensor, update: bool) -> Tensor:
         assert self.momentum_encoder is not None and self.momentum_projector is not None
         assert self.queue is not None and self.projector is not None
         if update:
-            momentum_update(self.model, self.momentum_encoder, self.momentum)
-            momentum_update(self.projector, self.momentum_projector, self.momentum)
+            self.update_momentum()
         query = self._project(a)
-        with torch.no_grad():
-            key: Tensor = self.momentum_projector(self._encode(self.momentum_encoder, b))
+        key = self.keys(b)
         loss = moco_loss(query, key, self.queue.keys, self.temperature)
         if update:  # enqueued after the backward pass (which needs the queue as it is)
-            gathered = cast(Tensor, self.all_gather(key.detach()))
-            self._pending_keys = gathered.reshape(-1, key.shape[-1])
+            keys = key.detach()
+            if self._trainer is not None and self.trainer.world_size > 1:
+                keys = cast(Tensor, self.all_gather(keys)).reshape(-1, key.shape[-1])
+            self._pending_keys = keys
         return loss
 
     # --- steps ---------------------------------------------------------------------------

@@ -91,7 +91,11 @@ def view_affines(
 
 
 def random_view(
-    image: Tensor, settings: ViewSettings, generator: torch.Generator | None = None
+    image: Tensor,
+    settings: ViewSettings,
+    generator: torch.Generator | None = None,
+    *,
+    channels_last: bool = False,
 ) -> Tensor:
     """One random view of every window: ``[B, C, H, W] -> [B, C, H, W]``.
 
@@ -99,6 +103,8 @@ def random_view(
         image: Standardised images.
         settings: Crop, D4 and jitter settings.
         generator: Random generator on ``image``'s device (None: the global one).
+        channels_last: Return the view in channels-last memory order (the jitter
+            writes it there, so no extra copy); the values are the same.
     """
     b, c, h, w = image.shape
     theta = view_affines(b, settings, image.device, generator).to(image.dtype)
@@ -106,7 +112,9 @@ def random_view(
     out = F.grid_sample(
         image, grid, mode="bilinear", padding_mode="reflection", align_corners=False
     )
+    layout = torch.channels_last if channels_last else torch.contiguous_format
     if settings.gain == 0 and settings.offset == 0:
-        return out
+        return out.contiguous(memory_format=layout)
     noise = torch.randn(2, b, c, 1, 1, generator=generator, device=image.device, dtype=image.dtype)
-    return torch.addcmul(noise[1] * settings.offset, out, 1 + settings.gain * noise[0])
+    view = torch.empty_like(out, memory_format=layout)
+    return torch.addcmul(noise[1] * settings.offset, out, 1 + settings.gain * noise[0], out=view)
