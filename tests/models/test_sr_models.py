@@ -34,7 +34,7 @@ def test_both_architectures_are_listed_for_super_resolution() -> None:
 
 
 @pytest.mark.parametrize("arch", ["sr_edsr", "sr_swin"])
-@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("scale", [2, 3, 4, 7, 8])
 def test_shapes_and_a_bicubic_start(arch: str, scale: int) -> None:
     torch.manual_seed(0)
     model = _model(arch, scale).eval()
@@ -57,7 +57,7 @@ def test_channel_attention_option_and_bad_options() -> None:
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(with_attention) > count(plain)
     with pytest.raises(ConfigError, match="scale"):
-        _model("sr_edsr", 5)
+        _model("sr_edsr", 9)
     with pytest.raises(ConfigError, match=r"model\.options\.depth: sr_edsr takes no such option"):
         _model("sr_edsr", 2, depth=3)
     with pytest.raises(ConfigError, match="multiple of heads"):

@@ -203,7 +203,8 @@ def read_target(
     """
     if grid.resampling is None:
         window = Window(0, 0, grid.shape[1], grid.shape[0])
-        return hi.read(indexes, window=window).astype(np.float32)
+        same: F32 = hi.read(indexes, window=window).astype(np.float32)
+        return same
     out = np.full((len(indexes), *grid.shape), np.nan, np.float32)
     reproject(
         source=hi.read(indexes).astype(np.float32),
@@ -224,3 +225,20 @@ def read_target(
             fix="fill the target's nodata, or crop the pair to where the target is valid.",
         )
     return out
+
+
+def refuse_resampling_with(frames: int | None) -> None:
+    """Refuse ``data.resample_target`` where it is not supported yet.
+
+    Multi-frame items are read on the target file's own grid, which a resampled
+    target no longer shares.
+
+    Raises:
+        ConfigError: ``frames`` is set.
+    """
+    if frames is not None:
+        raise ConfigError(
+            "data.resample_target is not supported with data.frames (multi-frame items) yet.",
+            fix="resample the targets beforehand to the input's pixel divided by a whole "
+            "factor (gdalwarp -tr), and leave data.resample_target false.",
+        )

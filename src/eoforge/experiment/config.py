@@ -849,6 +849,10 @@ class SRPairData(DataCommon):
     samples_per_epoch: int = Field(default=512, ge=1)
     frames: int | None = Field(default=None, ge=1)
     """Revisits per multi-frame sample ``T`` (None: single-frame pairs)."""
+    resample_target: bool = False
+    """Resample a target whose pixel is not the input's divided by a whole factor (e.g.
+    WorldStrat's 1.5 m over 10 m) onto the input's grid / round(ratio): cubic when refining,
+    area average when coarsening (:mod:`eoforge.data.sr_grids`). False: such pairs are refused."""
 
 
 DataConfig = Annotated[

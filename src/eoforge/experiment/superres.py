@@ -18,6 +18,7 @@ from typing import Any
 import lightning as L
 from torch.utils.data import DataLoader
 
+from eoforge.data.sr_grids import refuse_resampling_with
 from eoforge.data.sr_pairs import CropSampler, SRPair, read_sr_pair, tiles
 from eoforge.data.sr_stacks import check_frames, clear_items, make_crops, read_sr_stack
 from eoforge.errors import ConfigError
@@ -52,12 +53,15 @@ def read_pairs(config: ExperimentConfig) -> tuple[list[SRPair], list[SRPair]]:
         ConfigError: Misaligned grids, or a scale other than the model's.
     """
     data = sr_data(config)
+    if data.resample_target:
+        refuse_resampling_with(data.frames)
     lists = any(p.revisits is not None and len(p.revisits) > 1 for p in data.train + data.val)
     check_frames(config.model.arch, data.frames, lists, MULTIFRAME_ARCHS)
     if data.frames is not None:
         return _read_stacks(data, int(config.model.options.get("scale", 4)))
-    train = [read_sr_pair(p.lr, p.hr, data.bands) for p in data.train]
-    val = [read_sr_pair(p.lr, p.hr, data.bands) for p in data.val]
+    resample = data.resample_target
+    train = [read_sr_pair(p.lr, p.hr, data.bands, resample_target=resample) for p in data.train]
+    val = [read_sr_pair(p.lr, p.hr, data.bands, resample_target=resample) for p in data.val]
     want = int(config.model.options.get("scale", 4))
     for pair in train + val:
         if pair.scale != want:

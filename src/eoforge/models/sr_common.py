@@ -20,8 +20,9 @@ from torch import Tensor, nn
 from eoforge.errors import ConfigError
 from eoforge.models.spec import ModelSpec
 
-SCALES = (2, 3, 4)
-"""Upsampling factors the networks build upsamplers for."""
+SCALES = (2, 3, 4, 5, 6, 7, 8)
+"""Upsampling factors the networks build upsamplers for (7: WorldStrat's 10 m / 1.5 m once
+the target is resampled to 10/7 m, :mod:`eoforge.data.sr_grids`)."""
 
 
 def sr_scale(spec: ModelSpec) -> int:
@@ -55,15 +56,15 @@ def option(spec: ModelSpec, name: str, default: Any, known: tuple[str, ...]) -> 
 
 
 class PixelShuffleUp(nn.Sequential):
-    """Convolution + pixel shuffle steps: x2 and x4 in steps of 2, x3 in one step.
+    """Convolution + pixel shuffle steps: x2, x4 and x8 in steps of 2, other factors in one step.
 
     Args:
         channels: Feature channels in and out.
-        scale: 2, 3 or 4.
+        scale: One of :data:`SCALES`.
     """
 
     def __init__(self, channels: int, scale: int) -> None:
-        steps = [2, 2] if scale == 4 else [scale]
+        steps = [2] * (scale.bit_length() - 1) if scale & (scale - 1) == 0 else [scale]
         layers: list[nn.Module] = []
         for step in steps:
             layers += [
