@@ -41,6 +41,10 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         **{f"data.train[{i}].{key}": f"train{i}_{key}" for i in range(2) for key in ("lr", "hr")},
         **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr")},
     },
+    "sr_synth_multiframe_x4.yaml": {  # revisits written by bench_sr_multiframe.py
+        **{f"data.train[{i}].{key}": f"train{i}_{key}" for i in range(2) for key in ("lr", "hr")},
+        **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr")},
+    },
 }
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,13 +263,22 @@ def _by_place(singles: list[tuple[RasterSource, ...]], names: list[str]) -> list
     return [sorted(m, key=lambda i: _when(singles[i], names[i])) for m in places.values()]
 
 
+def _shared_name(names: list[str]) -> str:
+    """What ``names`` share in front, less a number cut short and separators.
+
+    ``lr_0`` ... ``lr_7`` give ``lr``; ``s2-20240301`` and ``s2-20241031`` give ``s2``;
+    a single name stays whole; nothing shared gives the first name.
+    """
+    prefix = os.path.commonprefix(names)  # noqa: RUF071  # scene names, not paths
+    if len(names) > 1 and prefix[-1:].isdigit():
+        prefix = re.sub(r"\d+$", "", prefix)  # a number that goes on in some name
+    return prefix.rstrip("_-. ") or names[0]
+
+
 def _stacks(singles: list[tuple[RasterSource, ...]], names: list[str]) -> list[Scene]:
     """One scene per footprint with every date, named by the members' common prefix."""
     stacks = _by_place(singles, names)
-    chosen = []
-    for members in stacks:
-        prefix = os.path.commonprefix([names[i] for i in members])  # noqa: RUF071  # names, not paths
-        chosen.append(prefix.rstrip("_-. 0123456789") or names[members[0]])
+    chosen = [_shared_name([names[i] for i in members]) for members in stacks]
     seen: dict[str, int] = {}
     for i, name in enumerate(list(chosen)):
         if chosen.count(name) > 1:

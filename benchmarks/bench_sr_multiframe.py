@@ -1,0 +1,210 @@
+"""Multi-frame against single-frame x4 super-resolution on the same synthetic scenes, unseen scene.
+
+Steps (everything under ``--work``):
+
+1. the scenes of ``bench_sr_synth.py`` (2.5 m, Sentinel-2-like bands, no
+   clouds): training seeds 0 and 1 (1024 px), validation seed 2 (384 px) and
+   an unseen test seed 9 (768 px);
+2. each degraded into 8 revisits at 10 m by the same sensor model (each its
+   own sub-pixel shift and noise; revisit 0 is exactly the single-frame
+   benchmark's input, seed + 100);
+3. ``configs/sr_synth_x4.yaml`` trained on revisit 0 of each training scene and
+   ``configs/sr_synth_multiframe_x4.yaml`` on all 8 (CPU time of each
+   training measured in this process);
+4. the unseen scene predicted whole through the engine (``eoforge.predict.run``:
+   the single-frame bundle on revisit 0, the multi-frame bundle on the 8
+   revisits, grouped into one scene) and scored against the target: cPSNR,
+   cSSIM, PSNR, SSIM per band, with bicubic upsamplings of revisit 0 and of the
+   per-pixel median of the 8 revisits as baselines.
+
+Writes ``benchmarks/results/sr_multiframe.json``. Run: ``nice -n 10
+.venv/bin/python benchmarks/bench_sr_multiframe.py`` (``--epochs 1`` for a
+quick check; ``--only multi`` keeps the single-frame numbers of the last run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import torch
+import torch.nn.functional as F
+import yaml
+
+from eoforge.evaluate.sr_metrics import cpsnr, cssim, psnr, ssim
+from eoforge.experiment.loading import validate_config
+from eoforge.experiment.train import train
+from eoforge.predict import run
+from eoforge.synth import generate_scene
+from eoforge.synth.degrade import SensorModel
+from eoforge.synth.sr_pairs import write_sr_pair
+
+ROOT = Path(__file__).resolve().parents[1]
+SINGLE = ROOT / "configs" / "sr_synth_x4.yaml"
+MULTI = ROOT / "configs" / "sr_synth_multiframe_x4.yaml"
+SENSOR = SensorModel(scale=4, mtf=0.3, max_shift=0.5, noise_std=0.002)
+SCENES = {"train0": (0, 1024), "train1": (1, 1024), "val": (2, 384), "test": (9, 768)}
+"""Item name -> (synth seed, size in 2.5 m pixels), as in bench_sr_synth.py."""
+REVISITS = 8
+METRICS = {"psnr": psnr, "ssim": ssim, "cpsnr": cpsnr, "cssim": cssim}
+
+
+def prepare(work: Path, bands: tuple[str, ...]) -> dict[str, tuple[list[Path], Path]]:
+    """Render the scenes and write their revisits (kept when already there)."""
+    items = {}
+    for name, (seed, size) in SCENES.items():
+        folder = work / name
+        pair = folder / "pair"
+        if not (pair / "sensor.json").is_file():
+            generate_scene(
+                folder / "scene", size=size, sensors=("s2",), dates=1, clouds=0.0, gsd=2.5,
+                s2_native=False, vectors=False, seed=seed,
+            )  # fmt: skip
+            write_sr_pair(
+                folder / "scene", pair, SENSOR, bands=bands, revisits=REVISITS, seed=seed + 100
+            )
+        items[name] = ([pair / f"lr_{n}.tif" for n in range(REVISITS)], pair / "hr.tif")
+    return items
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far (user + system, all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def read(path: Path) -> torch.Tensor:
+    """A raster as float64 ``[C, H, W]``."""
+    with rasterio.open(path) as src:
+        return torch.from_numpy(src.read().astype(np.float64))
+
+
+def scores(image: torch.Tensor, target: torch.Tensor, bands: list[str]) -> dict[str, Any]:
+    """PSNR, SSIM, cPSNR, cSSIM (border 3, range 1) per band and mean."""
+    out: dict[str, Any] = {}
+    for name, metric in METRICS.items():
+        kwargs = {"border": 3} if name.startswith("c") else {}
+        s = metric(image, target, 1.0, **kwargs)
+        out[name] = {"mean": s.mean, "bands": dict(zip(bands, s.bands, strict=True))}
+    return out
+
+
+def predict(bundle: Path, inputs: list[Path], work: Path) -> tuple[torch.Tensor, float, float]:
+    """The engine's prediction of ``inputs`` (one scene) with its wall and CPU seconds."""
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    with tempfile.TemporaryDirectory(prefix=".mf-eval-", dir=work) as out:
+        results = run(bundle, inputs, out)
+        assert len(results) == 1, [r.name for r in results]
+        image = read(results[0].paths["values"])
+    return image, time.perf_counter() - wall, cpu_seconds() - cpu
+
+
+def fit(recipe: Path, items: dict[str, tuple[list[Path], Path]], frames: bool, work: Path,
+        epochs: int | None) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+    """Train ``recipe`` on the items (revisit 0 only unless ``frames``)."""
+    raw: dict[str, Any] = yaml.safe_load(recipe.read_text())
+
+    def item(name: str) -> dict[str, Any]:
+        lrs, hr = items[name]
+        return {"lr": [str(p) for p in lrs] if frames else str(lrs[0]), "hr": str(hr)}
+
+    raw["data"]["train"] = [item("train0"), item("train1")]
+    raw["data"]["val"] = [item("val")]
+    raw["trainer"]["output_dir"] = str(work)
+    if epochs is not None:
+        raw["trainer"]["max_epochs"] = epochs
+    config = validate_config(raw, recipe)
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    result = train(config, progress=False)
+    return result.bundle, {
+        "recipe": str(recipe.relative_to(ROOT)),
+        "wall_s": round(time.perf_counter() - wall, 1),
+        "cpu_s": round(cpu_seconds() - cpu, 1),
+        "epochs": config.trainer.max_epochs,
+        "val_metrics": result.metrics,
+    }
+
+
+def main() -> None:
+    """Prepare, train both, score; write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "sr_multiframe")
+    parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs")
+    parser.add_argument("--only", choices=("both", "multi"), default="both")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sr_multiframe.json")
+    args = parser.parse_args()
+    bands = list(yaml.safe_load(MULTI.read_text())["data"]["bands"])
+    items = prepare(args.work, tuple(bands))
+    test_lrs, test_hr = items["test"]
+    target = read(test_hr)
+    frames = torch.stack([read(p) for p in test_lrs])
+    baselines = {
+        "bicubic_revisit0": scores(F.interpolate(frames[:1], scale_factor=4, mode="bicubic",
+                                                 align_corners=False)[0], target, bands),
+        "bicubic_median": scores(F.interpolate(frames.median(dim=0).values[None], scale_factor=4,
+                                               mode="bicubic", align_corners=False)[0],
+                                 target, bands),
+    }  # fmt: skip
+    previous: dict[str, Any] = (
+        json.loads(args.out.read_text()) if args.only == "multi" and args.out.is_file() else {}
+    )
+    out: dict[str, Any] = {
+        "sensor": SENSOR.describe(),
+        "revisits": REVISITS,
+        "scenes": {n: {"seed": s, "size_2_5m_px": z} for n, (s, z) in SCENES.items()},
+        "baselines": baselines,
+    }
+    runs = {"multi": (MULTI, True, test_lrs)}
+    if args.only == "both":
+        runs = {"single": (SINGLE, False, test_lrs[:1]), **runs}
+    else:
+        out["single"] = previous.get("single")
+    for name, (recipe, stacked, inputs) in runs.items():
+        print(f"training {name} ({recipe.name}) ...", flush=True)
+        bundle, trained = fit(recipe, items, stacked, args.work / f"run_{name}", args.epochs)
+        image, wall, cpu = predict(bundle, inputs, args.work)
+        h, w = target.shape[-2:]
+        out[name] = {
+            "train": trained,
+            "test": scores(image[:, :h, :w], target, bands),
+            "predict": {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1)},
+        }
+    single, multi = out.get("single"), out["multi"]
+    base = baselines["bicubic_revisit0"]["cpsnr"]["mean"]
+    out["gain_db"] = {
+        "multi_over_bicubic": multi["test"]["cpsnr"]["mean"] - base,
+        "single_over_bicubic": None if single is None else single["test"]["cpsnr"]["mean"] - base,
+        "multi_over_single": None
+        if single is None
+        else multi["test"]["cpsnr"]["mean"] - single["test"]["cpsnr"]["mean"],
+    }
+    out["goal"] = {
+        "multi_over_single_db": 0.5,
+        "met": None if single is None else out["gain_db"]["multi_over_single"] >= 0.5,
+    }
+    out["machine"] = {
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "load_avg_1_5_15": list(os.getloadavg()),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2), encoding="utf-8")
+    print(
+        f"cPSNR bicubic {base:.2f} dB, single "
+        f"{'-' if single is None else format(single['test']['cpsnr']['mean'], '.2f')} dB, multi "
+        f"{multi['test']['cpsnr']['mean']:.2f} dB; gains {out['gain_db']}; wrote {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()
