@@ -127,3 +127,14 @@ def test_d4_moves_every_frame_its_mask_and_the_target_alike() -> None:
     for b in range(2):  # the target stays above the pixels it was above
         up = out["image"][b, 0].repeat_interleave(2, -1).repeat_interleave(2, -2)
         torch.testing.assert_close(out["target"][b], up)
+
+
+def test_nodata_in_any_revisit_is_not_clear(tmp_path: Path) -> None:
+    lrs, _, hr = _files(tmp_path)
+    data = np.full((2, 8, 8), 0.2, np.float32)
+    data[:, 5:] = np.nan  # the first revisit's bottom rows are nodata
+    first = write_tif(tmp_path / "nan_0.tif", data, LR, CRS, nodata=float("nan"),
+                      descriptions=BANDS, tiled=False)  # fmt: skip
+    stack = read_sr_stack([first, *lrs[1:]], hr, BANDS)
+    assert np.isnan(stack.lr[0, :, 5:]).all() and (stack.lr[0, :, :5] == np.float32(0.2)).all()
+    assert np.isfinite(stack.lr[1:]).all()

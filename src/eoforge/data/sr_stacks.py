@@ -31,7 +31,8 @@ import numpy.typing as npt
 import rasterio
 import torch
 
-from eoforge.data.sr_pairs import Crop, SRCrops, SRPair, _named_bands, read_sr_pair
+from eoforge.data.sr_grids import read_target, target_grid
+from eoforge.data.sr_pairs import Crop, SRCrops, SRPair, _named_bands
 from eoforge.errors import ConfigError
 
 F32 = npt.NDArray[np.float32]
@@ -79,8 +80,9 @@ def read_sr_stack(
 
     Raises:
         ConfigError: No revisit, masks not one per revisit, revisits or masks on
-            another grid, or a target that does not align (see
-            :func:`~eoforge.data.sr_pairs.read_sr_pair`).
+            another grid, a target that does not align at a whole factor (see
+            :func:`~eoforge.data.sr_grids.target_grid`) or holds NaN. Revisits may
+            hold NaN or nodata: those pixels are not clear.
         BandNotFoundError: A band is missing from a revisit.
     """
     if not lrs:
@@ -91,22 +93,39 @@ def read_sr_stack(
             path=lrs[0],
             fix="give one mask per lr file, in the same order, or none.",
         )
-    pair = read_sr_pair(Path(lrs[0]), hr, bands)
+    hr_path = Path(hr)
     frames = []
-    with rasterio.open(lrs[0]) as first:
+    with rasterio.open(lrs[0]) as first, rasterio.open(hr_path) as hi:
+        if first.crs != hi.crs:
+            raise ConfigError(
+                f"the revisits are in {first.crs} but the target {hr_path.name} in {hi.crs}.",
+                path=lrs[0],
+                fix="reproject one of them so both share a CRS.",
+            )
+        grid = target_grid(first, hi, Path(lrs[0]), hr_path)
+        target = read_target(hi, _named_bands(hi, bands, hr_path), grid, hr_path)
+        if not np.isfinite(target).all():
+            raise ConfigError(
+                "the target holds NaN or inf.",
+                path=hr_path,
+                fix="fill or crop invalid pixels first.",
+            )
         for n, path in enumerate(lrs):
             with rasterio.open(path) as src:
                 _check_grid(first, src, Path(path))
-                image = src.read(_named_bands(src, bands, Path(path)), masked=True)
+                image = src.read(
+                    _named_bands(src, bands, Path(path)), masked=True, window=grid.window
+                )
                 frame = image.filled(np.nan).astype(np.float32)
             if masks is not None:
                 with rasterio.open(masks[n]) as m:
                     _check_grid(first, m, Path(masks[n]))
-                    clear = m.read(1) > 0
+                    clear = m.read(1, window=grid.window) > 0
                 frame[:, ~clear] = np.nan
             frame[:, ~np.isfinite(frame).all(axis=0)] = np.nan
             frames.append(frame)
-    return SRStack(np.stack(frames), pair.hr, pair.scale, pair.gsd, Path(lrs[0]).name)
+        gsd = float(abs(first.transform.a))
+    return SRStack(np.stack(frames), target, grid.scale, gsd, Path(lrs[0]).name)
 
 
 def clear_items(stacks: Sequence[SRStack]) -> list[SRStack]:
