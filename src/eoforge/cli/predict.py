@@ -26,7 +26,9 @@ pairs of dates of the same place. Detection bundles write their boxes, merged
 across tiles, as GeoParquet (scene CRS) and GeoJSON (WGS84): class, score,
 polygon, centre, length and width in metres, angle from grid north. Memory
 depends on tile and block size, not on scene size (GDAL_CACHEMAX defaults to
-128 MB here).
+128 MB here). Multi-frame super-resolution bundles read every revisit of a
+footprint as one scene (by date, else by name); output pixels that no revisit
+covers are nodata.
 
 Examples:
 
@@ -37,6 +39,8 @@ Examples:
   eoforge predict bundle big_scene.tif --out maps --workers 4 --resume
 
   eoforge predict runs/ships/bundle vhr_scene.tif --out detections
+
+  eoforge predict runs/sr_synth_multiframe_x4/bundle revisits/lr_*.tif --out sr
 
   eoforge predict bundle scene.tif --out maps --scheduler tcp://10.0.0.5:8786
 """
