@@ -37,6 +37,13 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
     "closp_synth.yaml": {  # caption tables and scenes written by bench_closp.py
         f"data.train[{i}].{key}": f"{key}{i}" for i in range(4) for key in ("table", "images")
     },
+    "location_input_synth.yaml": {  # scenes and location bundle of bench_location_input.py
+        "data.train.images": "train",
+        "data.val.images": "val",
+        "data.legend.path": "legend",
+        "model.location.bundle": "location",
+    },
+    "location_synth.yaml": {"data.embeddings": "emb"},  # tables of eoforge embed
     "sr_synth_x4.yaml": {  # pairs written by bench_sr_synth.py
         **{f"data.train[{i}].{key}": f"train{i}_{key}" for i in range(2) for key in ("lr", "hr")},
         **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr")},

@@ -21,7 +21,7 @@ from eoforge.experiment import load_config, train
 from eoforge.location import LocationImageModel, LocationSpec, load_location_bundle
 from eoforge.location.bundle import LocationBundle, save_location_bundle
 from eoforge.location.features import batch_centres
-from eoforge.models import ModelSpec, build_model, load_bundle, read_bundle_json
+from eoforge.models import ModelSpec, build_model, list_models, load_bundle, read_bundle_json
 from eoforge.models.location_fusion import LocationFused, LocationInput
 from eoforge.predict.places import grid_centres
 from eoforge.synth import generate_scene
@@ -265,3 +265,12 @@ def test_predict_and_training_put_a_window_at_the_same_centre() -> None:
         x, y = t @ (x0, y0)  # pixel (W/2, H/2): the middle of the window, not a corner
         lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
         np.testing.assert_allclose(got, [lon, lat], rtol=0, atol=1e-9)
+
+
+def test_eoforge_models_lists_the_location_encoder(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (info,) = [m for m in list_models() if m.name == "location_siren"]
+    assert info.tasks == ("location",)
+    assert run_cli(["models"], monkeypatch) == 0
+    assert "location_siren" in capsys.readouterr().out

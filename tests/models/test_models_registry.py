@@ -37,11 +37,12 @@ TASK_OF = {
     "sr_edsr": "super_resolution",  # tests/models/test_sr_models.py
     "sr_multiframe": "super_resolution",  # tests/models/test_sr_multiframe.py
     "sr_swin": "super_resolution",
+    "location_siren": "location",  # tests/location/test_location_input.py
 }
 DENSE_OR_SCENE = sorted(
     arch
     for arch, task in TASK_OF.items()
-    if task not in ("detection", "oriented_detection", "embedding", "super_resolution")
+    if task not in ("detection", "oriented_detection", "embedding", "super_resolution", "location")
 )
 """Architectures returning one tensor at the input size (detectors: test_detection.py)."""
 

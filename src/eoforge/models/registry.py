@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from torch import nn
 
@@ -15,6 +16,8 @@ from eoforge.errors import ConfigError, available_list
 from eoforge.models.spec import ModelSpec, Task
 
 ModelFactory = Callable[[ModelSpec], nn.Module]
+ListedTask = Task | Literal["location"]
+"""A task an architecture serves: the spec tasks, and ``location`` (trained by its own task)."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class ModelInfo:
     """
 
     name: str
-    tasks: tuple[Task, ...]
+    tasks: tuple[ListedTask, ...]
     description: str
 
 
@@ -36,7 +39,7 @@ _FACTORIES: dict[str, tuple[ModelInfo, ModelFactory]] = {}
 
 
 def register_model(
-    name: str, tasks: tuple[Task, ...], description: str
+    name: str, tasks: tuple[ListedTask, ...], description: str
 ) -> Callable[[ModelFactory], ModelFactory]:
     """Decorator registering ``factory(spec) -> nn.Module`` under ``name``.
 
