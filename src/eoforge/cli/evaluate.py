@@ -245,7 +245,8 @@ def evaluate(
         Path | None,
         typer.Option(
             "--target",
-            help="Super-resolution bundles: the high-resolution target of the input raster.",
+            help="Super-resolution bundles: the high-resolution target of the input raster; "
+            "image-to-image bundles: the scene holding the target bands.",
         ),
     ] = None,
     border: Annotated[
@@ -255,7 +256,10 @@ def evaluate(
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
     if target is not None:
-        _evaluate_sr(first, second, target, out, border)
+        if _bundle_task(first) == "image_to_image":
+            _evaluate_i2i(first, second, target, out)
+        else:
+            _evaluate_sr(first, second, target, out, border)
         return
     if zero_shot or retrieval or template:
         _evaluate_image_text(first, second, out, zero_shot, retrieval, template)
@@ -333,6 +337,44 @@ def _evaluate_sr(bundle: Path, lr: Path, hr: Path, out: Path | None, border: int
         table.add_row(
             metric, *(f"{report[name][metric]['mean']:.4f}" for name in ("model", "bicubic"))
         )
+    console = Console()
+    console.print(table)
+    console.print(f"wrote {path}", soft_wrap=True)
+
+
+def _bundle_task(bundle: Path) -> str | None:
+    """The task a bundle folder's ``bundle.json`` names (None when there is none to read)."""
+    try:
+        return str(json.loads((bundle / "bundle.json").read_text(encoding="utf-8"))["task"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _evaluate_i2i(bundle: Path, scene: Path, target: Path, out: Path | None) -> None:
+    # Deferred for the CLI's start-up time: the prediction engine imports PyTorch (seconds).
+    from eoforge.evaluate.i2i_scene import evaluate_i2i_scene
+
+    path = out if out is not None else bundle.parent / "evaluation_i2i.json"
+    report = evaluate_i2i_scene(bundle, scene, target, path)
+    rows = [("model", report["model"])]
+    rows += list(report.get("baselines", {}).items())
+    table = Table(title=f"{bundle} on {scene} (target {target})")
+    table.add_column("scores")
+    table.add_column("pixels")
+    for band in report["bands"]:
+        table.add_column(f"{band} PSNR / MAE", justify="right")
+    table.add_column("SAM deg", justify="right")
+    for name, scores in rows:
+        for part, value in scores.items():
+            table.add_row(
+                f"{name} {part}",
+                str(value["pixels"]),
+                *(
+                    f"{value['psnr']['bands'][b]:.2f} / {value['mae']['bands'][b]:.4f}"
+                    for b in report["bands"]
+                ),
+                f"{value['sam_deg']:.2f}",
+            )
     console = Console()
     console.print(table)
     console.print(f"wrote {path}", soft_wrap=True)

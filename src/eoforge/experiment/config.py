@@ -168,6 +168,29 @@ class ObjectLayer(Section):
     attribute: str = "label"
 
 
+class TargetScene(Section):
+    """Where ``image_to_image`` reads its target bands, when not from the input scenes.
+
+    A paired rendering of the same footprint and date, e.g. the cloud-free
+    Sentinel-2 scene beside the cloudy input. Exactly one of the two is given.
+
+    Attributes:
+        images: STAC JSON, saved catalog, scene folders or files holding
+            ``data.target_bands``.
+        synthetic: Generate it (same options as ``synthetic``; the same seed
+            with ``clouds: 0`` renders the same ground under a clear sky).
+    """
+
+    images: PathList = Field(default_factory=list)
+    synthetic: SyntheticScene | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if bool(self.images) == (self.synthetic is not None):
+            raise ValueError("give either 'images' or 'synthetic', not both or neither")
+        return self
+
+
 class SceneSet(Section):
     """Images and labels of one split of geo data.
 
@@ -178,6 +201,8 @@ class SceneSet(Section):
         label: The class label layer (classification tasks).
         target: The regression target layer (``pixel_regression``).
         objects: The object layer (detection tasks).
+        target_scene: Scenes holding ``data.target_bands`` (``image_to_image``);
+            None reads them from the same catalog as the input bands.
     """
 
     images: PathList = Field(default_factory=list)
@@ -185,6 +210,7 @@ class SceneSet(Section):
     label: LabelLayer | None = None
     target: TargetLayer | None = None
     objects: ObjectLayer | None = None
+    target_scene: TargetScene | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -474,6 +500,9 @@ class GeoData(DataCommon):
         detection: Window drawing and object counting of detection tasks (see
             :class:`ObjectWindows`); training windows then come from it, not from
             ``windows_per_read``.
+        target_bands: Bands ``image_to_image`` predicts, by name (e.g.
+            ``[S2.B02, S2.B03, S2.B04, S2.B08]``), read on each window's grid from
+            ``target_scene`` or the input scenes.
     """
 
     kind: Literal["geo"]
@@ -488,6 +517,7 @@ class GeoData(DataCommon):
     shuffle_buffer: int = Field(default=128, ge=1)
     legend: Legend | None = None
     detection: ObjectWindows = Field(default_factory=lambda: ObjectWindows())
+    target_bands: list[BandName] | None = Field(default=None, min_length=1)
 
 
 class ClassFolderData(ChipData):

@@ -83,7 +83,7 @@ from eoforge.experiment.geo_data import (
     val_overlap,
 )
 from eoforge.experiment.sampling import ShuffledIndices
-from eoforge.experiment.scenes import scene_sources
+from eoforge.experiment.scenes import scene_sources, with_target_bands
 
 Sample = dict[str, Any]
 SKIPPED_LOG = "skipped_files.tsv"
@@ -165,7 +165,9 @@ def geo_classes(data: GeoData, scene: Path | None, task: str) -> ClassSet:
 
     Pretraining without a label layer, and pixel regression, have none.
     """
-    if task == "pixel_regression" or (task == "pretrain" and data.train.label is None):
+    if task in ("pixel_regression", "image_to_image") or (
+        task == "pretrain" and data.train.label is None
+    ):
         return ClassSet()
     if data.legend is not None:
         entries = read_legend(data.legend, scene)
@@ -195,6 +197,9 @@ def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentDa
     seed, ignore = config.trainer.seed, config.task.ignore_index
     bands = list(data.bands)
     train_src = scene_sources(data.train, bands, run_dir, "data.train")
+    targets = list(data.target_bands or []) if config.task.kind == "image_to_image" else None
+    if targets:
+        train_src = with_target_bands(train_src, data.train, targets, run_dir, "data.train")
     classes = geo_classes(data, train_src.folder, config.task.kind)
     table = classes.lookup(ignore)
     steps: list[Any] = [] if table is None else [RemapLabels(table, ignore)]
@@ -207,13 +212,19 @@ def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentDa
         val_src, val_layers = train_src, data.train
     else:
         val_src = scene_sources(data.val, bands, run_dir, "data.val")
+        if targets:
+            val_src = with_target_bands(val_src, data.val, targets, run_dir, "data.val")
         val_regions, val_layers = scoring_regions(val_src, bands), data.val
     tile = data.val_patch_size or data.patch_size
     if pretrain:
         _check_whole_tiles(val_regions, tile)
     once: list[Any] = [] if pretrain else [owned_pixels(val_regions, tile)]
-    train = geo_dataset(train_src, bands, data.train.label, data.train.target, steps, ignore)
-    val = geo_dataset(val_src, bands, val_layers.label, val_layers.target, [*steps, *once], ignore)
+    train = geo_dataset(
+        train_src, bands, data.train.label, data.train.target, steps, ignore, targets
+    )
+    val = geo_dataset(
+        val_src, bands, val_layers.label, val_layers.target, [*steps, *once], ignore, targets
+    )
 
     def stats() -> Iterator[Sample]:
         sampler = RandomGeoSampler(regions, data.patch_size, data.stats_samples, seed=seed + 1)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from torch import nn
 
@@ -73,8 +74,13 @@ def write_config(path: Path, config: ExperimentConfig) -> None:
     os.replace(staging, path)
 
 
-def fold_target_scale(model: nn.Module, mean: float, std: float) -> None:
+def fold_target_scale(
+    model: nn.Module, mean: float | Sequence[float], std: float | Sequence[float]
+) -> None:
     """Make a regression network output physical units: ``y = std * y' + mean``.
+
+    ``mean`` and ``std`` are one value for every output, or one per output
+    channel (image-to-image: one per target band).
 
     Scales the weights and shifts the bias of the last convolution or linear
     layer (the head; what follows it in eoforge networks is linear
@@ -91,5 +97,8 @@ def fold_target_scale(model: nn.Module, mean: float, std: float) -> None:
             "cannot fold the target mean into a head without bias.",
             fix="use an architecture whose last layer has a bias (smp and timm heads do).",
         )
-    head.weight.data.mul_(std)
-    head.bias.data.mul_(std).add_(mean)
+    out = head.bias.shape[0]
+    scale = torch.as_tensor(std, dtype=head.weight.dtype).flatten().expand(out).clone()
+    shift = torch.as_tensor(mean, dtype=head.bias.dtype).flatten().expand(out).clone()
+    head.weight.data.mul_(scale.view(-1, *([1] * (head.weight.ndim - 1))))
+    head.bias.data.mul_(scale).add_(shift)

@@ -93,6 +93,29 @@ class ReadTarget:
         return sample
 
 
+class ReadTargetBands:
+    """Sample transform adding ``target`` float32 ``[K, H, W]`` (NaN: no target there).
+
+    The target bands of image-to-image translation, read on the sample's grid
+    in physical units (bilinear where the target's pixels do not align with
+    the grid, e.g. 20 m bands on a 10 m grid).
+
+    Args:
+        sources: Sources holding the bands (e.g. the cloud-free rendering).
+        bands: Target band names, in output channel order.
+    """
+
+    def __init__(self, sources: list[RasterSource], bands: list[str]) -> None:
+        self.sources, self.bands = sources, list(bands)
+
+    def __call__(self, sample: Sample) -> Sample:
+        """Return ``sample`` with its ``target``."""
+        values, valid = read(self.sources, sample_grid(sample), self.bands)
+        values[:, ~valid] = np.nan
+        sample["target"] = torch.from_numpy(values)
+        return sample
+
+
 class LabelFractions:
     """Sample transform: the label ``mask`` -> ``fractions`` float32 ``[K]`` (SoftCon's targets).
 
@@ -189,11 +212,14 @@ def geo_dataset(
     target: TargetLayer | None,
     steps: Sequence[Transform],
     ignore_index: int,
+    target_bands: list[str] | None = None,
 ) -> GeoDataset:
-    """A :class:`GeoDataset` over a split's sources with its label or target."""
+    """A :class:`GeoDataset` over a split's sources with its label or target(s)."""
     transforms = list(steps)
     if target is not None and sources.target is not None:
         transforms.insert(0, ReadTarget(sources.target, target))
+    if target_bands and sources.target_images is not None:
+        transforms.insert(0, ReadTargetBands(sources.target_images, target_bands))
     vector = layer is not None and layer.kind == "vector"
     fill = ignore_index
     if vector and layer is not None and layer.background is not None:

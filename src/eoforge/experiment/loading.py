@@ -24,7 +24,14 @@ from eoforge.location.encoder import LOCATION_ARCH, LocationSpec
 from eoforge.models import list_models
 
 TASKS_OF_DATA = {
-    "geo": ("segmentation", "pixel_regression", "detection", "oriented_detection", "pretrain"),
+    "geo": (
+        "segmentation",
+        "pixel_regression",
+        "detection",
+        "oriented_detection",
+        "pretrain",
+        "image_to_image",
+    ),
     "class_folder": ("classification",),
     "image_mask": ("segmentation",),
     "change_triplet": ("change",),
@@ -220,8 +227,31 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
         )
     if task == "pretrain":
         _check_pretrain(config, file)
+    elif task == "image_to_image":
+        _check_image_to_image(config, file)
     elif kind == "geo":
         _check_geo_layers(config, file)
+
+
+def _check_image_to_image(config: ExperimentConfig, file: Path) -> None:
+    """Target bands named; no label, target or object layer (they would be ignored)."""
+    data = config.data
+    assert data.kind == "geo"
+    if not data.target_bands:
+        raise ConfigError(
+            "data.target_bands: missing; image_to_image predicts bands named there.",
+            path=file,
+            fix="list them, e.g. data.target_bands: [S2.B02, S2.B03, S2.B04, S2.B08].",
+        )
+    for split in ("train", "val"):
+        scenes = getattr(data, split)
+        for layer in ("label", "target", "objects"):
+            if scenes is not None and getattr(scenes, layer) is not None:
+                raise ConfigError(
+                    f"data.{split}.{layer}: given, but image_to_image reads data.target_bands.",
+                    path=file,
+                    fix=f"remove data.{split}.{layer} (targets come from target_scene).",
+                )
 
 
 def _check_location(config: ExperimentConfig, file: Path) -> None:

@@ -30,17 +30,26 @@ class SceneSources:
         label: Raster label sources, a vector file path, or None.
         target: Regression target sources, or None.
         folder: The scene folder when the split is one scene (for its legend).
+        target_images: Sources of ``data.target_bands`` (image_to_image), or None.
     """
 
     images: list[RasterSource]
     label: list[RasterSource] | Path | None
     target: list[RasterSource] | None
     folder: Path | None
+    target_images: list[RasterSource] | None = None
 
 
 def synthetic_folder(scene: SyntheticScene, run_dir: Path) -> Path:
-    """Folder of a synthetic scene under the run folder, generated on first use."""
-    folder = run_dir / "scenes" / f"synth-seed{scene.seed}-{scene.size}px-{scene.sensors}"
+    """Folder of a synthetic scene under the run folder, generated on first use.
+
+    Scenes of one seed, size and sensors that differ in cloud cover (the
+    cloudy input and the clear target of cloud removal) get their own folders.
+    """
+    name = f"synth-seed{scene.seed}-{scene.size}px-{scene.sensors}"
+    if scene.clouds > 0:
+        name += f"-clouds{scene.clouds:g}"
+    folder = run_dir / "scenes" / name
     if not (folder / STAC_IN_SCENE).is_file():
         generate_scene(
             folder,
@@ -104,6 +113,44 @@ def scene_sources(scenes: SceneSet, bands: list[str], run_dir: Path, key: str) -
     if scenes.target is not None:
         target = target_layer(scenes.target, catalog, f"{key}.target")
     return SceneSources(images, label, target, folder)
+
+
+def with_target_bands(
+    sources: SceneSources, scenes: SceneSet, target_bands: list[str], run_dir: Path, key: str
+) -> SceneSources:
+    """``sources`` with the sources of the image-to-image target bands.
+
+    They come from ``scenes.target_scene`` (a paired scene of the same
+    footprint and date), else from the split's own catalog.
+
+    Raises:
+        ConfigError: A target band no source holds (the message lists the bands there are).
+    """
+    paths = list(scenes.images)
+    where = f"{key}.target_scene"
+    if scenes.target_scene is not None:
+        paths = list(scenes.target_scene.images)
+        if scenes.target_scene.synthetic is not None:
+            paths = [synthetic_folder(scenes.target_scene.synthetic, run_dir)]
+    elif scenes.synthetic is not None:
+        paths = [synthetic_folder(scenes.synthetic, run_dir)]
+        where = key
+    catalog = catalog_of(paths)
+    found = [
+        e.source
+        for e in catalog.query(kind="image")
+        if e.source is not None and any(e.source.resolve(b) for b in target_bands)
+    ]
+    missing = [b for b in target_bands if not any(s.resolve(b) for s in found)]
+    if missing:
+        raise ConfigError(
+            f"{where}: no image holds the target bands {missing}; "
+            f"the catalog has {_all_bands(catalog)}.",
+            fix="point data.<split>.target_scene at scenes holding them, or change "
+            "data.target_bands.",
+        )
+    sources.target_images = found
+    return sources
 
 
 def _band_sources(catalog: Catalog, band: str, kinds: tuple[str, ...]) -> list[RasterSource]:

@@ -44,6 +44,7 @@ from eoforge.experiment.image_text import (
     is_closp,
     train_closp,
 )
+from eoforge.experiment.image_to_image import band_target_stats, image_to_image_spec
 from eoforge.experiment.location import (
     LocationDataModule,
     export_location,
@@ -82,6 +83,7 @@ MONITORS = {
     "image_text": ("val/loss", "min"),
     "location": ("val/loss", "min"),
     "super_resolution": ("val/cpsnr", "max"),
+    "image_to_image": ("val/rmse", "min"),
 }
 
 
@@ -135,6 +137,8 @@ def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
             "a location encoder has no image model spec.", fix="train it with train(config)."
         )
     m = config.model
+    if config.task.kind == "image_to_image":
+        return image_to_image_spec(config, data)
     outputs = (
         1 if config.task.kind in ("regression", "pixel_regression") else len(data.classes.names)
     )
@@ -183,6 +187,13 @@ def make_task(
     }
     if regression:
         options["target_normalization"] = target_stats(data)
+    if t.kind == "image_to_image":
+        options.update(
+            ignore_index=None,
+            class_names=None,
+            target_normalization=band_target_stats(data),
+            target_bands=list(spec.options["target_bands"]),
+        )
     if t.kind in ("detection", "oriented_detection"):
         options.update(style=t.ap_style, iou_threshold=t.iou_threshold, ignore_index=None)
     task = build_task(t.kind, build_model(spec), **options)
@@ -267,7 +278,7 @@ def trained_network(task: EOTask) -> nn.Module:
     model: nn.Module = task.model
     mean, std = getattr(task, "target_mean", None), getattr(task, "target_std", None)
     if isinstance(mean, torch.Tensor) and isinstance(std, torch.Tensor):
-        fold_target_scale(model, float(mean), float(std))
+        fold_target_scale(model, mean.flatten().tolist(), std.flatten().tolist())
     return model
 
 

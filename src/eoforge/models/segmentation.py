@@ -21,6 +21,10 @@ from eoforge.models.spec import ModelSpec
 
 OUTPUT_STRIDE = 32
 
+SPEC_ONLY_OPTIONS = ("decoder", "target_bands")
+"""Spec options that describe the network, not smp constructor arguments (``target_bands``:
+the output band names of an ``image_to_image`` model)."""
+
 DECODERS: dict[str, Callable[..., nn.Module]] = {
     "unet": smp.Unet,
     "deeplabv3plus": smp.DeepLabV3Plus,
@@ -63,7 +67,7 @@ def build_smp(decoder: str, spec: ModelSpec, in_channels: int) -> nn.Module:
         raise ConfigError(
             f"model.options.decoder: unknown decoder {decoder!r}; use one of {sorted(DECODERS)}."
         )
-    options = {k: v for k, v in spec.options.items() if k != "decoder"}
+    options = {k: v for k, v in spec.options.items() if k not in SPEC_ONLY_OPTIONS}
     kwargs: dict[str, Any] = {
         "encoder_name": require_smp_encoder(spec.backbone),
         "encoder_weights": None,
@@ -84,7 +88,7 @@ def build_smp(decoder: str, spec: ModelSpec, in_channels: int) -> nn.Module:
 def _register(name: str, title: str) -> None:
     @register_model(
         name,
-        ("segmentation", "pixel_regression"),
+        ("segmentation", "pixel_regression", "image_to_image"),
         f"{title} (segmentation-models-pytorch) on any smp encoder or tu-<timm model>",
     )
     def factory(spec: ModelSpec) -> nn.Module:

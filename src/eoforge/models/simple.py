@@ -29,7 +29,7 @@ def simple_cnn(in_channels: int, outputs: int, width: int = 16, depth: int = 2) 
 
 @register_model(
     "simple_cnn",
-    ("segmentation", "pixel_regression"),
+    ("segmentation", "pixel_regression", "image_to_image"),
     "a few 3x3 conv layers (options: width, depth): fast baseline, cheap scene runs",
 )
 def _simple_cnn(spec: ModelSpec) -> nn.Module:

@@ -25,6 +25,7 @@ SupervisedTask = Literal[
     "detection",
     "oriented_detection",
     "super_resolution",
+    "image_to_image",
 ]
 """Tasks trained from labels; a model for one predicts what its labels describe."""
 

@@ -119,13 +119,15 @@ class OutputSpec(OutputKind[Partial]):
             )
         if info.task == "pixel_regression":
             return cls("values", names=(str(info.model.options.get("target", "value")),))
+        if info.task == "image_to_image":  # the target bands, named, in physical units
+            return cls("values", names=tuple(info.model.options["target_bands"]))
         if info.task == "super_resolution":  # the bands again, on a grid `scale` times finer
             return cls("values", names=tuple(info.bands), scale=int(info.model.options["scale"]))
         raise ConfigError(
             f"a {info.task} bundle labels whole patches, not pixels.",
             fix=(
-                "predict scenes with a segmentation, change, pixel_regression or "
-                "super_resolution bundle."
+                "predict scenes with a segmentation, change, pixel_regression, "
+                "super_resolution or image_to_image bundle."
             ),
         )
 

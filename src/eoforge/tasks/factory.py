@@ -10,6 +10,7 @@ from eoforge.errors import ConfigError, available_list
 from eoforge.tasks.base import EOTask
 from eoforge.tasks.classification import ClassificationTask, MultiLabelTask
 from eoforge.tasks.detection import DetectionTask, OrientedDetectionTask
+from eoforge.tasks.image_to_image import ImageToImageTask
 from eoforge.tasks.pretrain import PretrainTask
 from eoforge.tasks.regression import RegressionTask
 from eoforge.tasks.segmentation import ChangeDetectionTask, SegmentationTask
@@ -26,6 +27,7 @@ TASKS: dict[str, type[EOTask]] = {
     "oriented_detection": OrientedDetectionTask,
     "pretrain": PretrainTask,
     "super_resolution": SuperResolutionTask,
+    "image_to_image": ImageToImageTask,
 }
 """Task kind (the ``task`` of a model spec) to its LightningModule."""
 
