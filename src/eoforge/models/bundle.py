@@ -263,12 +263,29 @@ def load_bundle(directory: str | PathLike[str]) -> LoadedBundle:
     """
     folder = Path(directory)
     bundle = read_bundle_json(folder)
+    spec = without_files(bundle.model)
     try:
-        model = build_model(without_files(bundle.model))
+        # the layers without their initial values: the file's tensors become the weights
+        with torch.device("meta"):
+            skeleton: nn.Module | None = _build(spec, folder)
+    except ConfigError:
+        raise
+    except Exception:  # a network that computes with values while built: built for real below
+        skeleton = None
+    path = folder / WEIGHTS_FILE
+    weights = _read_weights(path)
+    model = _assign_weights(skeleton, weights, path) if skeleton is not None else None
+    if model is None:
+        model = _build(spec, folder)
+        _load_weights(model, weights, path)
+    return LoadedBundle(model=model.eval(), bundle=bundle)
+
+
+def _build(spec: ModelSpec, folder: Path) -> nn.Module:
+    try:
+        return build_model(spec)
     except EoforgeError as error:
         raise ConfigError(error.reason, path=folder / BUNDLE_JSON, fix=error.fix) from None
-    _load_weights(model, folder / WEIGHTS_FILE)
-    return LoadedBundle(model=model.eval(), bundle=bundle)
 
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -282,9 +299,44 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
         ) from None
 
 
-def _load_weights(model: nn.Module, path: Path) -> None:
-    weights = _read_weights(path)
-    expected = set(model.state_dict())
+def _assign_weights(
+    skeleton: nn.Module, weights: dict[str, torch.Tensor], path: Path
+) -> nn.Module | None:
+    """``skeleton`` (built on the meta device) holding ``weights`` as its tensors.
+
+    Building on the meta device skips computing initial values that the file's
+    weights would overwrite (most of a load's time). None when the network keeps
+    tensors the file does not hold (non-persistent buffers, plain tensor attributes)
+    or shares tensors between modules: those are built for real and copied into.
+
+    Raises:
+        ConfigError: The weights' names or shapes do not match the model.
+    """
+    tensors = [
+        t
+        for named in (skeleton.named_parameters, skeleton.named_buffers)
+        for _, t in named(remove_duplicate=False)
+    ]
+    if len({id(t) for t in tensors}) != len(tensors):
+        return None  # tied weights: assigning each name its own tensor would untie them
+    state = _check_names(skeleton, weights, path)
+    # the model's dtypes, as copying into a built model gives
+    cast = {k: v.to(state[k].dtype) if v.dtype != state[k].dtype else v for k, v in weights.items()}
+    _load_state(skeleton, cast, path, assign=True)
+    left = any(t.is_meta for t in [*skeleton.parameters(), *skeleton.buffers()]) or any(
+        isinstance(v, torch.Tensor) and v.is_meta
+        for m in skeleton.modules()
+        for v in vars(m).values()
+    )
+    return None if left else skeleton
+
+
+def _check_names(
+    model: nn.Module, weights: dict[str, torch.Tensor], path: Path
+) -> dict[str, torch.Tensor]:
+    """``model``'s state dict, after checking ``weights`` has exactly its names."""
+    state = model.state_dict()
+    expected = set(state)
     missing, unexpected = sorted(expected - set(weights)), sorted(set(weights) - expected)
     if missing or unexpected:
         raise ConfigError(
@@ -293,8 +345,19 @@ def _load_weights(model: nn.Module, path: Path) -> None:
             path=path,
             fix="the bundle.json model spec must be the one the weights were trained with.",
         )
+    return state
+
+
+def _load_weights(model: nn.Module, weights: dict[str, torch.Tensor], path: Path) -> None:
+    _check_names(model, weights, path)
+    _load_state(model, weights, path, assign=False)
+
+
+def _load_state(
+    model: nn.Module, weights: dict[str, torch.Tensor], path: Path, *, assign: bool
+) -> None:
     try:
-        model.load_state_dict(weights, strict=True)
+        model.load_state_dict(weights, strict=True, assign=assign)
     except RuntimeError as error:
         raise ConfigError(
             f"weights do not match the model in bundle.json: {_shape_problems(model, weights)}"
