@@ -200,6 +200,11 @@ def test_bad_configs_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"data\.train\.label: given"):
         check_consistency(ExperimentConfig.model_validate(raw), tmp_path / "x.yaml")
     raw = config(tmp_path)
+    raw["task"]["kind"] = "segmentation"
+    raw["data"]["classes"] = [{"name": "a"}, {"name": "b"}]
+    with pytest.raises(ConfigError, match=r"data\.target_bands: given, but task 'segmentation'"):
+        check_consistency(ExperimentConfig.model_validate(raw), tmp_path / "x.yaml")
+    raw = config(tmp_path)
     raw["data"]["target_bands"] = ["S2.B02", "S1.VV"]
     raw["data"]["train"] = {"synthetic": _split(0, 64)["synthetic"]}
     raw["data"]["train"]["target_scene"] = {"synthetic": {"seed": 0, "size": 64, "sensors": "s2"}}

@@ -225,12 +225,32 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
             path=file,
             fix=f"pick an architecture for {network!r} from `eoforge models`.",
         )
+    if kind == "geo" and task != "image_to_image":
+        _check_no_target_bands(config, file)
     if task == "pretrain":
         _check_pretrain(config, file)
     elif task == "image_to_image":
         _check_image_to_image(config, file)
     elif kind == "geo":
         _check_geo_layers(config, file)
+
+
+def _check_no_target_bands(config: ExperimentConfig, file: Path) -> None:
+    """Target bands and target scenes belong to image_to_image; elsewhere they would be ignored."""
+    data = config.data
+    assert data.kind == "geo"
+    given = ["data.target_bands"] if data.target_bands else []
+    given += [
+        f"data.{split}.target_scene"
+        for split in ("train", "val")
+        if getattr(data, split) is not None and getattr(data, split).target_scene is not None
+    ]
+    if given:
+        raise ConfigError(
+            f"{given[0]}: given, but task {config.task.kind!r} does not read target bands.",
+            path=file,
+            fix="remove it, or use task.kind image_to_image.",
+        )
 
 
 def _check_image_to_image(config: ExperimentConfig, file: Path) -> None:
