@@ -24,8 +24,14 @@ to the start of the next: loading, collation, transfer, Lightning's
 bookkeeping) and ``step`` (``training_step`` to the end of the step's hooks,
 the optimiser included): medians over steady-state steps.
 
-Run: ``python benchmarks/profile_moco.py [--steps N] [--pipeline] [--rounds N]``
-(CPU, 2 threads). The last stdout line is one JSON object.
+``eoforge_before`` is eoforge's step as it was before the MoCo step was reworked
+(written out here), so one run shows before, after and TorchGeo side by side.
+``--clock cpu`` times stages in process CPU time (with ``--threads 1``: the work
+each stage does, robust to a machine shared with other jobs); ``wall`` as the
+benchmark counts.
+
+Run: ``python benchmarks/profile_moco.py [--steps N] [--threads N] [--clock wall|cpu]
+[--pipeline] [--rounds N]``. The last stdout line is one JSON object.
 """
 
 from __future__ import annotations
@@ -74,19 +80,25 @@ STAGES = ("views", "momentum", "query_fwd", "key_fwd", "loss", "backward", "opti
 
 
 class Stopwatch:
-    """Milliseconds of named stages, one list per stage."""
+    """Milliseconds of named stages, one list per stage.
 
-    def __init__(self) -> None:
+    Args:
+        clock: ``wall`` (``perf_counter``) or ``cpu`` (the process's CPU time, all
+            threads: on a shared machine, the work done rather than the turns waited).
+    """
+
+    def __init__(self, clock: str = "wall") -> None:
+        self.clock = time.process_time if clock == "cpu" else time.perf_counter
         self.ms: dict[str, list[float]] = {}
-        self._t = time.perf_counter()
+        self._t = self.clock()
 
     def start(self) -> None:
         """Start the first stage's clock."""
-        self._t = time.perf_counter()
+        self._t = self.clock()
 
     def lap(self, name: str) -> None:
         """Close stage ``name`` (time since the previous lap) and start the next."""
-        now = time.perf_counter()
+        now = self.clock()
         self.ms.setdefault(name, []).append(1000 * (now - self._t))
         self._t = now
 
@@ -97,8 +109,13 @@ class Stopwatch:
         return out
 
 
-def eoforge_task() -> tuple[PretrainTask, torch.optim.Optimizer]:
-    """eoforge's MoCo-v2 task as ``bench_ssl`` configures it, and its fused AdamW."""
+def eoforge_task(before: bool = False) -> tuple[PretrainTask, torch.optim.Optimizer]:
+    """eoforge's MoCo-v2 task as ``bench_ssl`` configures it, and its fused AdamW.
+
+    Args:
+        before: Keep the convolution kernels in the plain layout, as before the
+            MoCo step was reworked (for :func:`eoforge_step_before`).
+    """
     torch.manual_seed(0)
     task = PretrainTask(
         build_model(encoder_spec()),
@@ -112,9 +129,13 @@ def eoforge_task() -> tuple[PretrainTask, torch.optim.Optimizer]:
         weight_decay=0.0001,
         optimizer="adamw",
     ).train()
+    if before:
+        task.to(memory_format=torch.contiguous_format)
     params = [p for p in task.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=0.001, weight_decay=0.0001, fused=task._fused(params))
-    return task, opt
+    if before:  # fused AdamW as torch gives it
+        return task, torch.optim.AdamW(params, lr=0.001, weight_decay=0.0001, fused=True)
+    config = task.configure_optimizers()
+    return task, config["optimizer"] if isinstance(config, dict) else config
 
 
 def eoforge_step(task: PretrainTask, opt: torch.optim.Optimizer, x: Tensor, w: Stopwatch) -> None:
@@ -139,6 +160,59 @@ def eoforge_step(task: PretrainTask, opt: torch.optim.Optimizer, x: Tensor, w: S
     opt.zero_grad(set_to_none=True)
     w.lap("optim")
     task.queue.push(key)
+    w.lap("enqueue")
+    task._loss_mean("train").update(loss.detach(), weight=x.shape[0])
+    w.lap("extra")
+
+
+@torch.no_grad()
+def _momentum_before(online: torch.nn.Module, target: torch.nn.Module, m: float) -> None:
+    mine, theirs = list(target.parameters()), [p.detach() for p in online.parameters()]
+    torch._foreach_mul_(mine, m)
+    torch._foreach_add_(mine, theirs, alpha=1.0 - m)
+    for buffer, source in zip(target.buffers(), online.buffers(), strict=True):
+        buffer.copy_(source)
+
+
+@torch.no_grad()
+def _push_before(queue: Any, keys: Tensor) -> None:
+    keys = F.normalize(keys.detach(), dim=1)
+    start = int(queue.pointer)
+    rows = (torch.arange(keys.shape[0]) + start) % queue.keys.shape[0]
+    queue.keys[rows] = keys
+    queue.pointer.fill_((start + keys.shape[0]) % queue.keys.shape[0])
+
+
+def eoforge_step_before(
+    task: PretrainTask, opt: torch.optim.Optimizer, x: Tensor, w: Stopwatch
+) -> None:
+    """eoforge's MoCo step as it was before this rework (plain-layout kernels, two-pass
+    momentum update and a buffer loop, no_grad keys, views copied to channels-last in
+    the encoder call, queue pointer read by the host), stages timed."""
+    assert task.queue is not None and task.projector is not None
+    assert task.momentum_encoder is not None and task.momentum_projector is not None
+    w.start()
+    a, b = random_view(x, task.views), random_view(x, task.views)
+    w.lap("views")
+    _momentum_before(task.model, task.momentum_encoder, task.momentum)
+    _momentum_before(task.projector, task.momentum_projector, task.momentum)
+    w.lap("momentum")
+    query = task.projector(task.model(a.contiguous(memory_format=torch.channels_last)))
+    w.lap("query_fwd")
+    with torch.no_grad():
+        cl = b.contiguous(memory_format=torch.channels_last)
+        key = task.momentum_projector(task.momentum_encoder(cl))
+    w.lap("key_fwd")
+    q, k = F.normalize(query, dim=1), F.normalize(key, dim=1)
+    logits = torch.cat([(q * k).sum(1, keepdim=True), q @ task.queue.keys.T], 1) / task.temperature
+    loss = F.cross_entropy(logits, torch.zeros(q.shape[0], dtype=torch.long))
+    w.lap("loss")
+    loss.backward()  # type: ignore[no-untyped-call]
+    w.lap("backward")
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    w.lap("optim")
+    _push_before(task.queue, key)
     w.lap("enqueue")
     task._loss_mean("train").update(loss.detach(), weight=x.shape[0])
     w.lap("extra")
@@ -176,10 +250,14 @@ def torchgeo_step(task: Any, opt: torch.optim.Optimizer, x: Tensor, w: Stopwatch
     w.lap("extra")
 
 
-def profile(steps: int, warmup: int = 3) -> dict[str, Any]:
-    """Per-stage medians (ms per step) of both sides, alternating step by step."""
-    torch.set_num_threads(THREADS)
+SIDES = ("eoforge", "eoforge_before", "torchgeo")
+
+
+def profile(steps: int, clock: str, threads: int, warmup: int = 3) -> dict[str, Any]:
+    """Per-stage medians (ms per step) of the three sides, rotating step by step."""
+    torch.set_num_threads(threads)
     eo, eo_opt = eoforge_task()
+    old, old_opt = eoforge_task(before=True)
     torch.manual_seed(0)
     tg = torchgeo_task("moco")
     tg.configure_models()  # done by Lightning's fit otherwise
@@ -190,17 +268,21 @@ def profile(steps: int, warmup: int = 3) -> dict[str, Any]:
     raw = 1750 + 800 * torch.randn(BATCH, 4, PATCH, PATCH, generator=gen)
     normalize_mean = torch.tensor(MEAN).view(1, -1, 1, 1)
     x = (raw - normalize_mean) / torch.tensor(STD).view(1, -1, 1, 1)
-    watches = {"eoforge": Stopwatch(), "torchgeo": Stopwatch()}
+    watches = {who: Stopwatch(clock) for who in SIDES}
     steppers: dict[str, Callable[[Stopwatch], None]] = {
         "eoforge": lambda w: eoforge_step(eo, eo_opt, x, w),
+        "eoforge_before": lambda w: eoforge_step_before(old, old_opt, x, w),
         "torchgeo": lambda w: torchgeo_step(tg, tg_opt, x, w),
     }
     for i in range(steps + warmup):
-        order = ["eoforge", "torchgeo"] if i % 2 == 0 else ["torchgeo", "eoforge"]
-        for who in order:
+        for who in SIDES[i % 3 :] + SIDES[: i % 3]:
             steppers[who](watches[who])
-    out: dict[str, Any] = {w: s.medians(warmup) for w, s in watches.items()}
-    out["ratio_total"] = round(out["torchgeo"]["total"] / out["eoforge"]["total"], 3)
+    out: dict[str, Any] = {"clock": clock, "threads": threads}
+    out.update({w: s.medians(warmup) for w, s in watches.items()})
+    out["torchgeo_over_eoforge"] = round(out["torchgeo"]["total"] / out["eoforge"]["total"], 3)
+    out["torchgeo_over_eoforge_before"] = round(
+        out["torchgeo"]["total"] / out["eoforge_before"]["total"], 3
+    )
     return out
 
 
@@ -304,12 +386,16 @@ def pipeline(data: Path, work: Path, steps: int, rounds: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=THREADS, help="torch threads (stages)")
+    parser.add_argument(
+        "--clock", choices=["wall", "cpu"], default="wall", help="stage clock (cpu: work done)"
+    )
     parser.add_argument("--pipeline", action="store_true", help="also time the real fits")
     parser.add_argument("--rounds", type=int, default=2, help="alternating fits (--pipeline)")
     parser.add_argument("--data", type=Path, default=Path("benchmarks/.data/ssl"))
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
-    result = profile(args.steps)
+    result = profile(args.steps, args.clock, args.threads)
     if args.pipeline:
         work = Path("benchmarks/.data")
         work.mkdir(parents=True, exist_ok=True)
@@ -317,12 +403,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for who in ("eoforge", "torchgeo"):
             print(f"pipeline {who}: {result['pipeline'][who]}", file=sys.stderr)
     names = [*STAGES, "extra", "total"]
-    print(f"{'stage':<10} {'eoforge':>9} {'torchgeo':>9}  (ms/step)", file=sys.stderr)
+    print(f"{'stage':<10}" + "".join(f"{w:>16}" for w in SIDES) + "  (ms/step)", file=sys.stderr)
     for name in names:
-        print(
-            f"{name:<10} {result['eoforge'][name]:9.2f} {result['torchgeo'][name]:9.2f}",
-            file=sys.stderr,
-        )
+        print(f"{name:<10}" + "".join(f"{result[w][name]:16.2f}" for w in SIDES), file=sys.stderr)
     print(json.dumps(result))
     return result
 

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from eoforge.models.encoders import SpectralResNet, spectral_vit
 from eoforge.tasks import PretrainTask, build_task
+from eoforge.tasks.pretrain.optim import ChannelsLastAdam, ChannelsLastAdamW
 
 BANDS = ["S2.B02", "S2.B03", "S2.B04", "S2.B08"]
 
@@ -55,6 +56,23 @@ def test_convolutional_encoders_see_channels_last_views_and_give_the_same_loss(
     assert float(losses[0]) == pytest.approx(float(losses[1]), rel=1e-4)
 
 
+def test_convolution_kernels_are_stored_channels_last() -> None:
+    fast, plain = _task("moco"), _task("moco", channels_last=False)
+    assert fast.momentum_encoder is not None
+    for task, layout in ((fast, True), (plain, False)):
+        # 1 x 1 kernels are both layouts at once: the others tell them apart
+        kernels = [p for p in task.model.parameters() if p.dim() == 4 and p.shape[-1] > 1]
+        assert kernels and all(
+            p.is_contiguous(memory_format=torch.channels_last) is layout
+            and p.is_contiguous() is not layout
+            for p in kernels
+        )
+    kept = [p for p in fast.momentum_encoder.parameters() if p.dim() == 4]
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in kept)
+    pairs = zip(fast.model.state_dict().values(), plain.model.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)  # the same weights, laid out apart
+
+
 def test_a_vit_encoder_keeps_its_layout() -> None:
     encoder = spectral_vit("tiny", depth=1, patch_size=8, bands=BANDS)
     task = build_task("pretrain", encoder, method="simclr")
@@ -67,6 +85,10 @@ def test_adam_steps_fused_and_moves_the_weights_as_the_plain_step(optimizer: str
     fast = task.configure_optimizers()
     assert isinstance(fast, torch.optim.Optimizer)
     assert fast.param_groups[0].get("fused") is (True if optimizer != "sgd" else None)
+    # channels-last kernels: stepped through contiguous views of the same memory
+    steps = {"adamw": ChannelsLastAdamW, "adam": ChannelsLastAdam, "sgd": torch.optim.SGD}
+    assert type(fast) is steps[optimizer]
+    assert any(p.dim() == 4 and not p.is_contiguous() for p in task.parameters())
     params = [p for p in task.parameters() if p.requires_grad]
     start = [p.detach().clone() for p in params]
     grads = [torch.randn_like(p) for p in params]
@@ -78,7 +100,8 @@ def test_adam_steps_fused_and_moves_the_weights_as_the_plain_step(optimizer: str
         for p, s in zip(params, start, strict=True):
             p.copy_(s)
     group = fast.param_groups[0]
-    plain = type(fast)(params, lr=group["lr"], weight_decay=group["weight_decay"])
+    kind = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+    plain = kind[optimizer](params, lr=group["lr"], weight_decay=group["weight_decay"])
     for p, g in zip(params, grads, strict=True):
         p.grad = g.clone()
     plain.step()

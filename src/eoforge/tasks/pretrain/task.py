@@ -56,6 +56,7 @@ from eoforge.models.ssl import (
     wavelength_groups,
 )
 from eoforge.tasks.base import Batch, EOTask, Stage, blank_invalid
+from eoforge.tasks.pretrain.optim import contiguous_steps
 from eoforge.tasks.pretrain.views import ViewSettings, random_view
 
 Method = Literal["simclr", "moco", "softcon", "mae"]
@@ -123,8 +124,11 @@ class PretrainTask(EOTask):
         gain: Views: std of the per-band gain jitter.
         offset: Views: std of the per-band offset jitter (band standard deviations).
         channels_last: Run a convolutional encoder (anything but ``spectral_vit``) on
-            channels-last views, on CPUs and GPUs (their convolutions' fast layout;
-            the same values up to float rounding).
+            channels-last views with its convolution kernels stored channels-last too,
+            on CPUs and GPUs (their convolutions' fast layout; channels-last images
+            against plain kernels make the backward pass slower than either layout
+            alone). The same values up to float rounding; bundles are written in the
+            plain layout.
         **options: :class:`~eoforge.tasks.base.EOTask` arguments
             (``lr``, ``optimizer``, ``normalization``...); ``augment`` is
             forced off (views replace it).
@@ -190,6 +194,8 @@ class PretrainTask(EOTask):
             offset=offset,
         )
         self.channels_last = channels_last and not isinstance(model, SpectralViT)
+        if self.channels_last:  # 4-d weights only; the momentum copy below inherits it
+            model.to(memory_format=torch.channels_last)
         self.mae: MaskedAutoencoder | None = None
         self.projector: ProjectionHead | None = None
         self.momentum_encoder: nn.Module | None = None
@@ -285,6 +291,17 @@ class PretrainTask(EOTask):
                 f"task.loss {self.loss_name!r} is not used by pretraining.",
                 fix="remove task.loss; task.method chooses the loss.",
             )
+
+    def configure_optimizers(self) -> Any:
+        """The base task's optimiser, stepping channels-last kernels without copies.
+
+        With channels-last kernels a fused Adam/AdamW steps them through contiguous
+        views of the same memory (:mod:`eoforge.tasks.pretrain.optim`).
+        """
+        config = super().configure_optimizers()
+        if self.channels_last:
+            contiguous_steps(config["optimizer"] if isinstance(config, dict) else config)
+        return config
 
     # --- the losses -------------------------------------------------------------------
 
