@@ -15,7 +15,15 @@ Each step standardises and blanks the batch, draws views on the device
 * ``moco``: view ``a`` through the encoder, view ``b`` through its momentum
   copy (updated before each training step), InfoNCE against a queue of
   earlier keys; the keys of every rank (Lightning's ``all_gather``) enter the
-  queue, so all ranks keep the same queue. No shuffled batch norm.
+  queue, so all ranks keep the same queue. The key pass runs in inference
+  mode, the encoder still in training mode: its batch norm normalises each
+  key batch by that batch's own statistics, as TorchGeo's ``MoCoTask`` does.
+  Neither shuffles batches across ranks before the key pass (MoCo's
+  shuffle-BN); on one device shuffling changes nothing (a batch's statistics
+  do not depend on its order), on several each rank's keys are normalised
+  by its own batch. The momentum copy takes the online encoder's running
+  statistics at each update (TorchGeo's keep following the key batches);
+  only evaluation-mode passes read them.
 * ``softcon``: two views, projection MLP, soft contrastive loss against the
   land-cover similarity of the windows (:mod:`eoforge.models.ssl.softcon`).
 * ``mae``: one view, masked reconstruction at several scales, optionally
