@@ -52,6 +52,14 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         **{f"data.train[{i}].{key}": f"train{i}_{key}" for i in range(2) for key in ("lr", "hr")},
         **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr")},
     },
+    "sr_synth_reference_x4.yaml": {  # pairs and references written by bench_sr_reference.py
+        **{
+            f"data.train[{i}].{key}": f"train{i}_{key}"
+            for i in range(4)
+            for key in ("lr", "hr", "reference")
+        },
+        **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr", "reference")},
+    },
 }
 
 

@@ -22,7 +22,9 @@ are journaled (--resume continues an interrupted run) and the outputs are COGs
 written under temporary names: a class map (colour table, class names, 255
 where inputs are invalid) and, on request, confidence / probabilities (uint8,
 scale 1/254) or float32 values for regression bundles. Change bundles take
-pairs of dates of the same place. Detection bundles write their boxes, merged
+pairs of dates of the same place; reference-guided super-resolution bundles
+take --reference, an image of the place at another date read on the finer
+output grid. Detection bundles write their boxes, merged
 across tiles, as GeoParquet (scene CRS) and GeoJSON (WGS84): class, score,
 polygon, centre, length and width in metres, angle from grid north. Memory
 depends on tile and block size, not on scene size (GDAL_CACHEMAX defaults to
@@ -41,6 +43,8 @@ Examples:
   eoforge predict runs/ships/bundle vhr_scene.tif --out detections
 
   eoforge predict runs/sr_synth_multiframe_x4/bundle revisits/lr_*.tif --out sr
+
+  eoforge predict runs/sr_reference_x4/bundle lr.tif --reference ref_2_5m.tif --out sr
 
   eoforge predict bundle scene.tif --out maps --scheduler tcp://10.0.0.5:8786
 """
@@ -92,6 +96,12 @@ def predict(
     grid: Annotated[
         Path | None, typer.Option("--grid", help="Predict on this raster's grid instead.")
     ] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference", help="High-resolution reference image (reference-guided SR bundles)."
+        ),
+    ] = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
     resume: Resume = False,
@@ -115,6 +125,7 @@ def predict(
             run=run_options(resume, workers, scheduler),
             grid=grid,
             progress=report,
+            reference=reference,
         )
     for result in results:
         mpix, seconds = result.megapixels, result.seconds

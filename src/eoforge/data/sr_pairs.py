@@ -42,6 +42,8 @@ class SRPair:
         scale: Target pixels per input pixel, per axis.
         gsd: Input pixel size, CRS units.
         name: The input file's name.
+        reference: ``[C, h s, w s]`` float32 image of the place at another date on
+            the target's grid, or None (see :mod:`eoforge.data.sr_reference`).
     """
 
     lr: F32
@@ -49,6 +51,7 @@ class SRPair:
     scale: int
     gsd: float
     name: str
+    reference: F32 | None = None
 
 
 def _named_bands(src: rasterio.DatasetReader, bands: Sequence[str], path: Path) -> list[int]:
@@ -117,6 +120,8 @@ def read_sr_pair(
 class SRCrops(Dataset[dict[str, torch.Tensor]]):
     """Item ``(pair, row, col)``: ``{"image": [C, P, P], "target": [C, P s, P s]}``.
 
+    Pairs with a reference add ``"reference": [C, P s, P s]`` (the target's window).
+
     Args:
         pairs: The pairs (one scale).
         patch: Input crop side ``P``, pixels.
@@ -145,7 +150,11 @@ class SRCrops(Dataset[dict[str, torch.Tensor]]):
         pair, p, s = self.pairs[index], self.patch, self.scale
         lr = pair.lr[:, row : row + p, col : col + p]
         hr = pair.hr[:, row * s : (row + p) * s, col * s : (col + p) * s]
-        return {"image": torch.from_numpy(lr.copy()), "target": torch.from_numpy(hr.copy())}
+        item = {"image": torch.from_numpy(lr.copy()), "target": torch.from_numpy(hr.copy())}
+        if pair.reference is not None:
+            ref = pair.reference[:, row * s : (row + p) * s, col * s : (col + p) * s]
+            item["reference"] = torch.from_numpy(ref.copy())
+        return item
 
 
 class CropSampler(Sampler[Crop]):

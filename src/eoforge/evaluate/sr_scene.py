@@ -55,6 +55,7 @@ def evaluate_sr_scene(
     border: int = 3,
     data_range: float = 1.0,
     tiling: TilingOptions | None = None,
+    reference: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Predict ``lr`` with a super-resolution bundle and score it and bicubic against ``hr``.
 
@@ -66,6 +67,7 @@ def evaluate_sr_scene(
         border: cPSNR/cSSIM border and largest shift, target pixels.
         data_range: Value span of the metrics (1.0 for reflectance).
         tiling: Tiles of the prediction (default: the engine's).
+        reference: The high-resolution reference of reference-guided bundles.
 
     Returns:
         ``{"model": {metric: {"mean", "bands"}}, "bicubic": {...}, "gain_db": {...}, ...}``.
@@ -91,7 +93,7 @@ def evaluate_sr_scene(
             fix=f"give a target whose pixels are the input's divided by {scale}.",
         )
     with tempfile.TemporaryDirectory(prefix=".sr-eval-", dir=Path(hr).parent) as work:
-        result = run(bundle, Path(lr), work, tiling=tiling)[0]
+        result = run(bundle, Path(lr), work, tiling=tiling, reference=reference)[0]
         with rasterio.open(result.paths["values"]) as src:
             predicted = torch.from_numpy(src.read().astype(np.float64))
     target = torch.from_numpy(pair.hr.astype(np.float64))
@@ -121,6 +123,7 @@ def evaluate_sr_scene(
         "bundle": str(bundle),
         "input": str(lr),
         "target": str(hr),
+        "reference": None if reference is None else str(reference),
         "scale": scale,
         "bands": bands,
         "border": border,

@@ -844,10 +844,13 @@ class SRPairPaths(Section):
             and ``revisits`` all of them.
         hr: Target GeoTIFF on the same CRS and origin, pixel size the input's
             divided by the scale.
+        reference: A high-resolution image of the same place at another date, on
+            the target's grid (reference-guided models such as ``sr_reference``).
     """
 
     lr: ExistingPath
     hr: ExistingPath
+    reference: ExistingPath | None = None
     revisits: list[ExistingPath] | None = None
     """Every low-resolution revisit (set from ``lr``'s list or glob form)."""
     masks: Annotated[list[ExistingPath] | None, BeforeValidator(_revisits)] = None

@@ -20,14 +20,16 @@ from torch.utils.data import DataLoader
 
 from eoforge.data.sr_grids import refuse_resampling_with
 from eoforge.data.sr_pairs import CropSampler, SRPair, read_sr_pair, tiles
+from eoforge.data.sr_reference import check_references, with_reference
 from eoforge.data.sr_stacks import check_frames, clear_items, make_crops, read_sr_stack
 from eoforge.errors import ConfigError
-from eoforge.experiment.config import ExperimentConfig, SRPairData
+from eoforge.experiment.config import ExperimentConfig, SRPairData, SRPairPaths
 from eoforge.experiment.export import write_config
 from eoforge.experiment.sampling import SkippingSampler
 from eoforge.models import Bundle, ModelSpec, Normalization, build_model, save_bundle
 from eoforge.models.sr_common import SRNetwork
 from eoforge.models.sr_multiframe import MULTIFRAME_ARCHS
+from eoforge.models.sr_reference import REFERENCE_ARCHS
 from eoforge.tasks.super_resolution import SuperResolutionTask
 
 
@@ -62,6 +64,9 @@ def read_pairs(config: ExperimentConfig) -> tuple[list[SRPair], list[SRPair]]:
     resample = data.resample_target
     train = [read_sr_pair(p.lr, p.hr, data.bands, resample_target=resample) for p in data.train]
     val = [read_sr_pair(p.lr, p.hr, data.bands, resample_target=resample) for p in data.val]
+    train = [_referenced(q, p, data.bands) for q, p in zip(train, data.train, strict=True)]
+    val = [_referenced(q, p, data.bands) for q, p in zip(val, data.val, strict=True)]
+    check_references(train + val, config.model.arch in REFERENCE_ARCHS)
     want = int(config.model.options.get("scale", 4))
     for pair in train + val:
         if pair.scale != want:
@@ -85,6 +90,13 @@ def _read_stacks(data: SRPairData, want: int) -> tuple[list[SRPair], list[SRPair
                 fix=f"set model.options.scale: {pair.scale}, or give x{want} items.",
             )
     return out[0], out[1]
+
+
+def _referenced(pair: SRPair, item: SRPairPaths, bands: list[str]) -> SRPair:
+    """``pair`` with ``item``'s reference when it names one."""
+    if item.reference is None:
+        return pair
+    return with_reference(pair, item.reference, item.hr, bands)
 
 
 def sr_spec(config: ExperimentConfig) -> ModelSpec:

@@ -25,6 +25,7 @@ from eoforge.models import (
     simple,
     sr_edsr,
     sr_multiframe,
+    sr_reference,
     sr_swin,
 )
 from eoforge.models.builder import build_model, load_pretrained
@@ -87,5 +88,6 @@ __all__ = [
     "simple",
     "sr_edsr",
     "sr_multiframe",
+    "sr_reference",
     "sr_swin",
 ]

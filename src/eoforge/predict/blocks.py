@@ -24,6 +24,7 @@ from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.plan import Block, BlockPlan
+from eoforge.predict.references import reference_channels
 from eoforge.predict.types import Predictor, TileInput
 from eoforge.predict.work import WorkStore
 
@@ -42,6 +43,8 @@ class SceneJob:
         work: The work folder (Zarr store and journal).
         any_date: A pixel is valid where any date is (multi-frame models fuse the
             valid revisits); otherwise only where every date is.
+        reference: Sources of a high-resolution reference read on each tile's
+            output grid (reference-guided models, :mod:`.references`); empty: none.
     """
 
     inputs: tuple[tuple[RasterSource, ...], ...]
@@ -52,6 +55,7 @@ class SceneJob:
     batch: int
     work: WorkStore
     any_date: bool = False
+    reference: tuple[RasterSource, ...] = ()
 
     def read_grid(self, tile: Tile) -> GeoBox:
         """The input grid of ``tile`` (its plan window in input pixels)."""
@@ -73,8 +77,17 @@ width, not the scene.
 
 
 def read_tile(job: SceneJob, tile: Tile) -> TileInput:
-    """Read a tile's bands by name for every date; NaN where invalid."""
+    """Read a tile's bands by name for every date; NaN where invalid.
+
+    With a reference, its pixels on the tile's output grid follow the bands as
+    pixel-unshuffled channels (:func:`.references.reference_channels`).
+    """
     image, invalid = _read_grid(job, job.read_grid(tile))
+    if job.reference:
+        up = job.kind.scaling.up
+        out = job.kind.scaling.output_grid(tile.grid)
+        ref = reference_channels(job.reference, out, job.bands, up)
+        image = np.concatenate([image, ref])
     return TileInput(tile, image, invalid)
 
 
@@ -116,8 +129,8 @@ def read_group(job: SceneJob, tiles: Sequence[Tile]) -> list[TileInput]:
     Reads are pixel-aligned sub-windows of the job's grid, so every tile holds the
     values a read of its own window would.
     """
-    if len(tiles) == 1:
-        return [read_tile(job, tiles[0])]
+    if len(tiles) == 1 or job.reference:
+        return [read_tile(job, t) for t in tiles]
     r0 = min(t.window[0] for t in tiles)
     c0 = min(t.window[1] for t in tiles)
     r1 = max(t.window[0] + t.window[2] for t in tiles)

@@ -19,6 +19,8 @@ import torch
 from eoforge.errors import ConfigError
 from eoforge.io.handles import file_stamp
 from eoforge.models import LoadedBundle, load_bundle
+from eoforge.models.sr_reference import takes_reference
+from eoforge.predict.references import guided_predictor
 from eoforge.predict.types import Detections, TensorPredictor
 
 _SOFTMAX_TASKS = ("segmentation", "change")
@@ -47,6 +49,8 @@ def bundle_predictor(
     mean = torch.tensor(loaded.bundle.normalization.mean, dtype=torch.float32)[:, None, None]
     std = torch.tensor(loaded.bundle.normalization.std, dtype=torch.float32)[:, None, None]
     softmax = loaded.bundle.task in _SOFTMAX_TASKS
+    if takes_reference(model):  # model(x, reference): tiles carry the reference (.references)
+        return guided_predictor(model, mean, std), loaded
 
     keep_nan = bool(getattr(model, "reads_nan", False))  # multi-frame SR: NaN marks cloud
 
@@ -140,6 +144,13 @@ class BundleModel:
             _LOADED[self.bundles] = (stamps, [load_bundle(Path(b)) for b in self.bundles])
         loaded = list(_LOADED[self.bundles][1])
         first = loaded[0].bundle
+        if any(takes_reference(item.model) for item in loaded) and (len(loaded) > 1 or self.tta):
+            raise ConfigError(
+                "reference-guided bundles predict alone: no ensembles or test-time "
+                "augmentation with them yet.",
+                path=Path(self.bundles[0]),
+                fix="pass that bundle alone, without tta.",
+            )
         if first.task in DETECTION_TASKS and (len(loaded) > 1 or self.tta):
             raise ConfigError(
                 "detection bundles predict alone: no ensembles or test-time augmentation yet.",

@@ -13,6 +13,7 @@ is bounded while the scene streams: :func:`~eoforge.io.gdal_env.streaming_block_
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from odc.geo.geobox import GeoBox
 
+from eoforge.errors import ConfigError
 from eoforge.io.gdal_env import streaming_block_cache
 from eoforge.io.handles import file_stamp
 from eoforge.io.reader import SourceLike, as_sources
+from eoforge.io.source import RasterSource
 from eoforge.predict.blocks import SceneJob
 from eoforge.predict.bundle import BundleModel
 from eoforge.predict.executors import DaskOptions, Model, run_dask, run_local
@@ -93,6 +96,7 @@ def predict_scene(
     second: SourceLike | Sequence[SourceLike] | None = None,
     progress: Progress | None = None,
     revisits: Sequence[SourceLike | Sequence[SourceLike]] = (),
+    reference: SourceLike | Sequence[SourceLike] | None = None,
 ) -> dict[str, Path]:
     """Predict ``grid`` from ``sources`` and publish ``spec``'s products.
 
@@ -117,6 +121,8 @@ def predict_scene(
         revisits: Further dates for multi-frame models (after ``sources``, on the
             same grid): the model gets ``[B, T, C, h, w]``, and a pixel is valid
             where any date is (nodata only where no revisit is valid).
+        reference: A high-resolution reference for reference-guided models, read
+            on each tile's output grid (see :mod:`~eoforge.predict.references`).
 
     Returns:
         Product name (e.g. ``classes``, ``confidence``, ``values``, ``detections``,
@@ -142,6 +148,8 @@ def predict_scene(
     job = SceneJob(
         tuple(inputs), tuple(bands), grid, plan, spec, opts.batch, work, any_date=bool(revisits)
     )
+    if reference is not None:
+        job = _with_reference(job, tuple(as_sources(reference)))
     fingerprint = {
         "grid": [str(grid.crs), list(grid.affine)[:6], [grid.shape.y, grid.shape.x]],
         "plan": plan.fingerprint(),
@@ -157,6 +165,11 @@ def predict_scene(
             + _model_files(model)
         },
     }
+    if job.reference:  # part of the job only when given: other jobs' fingerprints stay
+        fingerprint["reference"] = {
+            "sources": [s.to_dict() for s in job.reference],
+            "files": {a.path: file_stamp(a.path) for s in job.reference for a in s.assets.values()},
+        }
     journal = prepare_work(work, fingerprint, run.resume)
     # tiles are read once, in order: a larger GDAL cache would only grow with the scene
     with streaming_block_cache():
@@ -169,6 +182,22 @@ def predict_scene(
     if not run.keep_work:
         shutil.rmtree(work.folder, ignore_errors=True)
     return paths
+
+
+def _with_reference(job: SceneJob, reference: tuple[RasterSource, ...]) -> SceneJob:
+    """``job`` reading ``reference`` on its output grid.
+
+    Raises:
+        ConfigError: The output is not finer than the input, or the model reads
+            several dates.
+    """
+    if job.kind.scaling.up < 2 or len(job.inputs) > 1:
+        raise ConfigError(
+            "a reference goes with single-date models whose output grid is finer than the "
+            "input (super-resolution).",
+            fix="drop the reference, or predict with a reference-guided super-resolution bundle.",
+        )
+    return dataclasses.replace(job, reference=reference)
 
 
 def _model_files(model: Model) -> list[str]:

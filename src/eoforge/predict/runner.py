@@ -24,7 +24,9 @@ import torch
 from odc.geo.geobox import GeoBox
 
 from eoforge.errors import ConfigError
+from eoforge.io.source import RasterSource
 from eoforge.models import LoadedBundle
+from eoforge.models.sr_reference import takes_reference
 from eoforge.predict.bundle import DETECTION_TASKS, BundleModel
 from eoforge.predict.detections import DetectionSpec
 from eoforge.predict.embeddings import EmbeddingSpec
@@ -96,6 +98,7 @@ def run(
     run: RunOptions | None = None,
     grid: GeoBox | PathLike | None = None,
     progress: SceneProgress | None = None,
+    reference: PathLike | None = None,
 ) -> list[SceneResult]:
     """Predict every scene with a model and write its products into ``out``.
 
@@ -118,6 +121,8 @@ def run(
         grid: Read every scene on this grid (or the grid of this raster) instead of
             its own grid at the bundle's GSD.
         progress: ``(scene, done, total)`` input pixels, for progress bars.
+        reference: A high-resolution reference raster (or product folder, STAC
+            JSON) for reference-guided bundles, read on each scene's output grid.
 
     Returns:
         One result per scene, in order.
@@ -131,6 +136,7 @@ def run(
     model, bands, spec, gsd, dates, patch = _resolve(model, spec, bands, products)
     if tiling is None and isinstance(spec, EmbeddingSpec) and patch is not None:
         tiling = TilingOptions(tile=patch, overlap=0, batch=16, multiple=1, stride=patch)
+    guide = _reference(model, reference)
     target = output_grid(Path(grid)) if isinstance(grid, (str, os.PathLike)) else grid
     stack = dates == 0  # a multi-frame model: every revisit of a footprint
     found = _scenes(scenes, bands, dates)
@@ -160,6 +166,7 @@ def run(
             run=run,
             second=scene.dates[1] if len(scene.dates) > 1 and not stack else None,
             revisits=scene.dates[1:] if stack else (),
+            reference=guide,
             progress=report,
         )
         polygons = None
@@ -218,6 +225,35 @@ def _resolve(
     if info.task == "super_resolution" and "frames" in info.model.options:
         dates = 0  # multi-frame: all dates of a footprint (see _scenes)
     return model, list(bands or model.bands(loaded)), spec, info.gsd, dates, info.patch_size
+
+
+def _reference(model: Model, reference: PathLike | None) -> list[RasterSource] | None:
+    """The reference's sources, checked against whether the model reads one.
+
+    Raises:
+        ConfigError: A reference for a model that takes none, none for a model that
+            needs one, or a path that holds no image.
+    """
+    guided = isinstance(model, BundleModel) and takes_reference(model.load()[0].model)
+    if reference is None:
+        if guided:
+            raise ConfigError(
+                "this bundle reads a high-resolution reference of the place.",
+                fix="pass --reference REF.tif (an image of the place on the output grid).",
+            )
+        return None
+    if not guided:
+        raise ConfigError(
+            "a reference was given but the model does not read one.",
+            path=reference,
+            fix="drop --reference, or predict with a reference-guided bundle (sr_reference).",
+        )
+    sources = find_sources([Path(reference)])
+    if not sources:
+        raise ConfigError(
+            "the reference holds no image.", path=reference, fix="point at a GeoTIFF."
+        )
+    return sources
 
 
 def embedding_dim(loaded: LoadedBundle) -> int:

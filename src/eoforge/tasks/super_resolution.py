@@ -184,9 +184,28 @@ class SuperResolutionTask(EOTask):
             )
         return loss
 
+    def forward(
+        self, image: Tensor, valid: Tensor | None = None, reference: Tensor | None = None
+    ) -> Tensor:
+        """Physical ``[B, C, h, w]`` (and a reference ``[B, C, h s, w s]``) to ``[B, C, h s, w s]``.
+
+        Reference-guided networks (``sr_reference``) get the reference
+        standardised like the input; others take none.
+        """
+        if reference is None:
+            return super().forward(image, valid)
+        x, ref = self._standard(image), self._standard(reference)
+        output: Tensor = self.model(x, ref)
+        return output
+
+    def batch_output(self, batch: Mapping[str, Any]) -> Tensor:
+        """The output for ``image`` (and ``reference`` when the batch has one)."""
+        output: Tensor = self(batch["image"], reference=batch.get("reference"))
+        return output
+
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         """One optimisation step; only the loss is kept (image metrics are for evaluation)."""
-        pred, target = self.select(self(batch["image"]), batch)
+        pred, target = self.select(self.batch_output(batch), batch)
         loss = self.loss_fn(pred, target)
         size = int(batch["image"].shape[0])
         self.log("train/loss_step", loss, batch_size=size, prog_bar=True)
@@ -217,14 +236,15 @@ def d4_pairs(batch: Batch, elements: Tensor) -> Batch:
     """Apply D4 element ``elements[i]`` to sample ``i`` of ``image`` and ``target`` alike.
 
     Args:
-        batch: ``image`` ``[B, C, h, w]`` and ``target`` ``[B, C, h s, w s]``.
+        batch: ``image`` ``[B, C, h, w]`` and ``target`` ``[B, C, h s, w s]`` (and
+            ``reference`` ``[B, C, h s, w s]``, transformed alike when present).
         elements: One element index (0-7) per sample ``[B]``.
 
     Returns:
         A new batch; a target pixel stays above the input pixel it was above.
     """
     out = dict(batch)
-    for key in ("image", "target"):
+    for key in [k for k in ("image", "target", "reference") if k in batch]:
         out[key] = torch.stack(
             [apply_d4(x, int(e)) for x, e in zip(batch[key], elements.tolist(), strict=True)]
         )
