@@ -21,15 +21,19 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
 import rasterio
+import rasterio.shutil
 import torch
 import zarr
+from affine import Affine
 from odc.geo.geobox import GeoBox
+from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from eoforge.classes import ClassInfo
@@ -50,6 +54,11 @@ CLASS_NODATA = 255
 
 PROBABILITY_SCALE = 254
 """uint8 probability = round(p * 254); 255 is nodata."""
+
+FINE_GRID_COG_LEVEL = 1
+"""DEFLATE level of COGs on a finer grid (super-resolution: ``scale²`` times the input's
+pixels, float32). Compressing them is the largest cost after the network: level 1 takes
+~40 % less CPU than GDAL's default 6 for ~7 % more bytes (4-band x4 outputs)."""
 
 _CLASS_TASKS = ("segmentation", "change")
 
@@ -323,7 +332,10 @@ class OutputSpec(OutputKind[Partial]):
                 dst.write(np.asarray(array[...]), window=Window(c0, r0, c1 - c0, r1 - r0))
 
         resampling: OverviewResampling = "nearest" if product == "classes" else "average"
-        return write_cog(out, profile, fill, resampling=resampling, scratch=work.folder)
+        level = FINE_GRID_COG_LEVEL if up > 1 else None
+        return write_cog(
+            out, profile, fill, resampling=resampling, scratch=work.folder, level=level
+        )
 
     def _describe_bands(self, dst: rasterio.io.DatasetWriter, product: str) -> None:
         if product == "classes":
@@ -428,7 +440,23 @@ def _profile(grid: GeoBox, count: int, dtype: str, nodata: float) -> dict[str, o
         "tiled": True,
         "blockxsize": 256,
         "blockysize": 256,
-        "compress": "deflate",
-        "zlevel": 1,  # an intermediate file: write fast, the COG is compressed properly
+        # an intermediate file: write fast (ZSTD level 1: ~4x less CPU than DEFLATE
+        # level 1, as small on float32), the COG is compressed properly
+        **_fast_compression(),
         "num_threads": "ALL_CPUS",  # blocks compressed in parallel; same bytes
     }
+
+
+@cache
+def _fast_compression() -> dict[str, object]:
+    """ZSTD level 1 where this GDAL has ZSTD, else DEFLATE level 1 (probed once)."""
+    probe = "/vsimem/eoforge_zstd_probe.tif"
+    profile = {"driver": "GTiff", "width": 1, "height": 1, "count": 1, "dtype": "uint8"}
+    profile |= {"crs": "EPSG:4326", "transform": Affine(0.5, 0, 10, 0, -0.5, 50)}
+    try:
+        with rasterio.open(probe, "w", **profile, compress="zstd"):
+            pass
+    except RasterioError:  # a GDAL built without ZSTD cannot create the file
+        return {"compress": "deflate", "zlevel": 1}
+    rasterio.shutil.delete(probe)
+    return {"compress": "zstd", "zstd_level": 1}
