@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from eoforge.errors import ConfigError
 from eoforge.models import read_bundle_json
@@ -86,12 +87,12 @@ def embed(
             f"window {side}, stride {step}, parquet {parquet}, zarr {zarr}.",
             fix="give window >= 1, stride >= 1 and at least one of parquet and zarr.",
         )
-    loaded = model.load()
-    spec = EmbeddingSpec(
-        dim=embedding_dim(loaded[0]),
-        parquet=parquet,
-        zarr=zarr,
-        model=bundle_identity(model.bundles, tta),
-    )
+    # hashing the weights (the model's identity) releases the GIL: it runs beside the load
+    with ThreadPoolExecutor(1, thread_name_prefix="eoforge-identity") as pool:
+        identity = pool.submit(bundle_identity, model.bundles, tta)
+        loaded = model.load()
+        spec = EmbeddingSpec(
+            dim=embedding_dim(loaded[0]), parquet=parquet, zarr=zarr, model=identity.result()
+        )
     tiling = TilingOptions(tile=side, overlap=0, batch=batch, block=block, multiple=1, stride=step)
     return run(model, scenes, out, spec=spec, tiling=tiling, run=run_options, progress=progress)

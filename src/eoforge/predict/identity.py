@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
+from eoforge.io.handles import FileStamp, file_stamp
 from eoforge.models.bundle import WEIGHTS_FILE, read_bundle_json
 
 JOINT_SPACE_FILE = "text.json"
@@ -175,12 +176,25 @@ def same_model(
 
 
 def _weights_digest(path: Path) -> bytes:
+    """SHA-256 of a weights file, kept per process while the file is unchanged."""
     if not path.is_file():
         raise MissingFileError(
             "model bundle weights not found.", path=path, fix="re-export the bundle."
         )
+    key, stamp = str(path.resolve()), file_stamp(path)
+    kept = _DIGESTS.get(key)
+    if kept is not None and stamp is not None and kept[0] == stamp:
+        return kept[1]
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
+    if stamp is not None:
+        if len(_DIGESTS) >= 64:
+            _DIGESTS.clear()
+        _DIGESTS[key] = (stamp, digest.digest())
     return digest.digest()
+
+
+_DIGESTS: dict[str, tuple[FileStamp, bytes]] = {}
+"""Resolved weights path → (its stamp when hashed, digest): a rewritten file is hashed again."""
