@@ -48,4 +48,6 @@ def test_quick_run_measures_speed_and_memory(tmp_path: Path) -> None:
     small, large = result["rss_sizes_input_px"]
     assert result[f"rss_{small}_mb"] > 100 and result[f"rss_{large}_mb"] > 100
     assert result["rss_growth"] == round(result[f"rss_{large}_mb"] / result[f"rss_{small}_mb"], 3)
+    assert result["rss_flat"] == (result["rss_growth"] <= 1 + result["rss_flat_tolerance"])
+    assert result["efficiency_cpu"] > 0
     assert result[f"cog_{large}_mb"] > result[f"cog_{small}_mb"]  # the outputs were written
