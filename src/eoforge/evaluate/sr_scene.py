@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import rasterio
 import torch
 import torch.nn.functional as F
 
-from eoforge.data.sr_pairs import read_sr_pair
+from eoforge.data.sr_grids import target_grid
+from eoforge.data.sr_pairs import _named_bands, read_sr_pair
 from eoforge.errors import ConfigError
 from eoforge.evaluate.sr_metrics import BandScores, cpsnr, cssim, psnr, ssim
 from eoforge.models import read_bundle_json
@@ -56,6 +58,7 @@ def evaluate_sr_scene(
     data_range: float = 1.0,
     tiling: TilingOptions | None = None,
     reference: str | os.PathLike[str] | None = None,
+    resample_target: bool = False,
 ) -> dict[str, Any]:
     """Predict ``lr`` with a super-resolution bundle and score it and bicubic against ``hr``.
 
@@ -68,6 +71,10 @@ def evaluate_sr_scene(
         data_range: Value span of the metrics (1.0 for reflectance).
         tiling: Tiles of the prediction (default: the engine's).
         reference: The high-resolution reference of reference-guided bundles.
+        resample_target: Put a target whose pixel is not the input's divided by a whole
+            factor onto the input's grid / round(ratio), as training with
+            ``data.resample_target`` does (:mod:`eoforge.data.sr_grids`); the scores
+            cover the input pixels inside the target.
 
     Returns:
         ``{"model": {metric: {"mean", "bands"}}, "bicubic": {...}, "gain_db": {...}, ...}``.
@@ -85,7 +92,8 @@ def evaluate_sr_scene(
         )
     bands = list(info.bands)
     scale = int(info.model.options["scale"])
-    pair = read_sr_pair(Path(lr), Path(hr), bands)
+    pair = read_sr_pair(Path(lr), Path(hr), bands, resample_target=resample_target)
+    row0, col0 = _covered_origin(Path(lr), Path(hr), resample_target)
     if pair.scale != scale:
         raise ConfigError(
             f"the pair is x{pair.scale} but the bundle super-resolves x{scale}.",
@@ -98,18 +106,20 @@ def evaluate_sr_scene(
             predicted = torch.from_numpy(src.read().astype(np.float64))
     target = torch.from_numpy(pair.hr.astype(np.float64))
     h, w = target.shape[-2:]
+    predicted = predicted[:, row0 * scale :, col0 * scale :]  # the target's first pixel
     if not torch.isfinite(predicted[:, :h, :w]).all():
         raise ConfigError(
             "the prediction has empty pixels over the target.",
             path=lr,
             fix="give an input without nodata over the target.",
         )
-    upsampled = F.interpolate(
-        torch.from_numpy(pair.lr.astype(np.float64))[None],
+    whole = pair.lr if (row0, col0) == (0, 0) else _whole_input(Path(lr), bands)
+    upsampled = F.interpolate(  # the whole input, as the model sees it, then the target's part
+        torch.from_numpy(whole.astype(np.float64))[None],
         scale_factor=scale,
         mode="bicubic",
         align_corners=False,
-    )[0]
+    )[0, :, row0 * scale : row0 * scale + h, col0 * scale : col0 * scale + w]
     model = _scores(predicted[:, :h, :w], target, bands, data_range, border)
     bicubic = _scores(upsampled, target, bands, data_range, border)
     gains = {
@@ -125,6 +135,7 @@ def evaluate_sr_scene(
         "target": str(hr),
         "reference": None if reference is None else str(reference),
         "scale": scale,
+        "resample_target": resample_target,
         "bands": bands,
         "border": border,
         "data_range": data_range,
@@ -138,3 +149,17 @@ def evaluate_sr_scene(
         staging.write_text(json.dumps(report, indent=2), encoding="utf-8")
         staging.replace(path)
     return report
+
+
+def _covered_origin(lr: Path, hr: Path, resample: bool) -> tuple[int, int]:
+    """``(row, col)`` of the first input pixel the (resampled) target covers."""
+    with rasterio.open(lr) as lo, rasterio.open(hr) as hi:
+        window = target_grid(lo, hi, lr, hr, resample=resample).window
+    return int(window.row_off), int(window.col_off)
+
+
+def _whole_input(lr: Path, bands: list[str]) -> npt.NDArray[np.float32]:
+    """The input's ``bands``, all of it (a resampled target may cover only part)."""
+    with rasterio.open(lr) as src:
+        whole: npt.NDArray[np.float32] = src.read(_named_bands(src, bands, lr)).astype(np.float32)
+    return whole

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +22,9 @@ from odc.geo.geobox import GeoBox
 from eoforge.geo.grid import Tile, sub_grid
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
-from eoforge.predict.cores import CoreShare
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.plan import Block, BlockPlan
+from eoforge.predict.references import reference_channels
 from eoforge.predict.types import Predictor, TileInput
 from eoforge.predict.work import WorkStore
 
@@ -43,6 +43,8 @@ class SceneJob:
         work: The work folder (Zarr store and journal).
         any_date: A pixel is valid where any date is (multi-frame models fuse the
             valid revisits); otherwise only where every date is.
+        reference: Sources of a high-resolution reference read on each tile's
+            output grid (reference-guided models, :mod:`.references`); empty: none.
     """
 
     inputs: tuple[tuple[RasterSource, ...], ...]
@@ -53,6 +55,7 @@ class SceneJob:
     batch: int
     work: WorkStore
     any_date: bool = False
+    reference: tuple[RasterSource, ...] = ()
 
     def read_grid(self, tile: Tile) -> GeoBox:
         """The input grid of ``tile`` (its plan window in input pixels)."""
@@ -74,8 +77,17 @@ width, not the scene.
 
 
 def read_tile(job: SceneJob, tile: Tile) -> TileInput:
-    """Read a tile's bands by name for every date; NaN where invalid."""
+    """Read a tile's bands by name for every date; NaN where invalid.
+
+    With a reference, its pixels on the tile's output grid follow the bands as
+    pixel-unshuffled channels (:func:`.references.reference_channels`).
+    """
     image, invalid = _read_grid(job, job.read_grid(tile))
+    if job.reference:
+        up = job.kind.scaling.up
+        out = job.kind.scaling.output_grid(tile.grid)
+        ref = reference_channels(job.reference, out, job.bands, up)
+        image = np.concatenate([image, ref])
     return TileInput(tile, image, invalid)
 
 
@@ -117,8 +129,8 @@ def read_group(job: SceneJob, tiles: Sequence[Tile]) -> list[TileInput]:
     Reads are pixel-aligned sub-windows of the job's grid, so every tile holds the
     values a read of its own window would.
     """
-    if len(tiles) == 1:
-        return [read_tile(job, tiles[0])]
+    if len(tiles) == 1 or job.reference:
+        return [read_tile(job, t) for t in tiles]
     r0 = min(t.window[0] for t in tiles)
     c0 = min(t.window[1] for t in tiles)
     r1 = max(t.window[0] + t.window[2] for t in tiles)
@@ -141,33 +153,21 @@ def block_inputs(job: SceneJob, block: Block) -> Generator[TileInput]:
         yield from read_group(job, group)
 
 
-def read_tiles(
-    job: SceneJob, blocks: Sequence[Block], ahead: int = 2, cores: CoreShare | None = None
-) -> Generator[TileInput]:
+def read_tiles(job: SceneJob, blocks: Sequence[Block], ahead: int = 2) -> Generator[TileInput]:
     """Yield the tile inputs of ``blocks`` in order, reading up to ``ahead`` groups ahead.
 
     A background thread reads the groups (:func:`read_groups`); GDAL decodes
-    without holding the GIL, so reading overlaps the forward passes. With
-    ``cores``, each read counts on it from submission to completion, and the model's
-    threads are paced as it is submitted (one fewer while reads run).
+    without holding the GIL, so reading overlaps the forward passes.
     """
     groups = [g for b in blocks for g in read_groups(job, b)]
     with ThreadPoolExecutor(1, thread_name_prefix="eoforge-read") as pool:
-
-        def submit(group: tuple[Tile, ...]) -> Future[list[TileInput]]:
-            future = pool.submit(read_group, job, group)
-            if cores is not None:
-                cores.track(future)
-                cores.pace()  # the next batch starts now, beside this read
-            return future
-
-        queue = deque(submit(g) for g in groups[:ahead])
+        queue = deque(pool.submit(read_group, job, g) for g in groups[:ahead])
         following = iter(groups[ahead:])
         while queue:
             items = queue.popleft().result()
             nxt = next(following, None)
             if nxt is not None:
-                queue.append(submit(nxt))
+                queue.append(pool.submit(read_group, job, nxt))
             yield from items
 
 
