@@ -94,9 +94,19 @@ def item(pair: Path, reference: str | None) -> dict[str, str]:
 
 
 def fit(
-    recipe: Path, pairs: dict[str, Path], run: Path, guided: bool, epochs: int | None, again: bool
+    recipe: Path,
+    pairs: dict[str, Path],
+    run: Path,
+    guided: bool,
+    epochs: int | None,
+    again: bool,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    """Train ``recipe`` on the pairs into ``run`` (reused when its bundle exists)."""
+    """Train ``recipe`` on the pairs into ``run`` (reused when its bundle exists).
+
+    With ``resume``, an interrupted run continues from its last checkpoint (its
+    CPU time then counts only this process's part).
+    """
     info = run / "train.json"
     if info.is_file() and (run / "bundle" / "bundle.json").is_file() and not again:
         return dict(json.loads(info.read_text()))
@@ -110,13 +120,15 @@ def fit(
         raw["trainer"]["max_epochs"] = epochs
     config = validate_config(raw, recipe)
     wall, cpu = time.perf_counter(), cpu_seconds()
-    result = train(config, progress=False)
+    resumed = resume and (run / "checkpoints" / "last.ckpt").is_file()
+    result = train(config, resumed, progress=False)
     out = {
         "recipe": str(recipe.relative_to(ROOT)),
         "bundle": str(result.bundle),
         "wall_s": round(time.perf_counter() - wall, 1),
         "cpu_s": round(cpu_seconds() - cpu, 1),
         "epochs": config.trainer.max_epochs,
+        "resumed": resumed,
         "val_metrics": result.metrics,
     }
     info.write_text(json.dumps(out, indent=2), encoding="utf-8")
@@ -147,6 +159,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "sr_reference")
     parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs")
     parser.add_argument("--retrain", action="store_true", help="train again even if bundles exist")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue interrupted trainings from last.ckpt"
+    )
+    parser.add_argument(
+        "--tests", nargs="+", default=list(TESTS), choices=TESTS, help="unseen scenes to score"
+    )
+    parser.add_argument("--only", choices=("reference", "single_frame"), help="one recipe only")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sr_reference.json")
     args = parser.parse_args()
     bands = tuple(yaml.safe_load(GUIDED.read_text())["data"]["bands"])
@@ -160,7 +179,7 @@ def main() -> None:
         "changes": {k: {"changed": v.changed, "season": v.season} for k, v in CHANGES.items()},
         "scenes": {n: {"seed": s, "size_2_5m_px": z} for n, (s, z) in SCENES.items()},
         "train": {},
-        "test": {name: {"cpsnr_mean": {}, "scores": {}} for name in TESTS},
+        "test": {name: {"cpsnr_mean": {}, "scores": {}} for name in args.tests},
         "machine": {
             "platform": platform.platform(),
             "torch": torch.__version__,
@@ -171,10 +190,18 @@ def main() -> None:
         ("reference", GUIDED, True, [f"reference_{k}" for k in CHANGES]),
         ("single_frame", SINGLE, False, ["single_frame"]),
     ]
-    for key, recipe, guided, rows in plans:
-        run = fit(recipe, pairs, args.work / f"run_{key}", guided, args.epochs, args.retrain)
+    if args.out.is_file():  # scores of an earlier run of this script are kept
+        earlier = json.loads(args.out.read_text())
+        out["train"] = earlier.get("train", {})
+        out["test"] = {**earlier.get("test", {}), **out["test"]}
+        for name, test in earlier.get("test", {}).items():
+            if name in args.tests:  # scored again below: keep the rows not rescored
+                out["test"][name] = test
+    for key, recipe, guided, rows in [p for p in plans if args.only in (None, p[0])]:
+        folder = args.work / f"run_{key}"
+        run = fit(recipe, pairs, folder, guided, args.epochs, args.retrain, args.resume)
         out["train"][key] = run
-        for name in TESTS:
+        for name in args.tests:
             test = out["test"][name]
             for row in rows:
                 kind = row.removeprefix("reference_") if guided else None
@@ -188,8 +215,8 @@ def main() -> None:
                     k: c[f"reference_{k}"] - c["single_frame"] for k in CHANGES
                 }
             print(f"{name}: cPSNR " + ", ".join(f"{k} {v:.2f}" for k, v in c.items()) + " dB")
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(out, indent=2), encoding="utf-8")
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(out, indent=2), encoding="utf-8")
     print(f"wrote {args.out}")
 
 
