@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from odc.geo.geobox import GeoBox
 from eoforge.geo.grid import Tile, sub_grid
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
+from eoforge.predict.cores import CoreShare
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.plan import Block, BlockPlan
 from eoforge.predict.references import reference_channels
@@ -153,21 +154,33 @@ def block_inputs(job: SceneJob, block: Block) -> Generator[TileInput]:
         yield from read_group(job, group)
 
 
-def read_tiles(job: SceneJob, blocks: Sequence[Block], ahead: int = 2) -> Generator[TileInput]:
+def read_tiles(
+    job: SceneJob, blocks: Sequence[Block], ahead: int = 2, cores: CoreShare | None = None
+) -> Generator[TileInput]:
     """Yield the tile inputs of ``blocks`` in order, reading up to ``ahead`` groups ahead.
 
     A background thread reads the groups (:func:`read_groups`); GDAL decodes
-    without holding the GIL, so reading overlaps the forward passes.
+    without holding the GIL, so reading overlaps the forward passes. With
+    ``cores``, each read counts on it from submission to completion, and the model's
+    threads are paced as it is submitted (one fewer while reads run).
     """
     groups = [g for b in blocks for g in read_groups(job, b)]
     with ThreadPoolExecutor(1, thread_name_prefix="eoforge-read") as pool:
-        queue = deque(pool.submit(read_group, job, g) for g in groups[:ahead])
+
+        def submit(group: tuple[Tile, ...]) -> Future[list[TileInput]]:
+            future = pool.submit(read_group, job, group)
+            if cores is not None:
+                cores.track(future)
+                cores.pace()  # the next batch starts now, beside this read
+            return future
+
+        queue = deque(submit(g) for g in groups[:ahead])
         following = iter(groups[ahead:])
         while queue:
             items = queue.popleft().result()
             nxt = next(following, None)
             if nxt is not None:
-                queue.append(pool.submit(read_group, job, nxt))
+                queue.append(submit(nxt))
             yield from items
 
 

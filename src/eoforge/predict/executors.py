@@ -24,6 +24,7 @@ from eoforge.predict.blocks import (
     read_tiles,
 )
 from eoforge.predict.bundle import BundleModel
+from eoforge.predict.cores import CoreShare, decodes_locally
 from eoforge.predict.plan import Block
 from eoforge.predict.types import Predictor, Progress
 from eoforge.predict.work import Journal
@@ -65,9 +66,12 @@ def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress 
     submitted = set(finals)
     total = input_pixels(job, blocks)
     finished = [total - input_pixels(job, to_compute)]
-    reader = read_tiles(job, to_compute)
+    # decoding local files takes a core: the model runs on one thread fewer meanwhile
+    cores = CoreShare(enabled=decodes_locally(job.inputs))
+    reader = read_tiles(job, to_compute, cores=cores)
 
     def tick(pixels: int) -> None:
+        cores.pace()  # for the next batch
         finished[0] += pixels
         if progress is not None:
             progress(finished[0], total)
@@ -99,6 +103,7 @@ def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress 
             for block in [None, *to_compute]:
                 if block is not None:
                     tiles = itertools.islice(reader, len(block.tiles))
+                    cores.pace()
                     state = compute_block(job, predictor, block, tiles, tick)
                     _wait_until(futures, MAX_PENDING_WRITES - 1)
                     futures.append(writer.submit(store, block, state))
@@ -109,6 +114,7 @@ def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress 
                 _wait_until(futures, 2 * MAX_PENDING_WRITES)
         finally:
             reader.close()
+            cores.close()
     for f in futures:
         f.result()
 
