@@ -2,9 +2,10 @@
 
 :class:`LocationFeatures` wraps the frozen encoder of a location bundle and
 maps a collated batch (its ``crs`` and ``transform`` lists and the image's
-``H x W``) to one embedding per window, of the window's centre. A head that
-concatenates it to pooled image features is not built yet (see
-``docs/location.md``).
+``H x W``) to one embedding per window, of the window's centre.
+:func:`batch_centres` is also what tasks use to feed networks built with
+``model.location`` (:mod:`eoforge.models.location_fusion`); prediction
+computes the same centres from each tile's grid (:mod:`eoforge.predict.places`).
 """
 
 from __future__ import annotations
