@@ -4,13 +4,14 @@ aligned (a fresh sr_edsr is exactly bicubic, so its scores equal bicubic's)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from affine import Affine
-from tests.helpers import write_tif
+from tests.helpers import run_cli, write_tif
 
 from eoforge.errors import ConfigError
 from eoforge.evaluate.sr_scene import evaluate_sr_scene
@@ -27,7 +28,9 @@ def _ground(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.stack([0.2 + 0.1 * wave, 0.25 - 0.08 * wave]).astype(np.float32)
 
 
-def test_a_worldstrat_like_pair_is_scored_on_the_resampled_grid(tmp_path: Path) -> None:
+def test_a_worldstrat_like_pair_is_scored_on_the_resampled_grid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lr_t = Affine(10, 0, 500000, 0, -10, 4000000)
     rows, cols = (np.mgrid[0:24, 0:24] + 0.5) * 10.0
     lr = write_tif(tmp_path / "lr.tif", _ground(rows, cols), lr_t, CRS, descriptions=BANDS)
@@ -59,3 +62,7 @@ def test_a_worldstrat_like_pair_is_scored_on_the_resampled_grid(tmp_path: Path) 
     for metric in ("psnr", "cpsnr"):
         assert report["gain_db"][metric]["mean"] == pytest.approx(0.0, abs=1e-4)
     assert report["model"]["psnr"]["mean"] > 30
+    out = tmp_path / "cli.json"
+    args = ["evaluate", str(bundle), str(lr), "--target", str(hr), "--out", str(out)]
+    assert run_cli([*args, "--resample-target", "--border", "0"], monkeypatch) == 0
+    assert json.loads(out.read_text())["resample_target"] is True

@@ -65,6 +65,8 @@ scale times finer; the prediction and the bicubic upsampling of the input
 are scored against TARGET (same CRS and origin, pixel = input pixel /
 scale): PSNR, SSIM, cPSNR and cSSIM (--border: cropped border and largest
 shift, target pixels) per band and their mean, and the gains in dB.
+--resample-target first puts a target at another pixel size (WorldStrat:
+1.5 m over 10 m) on the input's grid with pixel input / round(ratio).
 
 Map form (PREDICTION.tif REFERENCE): when the first argument is a raster
 file, the single-band prediction (a class map from eoforge predict, or
@@ -253,13 +255,21 @@ def evaluate(
         int,
         typer.Option("--border", min=0, help="--target: cPSNR/cSSIM border and shift, px."),
     ] = 3,
+    resample_target: Annotated[
+        bool,
+        typer.Option(
+            "--resample-target",
+            help="--target: resample a target whose pixel is not the input's divided by a "
+            "whole factor (WorldStrat: 1.5 m over 10 m) onto input pixel / round(ratio).",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
     if target is not None:
         if _bundle_task(first) == "image_to_image":
             _evaluate_i2i(first, second, target, out)
         else:
-            _evaluate_sr(first, second, target, out, border)
+            _evaluate_sr(first, second, target, out, border, resample_target)
         return
     if zero_shot or retrieval or template:
         _evaluate_image_text(first, second, out, zero_shot, retrieval, template)
@@ -323,12 +333,14 @@ def evaluate(
     )
 
 
-def _evaluate_sr(bundle: Path, lr: Path, hr: Path, out: Path | None, border: int) -> None:
+def _evaluate_sr(
+    bundle: Path, lr: Path, hr: Path, out: Path | None, border: int, resample: bool = False
+) -> None:
     # Deferred for the CLI's start-up time: the prediction engine imports PyTorch (seconds).
     from eoforge.evaluate.sr_scene import evaluate_sr_scene
 
     path = out if out is not None else bundle.parent / "evaluation_sr.json"
-    report = evaluate_sr_scene(bundle, lr, hr, path, border=border)
+    report = evaluate_sr_scene(bundle, lr, hr, path, border=border, resample_target=resample)
     table = Table(title=f"{bundle} on {lr} (x{report['scale']}, target {hr})")
     table.add_column("metric")
     for name in ("model", "bicubic"):

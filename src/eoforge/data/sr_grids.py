@@ -152,9 +152,9 @@ def _refuse(
     """Raise the ConfigError of a target not on the input's grid at a whole factor."""
     nearest = max(1, round(rx))
     option = (
-        f"set data.resample_target: true to resample the target onto the input's grid with "
-        f"pixel {lo.transform.a:g} / {nearest} = {lo.transform.a / nearest:.4g} (cubic when "
-        "refining, area average when coarsening)"
+        f"set data.resample_target: true (training; eoforge evaluate: --resample-target) to "
+        f"resample the target onto the input's grid with pixel {lo.transform.a:g} / {nearest} "
+        f"= {lo.transform.a / nearest:.4g} (cubic when refining, area average when coarsening)"
     )
     if not whole:
         axes = f"{rx:.4g}" if math.isclose(rx, ry, rel_tol=TOLERANCE) else f"{rx:.4g} x {ry:.4g}"
