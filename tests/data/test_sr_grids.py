@@ -129,6 +129,5 @@ def test_shifted_origins_are_refused_unless_resampling_and_aligned_pairs_are_rea
 
 def test_a_target_covering_no_input_pixel_is_named(tmp_path: Path) -> None:
     lr, hr = pair(tmp_path, 1.5, (5, 5), shift=(2.0, 2.0))  # 7.5 m: inside one input pixel
-    with pytest.raises(ConfigError, match="covers no whole pixel of the input lr.tif"):
+    with pytest.raises(ConfigError, match=r"covers no whole pixel of the input lr\.tif"):
         read_sr_pair(lr, hr, BANDS, resample_target=True)
-
