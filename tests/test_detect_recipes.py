@@ -148,3 +148,4 @@ def test_light_oriented_recipe_trains_on_the_same_chips_with_levels_for_cars(
         light.model.spec("oriented_detection", ["RGB.red", "RGB.green", "RGB.blue"], 3)
     )
     assert isinstance(model, OrientedFCOS) and model.strides == (4, 8, 16, 32)
+    assert model.assign == "location"  # assign: object lost on these chips (see the recipe)
