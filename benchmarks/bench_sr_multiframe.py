@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -127,6 +128,7 @@ def fit(recipe: Path, items: dict[str, tuple[list[Path], Path]], frames: bool, w
     if max_time is not None:
         raw["trainer"]["max_time"] = max_time
     config = validate_config(raw, recipe)
+    shutil.rmtree(work, ignore_errors=True)  # a fresh run each time (a checkpoint there is refused)
     wall, cpu = time.perf_counter(), cpu_seconds()
     result = train(config, progress=False)
     return result.bundle, {
