@@ -27,9 +27,11 @@ from pydantic import (
 
 from eoforge.classes import hex_color
 from eoforge.errors import ConfigError, EoforgeError
+from eoforge.location.bundle import read_location_json
 from eoforge.location.encoder import LOCATION_ARCH
 from eoforge.models import ModelSpec, list_models
 from eoforge.models.importers import list_importers
+from eoforge.models.location_fusion import LocationInput
 from eoforge.models.spec import SupervisedTask, Task
 from eoforge.sensors import get_band
 
@@ -902,6 +904,44 @@ DataConfig = Annotated[
 ]
 
 
+class LocationInputConfig(Section):
+    """``model.location``: the window centre's location as an extra input of the network.
+
+    A key of ``model`` (not of ``task`` or ``data``) because it changes the network
+    and what the bundle carries, like ``pretrained``: the spec records it, the
+    builder fuses it in (:mod:`eoforge.models.location_fusion`) for every task
+    that takes it, and ``eoforge predict`` feeds each window's centre.
+
+    Attributes:
+        bundle: A location bundle (``task.kind: location``); its encoder is
+            copied into the network, frozen, and saved with it.
+        fuse: ``concat``: the projected embedding is concatenated to the pooled
+            features (scene tasks) or to every pixel of the decoder's last
+            feature map (dense tasks) before the head.
+        dim: Length of the trainable projection of the location embedding.
+        hidden: Width of the head's hidden layer after the concatenation (0: a
+            linear head, where location can only shift the scores).
+    """
+
+    bundle: ExistingPath
+    fuse: Literal["concat"] = "concat"
+    dim: int = Field(default=16, ge=1)
+    hidden: int = Field(default=64, ge=0)
+
+    def spec(self) -> LocationInput:
+        """The model spec's location input, with the encoder sizes of the bundle."""
+        encoder = read_location_json(self.bundle).encoder
+        path = str(self.bundle)
+        return LocationInput(
+            encoder=encoder,
+            dim=self.dim,
+            hidden=self.hidden,
+            fuse=self.fuse,
+            bundle=path,
+            source=path,
+        )
+
+
 class ModelConfig(Section):
     """The network (see ``eoforge models``)."""
 
@@ -912,6 +952,8 @@ class ModelConfig(Section):
     pretrained_bands: list[BandName] | None = None
     importer: Annotated[str, AfterValidator(_known_importer)] | None = None
     """Published-checkpoint importer converting ``pretrained`` (a name, or ``auto``)."""
+    location: LocationInputConfig | None = None
+    """The window centre's location as an extra input (see :class:`LocationInputConfig`)."""
 
     def spec(
         self,
@@ -933,6 +975,8 @@ class ModelConfig(Section):
             extra["pretrained_bands"] = self.pretrained_bands
         if self.importer is not None:
             extra["importer"] = self.importer
+        if self.location is not None:
+            extra["location"] = self.location.spec()
         return ModelSpec(
             task=task,
             arch=self.arch,
@@ -1185,3 +1229,13 @@ class ExperimentConfig(Section):
     task: TaskConfig
     optim: OptimConfig = Field(default_factory=lambda: OptimConfig())
     trainer: TrainerConfig = Field(default_factory=lambda: TrainerConfig())
+
+    @model_validator(mode="after")
+    def _located_windows(self) -> Self:
+        if self.model.location is not None and self.data.kind != "geo":
+            raise ValueError(
+                f"model.location needs windows with a place, but data.kind "
+                f"{self.data.kind!r} gives chips without a grid (CRS and transform); use "
+                "georeferenced scenes (data.kind: geo) or remove model.location"
+            )
+        return self

@@ -24,6 +24,7 @@ from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
 from eoforge.predict.cores import CoreShare
 from eoforge.predict.kinds import OutputKind
+from eoforge.predict.places import predict_tiles
 from eoforge.predict.plan import Block, BlockPlan
 from eoforge.predict.references import reference_channels
 from eoforge.predict.types import Predictor, TileInput
@@ -207,8 +208,11 @@ def compute_block(
     batch: list[TileInput] = []
 
     def flush() -> None:
-        with torch.inference_mode():
-            output = predictor(torch.from_numpy(np.stack([b.image for b in batch])))
+        images = torch.from_numpy(np.stack([b.image for b in batch]))
+        with torch.inference_mode():  # a placed predictor also gets the tiles' centres
+            output = predict_tiles(
+                predictor, images, lambda: [job.read_grid(b.tile) for b in batch]
+            )
         job.kind.add(job.plan, state, batch, output)
         if on_batch is not None:
             on_batch(sum(b.image.shape[-1] * b.image.shape[-2] for b in batch))

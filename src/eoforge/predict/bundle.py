@@ -19,7 +19,9 @@ import torch
 from eoforge.errors import ConfigError
 from eoforge.io.handles import file_stamp
 from eoforge.models import LoadedBundle, load_bundle
+from eoforge.models.location_fusion import takes_location
 from eoforge.models.sr_reference import takes_reference
+from eoforge.predict.places import PlacedPredictor
 from eoforge.predict.references import guided_predictor
 from eoforge.predict.types import Detections, TensorPredictor
 
@@ -65,7 +67,21 @@ def bundle_predictor(
 
     if loaded.bundle.task in DETECTION_TASKS:  # one dict of boxes, scores, labels per tile
         return cast(TensorPredictor, detect), loaded
+    if takes_location(model):  # model(x, lonlat): the engine passes each tile's centre
+        return placed_predictor(model, mean, std, softmax), loaded
     return predict, loaded
+
+
+def placed_predictor(
+    model: torch.nn.Module, mean: torch.Tensor, std: torch.Tensor, softmax: bool
+) -> PlacedPredictor:
+    """:func:`bundle_predictor`'s predictor for a network called ``model(x, lonlat)``."""
+
+    def predict(images: torch.Tensor, lonlat: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = model(torch.nan_to_num((images - mean) / std, nan=0.0), lonlat)
+        return torch.softmax(out, dim=1) if softmax else out
+
+    return PlacedPredictor(predict)
 
 
 def d4(predictor: TensorPredictor) -> TensorPredictor:
@@ -148,6 +164,13 @@ class BundleModel:
             raise ConfigError(
                 "reference-guided bundles predict alone: no ensembles or test-time "
                 "augmentation with them yet.",
+                path=Path(self.bundles[0]),
+                fix="pass that bundle alone, without tta.",
+            )
+        if any(takes_location(item.model) for item in loaded) and (len(loaded) > 1 or self.tta):
+            raise ConfigError(
+                "bundles trained with model.location predict alone: no ensembles or "
+                "test-time augmentation with them yet.",
                 path=Path(self.bundles[0]),
                 fix="pass that bundle alone, without tta.",
             )
