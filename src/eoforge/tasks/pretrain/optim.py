@@ -11,6 +11,7 @@ these optimisers change. Values and state are those of ``torch.optim.Adam`` /
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -60,11 +61,37 @@ class ChannelsLastAdamW(_ContiguousViews, torch.optim.AdamW):
     """``torch.optim.AdamW`` stepping channels-last kernels in place (see the module)."""
 
 
+_INIT_GROUP = [
+    "group",
+    "params_with_grad",
+    "grads",
+    "exp_avgs",
+    "exp_avg_sqs",
+    "max_exp_avg_sqs",
+    "state_steps",
+]
+"""The private ``Adam._init_group`` arguments this module was written against (torch 2.14)."""
+
+
+def _init_group_known() -> bool:
+    """Whether this torch's ``Adam``/``AdamW._init_group`` take the arguments above."""
+    try:
+        return all(
+            list(inspect.signature(kind._init_group).parameters)[1:] == _INIT_GROUP
+            for kind in (torch.optim.Adam, torch.optim.AdamW)
+        )
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
 def contiguous_steps(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
     """Make a fused ``Adam``/``AdamW`` step channels-last kernels without copies, in place.
 
     Only the class changes (param groups, state and any scheduler attached to
-    the optimiser stay as they are); other optimisers are returned untouched.
+    the optimiser stay as they are); other optimisers are returned untouched,
+    and so is every optimiser when this torch's private ``_init_group`` does not
+    take the arguments it was written against (the plain fused step then makes
+    its copies: slower, same values).
 
     Args:
         optimizer: The optimiser.
@@ -78,6 +105,6 @@ def contiguous_steps(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
         torch.optim.AdamW: ChannelsLastAdamW,
     }
     target = kinds.get(type(optimizer))
-    if fused and target is not None:
+    if fused and target is not None and _init_group_known():
         optimizer.__class__ = target  # same instance layout: a subclass adding one method
     return optimizer
