@@ -27,6 +27,7 @@ revisit 0 here, bit for bit, which the JSON checks by comparing the two bicubic 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -61,19 +62,24 @@ REVISITS = 8
 METRICS = {"psnr": psnr, "ssim": ssim, "cpsnr": cpsnr, "cssim": cssim}
 
 
-def prepare(work: Path, bands: tuple[str, ...]) -> dict[str, tuple[list[Path], Path]]:
-    """Render the scenes and write their revisits (kept when already there)."""
+def prepare(
+    work: Path, bands: tuple[str, ...], sensor: SensorModel = SENSOR
+) -> dict[str, tuple[list[Path], Path]]:
+    """Render the scenes and write their revisits (kept when already there, for ``sensor``)."""
     items = {}
     for name, (seed, size) in SCENES.items():
         folder = work / name
         pair = folder / "pair"
-        if not (pair / "sensor.json").is_file():
+        written = pair / "sensor.json"
+        if written.is_file() and json.loads(written.read_text()).get("sensor") != sensor.describe():
+            shutil.rmtree(folder)  # revisits of another sensor model
+        if not written.is_file():
             generate_scene(
                 folder / "scene", size=size, sensors=("s2",), dates=1, clouds=0.0, gsd=2.5,
                 s2_native=False, vectors=False, seed=seed,
             )  # fmt: skip
             write_sr_pair(
-                folder / "scene", pair, SENSOR, bands=bands, revisits=REVISITS, seed=seed + 100
+                folder / "scene", pair, sensor, bands=bands, revisits=REVISITS, seed=seed + 100
             )
         items[name] = ([pair / f"lr_{n}.tif" for n in range(REVISITS)], pair / "hr.tif")
     return items
@@ -156,9 +162,16 @@ def main() -> None:
         help="with --only multi: bench_sr_synth.py's JSON (default: this bench's last run)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sr_multiframe.json")
+    parser.add_argument(
+        "--max-shift",
+        type=float,
+        default=SENSOR.max_shift,
+        help="largest sub-pixel shift of a revisit, 2.5 m pixels (4 = one 10 m pixel)",
+    )
     args = parser.parse_args()
+    sensor = dataclasses.replace(SENSOR, max_shift=args.max_shift)
     bands = list(yaml.safe_load(MULTI.read_text())["data"]["bands"])
-    items = prepare(args.work, tuple(bands))
+    items = prepare(args.work, tuple(bands), sensor)
     test_lrs, test_hr = items["test"]
     target = read(test_hr)
     frames = torch.stack([read(p) for p in test_lrs])
@@ -187,7 +200,7 @@ def main() -> None:
         if not same:
             raise SystemExit(f"{args.single_from} scored another input (bicubic {bicubic:.4f} dB)")
     out: dict[str, Any] = {
-        "sensor": SENSOR.describe(),
+        "sensor": sensor.describe(),
         "revisits": REVISITS,
         "scenes": {n: {"seed": s, "size_2_5m_px": z} for n, (s, z) in SCENES.items()},
         "baselines": baselines,
