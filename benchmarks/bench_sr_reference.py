@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import time
@@ -124,7 +125,7 @@ def fit(
     result = train(config, resumed, progress=False)
     out = {
         "recipe": str(recipe.relative_to(ROOT)),
-        "bundle": str(result.bundle),
+        "bundle": os.path.relpath(result.bundle, ROOT),
         "wall_s": round(time.perf_counter() - wall, 1),
         "cpu_s": round(cpu_seconds() - cpu, 1),
         "epochs": config.trainer.max_epochs,
