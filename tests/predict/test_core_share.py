@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,40 @@ def test_one_thread_fewer_while_a_read_runs() -> None:
         off.track(waiting)
         assert off.pace() == 1 and torch.get_num_threads() == 1
         waiting.set_result(None)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _timed(cores: CoreShare, read_s: float, batch_s: float, n: int = 3) -> None:
+    """``n`` reads of ``read_s`` seconds each, then ``n`` batch marks ``batch_s`` apart."""
+    with ThreadPoolExecutor(1) as pool:
+        for _ in range(n):
+            read = pool.submit(time.sleep, read_s)
+            cores.track(read)
+            read.result()
+    for _ in range(n + 1):
+        cores.batch_done()
+        time.sleep(batch_s)
+
+
+def test_reads_much_shorter_than_a_batch_keep_every_thread() -> None:
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        short = CoreShare()
+        assert short.worth_it  # nothing timed yet: share
+        _timed(short, read_s=0.001, batch_s=0.05)
+        assert not short.worth_it
+        short.track(pending := Future())
+        assert short.busy and short.pace() == 2  # a read runs, but it is not worth a core
+        pending.set_result(None)
+        long = CoreShare(min_share=0.25)
+        _timed(long, read_s=0.05, batch_s=0.05)
+        assert long.worth_it
+        long.track(waiting := Future())
+        assert long.pace() == 1
+        waiting.set_result(None)
+        long.close()
     finally:
         torch.set_num_threads(before)
 

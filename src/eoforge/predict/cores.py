@@ -11,6 +11,12 @@ reader's previous group starts), and all of them again once the reader is
 idle, so every core does one thing. Thread counts change between batches only;
 the block's outputs do not depend on them for the networks tested (ResNet, ViT).
 
+A read much shorter than a batch is not worth a core: a super-resolution tile
+decodes in milliseconds and its forward pass takes a tenth of a second, so one
+thread fewer for that batch costs far more than the read. Once two reads and
+two batches are timed, sharing stays on only while the mean read takes at
+least ``min_share`` of the mean batch period (:attr:`CoreShare.worth_it`).
+
 Reads of remote files mostly wait on the network and leave their core free;
 they do not need a core of their own (:func:`decodes_locally`).
 """
@@ -18,6 +24,7 @@ they do not need a core of their own (:func:`decodes_locally`).
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any
 
@@ -28,28 +35,56 @@ from eoforge.io.source import RasterSource
 
 
 class CoreShare:
-    """PyTorch's intra-op threads, one fewer while a read runs.
+    """PyTorch's intra-op threads, one fewer while a read runs (when reads are long enough).
 
     Args:
         threads: The model's threads when nothing is read (PyTorch's count now).
         enabled: False: :meth:`pace` leaves the count as it is.
+        min_share: Least mean read time, as a share of the mean batch period, for
+            which a read is given a core.
     """
 
-    def __init__(self, threads: int | None = None, *, enabled: bool = True) -> None:
+    def __init__(
+        self, threads: int | None = None, *, enabled: bool = True, min_share: float = 0.25
+    ) -> None:
         self.threads = threads or torch.get_num_threads()
         self.enabled = enabled and self.threads > 1
+        self.min_share = min_share
         self._reads = 0
         self._lock = threading.Lock()
+        self._read_seconds: list[float] = []
+        self._batch_seconds: list[float] = []
+        self._last_batch: float | None = None
 
     def track(self, read: Future[Any]) -> None:
         """Count ``read`` (just submitted to the reader thread) as running until it is done."""
+        start = time.perf_counter()
         with self._lock:
             self._reads += 1
-        read.add_done_callback(self._done)
+        read.add_done_callback(lambda _: self._done(time.perf_counter() - start))
 
-    def _done(self, _: Future[Any]) -> None:
+    def _done(self, seconds: float) -> None:
         with self._lock:
             self._reads -= 1
+            self._read_seconds.append(seconds)
+
+    def batch_done(self) -> None:
+        """Mark the end of a batch: the time since the previous mark is a batch period."""
+        now = time.perf_counter()
+        if self._last_batch is not None:
+            self._batch_seconds.append(now - self._last_batch)
+        self._last_batch = now
+
+    @property
+    def worth_it(self) -> bool:
+        """Whether reads take long enough to be given a core (yes until two of each are timed)."""
+        with self._lock:
+            reads = list(self._read_seconds)
+        if len(reads) < 2 or len(self._batch_seconds) < 2:
+            return True
+        mean_read = sum(reads) / len(reads)
+        mean_batch = sum(self._batch_seconds) / len(self._batch_seconds)
+        return mean_read >= self.min_share * mean_batch
 
     @property
     def busy(self) -> bool:
@@ -64,7 +99,7 @@ class CoreShare:
         """
         if not self.enabled:
             return torch.get_num_threads()
-        want = self.threads - 1 if self.busy else self.threads
+        want = self.threads - 1 if self.busy and self.worth_it else self.threads
         if torch.get_num_threads() != want:
             torch.set_num_threads(want)
         return want

@@ -71,6 +71,7 @@ def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress 
     reader = read_tiles(job, to_compute, cores=cores)
 
     def tick(pixels: int) -> None:
+        cores.batch_done()
         cores.pace()  # for the next batch
         finished[0] += pixels
         if progress is not None:
