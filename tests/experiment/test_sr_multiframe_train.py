@@ -13,6 +13,7 @@ import rasterio
 import torch
 import torch.nn.functional as F
 from affine import Affine
+from tests.experiment.sr_setup import BANDS, scene_pair, sr_config
 from tests.helpers import run_cli
 
 from eoforge.errors import ConfigError
@@ -21,59 +22,26 @@ from eoforge.experiment.config import ExperimentConfig
 from eoforge.experiment.train import TrainResult, train
 from eoforge.models import load_bundle
 from eoforge.predict import TilingOptions, run
-from eoforge.synth import generate_scene
 from eoforge.synth.degrade import SensorModel
-from eoforge.synth.sr_pairs import SRPairFiles, write_sr_pair
+from eoforge.synth.sr_pairs import SRPairFiles
 
-BANDS = ["S2.B03", "S2.B04", "S2.B08"]
 MODEL = SensorModel(scale=4, mtf=0.3, max_shift=0.5, noise_std=0.004)
 REVISITS = 4
 
 
 def _item(root: Path, seed: int, size: int) -> SRPairFiles:
-    scene = root / f"scene{seed}"
-    generate_scene(
-        scene, size=size, sensors=("s2",), dates=1, clouds=0.0, gsd=2.5,
-        s2_native=False, vectors=False, seed=seed,
-    )  # fmt: skip
-    return write_sr_pair(
-        scene, root / f"item{seed}", MODEL, bands=tuple(BANDS), revisits=REVISITS, seed=seed
-    )
+    return scene_pair(root, seed, size, MODEL, revisits=REVISITS, name="item")
 
 
 def config(root: Path, train_item: SRPairFiles, val_item: SRPairFiles) -> dict:
-    return {
-        "data": {
-            "kind": "sr_pairs",
-            "bands": BANDS,
-            "frames": REVISITS,
-            "batch_size": 8,
-            "patch_size": 16,
-            "val_patch_size": 32,
-            "samples_per_epoch": 64,
-            "train": [
-                {
-                    "lr": str(train_item.hr.parent / "lr_?.tif"),  # a glob
-                    "hr": str(train_item.hr),
-                    "masks": [str(p) for p in train_item.clear],
-                }
-            ],
-            "val": [{"lr": [str(p) for p in val_item.lr], "hr": str(val_item.hr)}],
-        },
-        "model": {
-            "arch": "sr_multiframe",
-            "options": {"scale": 4, "features": 16, "encoder_blocks": 1, "decoder_blocks": 2},
-        },
-        "task": {"kind": "super_resolution", "sr": {"edge_weight": 0.1}},
-        "optim": {"lr": 2e-3, "weight_decay": 0.0},
-        "trainer": {
-            "max_epochs": 5,
-            "accelerator": "cpu",
-            "output_dir": str(root / "run"),
-            "threads": 2,
-            "checkpoint_every_n_steps": 0,
-        },
+    train = {
+        "lr": str(train_item.hr.parent / "lr_?.tif"),  # a glob
+        "hr": str(train_item.hr),
+        "masks": [str(p) for p in train_item.clear],
     }
+    val = {"lr": [str(p) for p in val_item.lr], "hr": str(val_item.hr)}
+    options = {"scale": 4, "features": 16, "encoder_blocks": 1, "decoder_blocks": 2}
+    return sr_config(root, [train], [val], "sr_multiframe", options, epochs=5, frames=REVISITS)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 import rasterio
 import torch
 from affine import Affine
+from tests.experiment.sr_setup import BANDS, scene_pair, sr_config
 from tests.helpers import run_cli
 
 from eoforge.errors import ConfigError
@@ -19,23 +20,16 @@ from eoforge.experiment.config import ExperimentConfig
 from eoforge.experiment.superres import read_pairs
 from eoforge.experiment.train import TrainResult, train
 from eoforge.predict import OutputSpec, RunOptions, TilingOptions, run
-from eoforge.synth import generate_scene
 from eoforge.synth.degrade import SensorModel
-from eoforge.synth.sr_pairs import SRPairFiles, write_sr_pair
+from eoforge.synth.sr_pairs import SRPairFiles
 from eoforge.synth.sr_reference import CHANGES, write_reference
 
-BANDS = ["S2.B03", "S2.B04", "S2.B08"]
 MODEL = SensorModel(scale=4, mtf=0.3, max_shift=0.0, noise_std=0.001)
 Pair = tuple[SRPairFiles, Path]
 
 
 def _pair(root: Path, seed: int, size: int) -> Pair:
-    scene = root / f"scene{seed}"
-    generate_scene(
-        scene, size=size, sensors=("s2",), dates=1, clouds=0.0, gsd=2.5,
-        s2_native=False, vectors=False, seed=seed,
-    )  # fmt: skip
-    files = write_sr_pair(scene, root / f"pair{seed}", MODEL, bands=tuple(BANDS), seed=seed)
+    files = scene_pair(root, seed, size, MODEL)
     ref = write_reference(files.hr, root / f"pair{seed}" / "ref.tif", CHANGES["recent"], seed)
     return files, ref
 
@@ -50,28 +44,7 @@ def config(root: Path, train_pair: Pair, val_pair: Pair, arch: str = "sr_referen
     options = {"scale": 4, "features": 16, "blocks": 1}
     if arch == "sr_reference":
         options["ref_blocks"] = 1
-    return {
-        "data": {
-            "kind": "sr_pairs",
-            "bands": BANDS,
-            "batch_size": 8,
-            "patch_size": 16,
-            "val_patch_size": 32,
-            "samples_per_epoch": 64,
-            "train": [_item(train_pair)],
-            "val": [_item(val_pair)],
-        },
-        "model": {"arch": arch, "options": options},
-        "task": {"kind": "super_resolution", "sr": {"edge_weight": 0.1}},
-        "optim": {"lr": 2e-3, "weight_decay": 0.0},
-        "trainer": {
-            "max_epochs": 4,
-            "accelerator": "cpu",
-            "output_dir": str(root / "run"),
-            "threads": 2,
-            "checkpoint_every_n_steps": 0,
-        },
-    }
+    return sr_config(root, [_item(train_pair)], [_item(val_pair)], arch, options, epochs=4)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import rasterio
 import torch
 import torch.nn.functional as F
 from affine import Affine
+from tests.experiment.sr_setup import BANDS, scene_pair, sr_config
 from tests.helpers import run_cli
 
 from eoforge.errors import ConfigError
@@ -25,46 +26,26 @@ from eoforge.io import source_from_file
 from eoforge.models import load_bundle
 from eoforge.predict import RunOptions, TilingOptions, run
 from eoforge.predict.bundle import BundleModel
-from eoforge.synth import generate_scene
 from eoforge.synth.degrade import SensorModel
-from eoforge.synth.sr_pairs import SRPairFiles, write_sr_pair
+from eoforge.synth.sr_pairs import SRPairFiles
 
-BANDS = ["S2.B03", "S2.B04", "S2.B08"]
 MODEL = SensorModel(scale=4, mtf=0.3, max_shift=0.0, noise_std=0.001)
 
 
 def _pair(root: Path, seed: int, size: int) -> SRPairFiles:
-    scene = root / f"scene{seed}"
-    generate_scene(
-        scene, size=size, sensors=("s2",), dates=1, clouds=0.0, gsd=2.5,
-        s2_native=False, vectors=False, seed=seed,
-    )  # fmt: skip
-    return write_sr_pair(scene, root / f"pair{seed}", MODEL, bands=tuple(BANDS), seed=seed)
+    return scene_pair(root, seed, size, MODEL)
 
 
 def config(root: Path, train_pair: SRPairFiles, val_pair: SRPairFiles, **model: object) -> dict:
-    return {
-        "data": {
-            "kind": "sr_pairs",
-            "bands": BANDS,
-            "batch_size": 8,
-            "patch_size": 16,
-            "val_patch_size": 32,
-            "samples_per_epoch": 64,
-            "train": [{"lr": str(train_pair.lr[0]), "hr": str(train_pair.hr)}],
-            "val": [{"lr": str(val_pair.lr[0]), "hr": str(val_pair.hr)}],
-        },
-        "model": {"arch": "sr_edsr", "options": {"scale": 4, "features": 16, "blocks": 2, **model}},
-        "task": {"kind": "super_resolution", "sr": {"edge_weight": 0.1}},
-        "optim": {"lr": 2e-3, "weight_decay": 0.0},
-        "trainer": {
-            "max_epochs": 5,
-            "accelerator": "cpu",
-            "output_dir": str(root / "run"),
-            "threads": 2,
-            "checkpoint_every_n_steps": 0,
-        },
-    }
+    options = {"scale": 4, "features": 16, "blocks": 2, **model}
+    return sr_config(
+        root,
+        [{"lr": str(train_pair.lr[0]), "hr": str(train_pair.hr)}],
+        [{"lr": str(val_pair.lr[0]), "hr": str(val_pair.hr)}],
+        "sr_edsr",
+        options,
+        epochs=5,
+    )
 
 
 @pytest.fixture(scope="module")
