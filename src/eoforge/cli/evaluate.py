@@ -553,6 +553,7 @@ def _evaluate_image_text(
     # Deferred for the CLI's start-up time: PyTorch and the text model load in seconds.
     from eoforge.evaluate.zeroshot import TEMPLATES
     from eoforge.experiment.image_text_eval import caption_retrieval, zero_shot_scene
+    from eoforge.io.staging import write_json  # (start-up time, as above)
 
     report: dict[str, Any]
     if zero_shot:
@@ -568,10 +569,7 @@ def _evaluate_image_text(
         metrics = caption_retrieval(bundle, data)
         report = dict(metrics)
     target = out if out is not None else bundle.parent / "evaluation.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.partial")
-    staging.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    staging.replace(target)
+    write_json(target, report)
     console = Console()
     table = Table(title=f"{bundle} on {data} ({'zero-shot' if zero_shot else 'retrieval'})")
     table.add_column("metric")

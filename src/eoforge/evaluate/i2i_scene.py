@@ -12,7 +12,6 @@ is scored the same way as the baseline that does nothing.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -28,6 +27,7 @@ from eoforge.experiment.scenes import catalog_of
 from eoforge.geo.grid import grid_from_sample
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
+from eoforge.io.staging import write_json
 from eoforge.models import read_bundle_json
 from eoforge.predict import TilingOptions, run
 
@@ -120,8 +120,5 @@ def evaluate_i2i_scene(
             "input": image_to_image_scores(given, truth, bands, cloud=cloud, data_range=data_range)
         }
     if out is not None:
-        path = Path(out)
-        staging = path.with_name(f".{path.name}.tmp")
-        staging.write_text(json.dumps(report, indent=2), encoding="utf-8")
-        staging.replace(path)
+        write_json(Path(out), report)
     return report

@@ -9,7 +9,6 @@ same way, and the gains are the differences.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from eoforge.data.sr_grids import target_grid
 from eoforge.data.sr_pairs import _named_bands, read_sr_pair
 from eoforge.errors import ConfigError
 from eoforge.evaluate.sr_metrics import BandScores, cpsnr, cssim, psnr, ssim
+from eoforge.io.staging import write_json
 from eoforge.models import read_bundle_json
 from eoforge.predict import TilingOptions, run
 
@@ -144,10 +144,7 @@ def evaluate_sr_scene(
         "gain_db": gains,
     }
     if out is not None:
-        path = Path(out)
-        staging = path.with_name(f".{path.name}.tmp")
-        staging.write_text(json.dumps(report, indent=2), encoding="utf-8")
-        staging.replace(path)
+        write_json(Path(out), report)
     return report
 
 

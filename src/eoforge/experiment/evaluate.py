@@ -16,8 +16,6 @@ figure of example detections (:mod:`eoforge.evaluate.detection_outputs`).
 from __future__ import annotations
 
 import copy
-import json
-import os
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +31,7 @@ from eoforge.experiment.data import ExperimentData, build_data
 from eoforge.experiment.export import CONFIG_FILE
 from eoforge.experiment.loading import read_yaml, validate_config
 from eoforge.experiment.scoring import score
+from eoforge.io.staging import write_json
 from eoforge.models import LoadedBundle, load_bundle
 from eoforge.tasks import EOTask, build_task
 from eoforge.tasks.detection import DetectionTask
@@ -263,11 +262,3 @@ def _chip(
         whole = base.patch_size is None
         name = chip.image.name + ("" if whole else f" (row {chip.top}, column {chip.left})")
     return name, image, valid
-
-
-def write_json(path: Path, content: dict[str, Any]) -> None:
-    """Write JSON through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    staging.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
-    os.replace(staging, path)

@@ -1,12 +1,14 @@
-"""Folders written complete or not at all: build beside the target, then swap it in."""
+"""Files and folders written complete or not at all: build beside the target, then swap it in."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 @contextmanager
@@ -31,3 +33,11 @@ def staged_folder(target: Path) -> Iterator[Path]:
         os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_json(path: Path, content: dict[str, Any]) -> None:
+    """Write ``content`` as indented JSON through a temporary file beside ``path`` and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staging.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+    os.replace(staging, path)
