@@ -52,7 +52,9 @@ def _config(tmp_path: Path, **data: object) -> Path:
 
 
 def test_an_oriented_detector_trains_from_a_config_and_predicts_a_scene(tmp_path: Path) -> None:
-    config = load_config(_config(tmp_path))
+    # every training chip also turned by a random angle, with the angle loss
+    config = load_config(_config(tmp_path), ["task.rotate=1.0", "model.options.angle_weight=1.0"])
+    assert config.task.rotate == 1.0
     sample = build_data(config, tmp_path / "data").train[0]
     assert tuple(sample["boxes"].shape) == (2, 5)  # oriented boxes reach the model
     result = train(config, progress=False)

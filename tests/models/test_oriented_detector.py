@@ -17,6 +17,7 @@ from eoforge.models.oriented import (
     SCALE_RANGES,
     STRIDES,
     OrientedFCOS,
+    angle_loss,
     assign_locations,
     centerness_targets,
     level_locations,
@@ -411,3 +412,28 @@ def test_assign_object_trains_and_weighs_objects_equally() -> None:
         assert per_object[name].item() == pytest.approx(per_location[name].item(), rel=1e-5)
     with pytest.raises(ConfigError, match=r"model\.options\.assign"):
         build_model(_spec(BANDS[3], assign="nearest"))
+
+
+def test_angle_loss_is_periodic_zero_at_the_angle_and_ignores_squares() -> None:
+    boxes = torch.tensor([[0.0, 0.0, 30.0, 10.0, 0.6], [0.0, 0.0, 8.0, 8.0, 0.3]])
+    right = torch.tensor([[math.cos(1.2), math.sin(1.2)], [1.0, 0.0]]) * 3.0  # any length
+    assert angle_loss(right, boxes).item() == pytest.approx(0.0, abs=1e-6)
+    # 90 degrees off doubles to 180: the thin box costs its elongation (0.5) x 2, the square 0
+    wrong = torch.tensor([[math.cos(1.2 + math.pi), math.sin(1.2 + math.pi)], [0.0, 1.0]])
+    assert angle_loss(wrong, boxes).item() == pytest.approx((0.5 * 2 + 0.0) / 2, abs=1e-6)
+    turned = boxes.clone()
+    turned[:, 4] += math.pi  # the same boxes
+    assert angle_loss(wrong, turned).item() == pytest.approx(angle_loss(wrong, boxes).item())
+    empty = torch.zeros(0, 2, requires_grad=True)
+    assert angle_loss(empty, torch.zeros(0, 5)).item() == 0.0
+
+
+def test_angle_weight_adds_an_angle_loss_that_trains() -> None:
+    model = build_model(_spec(BANDS[3], angle_weight=2.0)).train()
+    assert isinstance(model, OrientedFCOS) and model.angle_weight == 2.0
+    losses = model(torch.randn(2, 3, 64, 64), _targets())
+    assert isinstance(losses, dict) and set(losses) == {*LOSSES, "bbox_angle"}
+    assert 0.0 < losses["bbox_angle"].item() <= 2.0 * 2  # weight x at most 2 x elongation
+    losses["bbox_angle"].backward()
+    assert model.head.angle.weight.grad is not None
+    assert float(model.head.angle.weight.grad.abs().sum()) > 0

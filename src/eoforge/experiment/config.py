@@ -1110,6 +1110,9 @@ class TaskConfig(Section):
         class_weights: Per-class loss weights.
         ignore_index: Label value that never counts.
         augment: Random D4 flips and turns of training batches (boxes included).
+        rotate: ``oriented_detection`` only: probability that a training chip is also
+            turned by a uniform random angle, boxes with it (0 = never; boxes left less
+            than ``data.min_visible`` visible are dropped).
         ap_style: Detection tasks: ``voc12`` (all-point AP at ``iou_threshold``),
             ``voc07`` (11-point) or ``coco`` (IoU 0.50:0.95, with AP50 and AP75).
         iou_threshold: Detection tasks: IoU a detection needs to match an object.
@@ -1128,6 +1131,7 @@ class TaskConfig(Section):
     class_weights: list[float] | None = None
     ignore_index: int = 255
     augment: bool = True
+    rotate: float = Field(default=0.0, ge=0, le=1)
     ap_style: Literal["voc07", "voc12", "coco"] = "voc12"
     iou_threshold: float = Field(default=0.5, gt=0, lt=1)
     method: Literal["simclr", "moco", "softcon", "mae"] | None = None
@@ -1142,6 +1146,11 @@ class TaskConfig(Section):
             raise ValueError("pretraining needs task.method: simclr, moco, softcon or mae")
         if self.kind != "pretrain" and self.method is not None:
             raise ValueError(f"task.method is for task.kind pretrain, not {self.kind!r}")
+        if self.rotate and self.kind != "oriented_detection":
+            raise ValueError(
+                f"task.rotate turns boxes by any angle: it is for oriented_detection, not "
+                f"{self.kind!r} (remove it)"
+            )
         return self
 
 

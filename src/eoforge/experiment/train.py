@@ -196,6 +196,8 @@ def make_task(
         )
     if t.kind in ("detection", "oriented_detection"):
         options.update(style=t.ap_style, iou_threshold=t.iou_threshold, ignore_index=None)
+    if t.rotate:
+        options.update(rotate=t.rotate, rotate_min_visible=getattr(config.data, "min_visible", 0.5))
     task = build_task(t.kind, build_model(spec), **options)
     persist_metrics(task)
     return task

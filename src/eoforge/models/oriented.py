@@ -55,6 +55,15 @@ on the light synthetic VHR recipe (``configs/detect_synth_vhr_oriented_light.yam
 epochs): it lost, rotated mAP 0.749 -> 0.705 (ship 0.593 -> 0.478, plane 0.921 -> 0.834,
 small vehicle 0.733 -> 0.804), so it is not the default.
 
+Angle loss (option ``angle_weight``, default 0 = off): ProbIoU alone pulls a thin box's
+angle weakly once its Gaussian hardly overlaps the target's (the Hellinger distance
+saturates near 1), so an oblique ship can stay predicted along the axis most training
+ships lie on. With ``angle_weight > 0`` a fourth loss, ``bbox_angle``, is added:
+``angle_weight * mean(e (1 - cos 2(a_pred - a_gt)))`` over positives, computed from the
+predicted vector as ``1 - <p, (cos 2a_gt, sin 2a_gt)> / |p|``, with ``e = (w - h) / (w +
+h)`` the target's elongation, so squares (whose angle is undefined) ask nothing and
+periodic ends (``a`` and ``a + pi``) cost the same.
+
 Evaluation: ``score = sqrt(sigmoid(class) * sigmoid(centre-ness))``, scores above
 ``score_thresh`` and the best :data:`TOPK_PER_LEVEL` of each level are decoded,
 class-aware rotated NMS (:func:`eoforge.boxes.batched_nms`, IoU above ``nms_thresh``)
@@ -64,8 +73,8 @@ keeps at most ``detections_per_img`` boxes, returned in the shared convention
 Options (``spec.options``, all optional): ``fpn_channels`` (256, a multiple of 32),
 ``head_convs`` (4), ``score_thresh`` (0.05), ``nms_thresh`` (0.1, rotated boxes of
 neighbouring objects hardly overlap), ``detections_per_img`` (100), ``assign``
-(``location``, or ``object``: see above), ``strides`` (the pyramid levels, pixels, default
-:data:`STRIDES`; see below). Others are refused.
+(``location``, or ``object``: see above), ``angle_weight`` (0: see above), ``strides``
+(the pyramid levels, pixels, default :data:`STRIDES`; see below). Others are refused.
 
 Levels matched to the objects (``strides``): the levels are consecutive doublings, the
 first 4 or 8 (backbone maps; 4 adds P2 for objects a few pixels long, such as cars at
@@ -82,8 +91,9 @@ normalised, non-finite values counted as 0, no resizing (zero-padded at the bott
 right to a multiple of 32 inside, boxes unchanged); training with targets (``boxes``
 ``[N, 5]`` ``(cx, cy, w, h, angle)`` pixels and radians, ``labels`` ``[N]`` in
 ``0..K-1``, ``N`` may be 0) gives ``{"classification", "bbox_regression",
-"bbox_ctrness"}`` scalar losses; evaluation gives one dict per image of ``boxes``
-``[N, 5]`` float32, ``scores`` ``[N]`` float32 and ``labels`` ``[N]`` int64.
+"bbox_ctrness"}`` scalar losses (and ``bbox_angle`` with ``angle_weight``);
+evaluation gives one dict per image of ``boxes`` ``[N, 5]`` float32, ``scores`` ``[N]``
+float32 and ``labels`` ``[N]`` int64.
 """
 
 from __future__ import annotations
@@ -143,6 +153,7 @@ _BASE_OPTIONS = (
     "nms_thresh",
     "detections_per_img",
     "assign",
+    "angle_weight",
 )
 _OPTIONS = (*_BASE_OPTIONS, "strides")
 _PRIOR = 0.01  # initial foreground probability of the classification logits
@@ -331,6 +342,27 @@ def decode_boxes(points: Tensor, strides: Tensor, box: Tensor, angle: Tensor) ->
     return torch.cat([centre, size, theta.unsqueeze(-1)], dim=-1)
 
 
+def angle_loss(vector: Tensor, boxes: Tensor) -> Tensor:
+    """Elongation-weighted periodic angle loss (see the module docstring).
+
+    Args:
+        vector: ``[N, 2]`` predicted ``(cos 2a, sin 2a)``, any length but 0.
+        boxes: ``[N, 5]`` matched targets ``(cx, cy, w, h, angle)``.
+
+    Returns:
+        Scalar: ``mean(e (1 - cos 2(a_pred - a_gt)))``, 0 (in the graph) for ``N = 0``.
+    """
+    if not len(boxes):
+        return vector.sum() * 0
+    twice = 2 * boxes[:, 4].to(vector.dtype)
+    target = torch.stack([torch.cos(twice), torch.sin(twice)], dim=-1)
+    agreement = (vector * target).sum(-1) / vector.norm(dim=-1).clamp_min(1e-6)
+    w, h = boxes[:, 2].abs().to(vector.dtype), boxes[:, 3].abs().to(vector.dtype)
+    elongation = (w - h).abs() / (w + h).clamp_min(1e-6)
+    loss: Tensor = (elongation * (1 - agreement)).mean()
+    return loss
+
+
 def _tower(width: int, convs: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     for _ in range(convs):
@@ -397,6 +429,7 @@ class OrientedFCOS(nn.Module):
         detections_per_img: Most detections returned per image.
         strides: Level strides, pixels, finest first (default :data:`STRIDES`).
         assign: ``"location"`` (FCOS) or ``"object"`` (see the module docstring).
+        angle_weight: Weight of the ``bbox_angle`` loss (0: not computed).
 
     Raises:
         ConfigError: ``assign`` is not one of :data:`ASSIGNMENTS`.
@@ -413,6 +446,7 @@ class OrientedFCOS(nn.Module):
         detections_per_img: int = 100,
         strides: Sequence[int] = STRIDES,
         assign: str = "location",
+        angle_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if assign not in ASSIGNMENTS:
@@ -423,6 +457,7 @@ class OrientedFCOS(nn.Module):
                 "and centre-ness losses).",
             )
         self.assign = assign
+        self.angle_weight = float(angle_weight)
         self.pyramid = pyramid
         self.strides = tuple(int(s) for s in strides)
         self.head = OrientedHead(pyramid.out_channels, num_classes, head_convs)
@@ -444,7 +479,8 @@ class OrientedFCOS(nn.Module):
 
         Returns:
             Training: ``classification``, ``bbox_regression`` and ``bbox_ctrness``
-            scalar losses (their sum is the loss). Evaluation: per image ``boxes``
+            scalar losses, and ``bbox_angle`` when ``angle_weight > 0`` (their sum is
+            the loss). Evaluation: per image ``boxes``
             ``[N, 5]`` float32 in the shared convention, ``scores`` ``[N]`` float32,
             ``labels`` ``[N]`` int64 in ``0..K-1``.
 
@@ -540,11 +576,14 @@ class OrientedFCOS(nn.Module):
             else:
                 regression = probiou_loss(decoded, gt)
                 ctrness = F.binary_cross_entropy_with_logits(predicted, wanted)
-        return {
+        losses = {
             "classification": classification,
             "bbox_regression": regression,
             "bbox_ctrness": ctrness,
         }
+        if self.angle_weight > 0:
+            losses["bbox_angle"] = self.angle_weight * angle_loss(angle[image_of, location], gt)
+        return losses
 
     def _detect(
         self,
@@ -661,6 +700,7 @@ def _detector(
         detections_per_img=int(options.get("detections_per_img", 100)),
         strides=strides,
         assign=str(options.get("assign", "location")),
+        angle_weight=float(options.get("angle_weight", 0.0)),
     )
 
 

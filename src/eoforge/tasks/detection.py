@@ -9,7 +9,9 @@ image with ``boxes`` ``[N, 4]`` (or oriented ``[N, 5]``), ``scores`` ``[N]`` and
 and optionally ``difficult`` as lists (see :mod:`eoforge.data.detection`).
 
 Training batches are augmented by a random D4 element per image that moves the
-boxes with the pixels (:class:`~eoforge.transforms.box_d4.BoxD4`). Validation
+boxes with the pixels (:class:`~eoforge.transforms.box_d4.BoxD4`) and, for oriented
+boxes with ``rotate > 0``, by a turn through any angle with that probability
+(:class:`~eoforge.transforms.box_rotate.BoxRotate`). Validation
 and test collect the detections of the whole epoch and score them at its end
 (:func:`~eoforge.evaluate.detection_metrics.detection_scores`): ``map`` (mean
 AP over the classes with objects; VOC 2012 all-point AP at IoU 0.5 by default,
@@ -32,6 +34,7 @@ from eoforge.errors import ConfigError
 from eoforge.evaluate.detection_metrics import detection_scores
 from eoforge.tasks.base import Batch, EOTask, Stage, blank_invalid, check_class_ids
 from eoforge.transforms.box_d4 import BoxD4
+from eoforge.transforms.box_rotate import BoxRotate
 
 Style = Literal["voc07", "voc12", "coco"]
 
@@ -45,6 +48,10 @@ class DetectionTask(EOTask):
             0.5), ``voc07`` (11-point) or ``coco`` (IoU 0.50:0.95, with AP50/AP75).
         iou_threshold: IoU a detection needs to match an object (VOC styles).
         augment: Random D4 of training batches, boxes included.
+        rotate: Oriented boxes only: probability that a training image is also turned
+            by a uniform random angle (0 = never).
+        rotate_min_visible: Smallest share of a box that must stay visible after a
+            turn for it to be kept (the data's ``min_visible``).
         **options: See :class:`~eoforge.tasks.base.EOTask` (``loss`` must be
             ``"detector"`` or None: the detector computes its own losses).
 
@@ -67,13 +74,22 @@ class DetectionTask(EOTask):
         style: Style = "voc12",
         iou_threshold: float = 0.5,
         augment: bool = True,
+        rotate: float = 0.0,
+        rotate_min_visible: float = 0.5,
         **options: Any,
     ) -> None:
         super().__init__(model, augment=False, **options)
+        if rotate and not self.oriented:
+            raise ConfigError(
+                "task.rotate turns boxes by any angle, which only oriented boxes survive.",
+                fix="use task.kind oriented_detection, or remove task.rotate.",
+            )
         self.box_augment = BoxD4() if augment else None
+        self.box_rotate = BoxRotate(rotate, rotate_min_visible) if augment and rotate else None
         self.style: Style = style
         self.iou_threshold = iou_threshold
         self.hparams["augment"] = augment
+        self.hparams["rotate"] = rotate
         self.hparams["style"] = style
         self.hparams["iou_threshold"] = iou_threshold
         self._collected: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
@@ -119,9 +135,10 @@ class DetectionTask(EOTask):
 
     def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         """Augment training batches, boxes with pixels (on the device, after transfer)."""
-        if self.box_augment is not None and self._trainer is not None and self.trainer.training:
-            return self.box_augment(batch)
-        return batch
+        if self.box_augment is None or self._trainer is None or not self.trainer.training:
+            return batch
+        batch = self.box_augment(batch)
+        return batch if self.box_rotate is None else self.box_rotate(batch)
 
     def _targets(self, batch: Mapping[str, Any]) -> list[dict[str, Tensor]]:
         k = self.require_classes()
