@@ -21,14 +21,21 @@ Steps:
    pixel-shuffle upsampler and a 3x3 tail (zero-initialised), added to the
    bicubic upsampling of the reference (the global skip).
 
-Registration: the revisits' sub-pixel shifts (part of the synthetic sensor
-model, at most half a target pixel) are left to the encoder, which sees each
-frame beside the reference; there is no explicit or learned alignment step,
-so revisits must be co-registered to well under an input pixel.
+Registration (``registration: true``): before step 2 the frames are
+resampled onto the mean position of the clear frames by explicit, local
+sub-pixel shifts (:func:`~eoforge.models.sr_registration.register`: one
+Lucas-Kanade step against the median over a ``(2 registration_radius + 1)^2``
+window), the reference becomes the median of the registered frames, and the
+encoder also reads each frame's shift (``dy, dx`` in target pixels: two more
+channels), so it knows the sampling phase of each revisit. Without it
+(``registration: false``, the default, as bundles trained before it) the
+shifts are left to the encoder, which sees each frame beside the reference,
+and revisits must be co-registered to well under an input pixel either way
+(shifts are clamped to one input pixel).
 
 Options: ``scale`` (2, 3, 4), ``frames`` (8), ``features`` (32),
 ``encoder_blocks`` (2), ``decoder_blocks`` (4), ``reduction`` (8),
-``res_scale`` (0.1).
+``res_scale`` (0.1), ``registration`` (false), ``registration_radius`` (8).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec
 from eoforge.models.sr_common import PixelShuffleUp, SRNetwork, option, sr_scale
 from eoforge.models.sr_edsr import ResidualBlock
+from eoforge.models.sr_registration import register
 
 MULTIFRAME_ARCHS = ("sr_multiframe",)
 """Architectures that read ``[B, T, C, h, w]`` revisits (``data.frames``)."""
@@ -54,6 +62,8 @@ OPTIONS = (
     "decoder_blocks",
     "reduction",
     "res_scale",
+    "registration",
+    "registration_radius",
 )
 
 
@@ -88,6 +98,8 @@ class MultiFrameSR(SRNetwork):
         decoder_blocks: Residual blocks after fusion.
         reduction: Channel squeeze of the decoder's attention.
         res_scale: Residual scaling of the blocks.
+        registration: Register the frames by explicit sub-pixel shifts first.
+        registration_radius: Half-size of the registration window, input pixels.
     """
 
     reads_nan = True
@@ -103,11 +115,15 @@ class MultiFrameSR(SRNetwork):
         decoder_blocks: int = 4,
         reduction: int = 8,
         res_scale: float = 0.1,
+        registration: bool = False,
+        registration_radius: int = 8,
     ) -> None:
         super().__init__(bands, scale)
         self.frames = frames
+        self.registration = registration
+        self.registration_radius = registration_radius
         self.encoder = nn.Sequential(
-            nn.Conv2d(2 * bands + 2, features, 3, padding=1),
+            nn.Conv2d(2 * bands + 2 + (2 if registration else 0), features, 3, padding=1),
             nn.ReLU(inplace=True),
             *[ResidualBlock(features, False, reduction, res_scale) for _ in range(encoder_blocks)],
         )
@@ -149,28 +165,51 @@ class MultiFrameSR(SRNetwork):
         reference = torch.nan_to_num(x.nanmedian(dim=1).values, nan=0.0)
         return torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0), mask, reference
 
-    def fuse(self, frames: Tensor, mask: Tensor, reference: Tensor) -> Tensor:
-        """Per-frame codes pooled over the clear frames: ``[B, F, h, w]``."""
-        b, t, c, h, w = frames.shape
+    def fuse(
+        self, frames: Tensor, mask: Tensor, reference: Tensor, shifts: Tensor | None = None
+    ) -> Tensor:
+        """Per-frame codes pooled over the clear frames: ``[B, F, h, w]``.
+
+        Args:
+            frames: ``[B, T, C, h, w]`` (registered when the model registers).
+            mask: ``[B, T, h, w]``, 1 = clear.
+            reference: ``[B, C, h, w]``.
+            shifts: ``[B, T, 2, h, w]`` shifts applied by the registration, input
+                pixels (None: the model does not register).
+        """
+        b, t, _, h, w = frames.shape
         anchor = reference[:, None].expand(-1, t, -1, -1, -1)
         any_clear = (mask.amax(dim=1, keepdim=True) > 0).to(frames.dtype)
-        inputs = torch.cat(
-            [frames, mask[:, :, None], anchor, any_clear[:, None].expand(-1, t, -1, -1, -1)], dim=2
-        )
-        codes = self.encoder(inputs.reshape(b * t, 2 * c + 2, h, w)).reshape(b, t, -1, h, w)
+        parts = [frames, mask[:, :, None], anchor, any_clear[:, None].expand(-1, t, -1, -1, -1)]
+        if shifts is not None:
+            parts.append(shifts * self.scale)  # target pixels: about +-0.5 to +-2
+        inputs = torch.cat(parts, dim=2)
+        codes = self.encoder(inputs.reshape(b * t, -1, h, w)).reshape(b, t, -1, h, w)
         logits = self.score(codes.reshape(b * t, -1, h, w)).reshape(b, t, h, w)
         logits = logits.masked_fill(mask <= 0, float("-inf"))
         weights = torch.nan_to_num(torch.softmax(logits, dim=1), nan=0.0)  # no clear frame: 0
         fused: Tensor = (weights[:, :, None] * codes).sum(dim=1)
         return fused
 
+    @staticmethod
+    def median(frames: Tensor, mask: Tensor) -> Tensor:
+        """Per-pixel median of the clear frames ``[B, C, h, w]`` (0 where none is clear)."""
+        hidden = frames.masked_fill(mask[:, :, None] <= 0, float("nan"))
+        return torch.nan_to_num(hidden.nanmedian(dim=1).values, nan=0.0)
+
     def standardised(self, x: Tensor) -> Tensor:
         """Bicubic of the reference plus the fused residual, standardised ``[B, C, h s, w s]``."""
         frames, mask, reference = self.split(x)
+        shifts: Tensor | None = None
+        if self.registration:
+            frames, mask, shifts = register(
+                frames, mask, reference, radius=self.registration_radius
+            )
+            reference = self.median(frames, mask)
         skip = F.interpolate(
             reference, scale_factor=self.scale, mode="bicubic", align_corners=False
         )
-        fused = self.fuse(frames, mask, reference)
+        fused = self.fuse(frames, mask, reference, shifts)
         residual: Tensor = self.tail(self.upsample(fused + self.decoder(fused)))
         return skip + residual
 
@@ -180,7 +219,8 @@ class MultiFrameSR(SRNetwork):
     ("super_resolution",),
     "HighRes-net-like multi-frame SR: shared per-frame encoder with the median reference, "
     "attention pooling over clear frames, pixel-shuffle decoder, bicubic skip of the median "
-    "(options: scale, frames, features, encoder_blocks, decoder_blocks, reduction, res_scale)",
+    "(options: scale, frames, features, encoder_blocks, decoder_blocks, reduction, res_scale, "
+    "registration, registration_radius)",
 )
 def _sr_multiframe(spec: ModelSpec) -> nn.Module:
     return MultiFrameSR(
@@ -192,4 +232,6 @@ def _sr_multiframe(spec: ModelSpec) -> nn.Module:
         decoder_blocks=int(option(spec, "decoder_blocks", 4, OPTIONS)),
         reduction=int(option(spec, "reduction", 8, OPTIONS)),
         res_scale=float(option(spec, "res_scale", 0.1, OPTIONS)),
+        registration=bool(option(spec, "registration", False, OPTIONS)),
+        registration_radius=int(option(spec, "registration_radius", 8, OPTIONS)),
     )
