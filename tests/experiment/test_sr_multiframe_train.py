@@ -1,10 +1,13 @@
 """Multi-frame super-resolution end to end: revisits of synthetic scenes in, a bundle recording
 its frame count out, which beats bicubic of one revisit on its validation item; eoforge predict
 groups the revisits of one footprint into one scene, writes the x4 grid (tiled = untiled away
-from the edge), leaves nodata only where no revisit is valid; mismatched configs are refused."""
+from the edge), leaves nodata only where no revisit is valid; mismatched configs are refused;
+eoforge evaluate scores the revisits (a glob, optional clear masks) against two bicubic
+baselines."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,7 @@ from tests.helpers import run_cli
 
 from eoforge.errors import ConfigError
 from eoforge.evaluate.sr_metrics import cpsnr
+from eoforge.evaluate.sr_scene import evaluate_sr_scene
 from eoforge.experiment.config import ExperimentConfig
 from eoforge.experiment.train import TrainResult, train
 from eoforge.models import load_bundle
@@ -167,3 +171,80 @@ def test_mismatched_configs_and_grids_are_refused(
     with pytest.raises(ConfigError, match=r"moved\.tif is not on the grid of lr_0\.tif") as caught:
         train(ExperimentConfig.model_validate(shifted), progress=False)
     assert "gdalwarp" in str(caught.value)
+
+
+def _bicubic_cpsnr(image: np.ndarray, hr: Path) -> float:
+    up = F.interpolate(
+        torch.from_numpy(image.astype(np.float64))[None], scale_factor=4, mode="bicubic",
+        align_corners=False,
+    )[0]  # fmt: skip
+    return cpsnr(up, _read(hr)).mean
+
+
+def test_evaluate_scores_the_revisits_against_both_bicubic_baselines(
+    trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, _, val_item = trained
+    pattern = str(val_item.hr.parent / "lr_?.tif")
+    out = tmp_path / "eval.json"
+    args = ["evaluate", str(result.bundle), pattern, "--target", str(val_item.hr)]
+    assert run_cli([*args, "--out", str(out)], monkeypatch) == 0
+    report = json.loads(out.read_text())
+    assert report["input"] == [str(p) for p in val_item.lr] and report["bands"] == BANDS
+    frames = torch.stack([_read(p) for p in val_item.lr]).numpy()
+    for name, image in (("bicubic", frames[0]), ("bicubic_median", np.median(frames, axis=0))):
+        assert report[name]["cpsnr"]["mean"] == pytest.approx(_bicubic_cpsnr(image, val_item.hr))
+    model = report["model"]["cpsnr"]
+    assert set(model["bands"]) == set(BANDS)
+    assert model["mean"] > report["bicubic_median"]["cpsnr"]["mean"] + 0.3, report["gain_db"]
+    assert report["gain_db"]["cpsnr"]["mean"] == pytest.approx(
+        model["mean"] - report["bicubic"]["cpsnr"]["mean"]
+    )
+    # all-clear masks change nothing
+    masks = []
+    for n, path in enumerate(val_item.lr):
+        with rasterio.open(path) as src:
+            profile = src.profile | {"count": 1, "dtype": "uint8", "nodata": None}
+        masks.append(tmp_path / f"m_{n}.tif")
+        with rasterio.open(masks[-1], "w", **profile) as dst:
+            dst.write(np.ones((1, *src.shape), np.uint8))
+    clear = tmp_path / "clear.json"
+    masked = [*args, "--masks", str(tmp_path / "m_?.tif"), "--out", str(clear)]
+    assert run_cli(masked, monkeypatch) == 0
+    assert json.loads(clear.read_text())["model"] == report["model"]
+
+
+def test_evaluate_treats_masked_pixels_as_missing(
+    trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path
+) -> None:
+    result, _, val_item = trained
+    with rasterio.open(val_item.lr[0]) as src:
+        profile = src.profile | {"count": 1, "dtype": "uint8", "nodata": None}
+        h = src.height
+    masks = []
+    for n in range(REVISITS):
+        clear = np.ones((1, h, h), np.uint8)
+        if n == 0:
+            clear[:, : h // 2] = 0  # revisit 0 cloudy in its top half
+        masks.append(tmp_path / f"m_{n}.tif")
+        with rasterio.open(masks[-1], "w", **profile) as dst:
+            dst.write(clear)
+    report = evaluate_sr_scene(result.bundle, val_item.lr, val_item.hr, masks=masks)
+    frames = torch.stack([_read(p) for p in val_item.lr]).numpy()
+    median = np.median(frames[1:], axis=0)
+    top = np.concatenate([median[:, : h // 2], np.median(frames, axis=0)[:, h // 2 :]], axis=1)
+    first = np.concatenate([median[:, : h // 2], frames[0][:, h // 2 :]], axis=1)
+    assert report["bicubic_median"]["cpsnr"]["mean"] == pytest.approx(
+        _bicubic_cpsnr(top, val_item.hr)
+    )
+    assert report["bicubic"]["cpsnr"]["mean"] == pytest.approx(_bicubic_cpsnr(first, val_item.hr))
+    unmasked = evaluate_sr_scene(result.bundle, val_item.lr, val_item.hr)
+    assert report["model"]["cpsnr"]["mean"] != unmasked["model"]["cpsnr"]["mean"]
+    # every revisit cloudy over the first rows: no clear revisit there
+    for path in masks:
+        with rasterio.open(path, "r+") as dst:
+            dst.write(np.zeros((1, 4, h), np.uint8), window=((0, 4), (0, h)))
+    with pytest.raises(ConfigError, match="no clear revisit there"):
+        evaluate_sr_scene(result.bundle, val_item.lr, val_item.hr, masks=masks)
+    with pytest.raises(ConfigError, match="3 masks for 4 revisits"):
+        evaluate_sr_scene(result.bundle, val_item.lr, val_item.hr, masks=masks[:3])

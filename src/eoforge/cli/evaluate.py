@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 from dataclasses import dataclass
@@ -67,6 +68,11 @@ scale): PSNR, SSIM, cPSNR and cSSIM (--border: cropped border and largest
 shift, target pixels) per band and their mean, and the gains in dB.
 --resample-target first puts a target at another pixel size (WorldStrat:
 1.5 m over 10 m) on the input's grid with pixel input / round(ratio).
+Multi-frame bundles (sr_multiframe) read the scene's revisits: INPUT is a
+quoted glob pattern ("pair/lr_?.tif", sorted by name) or one file, and
+--masks a glob of their clear masks (1 = clear, one per revisit, same
+order); they are predicted as one scene and scored against the bicubic
+upsampling of the first revisit and of the median of the clear revisits.
 
 Map form (PREDICTION.tif REFERENCE): when the first argument is a raster
 file, the single-band prediction (a class map from eoforge predict, or
@@ -95,6 +101,8 @@ Examples:
   eoforge evaluate runs/image_text_synth/bundle scenes/unseen --zero-shot
 
   eoforge evaluate runs/image_text_synth/bundle configs/image_text_synth.yaml --retrieval
+
+  eoforge evaluate runs/mf/bundle "pair/lr_?.tif" --target pair/hr.tif --masks "pair/lr_?_clear.tif"
 
   eoforge evaluate maps/scene_classes.tif labels/landcover_4326.tif --ignore 0 --out metrics.json
 
@@ -263,13 +271,32 @@ def evaluate(
             "whole factor (WorldStrat: 1.5 m over 10 m) onto input pixel / round(ratio).",
         ),
     ] = False,
+    masks: Annotated[
+        str | None,
+        typer.Option(
+            "--masks",
+            help="--target, multi-frame bundles: the revisits' clear masks (a quoted glob "
+            "or one file; 1 = clear).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
+    if masks is not None and target is None:
+        raise ConfigError(
+            "--masks goes with --target (a multi-frame super-resolution bundle's revisits).",
+            fix="add --target TARGET.tif, or drop --masks.",
+        )
     if target is not None:
         if _bundle_task(first) == "image_to_image":
+            if masks is not None:
+                raise ConfigError(
+                    "--masks is for multi-frame super-resolution bundles.",
+                    path=first,
+                    fix="drop --masks.",
+                )
             _evaluate_i2i(first, second, target, out)
         else:
-            _evaluate_sr(first, second, target, out, border, resample_target)
+            _evaluate_sr(first, second, target, out, border, resample_target, masks)
         return
     if zero_shot or retrieval or template:
         _evaluate_image_text(first, second, out, zero_shot, retrieval, template)
@@ -333,22 +360,54 @@ def evaluate(
     )
 
 
+def _files(pattern: str, what: str) -> list[Path]:
+    """The files a glob pattern matches, sorted; a path without wildcards as itself.
+
+    Raises:
+        ConfigError: A pattern that matches nothing.
+    """
+    if not any(c in pattern for c in "*?["):
+        return [Path(pattern)]
+    found = sorted(Path(p) for p in glob.glob(pattern))
+    if not found:
+        raise ConfigError(
+            f"{what} {pattern!r} matches no file.",
+            fix="check the pattern (quote it so the shell does not expand it).",
+        )
+    return found
+
+
 def _evaluate_sr(
-    bundle: Path, lr: Path, hr: Path, out: Path | None, border: int, resample: bool = False
+    bundle: Path,
+    lr: Path,
+    hr: Path,
+    out: Path | None,
+    border: int,
+    resample: bool = False,
+    masks: str | None = None,
 ) -> None:
     # Deferred for the CLI's start-up time: the prediction engine imports PyTorch (seconds).
     from eoforge.evaluate.sr_scene import evaluate_sr_scene
 
     path = out if out is not None else bundle.parent / "evaluation_sr.json"
-    report = evaluate_sr_scene(bundle, lr, hr, path, border=border, resample_target=resample)
-    table = Table(title=f"{bundle} on {lr} (x{report['scale']}, target {hr})")
+    lrs = _files(str(lr), "INPUT")
+    report = evaluate_sr_scene(
+        bundle,
+        lrs if len(lrs) > 1 or masks is not None else lrs[0],
+        hr,
+        path,
+        border=border,
+        resample_target=resample,
+        masks=None if masks is None else _files(masks, "--masks"),
+    )
+    title = lr if len(lrs) == 1 else f"{len(lrs)} revisits {lr}"
+    table = Table(title=f"{bundle} on {title} (x{report['scale']}, target {hr})")
     table.add_column("metric")
-    for name in ("model", "bicubic"):
+    names = [n for n in ("model", "bicubic", "bicubic_median") if n in report]
+    for name in names:
         table.add_column(name, justify="right")
     for metric in ("psnr", "cpsnr", "ssim", "cssim"):
-        table.add_row(
-            metric, *(f"{report[name][metric]['mean']:.4f}" for name in ("model", "bicubic"))
-        )
+        table.add_row(metric, *(f"{report[name][metric]['mean']:.4f}" for name in names))
     console = Console()
     console.print(table)
     console.print(f"wrote {path}", soft_wrap=True)
