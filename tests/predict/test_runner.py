@@ -14,6 +14,7 @@ from tests.helpers import write_tif
 from tests.predict.test_classify import BANDS, T, _bundle
 
 from eoforge.errors import ConfigError
+from eoforge.io.gdal_env import MIB
 from eoforge.predict import OutputSpec, Products, TilingOptions, run
 
 
@@ -97,5 +98,5 @@ def test_the_scene_streams_with_a_bounded_gdal_cache(
         bands=BANDS,
         tiling=TilingOptions(tile=64, overlap=16, multiple=16),
     )
-    assert seen and set(seen) == {128}
+    assert seen and set(seen) == {128 * MIB}  # 128 MB, in GDAL's bytes
     assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == default

@@ -44,6 +44,10 @@ def apply_gdal_defaults() -> dict[str, str]:
     return {key: os.environ[key] for key in GDAL_DEFAULTS}
 
 
+MIB = 1 << 20
+"""Bytes in a MB: an integer ``GDAL_CACHEMAX`` given to :class:`rasterio.Env` counts bytes."""
+
+
 def streaming_block_cache(megabytes: int = 128) -> AbstractContextManager[object]:
     """Bound GDAL's block cache while a scene is read once, tile after tile.
 
@@ -64,5 +68,8 @@ def streaming_block_cache(megabytes: int = 128) -> AbstractContextManager[object
         return nullcontext()
     if rasterio.env.hasenv() and "GDAL_CACHEMAX" in rasterio.env.getenv():
         return nullcontext()
-    env: AbstractContextManager[object] = rasterio.Env(GDAL_CACHEMAX=megabytes)
+    # rasterio hands an integer straight to GDALSetCacheMax64, which counts bytes (only
+    # the environment variable's small numbers mean MB): 128 would be a 128-byte cache,
+    # which re-decodes every block each time it is touched
+    env: AbstractContextManager[object] = rasterio.Env(GDAL_CACHEMAX=megabytes * MIB)
     return env
