@@ -16,6 +16,7 @@ from eoforge.experiment.data import build_data
 from eoforge.experiment.evaluate import evaluate
 from eoforge.experiment.geo_data import OwnedPixels, scoring_regions, tile_sampler
 from eoforge.experiment.scenes import scene_sources
+from eoforge.geo.grid import grid_to_sample
 from eoforge.models import read_bundle_json
 from eoforge.synth import generate_scene
 
@@ -61,11 +62,7 @@ def test_whole_scene_tiles_count_every_pixel_once(tiny_scene: Path, tmp_path: Pa
     owned = OwnedPixels([w.grid for w in tiles.windows])
     total = 0
     for window in tiles.windows:
-        a = window.grid.affine
-        sample = {
-            "valid": torch.ones(48, 48, dtype=torch.bool),
-            "transform": [a.a, a.b, a.c, a.d, a.e, a.f],
-        }
+        sample = {"valid": torch.ones(48, 48, dtype=torch.bool), **grid_to_sample(window.grid)}
         total += int(owned(sample)["valid"].sum())
     assert len(tiles.windows) == 9 and total == 128 * 128
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from eoforge.data.windows import regions_from_sources
 from eoforge.errors import ConfigError
 from eoforge.experiment.config import GeoData, LabelLayer, ObjectLayer, SceneSet, TargetLayer
 from eoforge.experiment.scenes import SceneSources, label_band_of, scene_sources
-from eoforge.geo.grid import grid_from_sample
+from eoforge.geo.grid import crs_of, grid_from_sample
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
 
@@ -149,8 +149,10 @@ def _bounds(grid: GeoBox) -> tuple[float, float, float, float]:
     return box.left, box.bottom, box.right, box.top
 
 
-def _key(x: float, y: float, height: int, width: int) -> tuple[float, float, int, int]:
-    return round(x, 6), round(y, 6), height, width
+def _key(
+    crs: str, x: float, y: float, height: int, width: int
+) -> tuple[str, float, float, int, int]:
+    return crs, round(x, 6), round(y, 6), height, width
 
 
 class OwnedPixels:
@@ -158,20 +160,24 @@ class OwnedPixels:
 
     Grid tiling pulls the last row and column of tiles back inside the scene,
     so they overlap their neighbours; scoring every pixel once means each
-    tile owns only what earlier tiles (in sampler order) did not cover.
-    Identical tiles (the same grid read from another date) own the same pixels.
+    tile owns only what earlier tiles (in sampler order) of the same CRS did
+    not cover (scenes in other CRSs are other ground, even where their
+    coordinates are the same numbers). Identical tiles (the same grid read
+    from another date) own the same pixels.
 
     Args:
-        windows: The tiles' grids, in the sampler's order (one CRS).
+        windows: The tiles' grids, in the sampler's order.
     """
 
     def __init__(self, windows: Sequence[GeoBox]) -> None:
+        crss = [crs_of(w).to_wkt() for w in windows]  # as samples carry it (grid_to_sample)
         boxes = np.array([_bounds(w) for w in windows], np.float64).reshape(-1, 4)
-        self.covered: dict[tuple[float, float, int, int], list[Rect]] = {}
+        self.covered: dict[tuple[str, float, float, int, int], list[Rect]] = {}
         for i, window in enumerate(windows):
-            key = _key(window.affine.c, window.affine.f, window.shape.y, window.shape.x)
+            key = _key(crss[i], window.affine.c, window.affine.f, window.shape.y, window.shape.x)
             if key not in self.covered:
-                self.covered[key] = self._earlier(window, boxes[:i])
+                same = np.array([c == crss[i] for c in crss[:i]], bool)
+                self.covered[key] = self._earlier(window, boxes[:i][same])
 
     @staticmethod
     def _earlier(window: GeoBox, earlier: np.ndarray[Any, Any]) -> list[Rect]:
@@ -191,7 +197,8 @@ class OwnedPixels:
         height, width = sample["valid"].shape
         transform = sample["transform"]
         valid = sample["valid"].clone()
-        for r0, r1, c0, c1 in self.covered.get(_key(transform[2], transform[5], height, width), []):
+        key = _key(sample["crs"], transform[2], transform[5], height, width)
+        for r0, r1, c0, c1 in self.covered.get(key, []):
             valid[r0:r1, c0:c1] = False
         sample["valid"] = valid
         return sample
@@ -250,10 +257,20 @@ def image_regions(sources: SceneSources, bands: list[str]) -> list[Region]:
 
 
 def scoring_regions(sources: SceneSources, bands: list[str]) -> list[Region]:
-    """Regions to tile for scoring: the label raster's grid, else the images'."""
-    if isinstance(sources.label, list):
-        return regions_from_sources(sources.label)
-    return image_regions(sources, bands)
+    """Regions to tile for scoring: the label rasters' grids, else the images'.
+
+    A label raster's tiles read the images of its own ``images`` entry
+    (``sources.label_images``); a label layer given by path reads all images
+    as a mosaic when there are several, the only one otherwise.
+    """
+    if not isinstance(sources.label, list):
+        return image_regions(sources, bands)
+    regions = regions_from_sources(sources.label)
+    if sources.label_images is not None:
+        images: list[int | None] = list(sources.label_images)
+    else:
+        images = [0 if len(sources.images) == 1 else None] * len(regions)
+    return [replace(r, source=i) for r, i in zip(regions, images, strict=True)]
 
 
 def hold_out(

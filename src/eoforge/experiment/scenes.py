@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from eoforge.catalog import Catalog
+from eoforge.catalog import Catalog, CatalogEntry
 from eoforge.errors import ConfigError, available_list
 from eoforge.experiment.config import LabelLayer, SceneSet, SyntheticScene, TargetLayer
 from eoforge.io.reader import as_sources
@@ -19,6 +19,10 @@ from eoforge.io.source import RasterSource
 from eoforge.synth import generate_scene
 
 STAC_IN_SCENE = Path("stac") / "collection.json"
+OVERLAP_SHARE = 0.01
+"""Label rasters of two ``images`` entries may share at most this share of the smaller
+footprint (neighbouring tiles touch or overlap by a reprojection sliver; more is the same
+ground)."""
 
 
 @dataclass
@@ -31,6 +35,9 @@ class SceneSources:
         target: Regression target sources, or None.
         folder: The scene folder when the split is one scene (for its legend).
         target_images: Sources of ``data.target_bands`` (image_to_image), or None.
+        label_images: With raster labels from the catalog: for each label
+            raster, the position in ``images`` of the first image of the same
+            ``images`` entry (the image its scoring tiles read), or None.
     """
 
     images: list[RasterSource]
@@ -38,6 +45,7 @@ class SceneSources:
     target: list[RasterSource] | None
     folder: Path | None
     target_images: list[RasterSource] | None = None
+    label_images: list[int] | None = None
 
 
 def synthetic_folder(scene: SyntheticScene, run_dir: Path) -> Path:
@@ -81,6 +89,24 @@ def catalog_of(paths: list[Path]) -> Catalog:
     return parts[0] if len(parts) == 1 else Catalog.concat(parts)
 
 
+def entry_groups(paths: list[Path]) -> list[list[Path]]:
+    """The ``images`` entries, grouped as they are cataloged.
+
+    Each folder, STAC or catalog file is an entry of its own; the plain files
+    form one group (the bands of a band-per-file product stay one product).
+    """
+    groups: list[list[Path]] = []
+    files: list[Path] = []
+    for path in paths:
+        if path.is_file() and path.suffix not in (".json", ".parquet"):
+            if not files:
+                groups.append(files)
+            files.append(path)
+        else:
+            groups.append([path])
+    return groups
+
+
 def scene_sources(scenes: SceneSet, bands: list[str], run_dir: Path, key: str) -> SceneSources:
     """Resolve a scene set.
 
@@ -96,23 +122,80 @@ def scene_sources(scenes: SceneSet, bands: list[str], run_dir: Path, key: str) -
     paths = list(scenes.images)
     if scenes.synthetic is not None:
         paths = [synthetic_folder(scenes.synthetic, run_dir)]
-    catalog = catalog_of(paths)
-    images = [
-        e.source
-        for e in catalog.query(kind="image")
-        if e.source is not None and any(e.source.resolve(b) for b in bands)
-    ]
+    entries = [catalog_of(group) for group in entry_groups(paths)]
+    catalog = entries[0] if len(entries) == 1 else Catalog.concat(entries)
+    images: list[RasterSource] = []
+    first_image: list[int | None] = []  # per entry: position of its first image in `images`
+    for entry in entries:
+        found = [
+            e.source
+            for e in entry.query(kind="image")
+            if e.source is not None and any(e.source.resolve(b) for b in bands)
+        ]
+        first_image.append(len(images) if found else None)
+        images += found
     if not images:
         raise ConfigError(
             f"{key}.images: no image provides any of the bands {bands}.",
             fix="point at the scenes that hold them, or change data.bands.",
         )
     folder = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
-    label = None if scenes.label is None else label_layer(scenes.label, catalog, f"{key}.label")
+    label: list[RasterSource] | Path | None = None
+    label_images = None
+    if scenes.label is not None:
+        label, label_images = label_layer(scenes.label, entries, first_image, f"{key}.label")
     target = None
     if scenes.target is not None:
         target = target_layer(scenes.target, catalog, f"{key}.target")
-    return SceneSources(images, label, target, folder)
+    return SceneSources(images, label, target, folder, label_images=label_images)
+
+
+def _entry_labels(
+    label: LabelLayer, entries: list[Catalog], first_image: list[int | None], key: str
+) -> tuple[list[RasterSource], list[int]]:
+    """The first label raster holding ``label.band`` of each ``images`` entry.
+
+    One raster per entry (a scene with several dates has one land-cover map
+    per date; the first is used, as for a single scene), so every scene
+    listed under ``images`` brings its own labels.
+
+    Returns:
+        The label rasters and, for each, the position of its entry's first image.
+
+    Raises:
+        ConfigError: No entry has such a label raster, or the label rasters of
+            two entries cover the same ground (windows of one would read the
+            other's labels: the message names both files).
+    """
+    assert label.band is not None
+    chosen: list[tuple[RasterSource, CatalogEntry, int]] = []
+    for position, entry in enumerate(entries):
+        image = first_image[position]
+        rows = [
+            e
+            for e in entry.query(kind="label_raster")
+            if e.source is not None and e.source.resolve(label.band)
+        ]
+        if rows and image is not None and rows[0].source is not None:
+            chosen.append((rows[0].source, rows[0], image))
+    if not chosen:
+        catalog = entries[0] if len(entries) == 1 else Catalog.concat(entries)
+        raise ConfigError(
+            f"{key}.band: no label raster holds {label.band!r}; "
+            f"the catalog has {_all_bands(catalog)}.",
+            fix="name a label band of the scenes, or give label.path.",
+        )
+    for i, (_, first, _) in enumerate(chosen):
+        for _, second, _ in chosen[i + 1 :]:
+            shared = first.footprint.intersection(second.footprint).area
+            if shared > OVERLAP_SHARE * min(first.footprint.area, second.footprint.area):
+                raise ConfigError(
+                    f"{key}: the label rasters {first.path} and {second.path} cover the same "
+                    "ground; windows of one scene would read the other's labels.",
+                    fix="list scenes of different places together (a synthetic scene's place "
+                    "is its center option), or train on overlapping scenes in separate runs.",
+                )
+    return [c[0] for c in chosen], [c[2] for c in chosen]
 
 
 def with_target_bands(
@@ -166,26 +249,33 @@ def _all_bands(catalog: Catalog) -> str:
     return available_list(b for e in catalog for b in e.bands)
 
 
-def label_layer(label: LabelLayer, catalog: Catalog, key: str) -> list[RasterSource] | Path:
-    """Label rasters (from ``path`` or the catalog's label band) or the vector file.
+def label_layer(
+    label: LabelLayer, entries: list[Catalog], first_image: list[int | None], key: str
+) -> tuple[list[RasterSource] | Path, list[int] | None]:
+    """Label rasters (from ``path`` or each entry's label band) or the vector file.
+
+    Args:
+        label: The configured label layer.
+        entries: The catalog of each ``images`` entry, in order.
+        first_image: Per entry, the position of its first image among the
+            split's images (None: the entry has none).
+        key: Dotted config key, for messages.
+
+    Returns:
+        The layer and, for label rasters found by band, the position of the
+        first image of each raster's entry (None otherwise).
 
     Raises:
-        ConfigError: The catalog has no label raster with ``band``.
+        ConfigError: The catalog has no label raster with ``band``, or two
+            entries' label rasters cover the same ground.
     """
     if label.kind == "vector":
         assert label.path is not None
-        return label.path
+        return label.path, None
     if label.path is not None:
-        return as_sources(label.path)
-    assert label.band is not None
-    found = _band_sources(catalog, label.band, ("label_raster",))
-    if not found:
-        raise ConfigError(
-            f"{key}.band: no label raster holds {label.band!r}; "
-            f"the catalog has {_all_bands(catalog)}.",
-            fix="name a label band of the scenes, or give label.path.",
-        )
-    return found[:1]
+        return as_sources(label.path), None
+    sources, images = _entry_labels(label, entries, first_image, key)
+    return sources, images
 
 
 def target_layer(target: TargetLayer, catalog: Catalog, key: str) -> list[RasterSource]:
