@@ -72,7 +72,9 @@ def collate(samples: Sequence[Mapping[str, Any]]) -> Batch:
 
     Returns:
         The batch: each tensor key stacked on a new first axis of size ``B``,
-        :data:`LIST_KEYS` and non-tensor values as lists of length ``B``.
+        dict values (the ``inputs`` and ``present`` of samples with several input
+        groups) batched the same way inside, :data:`LIST_KEYS` and other values as
+        lists of length ``B``.
 
     Raises:
         ConfigError: No samples, or a stacked key with differing shapes.
@@ -82,7 +84,9 @@ def collate(samples: Sequence[Mapping[str, Any]]) -> Batch:
     batch: Batch = {}
     for key in samples[0]:
         values = [s[key] for s in samples]
-        if key not in LIST_KEYS and all(isinstance(v, torch.Tensor) for v in values):
+        if key not in LIST_KEYS and all(isinstance(v, Mapping) for v in values):
+            batch[key] = collate(values)  # nested dicts (input groups) keep their structure
+        elif key not in LIST_KEYS and all(isinstance(v, torch.Tensor) for v in values):
             batch[key] = _stack(key, values)
         else:
             batch[key] = values

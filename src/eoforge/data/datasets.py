@@ -178,7 +178,7 @@ class GeoDataset(Dataset[Sample]):
             times = [np.nan if t is None else t.timestamp() for t in window.datetimes]
             sample["time"] = torch.tensor(times, dtype=torch.float64)
         if self.label is not None:
-            sample.update(self._read_label(window.grid))
+            sample.update(self.read_label(window.grid))
         return self.transforms(sample) if self.transforms is not None else sample
 
     def _window(self, key: int | Window | GeoBox) -> Window | GeoBox:
@@ -209,7 +209,11 @@ class GeoDataset(Dataset[Sample]):
         valid = np.logical_and.reduce([v for _, v in steps])
         return image, np.asarray(valid, bool)
 
-    def _read_label(self, grid: GeoBox) -> Sample:
+    def read_label(self, grid: GeoBox) -> Sample:
+        """The label layer on ``grid``: ``{"mask": ...}`` or ``{"boxes": ..., "labels": ...}``.
+
+        Also used by datasets that read their images otherwise (several input groups).
+        """
         if self.label_kind == "raster":
             return {"mask": torch.from_numpy(self._raster_mask(grid))}
         if self.label_kind == "vector":

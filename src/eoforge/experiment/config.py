@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -477,6 +478,116 @@ class ObjectWindows(Section):
     on_bad_file: Literal["error", "skip"] = "error"
 
 
+GROUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+WHOLE_PIXEL_TOLERANCE = 1e-6
+"""Largest departure from a whole number of pixels that still counts as whole (float GSDs)."""
+
+
+class InputGroup(Section):
+    """One named input of multi-input geo data: its bands, read on a grid of its own.
+
+    Attributes:
+        bands: Band names of the group, in channel order (e.g. ``[S1.VV, S1.VH]``).
+        gsd: Pixel size of the group's grid, in the scenes' CRS units (metres
+            for projected CRSs); the group is read at this size for every
+            footprint, on the pixel lattice of its files when they align.
+        scenes: Images holding the group's bands when they are not in the
+            split's own images (files, folders, STAC JSON or saved catalogs),
+            shared by every split; None reads them from ``data.<split>.images``.
+        resampling: Resampling where the group's files are not pixel-aligned
+            with its grid (``average`` suits coarsening, ``bilinear`` refining).
+    """
+
+    bands: list[BandName]
+    gsd: float
+    scenes: PathList | None = None
+    resampling: Literal["nearest", "bilinear", "cubic", "average"] = "bilinear"
+
+    @field_validator("bands")
+    @classmethod
+    def _some_bands(cls, bands: list[str]) -> list[str]:
+        if not bands:
+            raise ValueError("the group lists no bands; give at least one band name")
+        repeated = sorted({b for b in bands if bands.count(b) > 1})
+        if repeated:
+            raise ValueError(f"bands {repeated} are listed twice; list each band once")
+        return bands
+
+    @field_validator("gsd")
+    @classmethod
+    def _positive(cls, gsd: float) -> float:
+        if not gsd > 0:
+            raise ValueError(
+                f"gsd must be a pixel size > 0 in the scenes' CRS units (got {gsd}); e.g. 10 "
+                "for Sentinel-2's 10 m bands"
+            )
+        return gsd
+
+
+def whole_pixels(footprint: float, gsd: float) -> int | None:
+    """``footprint / gsd`` when it is a whole number of pixels, else None."""
+    pixels = footprint / gsd
+    nearest = round(pixels)
+    return nearest if nearest >= 1 and abs(pixels - nearest) < WHOLE_PIXEL_TOLERANCE else None
+
+
+def _check_groups(
+    inputs: dict[str, InputGroup], label_grid: str | None, sizes: list[tuple[str, int]]
+) -> None:
+    """Group names, the label grid and whole-pixel patches of every group (ValueError)."""
+    if not inputs:
+        raise ValueError("data.inputs names no group; give at least one, e.g. s2: {bands, gsd}")
+    for name in inputs:
+        if not GROUP_NAME.match(name):
+            raise ValueError(
+                f"data.inputs: group name {name!r} must start with a letter and hold only "
+                "letters, digits and '_' (it names model parts)"
+            )
+    owners: dict[str, str] = {}
+    for name, group in inputs.items():
+        for band in group.bands:
+            if band in owners:
+                raise ValueError(
+                    f"data.inputs: band {band} is in groups {owners[band]!r} and {name!r}; "
+                    "give each band to one group"
+                )
+            owners[band] = name
+    if label_grid is not None and label_grid not in inputs:
+        raise ValueError(
+            f"data.label_grid: {label_grid!r} is not a group of data.inputs "
+            f"({', '.join(inputs)}); name one of them or remove it (default: the finest)"
+        )
+    reference = reference_group(inputs, label_grid)
+    ref_gsd = inputs[reference].gsd
+    for key, size in sizes:
+        footprint = size * ref_gsd
+        for name, group in inputs.items():
+            if whole_pixels(footprint, group.gsd) is None:
+                step = _smallest_whole(ref_gsd, [g.gsd for g in inputs.values()])
+                hint = f"a multiple of {step}" if step is not None else "another size"
+                raise ValueError(
+                    f"data.{key}: {size} px at {ref_gsd:g} (the label grid, group "
+                    f"{reference!r}) is {footprint:g} units across, {footprint / group.gsd:g} "
+                    f"px of group {name!r} at gsd {group.gsd:g}, not a whole number; use "
+                    f"data.{key} {hint}, or change the groups' gsd"
+                )
+
+
+def _smallest_whole(ref_gsd: float, gsds: list[float], limit: int = 4096) -> int | None:
+    """The smallest patch side (label-grid pixels) that is whole in every group, up to ``limit``."""
+    for size in range(1, limit + 1):
+        if all(whole_pixels(size * ref_gsd, g) is not None for g in gsds):
+            return size
+    return None
+
+
+def reference_group(inputs: dict[str, InputGroup], label_grid: str | None) -> str:
+    """The group holding the label grid: ``label_grid``, else the finest (first of ties)."""
+    if label_grid is not None:
+        return label_grid
+    return min(inputs, key=lambda name: inputs[name].gsd)
+
+
 class GeoData(DataCommon):
     """Georeferenced scenes read by band name through samplers.
 
@@ -505,12 +616,18 @@ class GeoData(DataCommon):
         target_bands: Bands ``image_to_image`` predicts, by name (e.g.
             ``[S2.B02, S2.B03, S2.B04, S2.B08]``), read on each window's grid from
             ``target_scene`` or the input scenes.
+        inputs: Named input groups instead of ``bands`` (see :class:`InputGroup`):
+            each footprint is read once per group, on the group's own grid
+            (e.g. Sentinel-2 at 10 m beside a 1 m DSM). Give ``bands`` or ``inputs``.
+        label_grid: The group whose grid holds the label mask, the output and
+            the patch sizes (``patch_size`` counts its pixels); default the
+            group of the finest ``gsd``.
     """
 
     kind: Literal["geo"]
     train: SceneSet
     val: SceneSet | None = None
-    bands: list[BandName] = Field(min_length=1)
+    bands: list[BandName] = Field(default_factory=list)
     patch_size: int = Field(default=128, ge=16)
     val_patch_size: int | None = Field(default=None, ge=16)
     samples_per_epoch: int = Field(default=256, ge=1)
@@ -520,6 +637,30 @@ class GeoData(DataCommon):
     legend: Legend | None = None
     detection: ObjectWindows = Field(default_factory=lambda: ObjectWindows())
     target_bands: list[BandName] | None = Field(default=None, min_length=1)
+    inputs: dict[str, InputGroup] | None = None
+    label_grid: str | None = None
+
+    @model_validator(mode="after")
+    def _bands_or_inputs(self) -> Self:
+        if self.inputs is None:
+            if not self.bands:
+                raise ValueError(
+                    "data.bands: missing or empty; list the input bands (e.g. [S2.B02, S2.B03, "
+                    "S2.B04, S2.B08]), or name input groups in data.inputs"
+                )
+            if self.label_grid is not None:
+                raise ValueError("data.label_grid: given without data.inputs; remove it")
+            return self
+        if self.bands:
+            raise ValueError(
+                "data.bands and data.inputs are both given; list the bands inside the groups "
+                "of data.inputs and remove data.bands"
+            )
+        sizes = [("patch_size", self.patch_size)]
+        if self.val_patch_size is not None:
+            sizes.append(("val_patch_size", self.val_patch_size))
+        _check_groups(self.inputs, self.label_grid, sizes)
+        return self
 
 
 class ClassFolderData(ChipData):

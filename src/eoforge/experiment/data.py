@@ -111,6 +111,9 @@ class ExperimentData:
         test: Test dataset (``data.splits.test``), or None.
         test_sampler: Builds the test sampler.
         bad_files: The bad-file policy (its log lists skipped files).
+        inputs: With input groups (``data.inputs``): ``{name: {"bands", "gsd"}}``
+            in model order (``bands`` lists them group after group); else None.
+        label_grid: The group whose grid holds labels and outputs, with ``inputs``.
     """
 
     train: Dataset[Sample]
@@ -127,6 +130,8 @@ class ExperimentData:
     test: Dataset[Sample] | None = None
     test_sampler: SamplerFactory | None = None
     bad_files: BadFiles = RAISE
+    inputs: dict[str, dict[str, Any]] | None = None
+    label_grid: str | None = None
 
 
 def build_data(config: ExperimentConfig, run_dir: Path) -> ExperimentData:
@@ -192,6 +197,12 @@ def _check_whole_tiles(regions: list[Region], tile: int) -> None:
 
 
 def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentData:
+    if data.inputs is not None:
+        raise ConfigError(
+            "data.inputs: input groups are read by training (eoforge train) only so far; this "
+            "command reads one stack of bands (data.bands).",
+            fix="train the config with eoforge train; other commands do not take it yet.",
+        )
     if config.task.kind in ("detection", "oriented_detection"):
         return _geo_objects(config, data, run_dir)
     seed, ignore = config.trainer.seed, config.task.ignore_index

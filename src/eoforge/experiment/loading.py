@@ -22,6 +22,7 @@ from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
 from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
 from eoforge.location.encoder import LOCATION_ARCH, LocationSpec
 from eoforge.models import list_models
+from eoforge.models.fusion import FUSION_ARCHS
 
 TASKS_OF_DATA = {
     "geo": (
@@ -196,6 +197,8 @@ def _explain(error: ValidationError, file: Path) -> ConfigError:
         message = f"{message} (got {first['input']!r})"
     more = f" ({len(details) - 1} more problems)" if len(details) > 1 else ""
     key = dotted(first["loc"]) + (".kind" if first["type"] == "union_tag_invalid" else "")
+    if re.match(rf"{re.escape(key)}[.\[]\S*: ", message):  # names a deeper key itself
+        key, message = message.split(": ", 1)
     text = " ".join(f"{key}: {message}{more}.".split())
     return ConfigError(text, path=file, fix=_fix(first))
 
@@ -225,6 +228,7 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
             path=file,
             fix=f"pick an architecture for {network!r} from `eoforge models`.",
         )
+    _check_input_groups(config, file)
     if kind == "geo" and task != "image_to_image":
         _check_no_target_bands(config, file)
     if task == "pretrain":
@@ -233,6 +237,35 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
         _check_image_to_image(config, file)
     elif kind == "geo":
         _check_geo_layers(config, file)
+
+
+def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
+    """``data.inputs`` goes with a multi-input architecture and segmentation, and back."""
+    groups = config.data.kind == "geo" and config.data.inputs is not None
+    fusion = config.model.arch in FUSION_ARCHS
+    if fusion and not groups:
+        raise ConfigError(
+            f"model.arch: {config.model.arch!r} takes several input groups, but data.inputs is "
+            "not given.",
+            path=file,
+            fix="name the groups in data.inputs (data.kind geo), or pick a single-stack "
+            "architecture such as unet.",
+        )
+    if groups and config.task.kind != "segmentation":
+        raise ConfigError(
+            f"data.inputs: input groups serve task.kind segmentation so far, not "
+            f"{config.task.kind!r}.",
+            path=file,
+            fix="use task.kind segmentation, or list one stack of bands in data.bands.",
+        )
+    if groups and not fusion:
+        raise ConfigError(
+            f"model.arch: {config.model.arch!r} takes one stack of bands; data.inputs names "
+            "several input groups.",
+            path=file,
+            fix=f"use a multi-input architecture ({', '.join(FUSION_ARCHS)}), or list the bands "
+            "in data.bands instead of data.inputs.",
+        )
 
 
 def _check_no_target_bands(config: ExperimentConfig, file: Path) -> None:

@@ -31,7 +31,7 @@ from torch import nn
 
 from eoforge.data.sr_pairs import band_stats
 from eoforge.errors import ConfigError
-from eoforge.experiment.config import ExperimentConfig
+from eoforge.experiment.config import ExperimentConfig, GeoData
 from eoforge.experiment.data import SKIPPED_LOG, ExperimentData, build_data
 from eoforge.experiment.datamodule import ExperimentDataModule
 from eoforge.experiment.export import export_bundle, fold_target_scale, write_config
@@ -52,6 +52,12 @@ from eoforge.experiment.location import (
     location_spec,
     location_task,
 )
+from eoforge.experiment.multi_input import (
+    group_normalization,
+    is_multi_input,
+    multi_input_data,
+    multi_input_spec,
+)
 from eoforge.experiment.pretrain import pretrain_spec, pretrain_task
 from eoforge.experiment.progress import TrainingBar
 from eoforge.experiment.resume import ExactResume, persist_metrics
@@ -65,7 +71,7 @@ from eoforge.experiment.superres import read_pairs as read_sr_pairs
 from eoforge.experiment.workers import worker_errors_unwrapped
 from eoforge.location.task import LocationTask
 from eoforge.models import ModelSpec, build_model
-from eoforge.tasks import EOTask, build_task
+from eoforge.tasks import EOTask, FusionSegmentationTask, build_task
 from eoforge.tasks.image_text import ImageTextTask
 from eoforge.transforms import compute_band_stats
 
@@ -137,12 +143,22 @@ def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
             "a location encoder has no image model spec.", fix="train it with train(config)."
         )
     m = config.model
+    if data.inputs is not None:
+        return multi_input_spec(config, data)
     if config.task.kind == "image_to_image":
         return image_to_image_spec(config, data)
     outputs = (
         1 if config.task.kind in ("regression", "pixel_regression") else len(data.classes.names)
     )
     return m.spec(config.task.kind, data.bands, outputs)
+
+
+def normalization(data: ExperimentData) -> tuple[list[float], list[float]]:
+    """Per-band ``(mean, std)`` of the statistics samples (per group with ``data.inputs``)."""
+    if data.inputs is not None:
+        return group_normalization(data)
+    stats = compute_band_stats(data.stats_samples(), data.bands, max_samples=None)
+    return stats.mean.tolist(), stats.std.tolist()
 
 
 def target_stats(data: ExperimentData) -> tuple[float, float]:
@@ -198,7 +214,11 @@ def make_task(
         options.update(style=t.ap_style, iou_threshold=t.iou_threshold, ignore_index=None)
     if t.rotate:
         options.update(rotate=t.rotate, rotate_min_visible=getattr(config.data, "min_visible", 0.5))
-    task = build_task(t.kind, build_model(spec), **options)
+    task: EOTask
+    if data.inputs is not None:
+        task = FusionSegmentationTask(build_model(spec), **options)
+    else:
+        task = build_task(t.kind, build_model(spec), **options)
     persist_metrics(task)
     return task
 
@@ -369,7 +389,13 @@ def _train(
             monitor="val/loss",
         )
     pairs = config.task.kind == "image_text" or config.data.kind == "captions"
-    data = caption_data(config) if pairs else build_data(config, run_dir)
+    if pairs:
+        data = caption_data(config)
+    elif is_multi_input(config.data):
+        assert isinstance(config.data, GeoData)
+        data = multi_input_data(config, config.data, run_dir)
+    else:
+        data = build_data(config, run_dir)
     spec = model_spec(config, data)
     monitor, _ = monitored(config)
     classes = data.classes.names
@@ -381,8 +407,7 @@ def _train(
         seconds = time.perf_counter() - start
         skipped = data.bad_files.skipped()
         return TrainResult(bundle, run_dir, metrics, None, None, seconds, classes, monitor, skipped)
-    stats = compute_band_stats(data.stats_samples(), data.bands, max_samples=None)
-    norm = (stats.mean.tolist(), stats.std.tolist())
+    norm = normalization(data)
     task = make_task(config, spec, data, norm)
     module = data_module(config, data)
     exact = ExactResume(module.skipper, config.data.batch_size)

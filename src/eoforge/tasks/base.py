@@ -291,12 +291,16 @@ class EOTask(L.LightningModule, ABC):
         if pred.shape[0] == 0:
             return empty_loss(output)
         loss = self.custom_loss(pred, target) if self.custom_loss else self.loss_fn(pred, target)
-        size = int(batch["image"].shape[0])
+        size = self.batch_items(batch)
         if stage == "train":
             self.log("train/loss_step", loss, batch_size=size, prog_bar=True)
         self._loss_mean(stage).update(loss.detach(), weight=size)
         self._metrics(stage).update(*self.metric_inputs(pred.detach(), target))
         return loss
+
+    def batch_items(self, batch: Mapping[str, Any]) -> int:
+        """Number of samples in a batch (its ``image``'s first axis)."""
+        return int(batch["image"].shape[0])
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         """One optimisation step on a batch."""

@@ -1,0 +1,214 @@
+"""Samples with several inputs: one footprint, each input group read on its own grid.
+
+A multi-input sample holds several named groups of bands (e.g. Sentinel-2 at
+10 m, Sentinel-1 at 20 m, a DSM at 1 m), each read by
+:func:`eoforge.io.reader.read` on a grid of its own pixel size over one
+footprint: the window a sampler yields, scaled to the group's GSD
+(:func:`group_grid`; same CRS and corner, whole pixels, so a group whose files
+share the sampler's lattice takes the reader's pixel-aligned path). Samples are
+
+``inputs``
+    ``{name: {"image": float32 [C_g, H_g, W_g], "valid": bool [H_g, W_g]}}``;
+``present``
+    ``{name: bool []}``: False where no raster of the group covers the
+    footprint or none of its pixels is valid (the image is then zeros and
+    ``valid`` all False; not an error: missing inputs are part of the data);
+``mask``, ``valid``, ``crs``, ``transform``
+    on the label grid (the reference group's): the label, where any present
+    group has valid data (nearest on the label grid), and the grid itself.
+
+:func:`~eoforge.data.collate.collate` batches the nested dicts as dicts of
+``[B, ...]`` tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from affine import Affine
+from odc.geo.geobox import GeoBox
+from torch.utils.data import Dataset
+
+from eoforge.data.datasets import GeoDataset, as_window
+from eoforge.data.windows import Region, Window, grid_geometry, reproject_geometry
+from eoforge.errors import ConfigError, OutsideSourcesError
+from eoforge.geo.format import bounds_label, crs_label
+from eoforge.geo.grid import grid_to_sample, make_grid
+from eoforge.io.reader import read
+from eoforge.io.source import RasterSource
+
+Sample = dict[str, Any]
+INPUTS, PRESENT = "inputs", "present"
+
+
+@dataclass(frozen=True)
+class InputSource:
+    """One input group, ready to read.
+
+    Attributes:
+        name: Group name (``data.inputs`` key).
+        sources: Rasters holding the group's bands (a mosaic: earlier ones win).
+        bands: Band names, channel order.
+        gsd: Pixel size of the group's grid, CRS units.
+        resampling: Used where a file is not pixel-aligned with the group's grid.
+    """
+
+    name: str
+    sources: list[RasterSource] = field(repr=False)
+    bands: list[str]
+    gsd: float
+    resampling: str = "bilinear"
+
+
+def group_grid(footprint: GeoBox, gsd: float) -> GeoBox:
+    """The footprint's grid at pixel size ``gsd``: same CRS, corner and orientation.
+
+    Raises:
+        ConfigError: The footprint is not a whole number of ``gsd`` pixels.
+    """
+    res = abs(float(footprint.resolution.x))
+    factor = gsd / res
+    height, width = footprint.shape.y / factor, footprint.shape.x / factor
+    rows, cols = round(height), round(width)
+    if min(rows, cols) < 1 or abs(rows - height) > 1e-6 or abs(cols - width) > 1e-6:
+        raise ConfigError(
+            f"a {footprint.shape.y}x{footprint.shape.x} px window at {res:g} is "
+            f"{height:g}x{width:g} px at gsd {gsd:g}, not whole pixels.",
+            fix="use a window size that is a whole number of pixels of every input group.",
+        )
+    return make_grid((rows, cols), footprint.affine @ Affine.scale(factor), footprint.crs)
+
+
+def _nearest(valid: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """A bool ``[h, w]`` map resampled to ``shape`` by nearest neighbour."""
+    if tuple(valid.shape) == shape:
+        return valid
+    resized = F.interpolate(valid[None, None].float(), size=shape, mode="nearest")
+    return resized[0, 0] > 0.5
+
+
+class MultiInputDataset(Dataset[Sample]):
+    """Multi-input samples on windows (see the module docstring for the sample's keys).
+
+    Args:
+        groups: The input groups, in model order.
+        reference: Name of the group whose grid holds the label and output.
+        labels: A dataset holding the label layer (read on the label grid with
+            its :meth:`~eoforge.data.datasets.GeoDataset.read_label`; its
+            images are never read), or None for unlabelled samples.
+        transforms: Called on each sample dict last.
+        fill: Image value of invalid pixels.
+
+    Windows come from a sampler; a window's ``sources`` (positions in the
+    reference group's sources) pick the rasters that group reads, the other
+    groups read all of theirs as a mosaic.
+    """
+
+    def __init__(
+        self,
+        groups: Sequence[InputSource],
+        reference: str,
+        labels: GeoDataset | None = None,
+        transforms: Callable[[Sample], Sample] | None = None,
+        fill: float = 0.0,
+    ) -> None:
+        self.groups = list(groups)
+        names = [g.name for g in self.groups]
+        if reference not in names:
+            raise ConfigError(
+                f"the reference group {reference!r} is not an input group ({', '.join(names)}).",
+                fix="name one of the groups.",
+            )
+        self.reference = reference
+        self.labels = labels
+        self.transforms = transforms
+        self.fill = float(fill)
+
+    @property
+    def bands(self) -> list[str]:
+        """Every group's bands, group after group (the model's ``in_bands``)."""
+        return [band for group in self.groups for band in group.bands]
+
+    def __getitem__(self, key: Window | GeoBox) -> Sample:
+        if not isinstance(key, Window | GeoBox):
+            raise TypeError(
+                "a MultiInputDataset is indexed with the windows its sampler yields "
+                "(DataLoader(dataset, sampler=sampler)), not with integers."
+            )
+        window = as_window(key)
+        ref = next(g for g in self.groups if g.name == self.reference)
+        label_grid = group_grid(window.grid, ref.gsd)
+        shape = (label_grid.shape.y, label_grid.shape.x)
+        inputs: dict[str, dict[str, torch.Tensor]] = {}
+        present: dict[str, torch.Tensor] = {}
+        valid = torch.zeros(shape, dtype=torch.bool)
+        for group in self.groups:
+            chosen = group.sources
+            if group.name == self.reference and window.sources:
+                chosen = [group.sources[i] for i in window.sources]
+            image, group_valid = self._read(group, chosen, group_grid(window.grid, group.gsd))
+            inputs[group.name] = {"image": image, "valid": group_valid}
+            here = bool(group_valid.any())
+            present[group.name] = torch.tensor(here)
+            if here:
+                valid |= _nearest(group_valid, shape)
+        sample: Sample = {
+            INPUTS: inputs,
+            PRESENT: present,
+            "valid": valid,
+            **grid_to_sample(label_grid),
+        }
+        if self.labels is not None:
+            sample.update(self.labels.read_label(label_grid))
+        return self.transforms(sample) if self.transforms is not None else sample
+
+    def _read(
+        self, group: InputSource, sources: list[RasterSource], grid: GeoBox
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A group's image and valid mask on its grid; zeros and all invalid where absent."""
+        try:
+            values, valid = read(sources, grid, group.bands, group.resampling, fill=self.fill)
+        except OutsideSourcesError:
+            shape = (len(group.bands), grid.shape.y, grid.shape.x)
+            return torch.zeros(shape), torch.zeros(shape[1:], dtype=torch.bool)
+        if not valid.any():
+            values[...] = 0.0
+        return torch.from_numpy(values), torch.from_numpy(np.asarray(valid))
+
+
+def check_overlap(groups: Sequence[InputSource], regions: Sequence[Region], key: str) -> None:
+    """Refuse input groups whose rasters lie entirely outside the sampled regions.
+
+    A group missing from some footprints is expected; one that meets none of
+    the regions (the label grid's scenes) can never be read and is a mistake
+    (another place, another CRS, a wrong folder).
+
+    Raises:
+        ConfigError: Naming the group, its files and their bounds, and the regions'.
+    """
+    for group in groups:
+        if any(_meets(source, region) for source in group.sources for region in regions):
+            continue
+        files = ", ".join(p for s in group.sources[:3] for p in s.paths[:1])
+        first = group.sources[0].grid()
+        where = f"{bounds_label(first.boundingbox, first.crs)} in {crs_label(first.crs)}"
+        area = regions[0].grid
+        raise ConfigError(
+            f"{key}: input group {group.name!r} does not overlap the labelled scenes anywhere: "
+            f"its rasters ({files}) cover {where}, the scenes "
+            f"{bounds_label(area.boundingbox, area.crs)} in {crs_label(area.crs)}.",
+            path=group.sources[0].paths[0] if group.sources[0].paths else None,
+            fix=f"point data.inputs.{group.name}.scenes (or the split's images) at rasters of "
+            "the same place.",
+        )
+
+
+def _meets(source: RasterSource, region: Region) -> bool:
+    grid = source.grid()
+    outline = reproject_geometry(grid_geometry(grid), grid, region.grid)
+    return bool(outline.intersects(grid_geometry(region.grid)))

@@ -1,0 +1,169 @@
+"""Segmentation from several input groups (``data.inputs``), each on its own grid.
+
+Batch keys: ``inputs`` ``{name: {"image": float32 [B, C_g, H_g, W_g], "valid":
+bool [B, H_g, W_g]}}`` in physical units, ``present`` ``{name: bool [B]}``, and
+on the label grid ``mask`` int64 ``[B, H, W]``, ``valid`` bool ``[B, H, W]``,
+``crs`` and ``transform`` (see :mod:`eoforge.data.multi_input`). The network
+(:class:`~eoforge.models.fusion.FusionUNet`) takes ``(images, present)`` and
+returns logits ``[B, K, H, W]`` on the label grid.
+
+Each group is standardised with its own slice of the normalisation (the groups'
+bands follow one another, in the order of ``model_spec.options.inputs``) and its
+invalid pixels blanked. Training batches get one random D4 element per sample,
+applied to every group, the mask and the valid masks alike. The share of
+samples in which each group was present is logged per stage as
+``<stage>/present_<group>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from eoforge.errors import ConfigError
+from eoforge.tasks.base import Batch, Stage, blank_invalid
+from eoforge.tasks.segmentation import SegmentationTask
+from eoforge.transforms.d4 import D4, apply_d4
+
+INPUTS, PRESENT = "inputs", "present"
+
+
+def _groups_of(spec: Any) -> list[tuple[str, int]]:
+    """``[(name, band count)]`` of a fusion spec (a ModelSpec or its dict), in order.
+
+    Raises:
+        ConfigError: The spec names no input groups.
+    """
+    options = spec.get("options", {}) if isinstance(spec, Mapping) else spec.options
+    inputs = options.get("inputs") if isinstance(options, Mapping) else None
+    if not inputs:
+        raise ConfigError(
+            "a multi-input segmentation task needs a model spec with options.inputs.",
+            fix="build the spec from data.inputs (eoforge train does).",
+        )
+    return [(str(name), len(group["bands"])) for name, group in inputs.items()]
+
+
+def _per_sample_d4(x: Tensor, elements: Tensor) -> Tensor:
+    """D4 element ``elements[i]`` applied to ``x[i]`` (``[B, ..., H, W]``, square)."""
+    out = torch.empty_like(x)
+    for element in sorted(set(elements.tolist())):
+        index = (elements == element).nonzero().squeeze(1).to(x.device)
+        out[index] = apply_d4(x[index], int(element))
+    return out
+
+
+class FusionSegmentationTask(SegmentationTask):
+    """Per-pixel classes from several input groups (see the module docstring).
+
+    Takes :class:`~eoforge.tasks.base.EOTask`'s arguments; ``model_spec`` must
+    carry ``options.inputs`` and ``normalization`` the groups' bands in that order.
+
+    Raises:
+        ConfigError: No groups in the spec, a normalisation of another length,
+            or photometric augmentation (not applied to input groups yet).
+    """
+
+    def __init__(self, model: torch.nn.Module, **options: Any) -> None:
+        super().__init__(model, **options)
+        self.groups = _groups_of(options.get("model_spec"))
+        total = sum(count for _, count in self.groups)
+        if self.normalize is not None and self.normalize.num_bands != total:
+            raise ConfigError(
+                f"normalization has {self.normalize.num_bands} bands; the input groups hold "
+                f"{total}.",
+                fix="compute one mean and std per band of every group, group after group.",
+            )
+        photometric = None if self.augment is None else self.augment.photometric
+        if photometric is not None and photometric.active:
+            raise ConfigError(
+                "photometric augmentation is not applied to input groups yet.",
+                fix="turn photometric augmentation off for data.inputs (D4 augmentation works).",
+            )
+        self.present_counts: dict[str, dict[str, float]] = {s: {} for s in ("train", "val", "test")}
+        self.items_seen: dict[str, int] = {"train": 0, "val": 0, "test": 0}
+
+    def batch_items(self, batch: Mapping[str, Any]) -> int:
+        """Samples in a batch (its label-grid ``valid``'s first axis)."""
+        return int(batch["valid"].shape[0])
+
+    def forward(self, image: Any, valid: Any = None) -> Tensor:
+        """Logits ``[B, K, H, W]`` on the label grid.
+
+        Args:
+            image: The batch's ``inputs``: per group ``{"image": [B, C_g, H_g, W_g]``
+                physical units, ``"valid": [B, H_g, W_g]}``.
+            valid: The batch's ``present``: per group bool ``[B]`` (None: all present).
+        """
+        inputs: Mapping[str, Mapping[str, Tensor]] = image
+        images: dict[str, Tensor] = {}
+        present: dict[str, Tensor] = {}
+        start = 0
+        for name, count in self.groups:
+            if name not in inputs:
+                raise ConfigError(
+                    f"the batch lacks input group {name!r} (it has {sorted(inputs)}).",
+                    fix="read every group the model was trained on.",
+                )
+            x = inputs[name]["image"]
+            if self.normalize is not None:
+                mean = self.normalize.mean[start : start + count].view(-1, 1, 1)
+                std = self.normalize.std[start : start + count].view(-1, 1, 1)
+                x = (x - mean) / std
+            images[name] = blank_invalid(x, inputs[name].get("valid"))
+            flags = None if valid is None else valid.get(name)
+            present[name] = (
+                torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+                if flags is None
+                else flags.to(x.device).reshape(-1)
+            )
+            start += count
+        output: Tensor = self.model(images, present)
+        return self.postprocess(output)
+
+    def batch_output(self, batch: Mapping[str, Any]) -> Tensor:
+        """The model output for a multi-input batch."""
+        output: Tensor = self(batch[INPUTS], batch.get(PRESENT))
+        return output
+
+    def on_after_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        """One random D4 element per training sample, applied to every group and the label grid."""
+        if self.augment is None or self._trainer is None or not self.trainer.training:
+            return batch
+        if self.augment.d4 is None:
+            return batch
+        size = batch["valid"].shape[0]
+        tensors = [g[k] for g in batch[INPUTS].values() for k in ("image", "valid")]
+        tensors += [batch[k] for k in ("mask", "valid") if k in batch]
+        square = all(t.shape[-1] == t.shape[-2] for t in tensors)
+        elements = D4().draw(size, square=square)
+        out = dict(batch)
+        out[INPUTS] = {
+            name: {key: _per_sample_d4(value, elements) for key, value in group.items()}
+            for name, group in batch[INPUTS].items()
+        }
+        for key in ("mask", "valid"):
+            if key in batch:
+                out[key] = _per_sample_d4(batch[key], elements)
+        return out
+
+    def _step(self, batch: Batch, stage: Stage) -> Tensor:
+        counts = self.present_counts[stage]
+        for name, flags in batch.get(PRESENT, {}).items():
+            counts[name] = counts.get(name, 0.0) + float(flags.sum())
+        self.items_seen[stage] += self.batch_items(batch)
+        return super()._step(batch, stage)
+
+    def _finish(self, stage: Stage) -> None:
+        before = len(self.history[stage])
+        super()._finish(stage)
+        seen = self.items_seen[stage]
+        shares = {f"{stage}/present_{n}": c / seen for n, c in self.present_counts[stage].items()}
+        self.present_counts[stage], self.items_seen[stage] = {}, 0
+        if seen and shares:
+            self.log_dict(shares, sync_dist=False)
+            if len(self.history[stage]) > before:
+                self.history[stage][-1].update(shares)
