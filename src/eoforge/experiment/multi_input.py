@@ -34,7 +34,8 @@ from eoforge.experiment.classes import RemapLabels
 from eoforge.experiment.config import ExperimentConfig, GeoData, SceneSet, reference_group
 from eoforge.experiment.data import ExperimentData, geo_classes
 from eoforge.experiment.geo_data import Compose, OwnedPixels, geo_dataset, hold_out
-from eoforge.experiment.scenes import SceneSources, catalog_of, scene_sources
+from eoforge.experiment.scenes import SceneSources, catalog_of, scene_sources, synthetic_folder
+from eoforge.io.source import RasterSource
 from eoforge.models import ModelSpec
 from eoforge.transforms import compute_band_stats
 
@@ -72,6 +73,8 @@ def _split_groups(
         found = [s for s in pool if any(s.resolve(b) for b in group.bands)]
         missing = [b for b in group.bands if not any(s.resolve(b) for s in found)]
         if missing:
+            if group.scenes is None:  # every image of the split, not only those of other groups
+                pool = _all_images(scenes, run_dir)
             held = available_list(str(b) for s in pool for b in s.bands)
             raise ConfigError(
                 f"data.inputs.{name}: no raster of {where} holds the bands {missing}; "
@@ -81,6 +84,14 @@ def _split_groups(
             )
         groups.append(InputSource(name, found, list(group.bands), group.gsd, group.resampling))
     return split, groups
+
+
+def _all_images(scenes: SceneSet, run_dir: Path) -> list[RasterSource]:
+    """Every image of a split's catalog (for messages)."""
+    paths = list(scenes.images)
+    if scenes.synthetic is not None:
+        paths = [synthetic_folder(scenes.synthetic, run_dir)]
+    return [e.source for e in catalog_of(paths).query(kind="image") if e.source is not None]
 
 
 def _reference(groups: list[InputSource], name: str) -> InputSource:

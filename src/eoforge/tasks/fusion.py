@@ -56,6 +56,31 @@ def _per_sample_d4(x: Tensor, elements: Tensor) -> Tensor:
     return out
 
 
+def d4_groups(batch: Mapping[str, Any], elements: Tensor) -> Batch:
+    """D4 element ``elements[i]`` applied to sample ``i`` of every group, its mask and valid masks.
+
+    All of a sample's grids cover one footprint, so turning each the same way
+    keeps them on the same ground (square footprints; for others pass only
+    shape-preserving elements).
+
+    Args:
+        batch: Multi-input batch (``inputs``, ``mask``, ``valid``...).
+        elements: D4 element per sample ``[B]`` (0-7, see :func:`~eoforge.transforms.d4.apply_d4`).
+
+    Returns:
+        A new batch dict; other keys are shared with ``batch``.
+    """
+    out = dict(batch)
+    out[INPUTS] = {
+        name: {key: _per_sample_d4(value, elements) for key, value in group.items()}
+        for name, group in batch[INPUTS].items()
+    }
+    for key in ("mask", "valid"):
+        if key in batch:
+            out[key] = _per_sample_d4(batch[key], elements)
+    return out
+
+
 class FusionSegmentationTask(SegmentationTask):
     """Per-pixel classes from several input groups (see the module docstring).
 
@@ -135,20 +160,10 @@ class FusionSegmentationTask(SegmentationTask):
             return batch
         if self.augment.d4 is None:
             return batch
-        size = batch["valid"].shape[0]
         tensors = [g[k] for g in batch[INPUTS].values() for k in ("image", "valid")]
         tensors += [batch[k] for k in ("mask", "valid") if k in batch]
         square = all(t.shape[-1] == t.shape[-2] for t in tensors)
-        elements = D4().draw(size, square=square)
-        out = dict(batch)
-        out[INPUTS] = {
-            name: {key: _per_sample_d4(value, elements) for key, value in group.items()}
-            for name, group in batch[INPUTS].items()
-        }
-        for key in ("mask", "valid"):
-            if key in batch:
-                out[key] = _per_sample_d4(batch[key], elements)
-        return out
+        return d4_groups(batch, D4().draw(int(batch["valid"].shape[0]), square=square))
 
     def _step(self, batch: Batch, stage: Stage) -> Tensor:
         counts = self.present_counts[stage]
