@@ -178,7 +178,7 @@ def _bicubic_cpsnr(image: np.ndarray, hr: Path) -> float:
         torch.from_numpy(image.astype(np.float64))[None], scale_factor=4, mode="bicubic",
         align_corners=False,
     )[0]  # fmt: skip
-    return cpsnr(up, _read(hr)).mean
+    return cpsnr(up, _read(hr), border=1).mean
 
 
 def test_evaluate_scores_the_revisits_against_both_bicubic_baselines(
@@ -187,7 +187,7 @@ def test_evaluate_scores_the_revisits_against_both_bicubic_baselines(
     result, _, val_item = trained
     pattern = str(val_item.hr.parent / "lr_?.tif")
     out = tmp_path / "eval.json"
-    args = ["evaluate", str(result.bundle), pattern, "--target", str(val_item.hr)]
+    args = ["evaluate", str(result.bundle), pattern, "--target", str(val_item.hr), "--border", "1"]
     assert run_cli([*args, "--out", str(out)], monkeypatch) == 0
     report = json.loads(out.read_text())
     assert report["input"] == [str(p) for p in val_item.lr] and report["bands"] == BANDS
@@ -200,20 +200,9 @@ def test_evaluate_scores_the_revisits_against_both_bicubic_baselines(
     assert report["gain_db"]["cpsnr"]["mean"] == pytest.approx(
         model["mean"] - report["bicubic"]["cpsnr"]["mean"]
     )
-    # all-clear masks change nothing
-    masks = []
-    for n, path in enumerate(val_item.lr):
-        with rasterio.open(path) as src:
-            profile = src.profile | {"count": 1, "dtype": "uint8", "nodata": None}
-        masks.append(tmp_path / f"m_{n}.tif")
-        with rasterio.open(masks[-1], "w", **profile) as dst:
-            dst.write(np.ones((1, *src.shape), np.uint8))
-    clear = tmp_path / "clear.json"
-    masked = [*args, "--masks", str(tmp_path / "m_?.tif"), "--out", str(clear)]
-    assert run_cli(masked, monkeypatch) == 0
-    assert json.loads(clear.read_text())["model"] == report["model"]
 
 
+@pytest.mark.slow  # two predictions and three scored images: seconds beyond the suite's budget
 def test_evaluate_treats_masked_pixels_as_missing(
     trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path
 ) -> None:
@@ -229,7 +218,7 @@ def test_evaluate_treats_masked_pixels_as_missing(
         masks.append(tmp_path / f"m_{n}.tif")
         with rasterio.open(masks[-1], "w", **profile) as dst:
             dst.write(clear)
-    report = evaluate_sr_scene(result.bundle, val_item.lr, val_item.hr, masks=masks)
+    report = evaluate_sr_scene(result.bundle, val_item.lr, val_item.hr, masks=masks, border=1)
     frames = torch.stack([_read(p) for p in val_item.lr]).numpy()
     median = np.median(frames[1:], axis=0)
     top = np.concatenate([median[:, : h // 2], np.median(frames, axis=0)[:, h // 2 :]], axis=1)
@@ -238,8 +227,7 @@ def test_evaluate_treats_masked_pixels_as_missing(
         _bicubic_cpsnr(top, val_item.hr)
     )
     assert report["bicubic"]["cpsnr"]["mean"] == pytest.approx(_bicubic_cpsnr(first, val_item.hr))
-    unmasked = evaluate_sr_scene(result.bundle, val_item.lr, val_item.hr)
-    assert report["model"]["cpsnr"]["mean"] != unmasked["model"]["cpsnr"]["mean"]
+    assert report["masks"] == [str(m) for m in masks]
     # every revisit cloudy over the first rows: no clear revisit there
     for path in masks:
         with rasterio.open(path, "r+") as dst:
@@ -248,3 +236,40 @@ def test_evaluate_treats_masked_pixels_as_missing(
         evaluate_sr_scene(result.bundle, val_item.lr, val_item.hr, masks=masks)
     with pytest.raises(ConfigError, match="3 masks for 4 revisits"):
         evaluate_sr_scene(result.bundle, val_item.lr, val_item.hr, masks=masks[:3])
+
+
+def test_predict_reads_clear_masks_as_missing_pixels(
+    trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, _, val_item = trained
+    with rasterio.open(val_item.lr[0]) as src:
+        profile = src.profile | {"count": 1, "dtype": "uint8", "nodata": None}
+        h, w = src.shape
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for n in range(REVISITS):  # rows 0-7 clear in no revisit; rows 8-15 in revisit 3 only
+        clear = np.ones((1, h, w), np.uint8)
+        clear[:, : 16 if n < 3 else 8] = 0
+        with rasterio.open(folder / f"m_{n}.tif", "w", **profile) as dst:
+            dst.write(clear)
+    lrs = [str(p) for p in val_item.lr]
+    args = ["predict", str(result.bundle), *lrs, "--out", str(tmp_path / "maps")]
+    assert run_cli([*args, "--masks", str(folder / "m_?.tif")], monkeypatch) == 0
+    with rasterio.open(tmp_path / "maps" / "lr_values.tif") as out:
+        masked = out.read()
+    assert np.isnan(masked[:, : 8 * 4]).all() and np.isfinite(masked[:, 8 * 4 :]).all()
+    # the same as revisits whose cloudy pixels are nodata in the files themselves
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    paths = [
+        _with_nodata(p, copies / p.name, slice(0, 16 if n < 3 else 8))
+        for n, p in enumerate(val_item.lr)
+    ]
+    found = run(result.bundle, paths, tmp_path / "nodata")
+    with rasterio.open(found[0].paths["values"]) as out:
+        np.testing.assert_allclose(masked, out.read(), atol=1e-6)
+    unmasked = run(result.bundle, list(val_item.lr), tmp_path / "plain")
+    with rasterio.open(unmasked[0].paths["values"]) as out:
+        assert np.abs(out.read()[:, 64:] - masked[:, 64:]).max() > 1e-3  # the masks mattered
+    with pytest.raises(ConfigError, match="3 clear masks for 4 inputs"):
+        run(result.bundle, list(val_item.lr), tmp_path / "x", masks=sorted(folder.glob("*"))[:3])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from eoforge.cli.globs import expand
 from eoforge.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -360,23 +360,6 @@ def evaluate(
     )
 
 
-def _files(pattern: str, what: str) -> list[Path]:
-    """The files a glob pattern matches, sorted; a path without wildcards as itself.
-
-    Raises:
-        ConfigError: A pattern that matches nothing.
-    """
-    if not any(c in pattern for c in "*?["):
-        return [Path(pattern)]
-    found = sorted(Path(p) for p in glob.glob(pattern))
-    if not found:
-        raise ConfigError(
-            f"{what} {pattern!r} matches no file.",
-            fix="check the pattern (quote it so the shell does not expand it).",
-        )
-    return found
-
-
 def _evaluate_sr(
     bundle: Path,
     lr: Path,
@@ -390,7 +373,7 @@ def _evaluate_sr(
     from eoforge.evaluate.sr_scene import evaluate_sr_scene
 
     path = out if out is not None else bundle.parent / "evaluation_sr.json"
-    lrs = _files(str(lr), "INPUT")
+    lrs = expand(str(lr), "INPUT")
     report = evaluate_sr_scene(
         bundle,
         lrs if len(lrs) > 1 or masks is not None else lrs[0],
@@ -398,7 +381,7 @@ def _evaluate_sr(
         path,
         border=border,
         resample_target=resample,
-        masks=None if masks is None else _files(masks, "--masks"),
+        masks=None if masks is None else expand(masks, "--masks"),
     )
     title = lr if len(lrs) == 1 else f"{len(lrs)} revisits {lr}"
     table = Table(title=f"{bundle} on {title} (x{report['scale']}, target {hr})")
@@ -479,7 +462,7 @@ def _evaluate_bundle(
         table.add_row(name, f"{value:.4f}")
     console.print(table)
     console.print(f"wrote {target}", soft_wrap=True)
-    for extra in _detection_files(target):
+    for extra in _detectionexpand(target):
         console.print(f"wrote {extra}", soft_wrap=True)
 
 
@@ -515,7 +498,7 @@ def _evaluate_probe(bundle: Path, data: Path, out: Path | None, flags: _ProbeFla
     console.print(f"wrote {target}", soft_wrap=True)
 
 
-def _detection_files(metrics: Path) -> list[Path]:
+def _detectionexpand(metrics: Path) -> list[Path]:
     """The curve and figure files a detection evaluation wrote beside ``metrics``."""
     try:
         section = json.loads(metrics.read_text(encoding="utf-8")).get("detection")

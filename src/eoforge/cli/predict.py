@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from eoforge.cli import ui
+from eoforge.cli.globs import expand
 from eoforge.cli.run_options import Resume, Scheduler, Workers, run_options, scene_progress
 from eoforge.errors import ConfigError
 
@@ -30,7 +31,9 @@ polygon, centre, length and width in metres, angle from grid north. Memory
 depends on tile and block size, not on scene size (GDAL_CACHEMAX defaults to
 128 MB here). Multi-frame super-resolution bundles read every revisit of a
 footprint as one scene (by date, else by name); output pixels that no revisit
-covers are nodata.
+covers are nodata; --masks gives each revisit file its clear mask (a quoted
+glob, one per revisit in the same order, 1 = clear): cloudy pixels are
+missing for the model, as in training.
 
 Examples:
 
@@ -42,7 +45,8 @@ Examples:
 
   eoforge predict runs/ships/bundle vhr_scene.tif --out detections
 
-  eoforge predict runs/sr_synth_multiframe_x4/bundle revisits/lr_*.tif --out sr
+  eoforge predict runs/sr_synth_multiframe_x4/bundle revisits/lr_?.tif --out sr \
+      --masks "revisits/lr_?_clear.tif"
 
   eoforge predict runs/sr_reference_x4/bundle lr.tif --reference ref_2_5m.tif --out sr
 
@@ -102,6 +106,14 @@ def predict(
             "--reference", help="High-resolution reference image (reference-guided SR bundles)."
         ),
     ] = None,
+    masks: Annotated[
+        str | None,
+        typer.Option(
+            "--masks",
+            help="Multi-frame SR bundles: the revisits' clear masks (a quoted glob or one "
+            "file; one per revisit file, same order; 1 = clear).",
+        ),
+    ] = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
     resume: Resume = False,
@@ -126,6 +138,7 @@ def predict(
             grid=grid,
             progress=report,
             reference=reference,
+            masks=None if masks is None else expand(masks, "--masks"),
         )
     for result in results:
         mpix, seconds = result.megapixels, result.seconds

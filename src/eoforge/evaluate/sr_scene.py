@@ -123,10 +123,14 @@ def evaluate_sr_scene(
             fix=f"give a target whose pixels are the input's divided by {scale}.",
         )
     with tempfile.TemporaryDirectory(prefix=".sr-eval-", dir=Path(hr).parent) as work:
-        inputs: Path | list[Path] = lrs if multi else lrs[0]
-        if masks is not None:  # the engine reads NaN as not clear: masked copies of the revisits
-            inputs = _masked_copies(lrs, [Path(m) for m in masks], Path(work) / "revisits")
-        result = run(bundle, inputs, Path(work) / "out", tiling=tiling, reference=reference)
+        result = run(
+            bundle,
+            lrs if multi else lrs[0],
+            work,
+            tiling=tiling,
+            reference=reference,
+            masks=None if masks is None else [Path(m) for m in masks],
+        )
         if len(result) != 1:
             raise ConfigError(
                 f"the revisits made {len(result)} scenes, not one.",
@@ -268,27 +272,3 @@ def _whole_frames(
         frame[:, ~np.isfinite(frame).all(axis=0)] = np.nan
         frames.append(frame)
     return np.stack(frames)
-
-
-def _masked_copies(lrs: list[Path], masks: list[Path], folder: Path) -> list[Path]:
-    """Float32 copies of the revisits, NaN (their nodata) where the mask is 0, named as they are."""
-    folder.mkdir(parents=True)
-    out = []
-    for lr, mask in zip(lrs, masks, strict=True):
-        with rasterio.open(lr) as src, rasterio.open(mask) as m:
-            if m.shape != src.shape or m.transform != src.transform:
-                raise ConfigError(
-                    f"{mask.name} is not on the grid of {lr.name}.",
-                    path=mask,
-                    fix="give each revisit's clear mask on the revisit's own grid.",
-                )
-            data = src.read(masked=True).astype(np.float32).filled(np.nan)
-            data[:, m.read(1) <= 0] = np.nan
-            profile = src.profile | {"dtype": "float32", "nodata": float("nan")}
-            descriptions = src.descriptions
-        target = folder / lr.name
-        with rasterio.open(target, "w", **profile) as dst:
-            dst.write(data)
-            dst.descriptions = descriptions
-        out.append(target)
-    return out

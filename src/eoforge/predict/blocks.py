@@ -22,6 +22,7 @@ from odc.geo.geobox import GeoBox
 from eoforge.geo.grid import Tile, sub_grid
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
+from eoforge.predict.clear_masks import read_clear
 from eoforge.predict.cores import CoreShare
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.places import predict_tiles
@@ -47,6 +48,8 @@ class SceneJob:
             valid revisits); otherwise only where every date is.
         reference: Sources of a high-resolution reference read on each tile's
             output grid (reference-guided models, :mod:`.references`); empty: none.
+        masks: Clear-mask file per date (:mod:`.clear_masks`; None: that date has
+            none); empty: no masks.
     """
 
     inputs: tuple[tuple[RasterSource, ...], ...]
@@ -58,6 +61,7 @@ class SceneJob:
     work: WorkStore
     any_date: bool = False
     reference: tuple[RasterSource, ...] = ()
+    masks: tuple[str | None, ...] = ()
 
     def read_grid(self, tile: Tile) -> GeoBox:
         """The input grid of ``tile`` (its plan window in input pixels)."""
@@ -100,6 +104,10 @@ def _read_grid(
     images, invalid = [], np.zeros((grid.shape.y, grid.shape.x), bool)
     for n, sources in enumerate(job.inputs):
         image, valid = read(list(sources), grid, list(job.bands), fill=float("nan"))
+        mask = job.masks[n] if n < len(job.masks) else None
+        if mask is not None:  # cloudy pixels are missing, as in training
+            valid &= read_clear(mask, grid)
+            image[:, ~valid] = np.nan
         images.append(image)
         invalid = (invalid & ~valid) if (job.any_date and n) else (invalid | ~valid)
     return (images[0] if len(images) == 1 else np.stack(images)), invalid

@@ -14,6 +14,7 @@ is bounded while the scene streams: :func:`~eoforge.io.gdal_env.streaming_block_
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ def predict_scene(
     progress: Progress | None = None,
     revisits: Sequence[SourceLike | Sequence[SourceLike]] = (),
     reference: SourceLike | Sequence[SourceLike] | None = None,
+    masks: Sequence[str | os.PathLike[str] | None] = (),
 ) -> dict[str, Path]:
     """Predict ``grid`` from ``sources`` and publish ``spec``'s products.
 
@@ -123,6 +125,10 @@ def predict_scene(
             where any date is (nodata only where no revisit is valid).
         reference: A high-resolution reference for reference-guided models, read
             on each tile's output grid (see :mod:`~eoforge.predict.references`).
+        masks: Clear masks (1 = clear) per date, ``sources`` first then
+            ``revisits`` (None: none for that date; empty: none at all); pixels
+            where a date's mask is 0 are missing for the model
+            (:mod:`~eoforge.predict.clear_masks`).
 
     Returns:
         Product name (e.g. ``classes``, ``confidence``, ``values``, ``detections``,
@@ -150,6 +156,14 @@ def predict_scene(
     )
     if reference is not None:
         job = _with_reference(job, tuple(as_sources(reference)))
+    mask_paths = tuple(None if m is None else os.fspath(m) for m in masks)
+    if any(m is not None for m in mask_paths):
+        if len(mask_paths) != len(inputs):
+            raise ConfigError(
+                f"{len(mask_paths)} clear masks for {len(inputs)} dates.",
+                fix="give one mask (or None) per date.",
+            )
+        job = dataclasses.replace(job, masks=mask_paths)
     fingerprint = {
         "grid": [str(grid.crs), list(grid.affine)[:6], [grid.shape.y, grid.shape.x]],
         "plan": plan.fingerprint(),
@@ -165,6 +179,8 @@ def predict_scene(
             + _model_files(model)
         },
     }
+    if job.masks:  # part of the job only when given, as the reference
+        fingerprint["masks"] = {m: file_stamp(m) for m in job.masks if m is not None}
     if job.reference:  # part of the job only when given: other jobs' fingerprints stay
         fingerprint["reference"] = {
             "sources": [s.to_dict() for s in job.reference],

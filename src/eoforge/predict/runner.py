@@ -28,6 +28,7 @@ from eoforge.io.source import RasterSource
 from eoforge.models import LoadedBundle
 from eoforge.models.sr_reference import takes_reference
 from eoforge.predict.bundle import DETECTION_TASKS, BundleModel
+from eoforge.predict.clear_masks import match_masks
 from eoforge.predict.detections import DetectionSpec
 from eoforge.predict.embeddings import EmbeddingSpec
 from eoforge.predict.engine import RunOptions, TilingOptions, predict_scene
@@ -99,6 +100,7 @@ def run(
     grid: GeoBox | PathLike | None = None,
     progress: SceneProgress | None = None,
     reference: PathLike | None = None,
+    masks: Sequence[PathLike] | None = None,
 ) -> list[SceneResult]:
     """Predict every scene with a model and write its products into ``out``.
 
@@ -123,6 +125,10 @@ def run(
         progress: ``(scene, done, total)`` input pixels, for progress bars.
         reference: A high-resolution reference raster (or product folder, STAC
             JSON) for reference-guided bundles, read on each scene's output grid.
+        masks: Multi-frame bundles: a clear mask (1 = clear) per file of ``scenes``
+            (the revisits, given as raster files), in the same order; cloudy
+            pixels are missing for the model, as in training
+            (:mod:`~eoforge.predict.clear_masks`).
 
     Returns:
         One result per scene, in order.
@@ -130,10 +136,16 @@ def run(
     Raises:
         ConfigError: A predictor function without ``spec`` and ``bands``; no scene
             provides the bands; a change bundle without two dates; a scene smaller
-            than an embedding window.
+            than an embedding window; masks for a model that is not multi-frame, or
+            that do not match the revisit files.
     """
     products = products or Products()
     model, bands, spec, gsd, dates, patch = _resolve(model, spec, bands, products)
+    if masks is not None and dates != 0:
+        raise ConfigError(
+            "clear masks go with multi-frame super-resolution bundles (their revisits).",
+            fix="drop the masks, or predict with a multi-frame bundle (sr_multiframe).",
+        )
     if tiling is None and isinstance(spec, EmbeddingSpec) and patch is not None:
         tiling = TilingOptions(tile=patch, overlap=0, batch=16, multiple=1, stride=patch)
     guide = _reference(model, reference)
@@ -168,6 +180,7 @@ def run(
             revisits=scene.dates[1:] if stack else (),
             reference=guide,
             progress=report,
+            masks=() if masks is None else match_masks(scene.dates, _given(scenes), masks),
         )
         polygons = None
         if products.vectors and "classes" in paths:
@@ -286,6 +299,13 @@ def _scene_embeddings(
         scene=spec.scene or scene.name,
         time=spec.time or (None if when is None else when.isoformat()),
     )
+
+
+def _given(scenes: PathLike | Sequence[PathLike] | Sequence[Scene]) -> list[PathLike]:
+    """The paths among ``scenes`` (a path or a sequence of them and scenes)."""
+    if isinstance(scenes, (str, os.PathLike)):
+        return [scenes]
+    return [s for s in scenes if not isinstance(s, Scene)]
 
 
 def _scenes(
