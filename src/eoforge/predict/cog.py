@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import rasterio
 import rasterio.shutil
+from affine import Affine
+from rasterio.errors import RasterioError
 
 OverviewResampling = Literal["nearest", "average", "mode", "bilinear"]
+Codec = Literal["DEFLATE", "ZSTD"]
 
 
 def write_cog(
@@ -20,6 +24,7 @@ def write_cog(
     resampling: OverviewResampling = "average",
     scratch: Path | None = None,
     level: int | None = None,
+    codec: Codec = "DEFLATE",
 ) -> Path:
     """Create a GeoTIFF under a temporary name, let ``fill`` write it, then publish a COG.
 
@@ -31,8 +36,13 @@ def write_cog(
         fill: Writes the data (and tags, colour table) into the open dataset.
         resampling: Overview resampling.
         scratch: Folder for the intermediate files (default: beside ``out``).
-        level: DEFLATE level of the COG (None: GDAL's default, 6). Level 1 compresses
-            float32 rasters ~40 % faster for ~7 % more bytes.
+        level: Compression level of the COG (None: GDAL's default, 6 for DEFLATE, 9 for
+            ZSTD). DEFLATE level 1 compresses float32 rasters ~40 % faster for ~7 % more
+            bytes.
+        codec: ``DEFLATE`` (every GeoTIFF reader) or ``ZSTD`` (GDAL >= 2.3 built with
+            zstd, QGIS, rasterio; about half DEFLATE level 1's CPU at level 1, as small
+            on float32 with the floating-point predictor). Check
+            :func:`has_zstd` before asking for ZSTD.
 
     Returns:
         ``out``.
@@ -50,7 +60,7 @@ def write_cog(
             str(tmp),
             str(staged),
             driver="COG",
-            COMPRESS="DEFLATE",
+            COMPRESS=codec,
             PREDICTOR="YES" if profile.get("dtype") == "float32" else "NO",
             BLOCKSIZE=512,
             OVERVIEW_RESAMPLING=resampling.upper(),
@@ -63,3 +73,18 @@ def write_cog(
         tmp.unlink(missing_ok=True)
         staged.unlink(missing_ok=True)
     return out
+
+
+@cache
+def has_zstd() -> bool:
+    """Whether this GDAL writes ZSTD-compressed GeoTIFFs (probed once, in memory)."""
+    probe = "/vsimem/eoforge_zstd_probe.tif"
+    profile = {"driver": "GTiff", "width": 1, "height": 1, "count": 1, "dtype": "uint8"}
+    profile |= {"crs": "EPSG:4326", "transform": Affine(0.5, 0, 10, 0, -0.5, 50)}
+    try:
+        with rasterio.open(probe, "w", **profile, compress="zstd"):
+            pass
+    except RasterioError:  # a GDAL built without ZSTD cannot create the file
+        return False
+    rasterio.shutil.delete(probe)
+    return True
