@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import rasterio
 import torch
 
 from eoforge.data import collate, grid_of
@@ -84,3 +85,36 @@ def test_missing_s1_partner_is_a_clear_error(ben: Path, tmp_path: Path) -> None:
     (tmp_path / other.name).symlink_to(other)
     with pytest.raises(ConfigError, match="no Sentinel-1 patch matches"):
         BigEarthNetDataset(ben / "BigEarthNet-S2-Example", tmp_path)
+
+
+def test_s2_and_s1_load_as_groups_on_their_native_grids(ben: Path) -> None:
+    ten, twenty = ["S2.B02", "S2.B03", "S2.B04", "S2.B08"], ["S2.B05", "S2.B11", "S2.B12"]
+    dataset = BigEarthNetDataset(
+        ben / "BigEarthNet-S2-Example",
+        ben / "BigEarthNet-S1-Example",
+        inputs={"s2": (ten, 10.0), "s2_20m": (twenty, 20.0), "s1": (["S1.VV", "S1.VH"], 10.0)},
+    )
+    assert dataset.bands == [*ten, *twenty, "S1.VV", "S1.VH"]
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        groups = sample["inputs"]
+        assert groups["s2"]["image"].shape == (4, 120, 120)
+        assert groups["s2_20m"]["image"].shape == (3, 60, 60)  # native 20 m
+        assert groups["s1"]["image"].shape == (2, 120, 120)
+        assert all(bool(p) for p in sample["present"].values()) and "image" not in sample
+        assert sample["valid"].shape == (120, 120) and sample["label"].shape == (19,)
+        assert 0.0 < float(groups["s2"]["image"][1].mean()) < 0.5  # reflectance
+        assert float(groups["s1"]["image"][0].mean()) < 0  # VV in dB
+        # the 20 m group holds the files' own pixels (L2A DN / 10000), not resampled ones
+        folder = dataset.patches[index]
+        with rasterio.open(folder / f"{folder.name}_B11.tif") as src:
+            native = torch.from_numpy(src.read(1).astype("float32") / 10000)
+        assert torch.allclose(groups["s2_20m"]["image"][1], native, atol=1e-6)
+    batch = collate([dataset[0], dataset[1]])
+    assert batch["inputs"]["s2_20m"]["image"].shape == (2, 3, 60, 60)
+    assert batch["present"]["s1"].tolist() == [True, True]
+
+
+def test_s1_groups_need_the_s1_folder(ben: Path) -> None:
+    with pytest.raises(ConfigError, match=r"Sentinel-1 bands \['S1.VV'\]"):
+        BigEarthNetDataset(ben / "BigEarthNet-S2-Example", inputs={"s1": (["S1.VV"], 10.0)})

@@ -16,19 +16,22 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
+from odc.geo.geobox import GeoBox
 from torch.utils.data import Dataset
 
+from eoforge.data.multi_input import INPUTS, PRESENT, group_grid, read_group, union_valid
 from eoforge.data.splits import select_split
 from eoforge.datasets.bigearthnet_labels import CLASS_43_TO_19, CLASSES_19, CLASSES_43
 from eoforge.errors import ConfigError, MetadataError, MissingFileError
 from eoforge.geo.grid import grid_to_sample
 from eoforge.io import open_sources, read
+from eoforge.io.source import RasterSource
 
 Sample = dict[str, Any]
 
@@ -187,7 +190,12 @@ class BigEarthNetDataset(Dataset[Sample]):
     Samples: ``image`` float32 ``[C, 120, 120]`` (reflectance for S2 bands,
     dB for S1 bands; channels in :attr:`bands` order), ``valid`` bool
     ``[120, 120]``, ``label`` float32 multi-hot ``[K]`` over :attr:`classes`,
-    and the patch's 10 m grid as ``crs`` and ``transform``.
+    and the patch's 10 m grid as ``crs`` and ``transform``. With ``inputs``,
+    each group is read on its own grid over the patch instead (e.g. the 10 m
+    bands at 10 m, the 20 m bands at 20 m, S1 at 10 m): ``inputs`` ``{name:
+    {"image": [C_g, H_g, W_g], "valid": [H_g, W_g]}}`` and ``present`` ``{name:
+    bool}`` replace ``image`` (see :mod:`eoforge.data.multi_input`), ``valid``
+    is where any group is valid on the 10 m grid.
 
     Args:
         root_s2: Folder holding the Sentinel-2 patch folders.
@@ -201,10 +209,13 @@ class BigEarthNetDataset(Dataset[Sample]):
             S2 patch folders: only those are used, in the file's order. Lines of
             the official CSVs (``<S2 patch>,<S1 patch>``) are taken by their first field.
         split_file: The split file, for messages.
+        inputs: Input groups ``{name: (bands, gsd)}`` (gsd in metres: 10, 20
+            or 60 for native S2 grids) read instead of one stack; ``bands`` and
+            ``s1_bands`` are then unused.
 
     Raises:
-        ConfigError: No patches, an unknown ``num_classes``, or an S2 patch
-            without an S1 partner.
+        ConfigError: No patches, an unknown ``num_classes``, an S2 patch
+            without an S1 partner, or S1 bands in ``inputs`` without ``root_s1``.
         MissingFileError: A split entry names no patch folder.
     """
 
@@ -220,6 +231,7 @@ class BigEarthNetDataset(Dataset[Sample]):
         transforms: Callable[[Sample], Sample] | None = None,
         split: Sequence[str] | None = None,
         split_file: str | os.PathLike[str] | None = None,
+        inputs: Mapping[str, tuple[Sequence[str], float]] | None = None,
     ) -> None:
         if num_classes not in (19, 43):
             raise ConfigError(f"num_classes must be 19 or 43, got {num_classes}.")
@@ -235,10 +247,24 @@ class BigEarthNetDataset(Dataset[Sample]):
         self.classes = list(CLASSES_19 if num_classes == 19 else CLASSES_43)
         self.resampling = resampling
         self.transforms = transforms
+        self.inputs = (
+            None if inputs is None else {n: (list(b), float(g)) for n, (b, g) in inputs.items()}
+        )
+        radar = [
+            b for bands_, _ in (self.inputs or {}).values() for b in bands_ if b.startswith("S1.")
+        ]
+        if radar and root_s1 is None:
+            raise ConfigError(
+                f"input groups name Sentinel-1 bands {radar}, but no Sentinel-1 folder is given.",
+                path=root_s2,
+                fix="pass root_s1 (the BigEarthNet-S1 folder), or leave S1 bands out.",
+            )
 
     @property
     def bands(self) -> list[str]:
-        """Channel names of ``image``: the S2 bands, then the S1 bands."""
+        """Channel names: the S2 bands, then the S1 bands (with ``inputs``: every group's)."""
+        if self.inputs is not None:
+            return [b for bands, _ in self.inputs.values() for b in bands]
         return self.s2_bands + self.s1_bands
 
     def __len__(self) -> int:
@@ -248,6 +274,8 @@ class BigEarthNetDataset(Dataset[Sample]):
         folder = self.patches[index]
         s2 = open_sources(folder)
         grid = min((s.grid() for s in s2), key=lambda g: abs(g.resolution.x))
+        if self.inputs is not None:
+            return self._groups(index, s2, grid)
         image, valid = read(s2, grid, self.s2_bands, self.resampling)
         if self.s1_patches is not None:
             radar, radar_valid = read(
@@ -258,6 +286,25 @@ class BigEarthNetDataset(Dataset[Sample]):
         sample: Sample = {
             "image": torch.from_numpy(image),
             "valid": torch.from_numpy(valid),
+            "label": patch_label(read_metadata(folder), self.num_classes, folder),
+            **grid_to_sample(grid),
+        }
+        return self.transforms(sample) if self.transforms is not None else sample
+
+    def _groups(self, index: int, s2: list[RasterSource], grid: GeoBox) -> Sample:
+        """A multi-input sample: each group read on its own grid over the patch."""
+        assert self.inputs is not None
+        folder = self.patches[index]
+        sources = s2 if self.s1_patches is None else s2 + open_sources(self.s1_patches[index])
+        inputs: dict[str, dict[str, torch.Tensor]] = {}
+        for name, (bands, gsd) in self.inputs.items():
+            held = [s for s in sources if any(s.resolve(b) for b in bands)]
+            image, valid = read_group(held, bands, group_grid(grid, gsd), self.resampling)
+            inputs[name] = {"image": image, "valid": valid}
+        sample: Sample = {
+            INPUTS: inputs,
+            PRESENT: {n: torch.tensor(bool(g["valid"].any())) for n, g in inputs.items()},
+            "valid": union_valid(inputs, (grid.shape.y, grid.shape.x)),
             "label": patch_label(read_metadata(folder), self.num_classes, folder),
             **grid_to_sample(grid),
         }

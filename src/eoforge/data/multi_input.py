@@ -145,22 +145,16 @@ class MultiInputDataset(Dataset[Sample]):
         label_grid = group_grid(window.grid, ref.gsd)
         shape = (label_grid.shape.y, label_grid.shape.x)
         inputs: dict[str, dict[str, torch.Tensor]] = {}
-        present: dict[str, torch.Tensor] = {}
-        valid = torch.zeros(shape, dtype=torch.bool)
         for group in self.groups:
             chosen = group.sources
             if group.name == self.reference and window.sources:
                 chosen = [group.sources[i] for i in window.sources]
             image, group_valid = self._read(group, chosen, group_grid(window.grid, group.gsd))
             inputs[group.name] = {"image": image, "valid": group_valid}
-            here = bool(group_valid.any())
-            present[group.name] = torch.tensor(here)
-            if here:
-                valid |= _nearest(group_valid, shape)
         sample: Sample = {
             INPUTS: inputs,
-            PRESENT: present,
-            "valid": valid,
+            PRESENT: {n: torch.tensor(bool(g["valid"].any())) for n, g in inputs.items()},
+            "valid": union_valid(inputs, shape),
             **grid_to_sample(label_grid),
         }
         if self.labels is not None:
@@ -170,15 +164,38 @@ class MultiInputDataset(Dataset[Sample]):
     def _read(
         self, group: InputSource, sources: list[RasterSource], grid: GeoBox
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A group's image and valid mask on its grid; zeros and all invalid where absent."""
-        try:
-            values, valid = read(sources, grid, group.bands, group.resampling, fill=self.fill)
-        except OutsideSourcesError:
-            shape = (len(group.bands), grid.shape.y, grid.shape.x)
-            return torch.zeros(shape), torch.zeros(shape[1:], dtype=torch.bool)
-        if not valid.any():
-            values[...] = 0.0
-        return torch.from_numpy(values), torch.from_numpy(np.asarray(valid))
+        return read_group(sources, group.bands, grid, group.resampling, self.fill)
+
+
+def read_group(
+    sources: Sequence[RasterSource],
+    bands: Sequence[str],
+    grid: GeoBox,
+    resampling: str = "bilinear",
+    fill: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A group's image ``[C, H, W]`` and valid mask ``[H, W]`` on its grid.
+
+    Where no source covers the grid, or none of its pixels is valid, the image
+    is zeros and the mask all False (the group is absent there).
+    """
+    try:
+        values, valid = read(list(sources), grid, list(bands), resampling, fill=fill)
+    except OutsideSourcesError:
+        shape = (len(bands), grid.shape.y, grid.shape.x)
+        return torch.zeros(shape), torch.zeros(shape[1:], dtype=torch.bool)
+    if not valid.any():
+        values[...] = 0.0
+    return torch.from_numpy(values), torch.from_numpy(np.asarray(valid))
+
+
+def union_valid(inputs: dict[str, dict[str, torch.Tensor]], shape: tuple[int, int]) -> torch.Tensor:
+    """Pixels of a ``shape`` grid where any group holds valid data (nearest neighbour)."""
+    valid = torch.zeros(shape, dtype=torch.bool)
+    for group in inputs.values():
+        if bool(group["valid"].any()):
+            valid |= _nearest(group["valid"], shape)
+    return valid
 
 
 def check_overlap(groups: Sequence[InputSource], regions: Sequence[Region], key: str) -> None:
