@@ -93,10 +93,22 @@ def predict(
         float, typer.Option(help="Polygon simplification tolerance, map units (0: none).")
     ] = 0.0,
     tta: Annotated[bool, typer.Option("--tta", help="Average over 8 rotations/flips.")] = False,
-    tile: Annotated[int, typer.Option(help="Largest tile size in pixels.")] = 1024,
-    overlap: Annotated[int, typer.Option(help="Overlap between tiles in pixels.")] = 64,
-    batch: Annotated[int, typer.Option(help="Tiles per forward pass.")] = 2,
-    block: Annotated[int, typer.Option(help="Block of tiles per task/journal entry, px.")] = 2048,
+    tile: Annotated[
+        int | None,
+        typer.Option(help="Largest tile size, input pixels [default: 1024; x2 SR 512, x4 256]."),
+    ] = None,
+    overlap: Annotated[
+        int | None,
+        typer.Option(help="Overlap between tiles, input pixels [default: 64; x2 SR 32, x4 16]."),
+    ] = None,
+    batch: Annotated[int | None, typer.Option(help="Tiles per forward pass [default: 2].")] = None,
+    block: Annotated[
+        int | None,
+        typer.Option(
+            help="Block of tiles per task/journal entry, input pixels "
+            "[default: 2048; x2 SR 1024, x4 512]."
+        ),
+    ] = None,
     grid: Annotated[
         Path | None, typer.Option("--grid", help="Predict on this raster's grid instead.")
     ] = None,
@@ -120,20 +132,26 @@ def predict(
 ) -> None:
     """Predict scenes (see ``eoforge predict --help``)."""
     # PyTorch and the model stack load only when predicting: `eoforge --version` stays fast
-    from eoforge.predict import BundleModel, Products, TilingOptions
+    from eoforge.predict import BundleModel, Products
     from eoforge.predict import run as run_prediction  # (start-up time, as above)
+    from eoforge.predict.defaults import bundle_scale, scaled_tiling  # (start-up time, as above)
     from eoforge.predict.memory import bound_process_memory  # (start-up time, as above)
 
     bound_process_memory()
     console = ui.console()
     bundle_paths, scene_paths = _split(paths)
+    model = BundleModel(tuple(str(p) for p in bundle_paths), tta=tta)
+    # finer output grids (super-resolution) get smaller tiles and blocks by default
+    tiling = scaled_tiling(
+        bundle_scale(model), tile=tile, overlap=overlap, batch=batch, block=block
+    )
     with scene_progress() as report:
         results = run_prediction(
-            BundleModel(tuple(str(p) for p in bundle_paths), tta=tta),
+            model,
             scene_paths,
             out,
             products=Products(probabilities, confidence, vectors, simplify),
-            tiling=TilingOptions(tile, overlap, batch, block),
+            tiling=tiling,
             run=run_options(resume, workers, scheduler),
             grid=grid,
             progress=report,

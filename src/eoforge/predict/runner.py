@@ -29,6 +29,7 @@ from eoforge.models import LoadedBundle
 from eoforge.models.sr_reference import takes_reference
 from eoforge.predict.bundle import DETECTION_TASKS, BundleModel
 from eoforge.predict.clear_masks import match_masks
+from eoforge.predict.defaults import scaled_tiling
 from eoforge.predict.detections import DetectionSpec
 from eoforge.predict.embeddings import EmbeddingSpec
 from eoforge.predict.engine import RunOptions, TilingOptions, predict_scene
@@ -118,7 +119,9 @@ def run(
         bands: Band names the model reads, in channel order (default: the bundles').
         products: Extra products of bundles' default outputs, and polygons.
         tiling: Tile, overlap, batch and block sizes (default for embedding bundles:
-            windows of the bundle's patch size side by side, ``stride`` = ``tile``).
+            windows of the bundle's patch size side by side, ``stride`` = ``tile``; for
+            outputs on a finer grid, tiles and blocks that shrink with the scale:
+            :func:`~eoforge.predict.defaults.scaled_tiling`).
         run: Resumption and executor (local or Dask).
         grid: Read every scene on this grid (or the grid of this raster) instead of
             its own grid at the bundle's GSD.
@@ -148,6 +151,8 @@ def run(
         )
     if tiling is None and isinstance(spec, EmbeddingSpec) and patch is not None:
         tiling = TilingOptions(tile=patch, overlap=0, batch=16, multiple=1, stride=patch)
+    elif tiling is None:  # tiles and blocks shrink on finer output grids (bounded memory)
+        tiling = scaled_tiling(spec.scaling.up)
     guide = _reference(model, reference)
     target = output_grid(Path(grid)) if isinstance(grid, (str, os.PathLike)) else grid
     stack = dates == 0  # a multi-frame model: every revisit of a footprint
