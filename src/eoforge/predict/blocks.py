@@ -24,6 +24,7 @@ from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
 from eoforge.predict.clear_masks import read_clear
 from eoforge.predict.cores import CoreShare
+from eoforge.predict.groups import GroupRead, pack_groups
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.places import predict_tiles
 from eoforge.predict.plan import Block, BlockPlan
@@ -50,6 +51,9 @@ class SceneJob:
             output grid (reference-guided models, :mod:`.references`); empty: none.
         masks: Clear-mask file per date (:mod:`.clear_masks`; None: that date has
             none); empty: no masks.
+        groups: Input groups of a multi-input bundle, each read on its own grid per
+            tile and packed as the tile's channels (:mod:`.groups`); empty: ``inputs``
+            are read with ``bands`` as one stack.
     """
 
     inputs: tuple[tuple[RasterSource, ...], ...]
@@ -62,6 +66,7 @@ class SceneJob:
     any_date: bool = False
     reference: tuple[RasterSource, ...] = ()
     masks: tuple[str | None, ...] = ()
+    groups: tuple[GroupRead, ...] = ()
 
     def read_grid(self, tile: Tile) -> GeoBox:
         """The input grid of ``tile`` (its plan window in input pixels)."""
@@ -88,6 +93,9 @@ def read_tile(job: SceneJob, tile: Tile) -> TileInput:
     With a reference, its pixels on the tile's output grid follow the bands as
     pixel-unshuffled channels (:func:`.references.reference_channels`).
     """
+    if job.groups:
+        image, invalid = pack_groups(job.groups, job.read_grid(tile))
+        return TileInput(tile, image, invalid)
     image, invalid = _read_grid(job, job.read_grid(tile))
     if job.reference:
         up = job.kind.scaling.up
@@ -139,7 +147,7 @@ def read_group(job: SceneJob, tiles: Sequence[Tile]) -> list[TileInput]:
     Reads are pixel-aligned sub-windows of the job's grid, so every tile holds the
     values a read of its own window would.
     """
-    if len(tiles) == 1 or job.reference:
+    if len(tiles) == 1 or job.reference or job.groups:
         return [read_tile(job, t) for t in tiles]
     r0 = min(t.window[0] for t in tiles)
     c0 = min(t.window[1] for t in tiles)

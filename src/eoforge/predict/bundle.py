@@ -21,6 +21,7 @@ from eoforge.io.handles import file_stamp
 from eoforge.models import LoadedBundle, load_bundle
 from eoforge.models.location_fusion import takes_location
 from eoforge.models.sr_reference import takes_reference
+from eoforge.predict.groups import bundle_groups, fusion_predictor
 from eoforge.predict.places import PlacedPredictor
 from eoforge.predict.references import guided_predictor
 from eoforge.predict.types import Detections, TensorPredictor
@@ -53,6 +54,8 @@ def bundle_predictor(
     softmax = loaded.bundle.task in _SOFTMAX_TASKS
     if takes_reference(model):  # model(x, reference): tiles carry the reference (.references)
         return guided_predictor(model, mean, std), loaded
+    if bundle_groups(loaded) is not None:  # input groups packed as each tile's channels
+        return fusion_predictor(loaded), loaded
 
     keep_nan = bool(getattr(model, "reads_nan", False))  # multi-frame SR: NaN marks cloud
 
@@ -171,6 +174,13 @@ class BundleModel:
             raise ConfigError(
                 "bundles trained with model.location predict alone: no ensembles or "
                 "test-time augmentation with them yet.",
+                path=Path(self.bundles[0]),
+                fix="pass that bundle alone, without tta.",
+            )
+        if any(bundle_groups(item) for item in loaded) and (len(loaded) > 1 or self.tta):
+            raise ConfigError(
+                "bundles trained on input groups predict alone: no ensembles or test-time "
+                "augmentation with them yet.",
                 path=Path(self.bundles[0]),
                 fix="pass that bundle alone, without tta.",
             )

@@ -31,6 +31,7 @@ from eoforge.io.source import RasterSource
 from eoforge.predict.blocks import SceneJob
 from eoforge.predict.bundle import BundleModel
 from eoforge.predict.executors import DaskOptions, Model, run_dask, run_local
+from eoforge.predict.groups import GroupRead, check_tiles
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.memory import release_free_memory
 from eoforge.predict.plan import BlockPlan
@@ -99,6 +100,7 @@ def predict_scene(
     revisits: Sequence[SourceLike | Sequence[SourceLike]] = (),
     reference: SourceLike | Sequence[SourceLike] | None = None,
     masks: Sequence[str | os.PathLike[str] | None] = (),
+    groups: Sequence[GroupRead] = (),
 ) -> dict[str, Path]:
     """Predict ``grid`` from ``sources`` and publish ``spec``'s products.
 
@@ -129,6 +131,9 @@ def predict_scene(
             ``revisits`` (None: none for that date; empty: none at all); pixels
             where a date's mask is 0 are missing for the model
             (:mod:`~eoforge.predict.clear_masks`).
+        groups: Input groups of a multi-input bundle (:mod:`~eoforge.predict.groups`),
+            each read on its own grid per tile; ``grid`` is then the label grid (the
+            output's), ``sources`` those of the label grid's group.
 
     Returns:
         Product name (e.g. ``classes``, ``confidence``, ``values``, ``detections``,
@@ -156,6 +161,9 @@ def predict_scene(
     )
     if reference is not None:
         job = _with_reference(job, tuple(as_sources(reference)))
+    if groups:
+        check_tiles(groups, {"multiple": plan.multiple})
+        job = dataclasses.replace(job, groups=tuple(groups))
     mask_paths = tuple(None if m is None else os.fspath(m) for m in masks)
     if any(m is not None for m in mask_paths):
         if len(mask_paths) != len(inputs):
@@ -179,6 +187,15 @@ def predict_scene(
             + _model_files(model)
         },
     }
+    if job.groups:  # part of the job only when given, as the reference
+        fingerprint["groups"] = {
+            g.name: {
+                "bands": list(g.bands),
+                "gsd": g.gsd,
+                "files": {a.path: file_stamp(a.path) for s in g.sources for a in s.assets.values()},
+            }
+            for g in job.groups
+        }
     if job.masks:  # part of the job only when given, as the reference
         fingerprint["masks"] = {m: file_stamp(m) for m in job.masks if m is not None}
     if job.reference:  # part of the job only when given: other jobs' fingerprints stay
