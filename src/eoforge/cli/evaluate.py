@@ -73,6 +73,9 @@ quoted glob pattern ("pair/lr_?.tif", sorted by name) or one file, and
 --masks a glob of their clear masks (1 = clear, one per revisit, same
 order); they are predicted as one scene and scored against the bicubic
 upsampling of the first revisit and of the median of the clear revisits.
+Reference-guided bundles (sr_reference) also read --reference, an image of
+the place at another date on any grid (read on the output grid, as eoforge
+predict does); the report names it.
 
 Map form (PREDICTION.tif REFERENCE): when the first argument is a raster
 file, the single-band prediction (a class map from eoforge predict, or
@@ -103,6 +106,8 @@ Examples:
   eoforge evaluate runs/image_text_synth/bundle configs/image_text_synth.yaml --retrieval
 
   eoforge evaluate runs/mf/bundle "pair/lr_?.tif" --target pair/hr.tif --masks "pair/lr_?_clear.tif"
+
+  eoforge evaluate runs/sr_ref/bundle pair/lr.tif --target pair/hr.tif --reference old_hr.tif
 
   eoforge evaluate maps/scene_classes.tif labels/landcover_4326.tif --ignore 0 --out metrics.json
 
@@ -279,6 +284,14 @@ def evaluate(
             "or one file; 1 = clear).",
         ),
     ] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference",
+            help="--target, reference-guided SR bundles: the high-resolution reference "
+            "image (another date of the place).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
     if masks is not None and target is None:
@@ -286,17 +299,24 @@ def evaluate(
             "--masks goes with --target (a multi-frame super-resolution bundle's revisits).",
             fix="add --target TARGET.tif, or drop --masks.",
         )
+    if reference is not None and target is None:
+        raise ConfigError(
+            "--reference goes with --target (a reference-guided super-resolution bundle "
+            "scored on its input).",
+            fix="add --target TARGET.tif, or drop --reference.",
+        )
     if target is not None:
         if _bundle_task(first) == "image_to_image":
-            if masks is not None:
+            if masks is not None or reference is not None:
                 raise ConfigError(
-                    "--masks is for multi-frame super-resolution bundles.",
+                    "--masks and --reference are for super-resolution bundles "
+                    "(multi-frame and reference-guided).",
                     path=first,
-                    fix="drop --masks.",
+                    fix="drop them.",
                 )
             _evaluate_i2i(first, second, target, out)
         else:
-            _evaluate_sr(first, second, target, out, border, resample_target, masks)
+            _evaluate_sr(first, second, target, out, border, resample_target, masks, reference)
         return
     if zero_shot or retrieval or template:
         _evaluate_image_text(first, second, out, zero_shot, retrieval, template)
@@ -368,6 +388,7 @@ def _evaluate_sr(
     border: int,
     resample: bool = False,
     masks: str | None = None,
+    reference: Path | None = None,
 ) -> None:
     # Deferred for the CLI's start-up time: the prediction engine imports PyTorch (seconds).
     from eoforge.evaluate.sr_scene import evaluate_sr_scene
@@ -382,9 +403,11 @@ def _evaluate_sr(
         border=border,
         resample_target=resample,
         masks=None if masks is None else expand(masks, "--masks"),
+        reference=reference,
     )
     title = lr if len(lrs) == 1 else f"{len(lrs)} revisits {lr}"
-    table = Table(title=f"{bundle} on {title} (x{report['scale']}, target {hr})")
+    guide = "" if reference is None else f", reference {reference}"
+    table = Table(title=f"{bundle} on {title} (x{report['scale']}, target {hr}{guide})")
     table.add_column("metric")
     names = [n for n in ("model", "bicubic", "bicubic_median") if n in report]
     for name in names:
