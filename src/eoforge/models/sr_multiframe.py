@@ -29,9 +29,12 @@ window), the reference becomes the median of the registered frames, and the
 encoder also reads each frame's shift (``dy, dx`` in target pixels: two more
 channels), so it knows the sampling phase of each revisit. Without it
 (``registration: false``, the default, as bundles trained before it) the
-shifts are left to the encoder, which sees each frame beside the reference,
-and revisits must be co-registered to well under an input pixel either way
-(shifts are clamped to one input pixel).
+shifts are left to the encoder, which sees each frame beside the reference.
+Either way revisits must be co-registered to well under an input pixel
+(estimated shifts are clamped to one input pixel). Registration widens the receptive
+field by ``registration_radius + 3`` input pixels (window, gradient, bicubic
+resampling): tiled predictions match untiled ones only where the tile
+overlap covers it (``eoforge predict --overlap``).
 
 Options: ``scale`` (2, 3, 4), ``frames`` (8), ``features`` (32),
 ``encoder_blocks`` (2), ``decoder_blocks`` (4), ``reduction`` (8),
