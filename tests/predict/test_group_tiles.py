@@ -16,10 +16,24 @@ from eoforge.errors import ConfigError
 from eoforge.geo import make_grid
 from eoforge.io import source_from_file
 from eoforge.io.source import RasterSource
-from eoforge.models import Bundle, ModelSpec, Normalization, build_model, save_bundle
+from eoforge.models import (
+    Bundle,
+    LoadedBundle,
+    ModelSpec,
+    Normalization,
+    build_model,
+    save_bundle,
+)
 from eoforge.predict import OutputSpec, TilingOptions, predict_scene
 from eoforge.predict.bundle import BundleModel, bundle_predictor
-from eoforge.predict.groups import GroupRead, group_reads, pack_groups, unpack_groups
+from eoforge.predict.groups import (
+    GroupRead,
+    fusion_predictor,
+    group_reads,
+    pack_groups,
+    unpack_groups,
+)
+from eoforge.predict.runner import Products, run
 
 CRS = "EPSG:32631"
 X0, Y0 = 600_000.0, 5_700_000.0
@@ -107,6 +121,10 @@ def test_the_engine_reads_each_group_on_its_grid_per_tile(tmp_path: Path) -> Non
 
 
 def _fusion_bundle(tmp_path: Path) -> Path:
+    return save_bundle(tmp_path / "bundle", *_fusion_parts())
+
+
+def _fusion_parts() -> tuple[torch.nn.Module, Bundle]:
     spec = ModelSpec(
         task="segmentation",
         arch="fusion_unet",
@@ -133,9 +151,10 @@ def _fusion_bundle(tmp_path: Path) -> Path:
             ClassInfo(id=1, name="b", color="#ffffff"),
         ],
     )
-    return save_bundle(tmp_path / "bundle", build_model(spec).eval(), bundle)
+    return build_model(spec).eval(), bundle
 
 
+@pytest.mark.slow
 def test_a_fusion_bundle_predicts_a_scene_as_on_the_whole_grid(tmp_path: Path) -> None:
     sources = _sources(tmp_path, side=64)
     reads = _reads(sources, ("s2", "s1"))
@@ -162,6 +181,29 @@ def test_a_fusion_bundle_predicts_a_scene_as_on_the_whole_grid(tmp_path: Path) -
         BundleModel((str(folder),), tta=True).load()
 
 
+def test_the_predictor_unpacks_standardises_and_marks_absent_groups() -> None:
+    model, bundle = _fusion_parts()
+    predict = fusion_predictor(LoadedBundle(model, bundle))
+    generator = torch.Generator().manual_seed(0)
+    s2 = torch.rand(2, 2, 32, 32, generator=generator) * 1000
+    s1 = -torch.rand(2, 1, 16, 16, generator=generator) * 30
+    s1[1] = float("nan")  # no s1 in the second tile
+    s2[0, :, :4] = float("nan")  # a few invalid s2 rows in the first
+    packed = torch.cat([s2, s1.repeat_interleave(2, -1).repeat_interleave(2, -2)], dim=1)
+    with torch.no_grad():
+        got = predict(packed)
+        x2 = torch.nan_to_num(
+            (s2 - torch.tensor([6e4, 0.3]).view(1, -1, 1, 1))
+            / torch.tensor([4e4, 0.1]).view(1, -1, 1, 1)
+        )
+        x1 = torch.nan_to_num((s1 + 40.0) / 20.0)
+        direct = torch.softmax(
+            model({"s2": x2, "s1": x1}, {"s2": torch.tensor([True, True]),
+                                         "s1": torch.tensor([True, False])}), dim=1
+        )  # fmt: skip
+    assert got.shape == (2, 2, 32, 32) and torch.allclose(got, direct, atol=1e-6)
+
+
 def test_group_pixel_sizes_must_divide_the_label_grid_and_tiles() -> None:
     with pytest.raises(ConfigError, match="no whole factor"):
         group_reads(
@@ -169,3 +211,16 @@ def test_group_pixel_sizes_must_divide_the_label_grid_and_tiles() -> None:
             "s2",
             {},
         )
+
+
+@pytest.mark.slow
+def test_run_predicts_a_scene_folder_with_a_fusion_bundle(tmp_path: Path) -> None:
+    scene = tmp_path / "scene"
+    scene.mkdir()
+    _sources(scene, side=64)  # s2 and s1 of one footprint: one scene
+    folder = _fusion_bundle(tmp_path)
+    [result] = run(folder, scene, tmp_path / "out", products=Products(probabilities=True))
+    assert result.grid.shape == (64, 64) and abs(result.grid.resolution.x) == 10
+    with rasterio.open(result.paths["classes"]) as ds:
+        assert ds.shape == (64, 64) and ds.transform == _at(10)
+        assert set(np.unique(ds.read(1)).tolist()) <= {0, 1}

@@ -126,6 +126,23 @@ def group_reads(
     return reads
 
 
+def scene_reads(loaded: LoadedBundle, sources: Sequence[RasterSource]) -> list[GroupRead]:
+    """A multi-input bundle's group reads from a scene's sources (those with each group's bands).
+
+    Raises:
+        ConfigError: The bundle has no input groups, or see :func:`group_reads`.
+    """
+    found = bundle_groups(loaded)
+    if found is None:
+        raise ConfigError("this bundle reads one stack of bands, not input groups.")
+    inputs, reference = found
+    held = {
+        name: [s for s in sources if any(s.resolve(b) for b in group["bands"])]
+        for name, group in inputs.items()
+    }
+    return group_reads(inputs, reference, held)
+
+
 def check_tiles(groups: Sequence[GroupRead], sizes: Mapping[str, int]) -> None:
     """Tile sides (label-grid pixels) must be whole pixels of every coarser group.
 

@@ -34,6 +34,7 @@ from eoforge.predict.detections import DetectionSpec
 from eoforge.predict.embeddings import EmbeddingSpec
 from eoforge.predict.engine import RunOptions, TilingOptions, predict_scene
 from eoforge.predict.executors import Model
+from eoforge.predict.groups import GroupRead, bundle_groups, scene_reads
 from eoforge.predict.identity import bundle_identity
 from eoforge.predict.kinds import OutputKind
 from eoforge.predict.raster import OutputSpec
@@ -178,6 +179,7 @@ def run(
             scene_grid,
             bands,
             stem,
+            groups=_group_reads(model, scene),
             spec=scene_spec,
             options=tiling,
             run=run,
@@ -199,6 +201,20 @@ def run(
         seconds = time.perf_counter() - start
         results.append(SceneResult(scene.name, paths, scene_grid, seconds, polygons))
     return results
+
+
+def _group_reads(model: Model, scene: Scene) -> list[GroupRead]:
+    """Each input group's rasters in the scene, for a bundle trained on groups; else none.
+
+    The scene grid is then the label grid (the bundle's GSD), which the groups' grids
+    share footprints with (:mod:`.groups`).
+    """
+    if not isinstance(model, BundleModel):
+        return []
+    loaded = model.load()
+    if len(loaded) != 1 or bundle_groups(loaded[0]) is None:
+        return []
+    return scene_reads(loaded[0], scene.dates[0])
 
 
 def _resolve(
