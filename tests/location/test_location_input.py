@@ -110,6 +110,31 @@ def test_every_scene_and_dense_task_takes_the_same_fusion(
     assert (here - there).abs().max() > 1e-5
 
 
+def test_film_fusion_starts_as_concat_and_its_modulation_learns(location_bundle: Path) -> None:
+    spec = _spec("segmentation", "unet", 3, location_bundle)
+    assert spec.location is not None
+    spec = spec.model_copy(update={"location": spec.location.model_copy(update={"fuse": "film"})})
+    model = build_model(spec)
+    assert isinstance(model, LocationFused) and model.film is not None
+    assert model.film.out_features == 2 * model.head[0].in_features - 2 * 8  # 2F (F + P in)
+    x, paris = torch.randn(2, len(BANDS), 32, 32), PARIS.repeat(2, 1)
+    model.eval()
+    film = model(x, paris)
+    model.film, kept = None, model.film
+    plain = model(x, paris)
+    model.film = kept
+    assert torch.equal(film, plain)  # zero-initialised: the plain concatenation at first
+    model.train()
+    task = build_task("segmentation", model, num_classes=3, augment=False)
+    optimizer = task.configure_optimizers()["optimizer"]
+    loss = torch.nn.functional.cross_entropy(model(x, paris), torch.randint(0, 3, (2, 32, 32)))
+    loss.backward()
+    optimizer.step()
+    assert kept.weight.abs().max() > 0  # the modulation gets gradient at once
+    model.eval()
+    assert (model(x, paris) - model(x, LIMA.repeat(2, 1))).abs().max() > 1e-5
+
+
 def test_tasks_that_cannot_take_a_place_are_refused(location_bundle: Path) -> None:
     spec = _spec("change", "fc_siam_diff", 2, location_bundle)
     with pytest.raises(ConfigError, match="cannot take a location input"):

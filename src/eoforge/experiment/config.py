@@ -1058,14 +1058,15 @@ class LocationInputConfig(Section):
             copied into the network, frozen, and saved with it.
         fuse: ``concat``: the projected embedding is concatenated to the pooled
             features (scene tasks) or to every pixel of the decoder's last
-            feature map (dense tasks) before the head.
+            feature map (dense tasks) before the head; ``film``: it also scales
+            and shifts those features first (``f * (1 + gamma) + beta``).
         dim: Length of the trainable projection of the location embedding.
         hidden: Width of the head's hidden layer after the concatenation (0: a
             linear head, where location can only shift the scores).
     """
 
     bundle: ExistingPath
-    fuse: Literal["concat"] = "concat"
+    fuse: Literal["concat", "film"] = "concat"
     dim: int = Field(default=16, ge=1)
     hidden: int = Field(default=64, ge=0)
 

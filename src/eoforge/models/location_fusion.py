@@ -13,9 +13,16 @@ the network's features right before a new head:
   ``[B, F, H, W]`` (the input of its final ``Conv2d``) with the projection
   broadcast to every pixel -> ``[B, F + P, H, W]``, then 1x1 convolutions.
 
+With ``fuse: film`` the projection also modulates the features first
+(feature-wise linear modulation: ``f * (1 + gamma(p)) + beta(p)``, one
+``Linear(P, 2F)`` started at zero, so training starts from the plain
+concatenation): the place can then flip or silence a feature for the whole
+window, which is what a label that depends on place and appearance together
+needs (``concat`` has to build that interaction in the hidden layer).
+
 The head is ``Linear(F + P, hidden) -> ReLU -> Linear(hidden, K)`` per sample
-or per pixel (``hidden = 0``: one ``Linear(F + P, K)``; location then only
-shifts the scores, it cannot change what an appearance means). The encoder's
+or per pixel (``hidden = 0``: one ``Linear(F + P, K)``; with ``concat``
+location then only shifts the scores, it cannot change what an appearance means). The encoder's
 weights are part of the network's state dict, so a model bundle carries them
 and needs no location bundle to load.
 
@@ -47,7 +54,8 @@ class LocationInput(BaseModel):
         encoder: Sizes of the frozen location encoder.
         dim: Length ``P`` of the trainable projection of its embedding.
         hidden: Width of the fused head's hidden layer (0: a linear head).
-        fuse: How the projection meets the image features (``concat``).
+        fuse: How the projection meets the image features: ``concat``, or
+            ``film`` (modulates them, then is concatenated too).
         bundle: Location bundle whose encoder weights initialise the encoder
             when the network is built (training); None once the weights are
             part of a model bundle.
@@ -59,7 +67,7 @@ class LocationInput(BaseModel):
     encoder: LocationSpec
     dim: int = Field(default=16, ge=1)
     hidden: int = Field(default=64, ge=0)
-    fuse: Literal["concat"] = "concat"
+    fuse: Literal["concat", "film"] = "concat"
     bundle: str | None = None
     source: str | None = None
 
@@ -84,6 +92,11 @@ class LocationFused(nn.Module):
         for parameter in self.location.parameters():
             parameter.requires_grad_(False)
         self.project = nn.Sequential(nn.Linear(spec.encoder.dim, spec.dim), nn.ReLU())
+        self.film: nn.Linear | None = None
+        if spec.fuse == "film":  # [B, P] -> gamma, beta [B, F] each; zero: plain concat at first
+            self.film = nn.Linear(spec.dim, 2 * features)
+            nn.init.zeros_(self.film.weight)
+            nn.init.zeros_(self.film.bias)
         width = features + spec.dim
         layers: list[nn.Module] = []
         if spec.hidden > 0:
@@ -109,6 +122,11 @@ class LocationFused(nn.Module):
         """Outputs ``[B, K]`` or ``[B, K, H, W]`` of images ``x`` at places ``lonlat [B, 2]``."""
         features: Tensor = self.net(x)
         place = self.places(lonlat.to(device=features.device)).to(features.dtype)
+        if self.film is not None:
+            gamma, beta = self.film(place).chunk(2, dim=-1)  # [B, F] each
+            if features.ndim == 4:
+                gamma, beta = gamma[:, :, None, None], beta[:, :, None, None]
+            features = features * (1 + gamma) + beta
         if features.ndim == 2:
             out: Tensor = self.head(torch.cat([features, place], dim=1))
             return out
