@@ -109,6 +109,7 @@ def test_val_patch_size_is_checked_too(tmp_path: Path) -> None:
         ({"inputs": {}}, "data.inputs names no group"),
         ({"inputs": None}, "data.bands: missing or empty"),
         ({"label_grid": "dsm"}, "data.label_grid: 'dsm' is not a group of data.inputs (s2, s1)"),
+        ({"windows_per_read": 4}, "data.windows_per_read: several windows per read are not"),
         ({"inputs": {"s2": S2, "1x": S1}}, "group name '1x' must start with a letter"),
         ({"inputs": {"a": S2, "b": {"bands": ["S2.B04"], "gsd": 20}}}, "S2.B04 is in groups"),
     ],

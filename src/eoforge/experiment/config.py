@@ -656,6 +656,11 @@ class GeoData(DataCommon):
                 "data.bands and data.inputs are both given; list the bands inside the groups "
                 "of data.inputs and remove data.bands"
             )
+        if self.windows_per_read > 1:
+            raise ValueError(
+                "data.windows_per_read: several windows per read are not implemented for input "
+                "groups yet; set it to 1 (each footprint is read group by group)"
+            )
         sizes = [("patch_size", self.patch_size)]
         if self.val_patch_size is not None:
             sizes.append(("val_patch_size", self.val_patch_size))
