@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +11,7 @@ import pandas as pd
 import pytest
 import shapely
 import torch
+from tests.helpers import run_cli
 from tests.location.places import image_bundle
 
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
@@ -28,7 +27,6 @@ from eoforge.location import (
 )
 from eoforge.location.writing import write_location_embeddings
 
-EOFORGE = Path(sys.executable).with_name("eoforge")
 SPEC = LocationSpec(degree=6, hidden=16, layers=1, dim=8)
 
 
@@ -128,20 +126,22 @@ def test_bundle_checks(bundle: Path, tmp_path: Path) -> None:
             encoder=SPEC, image_dim=12, temperature=0.07))  # fmt: skip
 
 
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(EOFORGE), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-def test_command_line_encodes_a_points_file(bundle: Path, tmp_path: Path) -> None:
+def test_command_line_encodes_a_points_file(
+    bundle: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     pd.DataFrame({"lon": [2.35, 179.99], "lat": [48.85, -17.0]}).to_csv(
         tmp_path / "places.csv", index=False
     )
-    done = _run("location", "encode", str(bundle), "--points", "places.csv", "--out",
-                "emb.parquet", cwd=tmp_path)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "wrote emb.parquet (2 places, 8 values each)" in done.stdout
+    monkeypatch.chdir(tmp_path)
+    # the real entry point in this process (a subprocess paid a fresh interpreter and imports)
+    code = run_cli(["location", "encode", str(bundle), "--points", "places.csv", "--out",
+                    "emb.parquet"], monkeypatch)  # fmt: skip
+    done = capsys.readouterr()
+    assert code == 0, done.err
+    assert "wrote emb.parquet (2 places, 8 values each)" in done.out
     table = gpd.read_parquet(tmp_path / "emb.parquet")
     assert table.crs == "EPSG:4326" and list(table["lon"]) == [2.35, 179.99]
     vectors = np.stack(table["embedding"].to_numpy())
@@ -151,8 +151,8 @@ def test_command_line_encodes_a_points_file(bundle: Path, tmp_path: Path) -> Non
     assert list(pd.read_csv(tmp_path / "e.csv").columns) == columns
 
     pd.DataFrame({"lon": [2.0], "lat": [95.0]}).to_csv(tmp_path / "bad.csv", index=False)
-    done = _run("location", "encode", str(bundle), "--points", "bad.csv", "--out", "x.parquet",
-                cwd=tmp_path)  # fmt: skip
-    assert done.returncode == 2
-    assert "bad.csv: point 0 has latitude 95.0" in " ".join(done.stderr.split())
+    code = run_cli(["location", "encode", str(bundle), "--points", "bad.csv", "--out",
+                    "x.parquet"], monkeypatch)  # fmt: skip
+    assert code == 2
+    assert "bad.csv: point 0 has latitude 95.0" in " ".join(capsys.readouterr().err.split())
     assert not (tmp_path / "x.parquet").exists()

@@ -13,14 +13,13 @@ the test was written, C from 0.01 to 10); the trained encoder reached 0.375.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
+from tests.helpers import run_cli
 from tests.location.places import PLACES, embedded_places
 
 from eoforge.errors import ConfigError
@@ -128,18 +127,20 @@ def test_config_errors_name_the_key(
 
 
 def test_eoforge_train_from_the_command_line(
-    tmp_path: Path, trained: tuple[TrainResult, list[Path]]
+    tmp_path: Path,
+    trained: tuple[TrainResult, list[Path]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, tables = trained
     raw = _config(tmp_path, tables, max_epochs=2)
     (tmp_path / "location.yaml").write_text(yaml.safe_dump(raw))
-    eoforge = Path(sys.executable).with_name("eoforge")
-    done = subprocess.run(
-        [str(eoforge), "train", "location.yaml", "--no-progress"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    text = " ".join(done.stdout.split())
+    monkeypatch.chdir(tmp_path)
+    # the real entry point in this process (a subprocess paid a fresh interpreter and imports)
+    code = run_cli(["train", "location.yaml", "--no-progress"], monkeypatch)
+    done = capsys.readouterr()
+    assert code == 0, done.err
+    text = " ".join(done.out.split())
     assert "val/loss" in text and "val/top1" in text and "(monitored)" in text
     assert read_location_json(tmp_path / "run" / "bundle").encoder.degree == 10
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
