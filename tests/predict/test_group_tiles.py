@@ -224,3 +224,13 @@ def test_run_predicts_a_scene_folder_with_a_fusion_bundle(tmp_path: Path) -> Non
     with rasterio.open(result.paths["classes"]) as ds:
         assert ds.shape == (64, 64) and ds.transform == _at(10)
         assert set(np.unique(ds.read(1)).tolist()) <= {0, 1}
+
+
+def test_a_group_the_scene_lacks_is_absent_from_every_tile(tmp_path: Path) -> None:
+    sources = _sources(tmp_path, side=64)
+    inputs = {"s2": {"bands": S2, "gsd": 10.0}, "s1": {"bands": S1, "gsd": 20.0}}
+    reads = group_reads(inputs, "s2", {"s2": [sources["s2"]]})  # no s1 in this scene
+    image, invalid = pack_groups(reads, make_grid((32, 32), _at(10), CRS))
+    assert np.isnan(image[2]).all() and np.isfinite(image[:2]).all() and not invalid.any()
+    with pytest.raises(ConfigError, match="no raster holds the bands of any input group"):
+        group_reads(inputs, "s2", {})

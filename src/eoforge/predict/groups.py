@@ -99,9 +99,12 @@ def group_reads(
 ) -> list[GroupRead]:
     """The engine's reads of a bundle's groups from the sources found for each.
 
+    A group without sources is absent from every tile (the predictor sees it missing,
+    as training did where no raster covered a footprint).
+
     Raises:
         ConfigError: A group whose pixel size is no whole factor of the label grid's,
-            or a group without sources.
+            or no group with sources.
     """
     ref_gsd = float(inputs[reference]["gsd"])
     for name, group in inputs.items():
@@ -113,16 +116,17 @@ def group_reads(
                 f"than the label grid ({ref_gsd:g}); whole scenes cannot be tiled for it yet.",
                 fix="train with group pixel sizes that divide one another (e.g. 10 and 20).",
             )
-    reads = []
-    for name, group in inputs.items():
-        gsd = float(group["gsd"])
-        found = tuple(sources.get(name, ()))
-        if not found:
-            raise ConfigError(
-                f"no raster holds the bands {list(group['bands'])} of input group {name!r}.",
-                fix="pass the scenes that hold every group's bands.",
-            )
-        reads.append(GroupRead(name, found, tuple(group["bands"]), gsd, ref_gsd / gsd))
+    reads = [
+        GroupRead(n, tuple(sources.get(n, ())), tuple(g["bands"]), gsd, ref_gsd / gsd)
+        for n, g in inputs.items()
+        for gsd in [float(g["gsd"])]
+    ]
+    if not any(r.sources for r in reads):
+        wanted = {n: list(g["bands"]) for n, g in inputs.items()}
+        raise ConfigError(
+            f"no raster holds the bands of any input group ({wanted}).",
+            fix="pass the scenes that hold the groups' bands.",
+        )
     return reads
 
 
@@ -178,6 +182,8 @@ def pack_groups(
     for group in groups:
         own = group_grid(grid, group.gsd)
         try:
+            if not group.sources:  # the scene lacks the group: absent, as in training
+                raise OutsideSourcesError("no sources")
             values, valid = read(list(group.sources), own, list(group.bands), fill=float("nan"))
         except OutsideSourcesError:
             values = np.full((len(group.bands), own.shape.y, own.shape.x), np.nan, np.float32)
