@@ -242,7 +242,7 @@ def run_recipe(name: str, overrides: list[str], run: Path, quick: bool) -> dict[
     """Train ``configs/<name>.yaml`` with ``overrides`` in a fresh process; time and score it."""
     sets = [*overrides, f"trainer.output_dir={run}"]
     if quick:
-        sets.append("trainer.max_epochs=1")
+        sets += ["trainer.max_epochs=1", "trainer.val_every_n_epochs=1"]
     command = [str(EOFORGE), "--quiet", "train", f"configs/{name}.yaml"]
     for item in sets:
         command += ["--set", item]

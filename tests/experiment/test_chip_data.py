@@ -130,6 +130,22 @@ def test_the_time_budget_stops_training_and_still_exports(tmp_path: Path) -> Non
     assert 0 < len(epochs) < 500 and "val/accuracy" in result.metrics
 
 
+def test_validation_every_n_epochs_validates_the_last_epoch_only(tmp_path: Path) -> None:
+    root = write_random_chips(tmp_path / "chips", per_class=2, size=16)
+    raw = chip_config(root, tmp_path / "run")
+    raw["trainer"].update(max_epochs=3, val_every_n_epochs=3)
+    result = train(load_config(write_config(tmp_path / "c.yaml", raw)), progress=False)
+    assert result.log_dir is not None
+    header, *rows = (result.log_dir / "metrics.csv").read_text().splitlines()
+    column = header.split(",").index("val/accuracy")
+    validated = [row.split(",")[0] for row in rows if row.split(",")[column]]
+    trained = {row.split(",")[0] for row in rows}
+    assert validated == ["2"] and trained == {"0", "1", "2"}
+    assert "val/accuracy" in result.metrics
+    with pytest.raises(ConfigError, match=r"max_epochs \(3\) is not a multiple"):
+        load_config(write_config(tmp_path / "c.yaml", raw), ["trainer.val_every_n_epochs=2"])
+
+
 def _dubai_config(real_data: Path, out: Path, **data: Any) -> dict[str, Any]:
     """Tile 2 of the Dubai sample: images 1-6 to train on, 7-9 (official-style split files)."""
     tile = real_data / "dubai_aerial" / "tile_2"

@@ -1354,6 +1354,11 @@ class TrainerConfig(Section):
             stops after the step that passes it, validates, and exports as
             usual. None: no budget. The cosine schedule still spans
             ``max_epochs``, so set both.
+        val_every_n_epochs: Validate after every N-th epoch only (``max_epochs`` must
+            be a multiple, so the last epoch is validated and the bundle gets its
+            metrics); early stopping's patience then counts validations. Validation
+            costs as much CPU as a fifth of a training epoch on the detection recipes:
+            a budget-bound recipe spends it on training instead.
     """
 
     max_epochs: int = Field(default=10, ge=1)
@@ -1368,6 +1373,18 @@ class TrainerConfig(Section):
     output_dir: Path = Path("runs/experiment")
     threads: int | None = Field(default=None, ge=1)
     max_time: Annotated[str | None, BeforeValidator(_duration)] = None
+    val_every_n_epochs: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _validated_last(self) -> Self:
+        if self.max_epochs % self.val_every_n_epochs:
+            raise ValueError(
+                f"trainer.max_epochs ({self.max_epochs}) is not a multiple of "
+                f"trainer.val_every_n_epochs ({self.val_every_n_epochs}): the last epoch would "
+                "not be validated (set max_epochs to a multiple, or val_every_n_epochs to a "
+                "divisor of it)"
+            )
+        return self
 
     def time_budget(self) -> timedelta | None:
         """``max_time`` as a duration (None: no budget)."""

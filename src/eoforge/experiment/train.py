@@ -288,6 +288,7 @@ def make_trainer(config: ExperimentConfig, run_dir: Path, found: list[Callback])
         logger=CSVLogger(run_dir, name="logs"),
         callbacks=found,
         num_sanity_val_steps=0,
+        check_val_every_n_epoch=t.val_every_n_epochs,
         use_distributed_sampler=False,
         log_every_n_steps=10,
         enable_progress_bar=False,
