@@ -129,3 +129,10 @@ def test_groups_need_a_fusion_architecture_and_back(tmp_path: Path) -> None:
     del config["data"]["inputs"]
     config["data"]["bands"] = ["S2.B02"]
     assert "takes several input groups, but data.inputs is not given" in _error(tmp_path, config)
+
+
+def test_location_input_is_refused_with_groups(tmp_path: Path) -> None:
+    config = groups_config(tmp_path)
+    config["model"]["location"] = {"bundle": str(tmp_path)}
+    message = _error(tmp_path, config)
+    assert "model.location: not taken by networks of input groups yet" in message

@@ -258,6 +258,12 @@ def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
             path=file,
             fix="use task.kind segmentation, or list one stack of bands in data.bands.",
         )
+    if groups and config.model.location is not None:
+        raise ConfigError(
+            "model.location: not taken by networks of input groups yet.",
+            path=file,
+            fix="remove model.location, or train on one stack of bands (data.bands).",
+        )
     if groups and not fusion:
         raise ConfigError(
             f"model.arch: {config.model.arch!r} takes one stack of bands; data.inputs names "
