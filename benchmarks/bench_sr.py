@@ -28,11 +28,19 @@ Two measurements, each in one process run:
   GeoTIFFs of smooth random texture plus fine noise (not constant: compression and
   the network do real work), kept under ``benchmarks/.data/sr/``.
 
+* **Stages** (``--only stages``, not run by default): one more :func:`eoforge.predict.run`
+  on the speed scene with the wall seconds spent in each stage (the engine's stage
+  functions wrapped by this script): reads (reader thread), forward passes, blending,
+  storing and finalising blocks (writer thread), then publishing: the intermediate
+  GeoTIFF (``publish_s - cog_translate_s``) and GDAL's COG translate (overviews and
+  compression), with process CPU seconds of the serial publishing step.
+
 ``--quick``: small scenes (seconds). The last line of stdout is one JSON
 object; ``--out`` also writes it (default ``benchmarks/results/sr.json``, quick
-runs write ``sr_quick.json``).
+runs write ``sr_quick.json``; ``--only stages`` alone writes ``sr_stages.json``).
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/bench_sr.py [--quick]``.
+Run: ``nice -n 10 .venv/bin/python benchmarks/bench_sr.py [--quick]``; the speed part
+alone: ``--only speed --rounds 3``; the stage profile: ``--only stages``.
 """
 
 from __future__ import annotations
@@ -48,12 +56,15 @@ from typing import Any
 
 import numpy as np
 import rasterio
+import rasterio.shutil
 import torch
 import yaml
 from affine import Affine
 from rasterio.windows import Window
 from scipy.ndimage import zoom
 
+import eoforge.predict.blocks as blocks
+import eoforge.predict.raster as raster
 from eoforge.geo import make_grid
 from eoforge.models import Bundle, ModelSpec, Normalization, build_model, save_bundle
 from eoforge.predict import BundleModel, OutputSpec, TilingOptions
@@ -232,6 +243,53 @@ def speed(data: Path, size: int, opts: TilingOptions, rounds: int) -> dict[str, 
     }
 
 
+def stages(data: Path, size: int, opts: TilingOptions) -> dict[str, Any]:
+    """Wall seconds per stage of one :func:`eoforge.predict.run` on the speed scene."""
+    recipe = yaml.safe_load(RECIPE.read_text())
+    bands = recipe["data"]["bands"]
+    folder = data / "bundle_recipe"
+    save_sr_bundle(folder, bands, dict(recipe["model"]["options"]))
+    scene = make_input(data / f"speed_{size}.tif", size, bands)
+    predict_run(folder, scene, data / "stages_out", tiling=opts)  # warm-up (model, caches)
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    originals: list[tuple[Any, str, Any]] = []
+
+    def timed(owner: Any, name: str, key: str) -> None:
+        original = getattr(owner, name)
+        originals.append((owner, name, original))
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                wall[key] = wall.get(key, 0.0) + time.perf_counter() - start
+                cpu[key] = cpu.get(key, 0.0) + time.process_time() - start_cpu
+
+        setattr(owner, name, wrapper)
+
+    timed(blocks, "read_group", "read")
+    timed(blocks, "predict_tiles", "forward")
+    timed(raster.OutputSpec, "add", "blend")
+    timed(raster.OutputSpec, "store", "store")
+    timed(raster.OutputSpec, "finalize", "finalize")
+    timed(raster.OutputSpec, "publish", "publish")
+    timed(rasterio.shutil, "copy", "cog_translate")
+    try:
+        start = time.perf_counter()
+        predict_run(folder, scene, data / "stages_out", tiling=opts)
+        total = time.perf_counter() - start
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+    result = {f"{k}_s": round(v, 3) for k, v in wall.items()}
+    result |= {"total_s": round(total, 3)}
+    result |= {f"{k}_cpu_s": round(cpu[k], 3) for k in ("publish", "cog_translate")}
+    print(f"stages: {result}", file=sys.stderr)
+    return {"stages": result}
+
+
 def memory(data: Path, sizes: tuple[int, int], opts: TilingOptions) -> dict[str, Any]:
     """Peak RSS of ``eoforge predict`` (cheap one-band x4 bundle) per input size."""
     bands = ["S2.B04"]
@@ -281,7 +339,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--block", type=int, default=512, help="input pixels")
     parser.add_argument("--rounds", type=int, default=None, help="eoforge runs for speed")
-    parser.add_argument("--only", nargs="*", default=["speed", "memory"], help="parts to run")
+    parser.add_argument(
+        "--only", nargs="*", default=["speed", "memory"], help="parts: speed, memory, stages"
+    )
     args = parser.parse_args(argv)
     tune_allocator()  # as `eoforge predict` does for itself: both sides run with it
     torch.set_num_threads(2)
@@ -296,6 +356,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "speed" in args.only:
         size = 96 if quick else 768
         result |= speed(args.data, size, opts, args.rounds or (1 if quick else 2))
+    if "stages" in args.only:
+        result |= stages(args.data, 96 if quick else 768, opts)
     if "memory" in args.only:
         sizes = (64, 256) if quick else (2000, 8000)
         result |= memory(args.data, sizes, opts)
@@ -308,7 +370,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
         "wall_s": round(time.perf_counter() - start, 1),
     }
-    out = args.out or ROOT / "benchmarks" / "results" / ("sr_quick.json" if quick else "sr.json")
+    name = "sr_stages" if args.only == ["stages"] else "sr"  # sr.json keeps speed and memory
+    out = args.out or ROOT / "benchmarks" / "results" / f"{name}{'_quick' if quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
