@@ -297,13 +297,17 @@ def scored(
 
 
 def epochs_run(run: Path) -> int:
-    """Epochs a finished ``eoforge train`` ran (validation rows of its CSV log)."""
+    """Epochs a finished ``eoforge train`` ran (epochs with a row in its CSV log).
+
+    Counted from the ``epoch`` column, not from validation rows: a recipe may validate
+    only every N-th epoch (``trainer.val_every_n_epochs``).
+    """
     logs = sorted((run / "logs").glob("version_*/metrics.csv"))
     if not logs:
         return -1
     header, *rows = [line.split(",") for line in logs[-1].read_text().splitlines()]
-    column = header.index("val/map")
-    return sum(1 for row in rows if len(row) > column and row[column])
+    column = header.index("epoch")
+    return len({row[column] for row in rows if len(row) > column and row[column]})
 
 
 RUN_PATHS = ("data", "project", "save_dir")

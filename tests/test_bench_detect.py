@@ -58,11 +58,14 @@ def test_scene_rate_counts_the_plan_tile_pixels() -> None:
     assert scene_rate(2.0, 1000) == pytest.approx(2.0)  # one tile, the scene itself
 
 
-def test_epochs_run_counts_validation_rows(tmp_path: Path) -> None:
+def test_epochs_run_counts_epochs_also_without_validation(tmp_path: Path) -> None:
     log = tmp_path / "logs" / "version_0" / "metrics.csv"
     log.parent.mkdir(parents=True)
     log.write_text("epoch,step,train/loss,val/map\n0,9,,\n0,39,,0.1\n0,39,1.2,\n1,79,,0.2\n")
     assert epochs_run(tmp_path) == 2
+    # validated at the last of three epochs only (trainer.val_every_n_epochs: 3)
+    log.write_text("epoch,step,train/loss,val/map\n0,39,1.2,\n1,79,1.0,\n2,119,0.9,\n2,119,,0.3\n")
+    assert epochs_run(tmp_path) == 3
     assert epochs_run(tmp_path / "nothing") == -1
 
 

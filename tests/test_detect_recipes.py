@@ -139,7 +139,8 @@ def test_light_oriented_recipe_trains_on_the_same_chips_with_levels_for_cars(
     light = load_config(ROOT / "configs" / "detect_synth_vhr_oriented_light.yaml", sets)
     oriented = load_config(ROOT / "configs" / "detect_synth_vhr_oriented.yaml", sets)
     assert light.data.model_dump() == oriented.data.model_dump()
-    assert light.task.model_dump() == oriented.task.model_dump()
+    # the same task, plus turns by any angle (oblique ships)
+    assert light.task.model_dump() == {**oriented.task.model_dump(), "rotate": 0.5}
     assert light.model.arch == "oriented_fcos"
     assert light.model.options["strides"] == [4, 8, 16, 32]  # 9 x 4 px cars at stride 4
     assert light.trainer.threads == 1 and light.trainer.accelerator == "cpu"
@@ -149,3 +150,5 @@ def test_light_oriented_recipe_trains_on_the_same_chips_with_levels_for_cars(
     )
     assert isinstance(model, OrientedFCOS) and model.strides == (4, 8, 16, 32)
     assert model.assign == "location"  # assign: object lost on these chips (see the recipe)
+    assert model.angle_weight == 1.0
+    assert light.trainer.val_every_n_epochs == light.trainer.max_epochs  # validated once
