@@ -10,7 +10,8 @@ Steps (everything under ``--work``):
    benchmark's input, seed + 100);
 3. ``configs/sr_synth_x4.yaml`` trained on revisit 0 of each training scene and
    ``configs/sr_synth_multiframe_x4.yaml`` on all 8 (CPU time of each
-   training measured in this process);
+   training measured in this process; the multi-frame recipe registers the
+   revisits by explicit sub-pixel shifts, ``model.options.registration``);
 4. the unseen scene predicted whole through the engine (``eoforge.predict.run``:
    the single-frame bundle on revisit 0, the multi-frame bundle on the 8
    revisits, grouped into one scene) and scored against the target: cPSNR,
