@@ -2,28 +2,31 @@
 
 Steps (everything under ``--work``, default ``benchmarks/.data/location_input``):
 
-1. six 256 px synthetic Sentinel-2 scenes (one date, no clouds, seeds 0-5), all
-   rendered at ``eoforge synth``'s default place, then *moved*: their rasters and
-   STAC items are given another CRS with the same coordinates (zone 31 or 32,
-   north or south), so the pixels cannot tell where a scene lies. (Scenes
-   rendered at the southern places themselves were told apart from their
-   pixels: a first run without location matched the run with it.)
-   Training: 45.7 N 4.8 E, 45.7 N 10.8 E, 44.5 S 4.8 E, 44.5 S 10.8 E;
-   validation (unseen seeds): 45.7 N 4.8 E and 44.5 S 4.8 E. In the southern scenes the land-cover
-   labels of forest and grassland are swapped (written back into the label
-   raster): one appearance, two meanings, told apart only by the place;
+1. four 256 px synthetic Sentinel-2 renderings (one date, no clouds; seeds 0, 1, 2
+   for training, 4 unseen), all at ``eoforge synth``'s default place, each then
+   *copied to two places*: the copies' rasters and STAC items are given another
+   CRS with the same coordinates (UTM zone 31, 32 or 33, north or south), so the
+   same pixels lie once north and once south of the equator. Training: six
+   scenes at six places (45.7 N / 44.5 S at 4.8, 10.8 and 16.8 E); validation:
+   the unseen rendering at 45.7 N 10.8 E and at 44.5 S 10.8 E. In the southern
+   copies forest and grassland swap labels (written back into the label raster):
+   one appearance, two classes, told apart only by the place. A network without
+   location sees every forest pixel labelled forest in one copy and grassland in
+   the other, so on those two classes it cannot beat a coin toss;
 2. a location bundle with an untrained encoder (``LocationSpec(degree=10,
    hidden=64, layers=2, dim=32)``, seed 0): its embeddings already differ
-   between places, and the fused head is what learns what a place means;
+   between places, and the fused head is what learns what a place means (a
+   location encoder trained contrastively against these images would be taught
+   that the two copies look alike, the opposite of what is needed here);
 3. the recipe trained twice from the same seed: with ``model.location`` and
    with ``model.location=null``; each bundle is scored by ``eoforge evaluate``
-   on each unseen scene on its own (the training's validation scores only one
-   of several validation scenes here); the metrics and the CPU seconds of each
-   training are written to
-   ``benchmarks/results/location_input.json``.
+   on each unseen scene on its own; the metrics and the CPU seconds of each
+   training are written to ``benchmarks/results/location_input.json``, with the
+   cosine similarity of the two validation places' location embeddings.
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/bench_location_input.py``
-(``--epochs 1`` for a quick check).
+(``--epochs 1`` for a quick check; ``--set KEY=VALUE ...`` changes the recipe for both
+runs; ``--scenes-only`` writes the scenes and the location bundle only).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from pyproj import Transformer
 
 from eoforge.experiment import load_config
 from eoforge.experiment.train import train
-from eoforge.location import LocationImageModel, LocationSpec
+from eoforge.location import LocationImageModel, LocationSpec, encode
 from eoforge.location.bundle import LocationBundle, save_location_bundle
 from eoforge.synth import generate_scene
 
@@ -56,17 +59,20 @@ RECIPE = ROOT / "configs" / "location_input_synth.yaml"
 WORK = ROOT / "benchmarks" / ".data" / "location_input"
 RENDERED_CRS = "EPSG:32631"
 SCENES: dict[str, tuple[int, str]] = {
-    "north_a": (0, "EPSG:32631"),
-    "north_b": (1, "EPSG:32632"),
-    "south_a": (2, "EPSG:32731"),
-    "south_b": (3, "EPSG:32732"),
-    "north_val": (4, "EPSG:32631"),
-    "south_val": (5, "EPSG:32731"),
+    "s0_31N": (0, "EPSG:32631"),
+    "s0_33S": (0, "EPSG:32733"),
+    "s1_32N": (1, "EPSG:32632"),
+    "s1_31S": (1, "EPSG:32731"),
+    "s2_33N": (2, "EPSG:32633"),
+    "s2_32S": (2, "EPSG:32732"),
+    "val4_32N": (4, "EPSG:32632"),
+    "val4_32S": (4, "EPSG:32732"),
 }
-"""Scene name -> (synth seed, CRS its files are given). Every scene is rendered at the synth's
-default place in EPSG:32631 (so no scene's pixels say where it lies); the same coordinates in
-another UTM zone or hemisphere then put it elsewhere: zone 32 is 6 degrees further east, and the
-southern zones put the scenes' northing (5,069 km) at 44.5 degrees south instead of 45.7 north."""
+"""Scene name -> (synth seed, CRS its files are given). Every seed is rendered once at the synth's
+default place in EPSG:32631 and copied: the same coordinates in another UTM zone or hemisphere
+put a copy elsewhere (each zone is 6 degrees further east; the southern zones put the scenes'
+northing, 5,069 km, at 44.5 degrees south instead of 45.7 north)."""
+VAL = ("val4_32N", "val4_32S")
 FOREST, GRASSLAND = 2, 3
 """Legend values swapped in the southern scenes."""
 ENCODER = LocationSpec(degree=10, hidden=64, layers=2, dim=32)
@@ -129,17 +135,21 @@ def relocate(scene: Path, crs: str) -> None:
 
 
 def prepare(work: Path) -> Path:
-    """Render the scenes (kept when already there) and write the location bundle."""
+    """Render the seeds, copy them to their places (kept when already there), write the bundle."""
     for name, (seed, crs) in SCENES.items():
         folder = work / name
         if not (folder / "legend.json").is_file():
-            generate_scene(
-                folder, size=SIZE, seed=seed, sensors="s2", dates=1, clouds=0.0,
-                vectors=False, crs=RENDERED_CRS,
-            )  # fmt: skip
+            rendered = work / "rendered" / f"seed{seed}"
+            if not (rendered / "legend.json").is_file():
+                generate_scene(
+                    rendered, size=SIZE, seed=seed, sensors="s2", dates=1, clouds=0.0,
+                    vectors=False, crs=RENDERED_CRS,
+                )  # fmt: skip
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(rendered, folder)
         name_items(folder, name)
         relocate(folder, crs)
-        if name.startswith("south"):
+        if crs.startswith("EPSG:327"):  # southern hemisphere
             swap_labels(folder)
     bundle = work / "location"
     if not (bundle / "bundle.json").is_file():
@@ -151,6 +161,22 @@ def prepare(work: Path) -> Path:
     return bundle
 
 
+def place_similarity(bundle: Path) -> float:
+    """Cosine similarity of the location embeddings of the two validation scenes' centres."""
+    centres = []
+    for name in VAL:
+        item = next(
+            json.loads(p.read_text())
+            for p in sorted((WORK / name / "stac").rglob("*.json"))
+            if json.loads(p.read_text()).get("type") == "Feature"
+        )
+        west, south, east, north = item["bbox"]
+        centres.append(((west + east) / 2, (south + north) / 2))
+    lon, lat = zip(*centres, strict=True)
+    vectors = encode(list(lon), list(lat), bundle=bundle)  # unit vectors
+    return float(np.dot(vectors[0], vectors[1]))
+
+
 def run(name: str, overrides: list[str]) -> dict[str, Any]:
     """Train the recipe with ``overrides``; its final validation metrics and CPU seconds."""
     config = load_config(RECIPE, overrides)
@@ -159,7 +185,7 @@ def run(name: str, overrides: list[str]) -> dict[str, Any]:
     result = train(config, progress=False)
     seconds = round(time.process_time() - cpu, 1), round(time.perf_counter() - wall, 1)
     scenes = {}
-    for scene in ("north_val", "south_val"):  # each unseen scene scored on its own
+    for scene in VAL:  # each unseen scene scored on its own
         out = WORK / f"eval_{name}_{scene}.json"
         command = [str(Path(sys.executable).parent / "eoforge"), "evaluate", str(result.bundle)]
         subprocess.run([*command, str(WORK / scene), "--out", str(out)], check=True)
@@ -173,6 +199,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/location_input.json")
     parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="recipe overrides for both runs, e.g. model.location.fuse=film",
+    )
+    parser.add_argument(
         "--scenes-only", action="store_true", help="write the scenes and location bundle, no runs"
     )
     args = parser.parse_args()
@@ -184,7 +217,9 @@ def main() -> None:
     common = [f"trainer.output_dir={WORK / 'runs'}"]
     if args.epochs is not None:
         common.append(f"trainer.max_epochs={args.epochs}")
+    common += args.set
     load = os.getloadavg()[0]
+    similarity = place_similarity(WORK / "location")
     results = [
         run("with_location", [*common, f"trainer.output_dir={WORK / 'runs/with'}"]),
         run(
@@ -196,6 +231,8 @@ def main() -> None:
         "recipe": str(RECIPE.relative_to(ROOT)),
         "scenes": {k: {"seed": seed, "crs": crs} for k, (seed, crs) in SCENES.items()},
         "epochs": args.epochs,
+        "overrides": args.set,
+        "validation_places_cosine": round(similarity, 4),
         "load_average_1min_at_start": round(load, 1),
         "cpus": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
@@ -203,6 +240,7 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"cosine of the validation places' location embeddings: {similarity:.3f}")
     keys = ["miou", "accuracy", "iou_forest", "iou_grassland"]
     for r in results:
         for scene, scored in r["scenes"].items():
