@@ -202,7 +202,6 @@ def test_evaluate_scores_the_revisits_against_both_bicubic_baselines(
     )
 
 
-@pytest.mark.slow  # two predictions and three scored images: seconds beyond the suite's budget
 def test_evaluate_treats_masked_pixels_as_missing(
     trained: tuple[TrainResult, Path, SRPairFiles], tmp_path: Path
 ) -> None:
