@@ -18,6 +18,7 @@ from typing import Unpack
 
 import rasterio
 
+from eoforge.io.gdal_env import MIB
 from eoforge.synth.raster_stream import render_rasters
 from eoforge.synth.scene_options import SynthFields, SynthOptions
 from eoforge.synth.scene_rasters import raster_groups
@@ -90,8 +91,9 @@ def generate(options: SynthOptions, root: Path, progress: Progress) -> SceneMani
     manifest = SceneManifest(
         root=root, geobox=setup.geobox, dates=setup.dates, options=_plain(options)
     )
-    # A bounded GDAL block cache keeps memory independent of the scene size.
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB, GDAL_TIFF_INTERNAL_MASK=True):
+    # A bounded GDAL block cache keeps memory independent of the scene size (an integer
+    # given to rasterio.Env counts bytes, so the MB are converted)
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * MIB, GDAL_TIFF_INTERNAL_MASK=True):
         tick = _ticker("rasters", setup, progress)
         cogs = functools.partial(progress, "cogs")
         manifest.files += render_rasters(setup, raster_groups(setup), tick, cogs)
