@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from tests.transforms.box_masks import oriented_mask
 
-from eoforge.predict.detections import corners
 from eoforge.transforms.box_d4 import BoxD4, d4_sample
 
 
@@ -42,31 +42,19 @@ def test_horizontal_boxes_follow_the_pixels(turns: int, flip: bool) -> None:
     assert torch.equal(out_valid, expected_valid)
 
 
-def _oriented_mask(height: int, width: int, box: list[float]) -> np.ndarray:
-    """Pixels whose centres lie inside the oriented box."""
-    pts = corners(np.array([box], dtype=np.float64))[0]
-    ys, xs = np.mgrid[0:height, 0:width] + 0.5
-    inside = np.ones((height, width), bool)
-    for k in range(4):
-        (ax, ay), (bx, by) = pts[k], pts[(k + 1) % 4]
-        cross = (bx - ax) * (ys - ay) - (by - ay) * (xs - ax)
-        inside &= cross >= 0
-    return inside
-
-
 @pytest.mark.parametrize("turns", [0, 1, 2, 3])
 @pytest.mark.parametrize("flip", [False, True])
 def test_oriented_boxes_cover_the_same_pixels_after_the_transform(turns: int, flip: bool) -> None:
     box = [10.0, 7.0, 12.0, 4.0, 0.5]  # 12 x 4 px, turned ~29 degrees
     height, width = 18, 24
-    inside = _oriented_mask(height, width, box)
+    inside = oriented_mask(height, width, box)
     assert inside.sum() > 30
     image = torch.from_numpy(inside.astype(np.float32))[None]
     out, _, boxes = d4_sample(image, None, torch.tensor([box]), turns, flip)
     new_h, new_w = out.shape[-2:]
     moved = boxes[0].tolist()
     assert -math.pi / 2 <= moved[4] < math.pi / 2 and moved[2] >= moved[3]
-    assert np.array_equal(_oriented_mask(new_h, new_w, moved), out[0].numpy() > 0)
+    assert np.array_equal(oriented_mask(new_h, new_w, moved), out[0].numpy() > 0)
 
 
 def test_batches_draw_per_sample_and_keep_non_square_shapes() -> None:

@@ -7,34 +7,23 @@ import math
 import numpy as np
 import pytest
 import torch
+from tests.transforms.box_masks import oriented_mask
 
 from eoforge.errors import ConfigError
 from eoforge.experiment.config import TaskConfig
-from eoforge.predict.detections import corners
 from eoforge.transforms.box_d4 import d4_sample
 from eoforge.transforms.box_rotate import BoxRotate, turn_boxes, turn_image, visible_fraction
-
-
-def _oriented_mask(height: int, width: int, box: list[float]) -> np.ndarray:
-    """Pixels whose centres lie inside the oriented box."""
-    pts = corners(np.array([box], dtype=np.float64))[0]
-    ys, xs = np.mgrid[0:height, 0:width] + 0.5
-    inside = np.ones((height, width), bool)
-    for k in range(4):
-        (ax, ay), (bx, by) = pts[k], pts[(k + 1) % 4]
-        inside &= (bx - ax) * (ys - ay) - (by - ay) * (xs - ax) >= 0
-    return inside
 
 
 @pytest.mark.parametrize("angle", [0.3, 1.1, -2.0, 2.9])
 def test_a_turned_box_covers_the_turned_pixels(angle: float) -> None:
     height, width = 64, 80
     box = [38.0, 30.0, 30.0, 8.0, 0.2]  # a 30 x 8 px ship near the centre
-    image = torch.from_numpy(_oriented_mask(height, width, box).astype(np.float32))[None]
+    image = torch.from_numpy(oriented_mask(height, width, box).astype(np.float32))[None]
     turned, valid = turn_image(image, None, angle)
     moved = turn_boxes(torch.tensor([box], dtype=torch.float64), angle, height, width)[0]
     assert -math.pi / 2 <= float(moved[4]) < math.pi / 2 and moved[2] >= moved[3]
-    expected = _oriented_mask(height, width, moved.tolist())
+    expected = oriented_mask(height, width, moved.tolist())
     bright = turned[0].numpy() > 0.5
     iou = (bright & expected).sum() / (bright | expected).sum()
     assert iou > 0.85  # bilinear resampling blurs one pixel's width along the edges
