@@ -154,7 +154,6 @@ def _fusion_parts() -> tuple[torch.nn.Module, Bundle]:
     return build_model(spec).eval(), bundle
 
 
-@pytest.mark.slow
 def test_a_fusion_bundle_predicts_a_scene_as_on_the_whole_grid(tmp_path: Path) -> None:
     sources = _sources(tmp_path, side=64)
     reads = _reads(sources, ("s2", "s1"))
@@ -213,7 +212,6 @@ def test_group_pixel_sizes_must_divide_the_label_grid_and_tiles() -> None:
         )
 
 
-@pytest.mark.slow
 def test_run_predicts_a_scene_folder_with_a_fusion_bundle(tmp_path: Path) -> None:
     scene = tmp_path / "scene"
     scene.mkdir()
