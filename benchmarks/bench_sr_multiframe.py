@@ -153,6 +153,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "sr_multiframe")
     parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs")
     parser.add_argument(
+        "--single-epochs",
+        type=int,
+        default=None,
+        help="override the single-frame recipe's trainer.max_epochs (an equal CPU budget)",
+    )
+    parser.add_argument(
         "--max-time", type=int, default=None, help="override trainer.max_time (wall minutes)"
     )
     parser.add_argument("--only", choices=("both", "multi"), default="both")
@@ -213,8 +219,9 @@ def main() -> None:
         out["single"] = previous.get("single")
     for name, (recipe, stacked, inputs) in runs.items():
         print(f"training {name} ({recipe.name}) ...", flush=True)
+        epochs = args.single_epochs if name == "single" and args.single_epochs else args.epochs
         bundle, trained = fit(
-            recipe, items, stacked, args.work / f"run_{name}", args.epochs, args.max_time
+            recipe, items, stacked, args.work / f"run_{name}", epochs, args.max_time
         )
         image, wall, cpu = predict(bundle, inputs, args.work)
         h, w = target.shape[-2:]
