@@ -84,7 +84,8 @@ def visible_fraction(boxes: Tensor, angle: float, height: int, width: int) -> Te
         corner[:, 1] - corner[:, 0],
         corner[:, 3] - corner[:, 0],
     )
-    fu, fv = torch.meshgrid(_GRID + 0.5, _GRID + 0.5, indexing="ij")
+    steps = _GRID.to(corner.device) + 0.5  # the boxes may live on the accelerator
+    fu, fv = torch.meshgrid(steps, steps, indexing="ij")
     samples = (
         origin[:, None, :]
         + fu.reshape(1, -1, 1) * along_w[:, None, :]
