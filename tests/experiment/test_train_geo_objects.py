@@ -17,6 +17,7 @@ from eoforge.data.detection_windows import GROUP, ROW
 from eoforge.errors import ConfigError, EoforgeError, NotGeoreferencedError
 from eoforge.experiment import load_config, train
 from eoforge.experiment.data import SKIPPED_LOG, build_data
+from eoforge.experiment.train import min_visible
 from eoforge.synth import generate_scene
 
 CLASSES = ["ship", "plane", "small-vehicle"]
@@ -184,6 +185,11 @@ def test_config_checks_for_detection_on_scenes(vhr_scene: Path, tmp_path: Path) 
     raw = _raw(vhr_scene, tmp_path, detection={"class_weights": [1, 2]})
     with pytest.raises(ConfigError, match="2 weights for 3 classes"):
         load_config(write_config(tmp_path / "b.yaml", raw))
+    # turns by any angle keep the windows' own least visible share of an object
+    raw = _raw(vhr_scene, tmp_path, detection={"min_visible": 0.3})
+    raw["task"] = {"kind": "oriented_detection", "rotate": 0.5}
+    raw["model"] = {"arch": "oriented_fcos", "backbone": "resnet18"}
+    assert min_visible(load_config(write_config(tmp_path / "r.yaml", raw))) == 0.3
     raw = _raw(vhr_scene, tmp_path)
     raw["task"]["kind"] = "segmentation"
     raw["model"] = {"arch": "unet"}

@@ -16,6 +16,7 @@ from tests.experiment.helpers import detection_config
 
 from eoforge.experiment import load_config, train
 from eoforge.experiment.data import build_data
+from eoforge.experiment.train import min_visible
 from eoforge.models import read_bundle_json
 from eoforge.predict import run
 
@@ -54,7 +55,7 @@ def _config(tmp_path: Path, **data: object) -> Path:
 def test_an_oriented_detector_trains_from_a_config_and_predicts_a_scene(tmp_path: Path) -> None:
     # every training chip also turned by a random angle, with the angle loss
     config = load_config(_config(tmp_path), ["task.rotate=1.0", "model.options.angle_weight=1.0"])
-    assert config.task.rotate == 1.0
+    assert config.task.rotate == 1.0 and min_visible(config) == config.data.min_visible
     sample = build_data(config, tmp_path / "data").train[0]
     assert tuple(sample["boxes"].shape) == (2, 5)  # oriented boxes reach the model
     result = train(config, progress=False)

@@ -213,7 +213,7 @@ def make_task(
     if t.kind in ("detection", "oriented_detection"):
         options.update(style=t.ap_style, iou_threshold=t.iou_threshold, ignore_index=None)
     if t.rotate:
-        options.update(rotate=t.rotate, rotate_min_visible=getattr(config.data, "min_visible", 0.5))
+        options.update(rotate=t.rotate, rotate_min_visible=min_visible(config))
     task: EOTask
     if data.inputs is not None:
         task = FusionSegmentationTask(build_model(spec), **options)
@@ -221,6 +221,14 @@ def make_task(
         task = build_task(t.kind, build_model(spec), **options)
     persist_metrics(task)
     return task
+
+
+def min_visible(config: ExperimentConfig) -> float:
+    """Least visible share of an object the data keeps: prepared chips' or geo windows'."""
+    data = config.data
+    if isinstance(data, GeoData):
+        return data.detection.min_visible
+    return float(getattr(data, "min_visible", 0.5))
 
 
 def last_checkpoint(
