@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import torch
+from tests.models.fusion_specs import two_group_spec
 
 from eoforge.errors import ConfigError
 from eoforge.models import ModelSpec, build_model, list_models
@@ -17,20 +18,7 @@ S1 = ["S1.VV", "S1.VH"]
 
 def fusion_spec(fuse: str = "concat", **options: Any) -> ModelSpec:
     """Two groups: s2 at 10 m, s1 at 20 m; a small 3-level network."""
-    return ModelSpec(
-        task="segmentation",
-        arch="fusion_unet",
-        backbone="tu-resnet10t",
-        in_bands=[*S2, *S1],
-        num_classes=3,
-        options={
-            "inputs": {"s2": {"bands": S2, "gsd": 10.0}, "s1": {"bands": S1, "gsd": 20.0}},
-            "fuse": fuse,
-            "encoder_depth": 3,
-            "decoder_channels": [16, 8, 8],
-            **options,
-        },
-    )
+    return two_group_spec(S2, S1, 3, (16, 8, 8), fuse=fuse, **options)
 
 
 def batch(size: int = 2, side: int = 40) -> dict[str, torch.Tensor]:

@@ -10,6 +10,7 @@ import rasterio
 import torch
 from affine import Affine
 from tests.helpers import write_tif
+from tests.models.fusion_specs import two_group_spec
 
 from eoforge.classes import ClassInfo
 from eoforge.errors import ConfigError
@@ -19,7 +20,6 @@ from eoforge.io.source import RasterSource
 from eoforge.models import (
     Bundle,
     LoadedBundle,
-    ModelSpec,
     Normalization,
     build_model,
     save_bundle,
@@ -125,19 +125,7 @@ def _fusion_bundle(tmp_path: Path) -> Path:
 
 
 def _fusion_parts() -> tuple[torch.nn.Module, Bundle]:
-    spec = ModelSpec(
-        task="segmentation",
-        arch="fusion_unet",
-        backbone="tu-resnet10t",
-        in_bands=[*S2, *S1],
-        num_classes=2,
-        options={
-            "inputs": {"s2": {"bands": S2, "gsd": 10.0}, "s1": {"bands": S1, "gsd": 20.0}},
-            "reference": "s2",
-            "encoder_depth": 3,
-            "decoder_channels": [8, 8, 8],
-        },
-    )
+    spec = two_group_spec(S2, S1, 2, reference="s2")
     torch.manual_seed(0)
     bundle = Bundle(
         task="segmentation",

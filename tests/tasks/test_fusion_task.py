@@ -5,26 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from tests.models.fusion_specs import two_group_spec
 
 from eoforge.errors import ConfigError
-from eoforge.models import ModelSpec, build_model
+from eoforge.models import build_model
 from eoforge.tasks import FusionSegmentationTask
 from eoforge.tasks.fusion import d4_groups
 
 S2 = ["S2.B04", "S2.B08"]
 S1 = ["S1.VV"]
-SPEC = ModelSpec(
-    task="segmentation",
-    arch="fusion_unet",
-    backbone="tu-resnet10t",
-    in_bands=[*S2, *S1],
-    num_classes=2,
-    options={
-        "inputs": {"s2": {"bands": S2, "gsd": 10.0}, "s1": {"bands": S1, "gsd": 20.0}},
-        "encoder_depth": 3,
-        "decoder_channels": [8, 8, 8],
-    },
-)
+SPEC = two_group_spec(S2, S1, 2)
 NORM = ([0.1, 0.3, -12.0], [0.05, 0.1, 4.0])
 
 
