@@ -39,11 +39,13 @@ TASK_OF = {
     "sr_reference": "super_resolution",  # tests/models/test_sr_reference_model.py
     "sr_swin": "super_resolution",
     "location_siren": "location",  # tests/location/test_location_input.py
+    "fusion_unet": "segmentation",  # input groups, not one stack: tests/models/test_fusion_unet.py
 }
 DENSE_OR_SCENE = sorted(
     arch
     for arch, task in TASK_OF.items()
     if task not in ("detection", "oriented_detection", "embedding", "super_resolution", "location")
+    and arch != "fusion_unet"
 )
 """Architectures returning one tensor at the input size (detectors: test_detection.py)."""
 
