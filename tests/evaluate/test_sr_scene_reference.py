@@ -9,11 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from affine import Affine
+from tests.evaluate.sr_bundles import tiny_sr_bundle
 from tests.helpers import run_cli, write_tif
-
-from eoforge.models import Bundle, ModelSpec, Normalization, build_model, save_bundle
 
 CRS = "EPSG:32631"
 BANDS = ["S2.B04", "S2.B08"]
@@ -34,21 +32,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     lr = hr.reshape(2, 24, 4, 24, 4).mean(axis=(2, 4))  # the 10 m view of the same ground
     rng = np.random.default_rng(0)
     other = (0.2 + 0.05 * rng.standard_normal(hr.shape)).astype(np.float32)  # another place
-    torch.manual_seed(0)
-    spec = ModelSpec(
-        task="super_resolution", arch="sr_reference", in_bands=BANDS, num_classes=2,
-        options={"scale": 4, "features": 8, "blocks": 1, "ref_blocks": 1},
-    )  # fmt: skip
-    net = build_model(spec)
-    net.set_output_units([0.2, 0.25], [0.1, 0.1])  # type: ignore[operator]
-    bundle = save_bundle(
-        root / "bundle",
-        net,
-        Bundle(
-            task="super_resolution", model=spec, bands=BANDS, patch_size=8, gsd=10.0,
-            normalization=Normalization(mean=[0.2, 0.25], std=[0.1, 0.1]),
-        ),
-    )  # fmt: skip
+    bundle = tiny_sr_bundle(
+        root / "bundle", "sr_reference", BANDS, scale=4, features=8, blocks=1, ref_blocks=1
+    )
     return {
         "bundle": bundle,
         "lr": write_tif(root / "lr.tif", lr, lr_t, CRS, descriptions=BANDS),

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from affine import Affine
+from tests.evaluate.sr_bundles import tiny_sr_bundle
 from tests.helpers import run_cli, write_tif
 
 from eoforge.errors import ConfigError
 from eoforge.evaluate.sr_scene import evaluate_sr_scene
-from eoforge.models import Bundle, ModelSpec, Normalization, build_model, save_bundle
 from eoforge.predict import TilingOptions
 
 CRS = "EPSG:32631"
@@ -38,21 +37,7 @@ def test_a_worldstrat_like_pair_is_scored_on_the_resampled_grid(
     hr_t = Affine(1.5, 0, 500012, 0, -1.5, 3999988)
     rows, cols = (np.mgrid[0:150, 0:150] + 0.5) * 1.5 + 12
     hr = write_tif(tmp_path / "hr.tif", _ground(rows, cols), hr_t, CRS, descriptions=BANDS)
-    torch.manual_seed(0)
-    spec = ModelSpec(
-        task="super_resolution", arch="sr_edsr", in_bands=BANDS, num_classes=2,
-        options={"scale": 7, "features": 8, "blocks": 1},
-    )  # fmt: skip
-    net = build_model(spec)
-    net.set_output_units([0.2, 0.25], [0.1, 0.1])  # type: ignore[operator]
-    bundle = save_bundle(
-        tmp_path / "bundle",
-        net,
-        Bundle(
-            task="super_resolution", model=spec, bands=BANDS, patch_size=8, gsd=10.0,
-            normalization=Normalization(mean=[0.2, 0.25], std=[0.1, 0.1]),
-        ),
-    )  # fmt: skip
+    bundle = tiny_sr_bundle(tmp_path / "bundle", "sr_edsr", BANDS, scale=7, features=8, blocks=1)
     with pytest.raises(ConfigError, match=r"6\.667 times"):
         evaluate_sr_scene(bundle, lr, hr)
     tiling = TilingOptions(tile=32, overlap=0, batch=1, block=32, multiple=1)  # one tile
