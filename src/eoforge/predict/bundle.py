@@ -163,27 +163,20 @@ class BundleModel:
             _LOADED[self.bundles] = (stamps, [load_bundle(Path(b)) for b in self.bundles])
         loaded = list(_LOADED[self.bundles][1])
         first = loaded[0].bundle
-        if any(takes_reference(item.model) for item in loaded) and (len(loaded) > 1 or self.tta):
-            raise ConfigError(
-                "reference-guided bundles predict alone: no ensembles or test-time "
-                "augmentation with them yet.",
-                path=Path(self.bundles[0]),
-                fix="pass that bundle alone, without tta.",
-            )
-        if any(takes_location(item.model) for item in loaded) and (len(loaded) > 1 or self.tta):
-            raise ConfigError(
-                "bundles trained with model.location predict alone: no ensembles or "
-                "test-time augmentation with them yet.",
-                path=Path(self.bundles[0]),
-                fix="pass that bundle alone, without tta.",
-            )
-        if any(bundle_groups(item) for item in loaded) and (len(loaded) > 1 or self.tta):
-            raise ConfigError(
-                "bundles trained on input groups predict alone: no ensembles or test-time "
-                "augmentation with them yet.",
-                path=Path(self.bundles[0]),
-                fix="pass that bundle alone, without tta.",
-            )
+        alone = {
+            "reference-guided bundles": any(takes_reference(item.model) for item in loaded),
+            "bundles trained with model.location": any(
+                takes_location(item.model) for item in loaded
+            ),
+            "bundles trained on input groups": any(bundle_groups(item) for item in loaded),
+        }
+        for kind, found in alone.items():
+            if found and (len(loaded) > 1 or self.tta):
+                raise ConfigError(
+                    f"{kind} predict alone: no ensembles or test-time augmentation with them yet.",
+                    path=Path(self.bundles[0]),
+                    fix="pass that bundle alone, without tta.",
+                )
         if first.task in DETECTION_TASKS and (len(loaded) > 1 or self.tta):
             raise ConfigError(
                 "detection bundles predict alone: no ensembles or test-time augmentation yet.",
