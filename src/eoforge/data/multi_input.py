@@ -9,10 +9,15 @@ share the sampler's lattice takes the reader's pixel-aligned path). Samples are
 
 ``inputs``
     ``{name: {"image": float32 [C_g, H_g, W_g], "valid": bool [H_g, W_g]}}``;
+    a time-series group (:mod:`eoforge.data.time_series`) holds ``image``
+    ``[T, C_g, H_g, W_g]``, ``valid`` ``[T, H_g, W_g]`` (clouds and nodata
+    False), ``doy`` float32 ``[T]`` and ``date_mask`` bool ``[T]``; one with a
+    composite holds the composite as a single-date group does;
 ``present``
     ``{name: bool []}``: False where no raster of the group covers the
-    footprint or none of its pixels is valid (the image is then zeros and
-    ``valid`` all False; not an error: missing inputs are part of the data);
+    footprint or none of its pixels is valid on any date (the image is then
+    zeros and ``valid`` all False; not an error: missing inputs are part of
+    the data);
 ``mask``, ``valid``, ``crs``, ``transform``
     on the label grid (the reference group's): the label, where any present
     group has valid data (nearest on the label grid), and the grid itself.
@@ -35,6 +40,7 @@ from odc.geo.geobox import GeoBox
 from torch.utils.data import Dataset
 
 from eoforge.data.datasets import GeoDataset, as_window
+from eoforge.data.time_series import Acquisition, SeriesSpec, acquisitions, composite, read_series
 from eoforge.data.windows import Region, Window, grid_geometry, reproject_geometry
 from eoforge.errors import ConfigError, OutsideSourcesError
 from eoforge.geo.format import bounds_label, crs_label
@@ -56,6 +62,7 @@ class InputSource:
         bands: Band names, channel order.
         gsd: Pixel size of the group's grid, CRS units.
         resampling: Used where a file is not pixel-aligned with the group's grid.
+        series: The group's time series (dates, clouds, composite), or None for one date.
     """
 
     name: str
@@ -63,6 +70,7 @@ class InputSource:
     bands: list[str]
     gsd: float
     resampling: str = "bilinear"
+    series: SeriesSpec | None = None
 
 
 def group_grid(footprint: GeoBox, gsd: float) -> GeoBox:
@@ -106,7 +114,12 @@ class MultiInputDataset(Dataset[Sample]):
 
     Windows come from a sampler; a window's ``sources`` (positions in the
     reference group's sources) pick the rasters that group reads, the other
-    groups read all of theirs as a mosaic.
+    groups read all of theirs as a mosaic. A time-series group reads every date
+    of its rasters that covers the footprint, whatever the window's ``sources``.
+
+    Raises:
+        ConfigError: An unknown reference group, or a time-series group whose
+            rasters lack acquisition times or dates in its range.
     """
 
     def __init__(
@@ -128,6 +141,11 @@ class MultiInputDataset(Dataset[Sample]):
         self.labels = labels
         self.transforms = transforms
         self.fill = float(fill)
+        self.dates: dict[str, list[Acquisition]] = {
+            g.name: acquisitions(g.sources, g.series, f"data.inputs.{g.name}")
+            for g in self.groups
+            if g.series is not None
+        }
 
     @property
     def bands(self) -> list[str]:
@@ -146,10 +164,14 @@ class MultiInputDataset(Dataset[Sample]):
         shape = (label_grid.shape.y, label_grid.shape.x)
         inputs: dict[str, dict[str, torch.Tensor]] = {}
         for group in self.groups:
+            grid = group_grid(window.grid, group.gsd)
+            if group.series is not None:
+                inputs[group.name] = self._read_series(group, grid)
+                continue
             chosen = group.sources
             if group.name == self.reference and window.sources:
                 chosen = [group.sources[i] for i in window.sources]
-            image, group_valid = self._read(group, chosen, group_grid(window.grid, group.gsd))
+            image, group_valid = self._read(group, chosen, grid)
             inputs[group.name] = {"image": image, "valid": group_valid}
         sample: Sample = {
             INPUTS: inputs,
@@ -165,6 +187,27 @@ class MultiInputDataset(Dataset[Sample]):
         self, group: InputSource, sources: list[RasterSource], grid: GeoBox
     ) -> tuple[torch.Tensor, torch.Tensor]:
         return read_group(sources, group.bands, grid, group.resampling, self.fill)
+
+    def _read_series(self, group: InputSource, grid: GeoBox) -> dict[str, torch.Tensor]:
+        """A time-series group over ``grid``: the series, or its composite."""
+        assert group.series is not None
+        series = read_series(
+            group.sources,
+            group.bands,
+            grid,
+            group.series,
+            group.resampling,
+            self.fill,
+            found=self.dates[group.name],
+        )
+        if group.series.composite is None:
+            if not series["valid"].any():
+                series["image"].zero_()
+            return series
+        image, valid = composite(series, group.series.composite, self.fill)
+        if not valid.any():
+            image.zero_()
+        return {"image": image, "valid": valid}
 
 
 def read_group(
@@ -190,11 +233,13 @@ def read_group(
 
 
 def union_valid(inputs: dict[str, dict[str, torch.Tensor]], shape: tuple[int, int]) -> torch.Tensor:
-    """Pixels of a ``shape`` grid where any group holds valid data (nearest neighbour)."""
+    """Pixels of a ``shape`` grid where any group holds valid data on any date (nearest)."""
     valid = torch.zeros(shape, dtype=torch.bool)
     for group in inputs.values():
-        if bool(group["valid"].any()):
-            valid |= _nearest(group["valid"], shape)
+        own = group["valid"]
+        own = own.any(dim=0) if own.ndim == 3 else own
+        if bool(own.any()):
+            valid |= _nearest(own, shape)
     return valid
 
 

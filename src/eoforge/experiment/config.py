@@ -10,8 +10,10 @@ the YAML file and turns validation errors into one-line
 from __future__ import annotations
 
 import glob
+import itertools
 import re
 from collections.abc import Sequence
+from datetime import date as Day
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -483,6 +485,21 @@ WHOLE_PIXEL_TOLERANCE = 1e-6
 """Largest departure from a whole number of pixels that still counts as whole (float GSDs)."""
 
 
+class CloudMask(Section):
+    """Which pixels of a date are cloudy: a band of the group's rasters and its cloudy codes.
+
+    Attributes:
+        band: Band holding the per-date mask, a band of the same rasters as the
+            group's bands (``eoforge synth`` writes ``cloudmask`` beside each
+            Sentinel-2 date: 0 clear, 1 cloud, 2 cloud shadow, 255 nodata).
+        values: Mask codes that make a pixel unusable (default cloud and shadow);
+            the mask's nodata is unusable too.
+    """
+
+    band: str = "cloudmask"
+    values: list[int] = Field(default_factory=lambda: [1, 2], min_length=1)
+
+
 class InputGroup(Section):
     """One named input of multi-input geo data: its bands, read on a grid of its own.
 
@@ -496,12 +513,31 @@ class InputGroup(Section):
             shared by every split; None reads them from ``data.<split>.images``.
         resampling: Resampling where the group's files are not pixel-aligned
             with its grid (``average`` suits coarsening, ``bilinear`` refining).
+        dates: None: one date (the group's rasters mosaicked, earlier ones
+            first). An int ``T``: a time series of at most ``T`` acquisition
+            dates per footprint (rasters of one day mosaic; more dates than
+            ``T`` are thinned evenly over the period, fewer are padded), sampled
+            as ``image [T, C, H, W]``, ``valid [T, H, W]``, ``doy [T]`` and
+            ``date_mask [T]``. A list of days (``[2024-03-01, 2024-05-21]``, in
+            increasing order): exactly those acquisition days, ``T`` their number.
+        clouds: Per-date cloud mask making cloudy pixels invalid (time series only).
+        composite: Reduce the series to one ``[C, H, W]`` image over its valid
+            pixels, for single-date networks: ``median`` (per-pixel median of the
+            clear dates) or ``best_pixel`` (per pixel the clear date nearest in
+            time to the middle of the series' dates). Needs ``dates``.
+        start: First acquisition day of the series (inclusive), or None.
+        end: Last acquisition day of the series (inclusive), or None.
     """
 
     bands: list[BandName]
     gsd: float
     scenes: PathList | None = None
     resampling: Literal["nearest", "bilinear", "cubic", "average"] = "bilinear"
+    dates: int | list[Day] | None = None
+    clouds: CloudMask | None = None
+    composite: Literal["median", "best_pixel"] | None = None
+    start: Day | None = None
+    end: Day | None = None
 
     @field_validator("bands")
     @classmethod
@@ -512,6 +548,66 @@ class InputGroup(Section):
         if repeated:
             raise ValueError(f"bands {repeated} are listed twice; list each band once")
         return bands
+
+    @field_validator("dates")
+    @classmethod
+    def _series_length(cls, dates: int | list[Day] | None) -> int | list[Day] | None:
+        if isinstance(dates, int) and dates < 1:
+            raise ValueError(
+                f"dates must be at least 1 (got {dates}): the most acquisition dates per "
+                "footprint, e.g. 8; or leave it out for one date"
+            )
+        if isinstance(dates, list):
+            if not dates:
+                raise ValueError("dates lists no day; list acquisition days or give a count")
+            for before, after in itertools.pairwise(dates):
+                if after <= before:
+                    raise ValueError(
+                        f"dates are not in increasing order: {after} comes after {before}; "
+                        "list each acquisition day once, earliest first"
+                    )
+        return dates
+
+    @model_validator(mode="after")
+    def _series_options(self) -> Self:
+        if self.dates is None:
+            given = [k for k in ("clouds", "composite", "start", "end") if getattr(self, k)]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} given without dates: they shape a time series; set "
+                    "dates (e.g. dates: 8) or remove them"
+                )
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}; swap them")
+        if isinstance(self.dates, list):
+            outside = [
+                str(d)
+                for d in self.dates
+                if (self.start is not None and d < self.start)
+                or (self.end is not None and d > self.end)
+            ]
+            if outside:
+                raise ValueError(
+                    f"dates {outside} lie outside start..end; remove them or widen the range"
+                )
+        if self.clouds is not None and self.clouds.band in self.bands:
+            raise ValueError(
+                f"clouds.band {self.clouds.band!r} is also an input band; the mask is read "
+                "on its own, remove it from bands"
+            )
+        return self
+
+    @property
+    def series(self) -> bool:
+        """Whether samples hold a ``[T, C, H, W]`` series (dates given, no composite)."""
+        return self.dates is not None and self.composite is None
+
+    @property
+    def length(self) -> int | None:
+        """``T``: the most dates per footprint (None: one date)."""
+        if self.dates is None:
+            return None
+        return len(self.dates) if isinstance(self.dates, list) else self.dates
 
     @field_validator("gsd")
     @classmethod

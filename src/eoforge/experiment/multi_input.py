@@ -6,7 +6,8 @@ group's scenes (the label grid: ``data.label_grid``, default the finest group),
 on a lattice of the coarsest group's pixel size, so each group's grid over a
 footprint is whole pixels and, where the files share that lattice, read
 without resampling. ``patch_size`` counts label-grid pixels. Normalisation
-statistics are computed per group over the samples where it is present, and
+statistics are computed per group over the samples where it is present (a
+time-series group: over the valid pixels of all its dates), and
 the model spec carries the groups (``options.inputs``: bands and GSD per group,
 ``options.reference``), so the bundle records both; its ``bands`` and
 ``normalization`` list the groups one after another.
@@ -28,10 +29,17 @@ from eoforge.data.multi_input import (
     check_overlap,
     group_grid,
 )
+from eoforge.data.time_series import SeriesSpec
 from eoforge.data.windows import regions_from_sources
 from eoforge.errors import ConfigError, available_list
 from eoforge.experiment.classes import RemapLabels
-from eoforge.experiment.config import ExperimentConfig, GeoData, SceneSet, reference_group
+from eoforge.experiment.config import (
+    ExperimentConfig,
+    GeoData,
+    InputGroup,
+    SceneSet,
+    reference_group,
+)
 from eoforge.experiment.data import ExperimentData, geo_classes
 from eoforge.experiment.geo_data import Compose, OwnedPixels, geo_dataset, hold_out
 from eoforge.experiment.scenes import SceneSources, catalog_of, scene_sources, synthetic_folder
@@ -45,9 +53,34 @@ MULTI_INPUT_TASKS = ("segmentation",)
 
 
 def group_layout(data: GeoData) -> dict[str, dict[str, Any]]:
-    """``{name: {"bands": [...], "gsd": float}}`` of ``data.inputs``, in config order."""
+    """``{name: {"bands": [...], "gsd": float}}`` of ``data.inputs``, in config order.
+
+    A time-series group also records its series (``dates``, ``start``, ``end``,
+    ``clouds``, ``composite``: :meth:`~eoforge.data.time_series.SeriesSpec.to_dict`).
+    """
     assert data.inputs is not None
-    return {n: {"bands": list(g.bands), "gsd": float(g.gsd)} for n, g in data.inputs.items()}
+    layout: dict[str, dict[str, Any]] = {}
+    for name, group in data.inputs.items():
+        layout[name] = {"bands": list(group.bands), "gsd": float(group.gsd)}
+        spec = series_spec(group)
+        if spec is not None:
+            layout[name].update(spec.to_dict())
+    return layout
+
+
+def series_spec(group: InputGroup) -> SeriesSpec | None:
+    """The time series a group reads (None: one date)."""
+    if group.dates is None or group.length is None:
+        return None
+    return SeriesSpec(
+        length=group.length,
+        days=tuple(group.dates) if isinstance(group.dates, list) else None,
+        start=group.start,
+        end=group.end,
+        cloud_band=None if group.clouds is None else group.clouds.band,
+        cloud_values=(1, 2) if group.clouds is None else tuple(group.clouds.values),
+        composite=group.composite,
+    )
 
 
 def _split_groups(
@@ -82,8 +115,26 @@ def _split_groups(
                 fix=f"name bands those rasters hold, or point data.inputs.{name}.scenes at "
                 "rasters that hold them.",
             )
-        groups.append(InputSource(name, found, list(group.bands), group.gsd, group.resampling))
+        if group.clouds is not None:
+            _check_cloud_band(found, group.clouds.band, f"data.inputs.{name}.clouds.band")
+        groups.append(
+            InputSource(
+                name, found, list(group.bands), group.gsd, group.resampling, series_spec(group)
+            )
+        )
     return split, groups
+
+
+def _check_cloud_band(sources: list[RasterSource], band: str, key: str) -> None:
+    """Every raster of a time-series group must hold its cloud band (ConfigError naming one)."""
+    for source in sources:
+        if source.resolve(band) is None:
+            raise ConfigError(
+                f"{key}: raster {source.name!r} of the group lacks the cloud band {band!r}; "
+                f"it holds {available_list(source.bands)}.",
+                path=source.paths[0] if source.paths else None,
+                fix="name the mask band the group's rasters hold, or remove clouds.",
+            )
 
 
 def _all_images(scenes: SceneSet, run_dir: Path) -> list[RasterSource]:
@@ -99,8 +150,20 @@ def _reference(groups: list[InputSource], name: str) -> InputSource:
 
 
 def _regions(group: InputSource) -> list[Region]:
-    """One region per raster of the reference group (its ``source`` indexes the group's list)."""
-    return regions_from_sources(group.sources)
+    """One region per raster of the reference group (its ``source`` indexes the group's list).
+
+    A time-series group's dates share their ground: one region per distinct grid,
+    without ``source`` (the series reads every date covering a window).
+    """
+    regions = regions_from_sources(group.sources)
+    if group.series is None:
+        return regions
+    distinct: dict[tuple[object, ...], Region] = {}
+    for region in regions:
+        grid = region.grid
+        key = (str(grid.crs), tuple(grid.affine)[:6], grid.shape.y, grid.shape.x)
+        distinct.setdefault(key, Region(grid, region.footprint))
+    return list(distinct.values())
 
 
 def multi_input_data(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentData:
@@ -211,9 +274,10 @@ def group_normalization(
     std: list[float] = []
     for name, group in data.inputs.items():
         items = [
-            {"image": s[INPUTS][name]["image"], "valid": s[INPUTS][name]["valid"]}
+            {"image": image, "valid": valid}
             for s in drawn
             if bool(s[PRESENT][name])
+            for image, valid in _dates_of(s[INPUTS][name])
         ]
         if not items:
             raise ConfigError(
@@ -226,6 +290,14 @@ def group_normalization(
         mean += stats.mean.tolist()
         std += [max(float(v), 1e-6) for v in stats.std.tolist()]
     return mean, std
+
+
+def _dates_of(group: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """``(image [C, H, W], valid [H, W])`` of each real date of a group's sample (one if none)."""
+    image, valid = group["image"], group["valid"]
+    if image.ndim == 3:
+        return [(image, valid)]
+    return [(image[t], valid[t]) for t in range(image.shape[0]) if bool(group["date_mask"][t])]
 
 
 def multi_input_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:

@@ -7,6 +7,12 @@ on the label grid ``mask`` int64 ``[B, H, W]``, ``valid`` bool ``[B, H, W]``,
 (:class:`~eoforge.models.fusion.FusionUNet`) takes ``(images, present)`` and
 returns logits ``[B, K, H, W]`` on the label grid.
 
+A time-series group (:mod:`eoforge.data.time_series`) holds ``image`` ``[B, T,
+C_g, H_g, W_g]``, ``valid`` ``[B, T, H_g, W_g]``, ``doy`` ``[B, T]`` and
+``date_mask`` ``[B, T]``; its network (:mod:`eoforge.models.temporal`) takes
+``(images, present, series)`` with ``series`` ``{name: {"doy": [B, T], "valid":
+[B, T, H_g, W_g]}}`` (a pixel's date counts where it is valid on a real date).
+
 Each group is standardised with its own slice of the normalisation (the groups'
 bands follow one another, in the order of ``model_spec.options.inputs``) and its
 invalid pixels blanked. Training batches get one random D4 element per sample,
@@ -29,6 +35,8 @@ from eoforge.tasks.segmentation import SegmentationTask
 from eoforge.transforms.d4 import D4, apply_d4
 
 INPUTS, PRESENT = "inputs", "present"
+SPATIAL = ("image", "valid")
+"""Keys of a group's batch that hold pixels (a time series' ``doy`` and ``date_mask`` do not)."""
 
 
 def _groups_of(spec: Any) -> list[tuple[str, int]]:
@@ -72,7 +80,10 @@ def d4_groups(batch: Mapping[str, Any], elements: Tensor) -> Batch:
     """
     out = dict(batch)
     out[INPUTS] = {
-        name: {key: _per_sample_d4(value, elements) for key, value in group.items()}
+        name: {
+            key: _per_sample_d4(value, elements) if key in SPATIAL else value
+            for key, value in group.items()
+        }
         for name, group in batch[INPUTS].items()
     }
     for key in ("mask", "valid"):
@@ -126,6 +137,7 @@ class FusionSegmentationTask(SegmentationTask):
         inputs: Mapping[str, Mapping[str, Tensor]] = image
         images: dict[str, Tensor] = {}
         present: dict[str, Tensor] = {}
+        series: dict[str, dict[str, Tensor]] = {}
         start = 0
         for name, count in self.groups:
             if name not in inputs:
@@ -138,7 +150,14 @@ class FusionSegmentationTask(SegmentationTask):
                 mean = self.normalize.mean[start : start + count].view(-1, 1, 1)
                 std = self.normalize.std[start : start + count].view(-1, 1, 1)
                 x = (x - mean) / std
-            images[name] = blank_invalid(x, inputs[name].get("valid"))
+            if "doy" in inputs[name]:  # a time series [B, T, C, H, W]
+                dates = inputs[name]["valid"].to(torch.bool)
+                dates = dates & inputs[name]["date_mask"].to(torch.bool)[..., None, None]
+                x = torch.where(dates[:, :, None], x, torch.zeros((), dtype=x.dtype))
+                series[name] = {"doy": inputs[name]["doy"].to(x.dtype), "valid": dates}
+                images[name] = x
+            else:
+                images[name] = blank_invalid(x, inputs[name].get("valid"))
             flags = None if valid is None else valid.get(name)
             present[name] = (
                 torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
@@ -146,7 +165,9 @@ class FusionSegmentationTask(SegmentationTask):
                 else flags.to(x.device).reshape(-1)
             )
             start += count
-        output: Tensor = self.model(images, present)
+        output: Tensor = (
+            self.model(images, present, series) if series else self.model(images, present)
+        )
         return self.postprocess(output)
 
     def batch_output(self, batch: Mapping[str, Any]) -> Tensor:
