@@ -62,6 +62,20 @@ def test_shift_noise_and_clouds_follow_the_model() -> None:
     assert again.image.shape == (2, 2, 2)
 
 
+def test_a_given_shift_replaces_the_draw_and_keeps_the_noise() -> None:
+    hr = np.stack([np.add.outer(np.arange(64.0), np.zeros(64)) / 64] * 2)  # a ramp down the rows
+    model = SensorModel(scale=4, max_shift=1.5, noise_std=0.01)
+    drawn = degrade(hr, model, seed=3)
+    again = degrade(hr, model, seed=3, shift=drawn.shift)
+    np.testing.assert_array_equal(again.image, drawn.image)  # same shift, same noise draw
+    moved = degrade(hr, model, seed=3, shift=(2.0, 0.0))
+    assert moved.shift == (2.0, 0.0)
+    # two rows further down the ramp read 2/64 lower; the noise is the same draw, so it cancels
+    diff = (moved.image - again.image)[:, 3:-3, 3:-3]
+    assert np.mean(diff) == pytest.approx(-(2.0 - drawn.shift[0]) / 64, abs=1e-3)
+    assert float(np.std(diff)) < 1e-3
+
+
 def test_bad_models_and_images_are_refused() -> None:
     with pytest.raises(ConfigError, match="mtf"):
         SensorModel(mtf=1.2)

@@ -119,13 +119,21 @@ def area_downsample(image: npt.NDArray[np.floating], scale: int) -> F32:
     return out
 
 
-def degrade(hr: npt.NDArray[np.floating], model: SensorModel, seed: int = 0) -> Degraded:
+def degrade(
+    hr: npt.NDArray[np.floating],
+    model: SensorModel,
+    seed: int = 0,
+    shift: tuple[float, float] | None = None,
+) -> Degraded:
     """The low-resolution image ``model`` makes of ``hr``.
 
     Args:
         hr: ``[C, H, W]`` reflectance; ``H`` and ``W`` multiples of ``model.scale``.
         model: The sensor model.
         seed: Seed of the shift, clouds and noise.
+        shift: ``(dy, dx)`` to apply instead of the drawn one, high-resolution
+            pixels (the draw still happens, so clouds and noise of a seed do not
+            change); None: the drawn shift.
 
     Returns:
         The degraded image, its clear mask and the shift applied.
@@ -143,6 +151,8 @@ def degrade(hr: npt.NDArray[np.floating], model: SensorModel, seed: int = 0) -> 
         raise ConfigError("the image holds NaN or inf.", fix="fill or crop invalid pixels first.")
     rng = np.random.default_rng(seed)
     dy, dx = (float(v) for v in rng.uniform(-model.max_shift, model.max_shift, 2))
+    if shift is not None:
+        dy, dx = (float(v) for v in shift)
     x = hr.astype(np.float64)
     if dy or dx:
         x = np.stack([ndimage.shift(b, (dy, dx), order=3, mode="mirror") for b in x])
