@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import rasterio
 import torch
 from affine import Affine
 from rasterio.warp import Resampling, calculate_default_transform, reproject
+from tests.cli.test_info import run_main
 from tests.helpers import write_tif
 from tests.predict.test_classify import BANDS, T, _bundle
 
@@ -84,22 +86,28 @@ def test_dask_cluster_gives_the_local_class_map_bit_for_bit(tmp_path: Path) -> N
     )  # work folder removed
 
 
-def test_cli_runs_on_a_running_scheduler_and_matches_the_local_run(tmp_path: Path) -> None:
+def test_cli_runs_on_a_running_scheduler_and_matches_the_local_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from distributed import LocalCluster
 
     bundle, scene = _bundle(tmp_path), _scene(tmp_path, (200, 240))
-    local = subprocess.run(_predict_cmd(bundle, scene, tmp_path / "local"), capture_output=True)
-    assert local.returncode == 0, local.stderr
+    code, _, err = run_main(_predict_args(bundle, scene, tmp_path / "local"), capsys, monkeypatch)
+    assert code == 0, err
+    # worker threads in this process (no interpreter start-ups), reached over real TCP
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp://",
+        dashboard_address=None,
     ) as cluster:
-        remote = subprocess.run(
-            _predict_cmd(
-                bundle, scene, tmp_path / "remote", "--scheduler", cluster.scheduler_address
-            ),
-            capture_output=True,
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        args = _predict_args(bundle, scene, tmp_path / "remote")
+        code, _, err = run_main(
+            [*args, "--scheduler", cluster.scheduler_address], capsys, monkeypatch
         )
-        assert remote.returncode == 0, remote.stderr
+        assert code == 0, err
         prefixes = cluster.scheduler.task_prefixes
         ran = {name: prefixes[name].all_durations["compute"] for name in prefixes}
     # the blocks were computed and finalised by this scheduler's workers
@@ -109,14 +117,18 @@ def test_cli_runs_on_a_running_scheduler_and_matches_the_local_run(tmp_path: Pat
         np.testing.assert_array_equal(a, b)
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+def test_an_unreachable_scheduler_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dask
+
     bundle, scene = _bundle(tmp_path), _scene(tmp_path, (64, 64))
-    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
-    cmd = _predict_cmd(bundle, scene, tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert done.returncode != 0
-    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in done.stderr
-    assert "Traceback" not in done.stderr
+    args = _predict_args(bundle, scene, tmp_path / "out")
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        code, _, err = run_main([*args, "--scheduler", "tcp://127.0.0.1:9"], capsys, monkeypatch)
+    assert code != 0
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in err
+    assert "Traceback" not in err
     assert not list((tmp_path / "out").glob("*.tif"))
 
 
@@ -155,8 +167,11 @@ def _unet_bundle(tmp_path: Path) -> Path:
 
 
 def _predict_cmd(bundle: Path, scene: Path, out: Path, *extra: str) -> list[str]:
+    return [str(EOFORGE), *_predict_args(bundle, scene, out, *extra)]
+
+
+def _predict_args(bundle: Path, scene: Path, out: Path, *extra: str) -> list[str]:
     return [
-        str(EOFORGE),
         "predict",
         str(bundle),
         str(scene),
@@ -175,16 +190,26 @@ def _predict_cmd(bundle: Path, scene: Path, out: Path, *extra: str) -> list[str]
     ]
 
 
-def test_kill_then_resume_gives_byte_identical_files(tmp_path: Path) -> None:
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """PyTorch on one thread in this process, as in a child run with ``OMP_NUM_THREADS=1``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures("one_thread")  # the same kernels as the killed child: the same bytes
+def test_kill_then_resume_gives_byte_identical_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     bundle = _unet_bundle(tmp_path)
     scene = _scene(tmp_path, (384, 384))
-    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
-    whole = subprocess.run(
-        _predict_cmd(bundle, scene, tmp_path / "whole"), env=env, capture_output=True, text=True
-    )
-    assert whole.returncode == 0, whole.stderr
+    code, _, err = run_main(_predict_args(bundle, scene, tmp_path / "whole"), capsys, monkeypatch)
+    assert code == 0, err
     out = tmp_path / "killed"
     journal = out / ".scene.work" / "journal.txt"
+    env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
         _predict_cmd(bundle, scene, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -198,10 +223,8 @@ def test_kill_then_resume_gives_byte_identical_files(tmp_path: Path) -> None:
     proc.wait()
     assert not (out / "scene_classes.tif").exists()  # nothing published by a killed run
     finished_before = journal.read_text().count("computed")
-    resumed = subprocess.run(
-        _predict_cmd(bundle, scene, out, "--resume"), env=env, capture_output=True, text=True
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    code, _, err = run_main(_predict_args(bundle, scene, out, "--resume"), capsys, monkeypatch)
+    assert code == 0, err
     assert 4 <= finished_before < 36  # the kill landed mid-run; 36 blocks in all
     for name in ("scene_classes.tif", "scene_confidence.tif"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
@@ -253,13 +276,14 @@ def test_resume_starts_over_when_an_input_was_rewritten(tmp_path: Path) -> None:
     assert not np.array_equal(first, new["probabilities"])
 
 
-def test_ensemble_tta_and_probabilities_through_the_cli(tmp_path: Path) -> None:
+def test_ensemble_tta_and_probabilities_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = _bundle(tmp_path / "one")
     second = _bundle(tmp_path / "two")
     scene = _scene(tmp_path, (160, 200))
-    done = subprocess.run(
+    code, _, err = run_main(
         [
-            str(EOFORGE),
             "predict",
             str(first),
             str(second),
@@ -273,11 +297,10 @@ def test_ensemble_tta_and_probabilities_through_the_cli(tmp_path: Path) -> None:
             "--overlap",
             "16",
         ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        capsys,
+        monkeypatch,
     )
-    assert done.returncode == 0, done.stderr
+    assert code == 0, err
     with rasterio.open(tmp_path / "maps" / "scene_probabilities.tif") as ds:
         assert ds.count == 2 and ds.scales == (1 / PROBABILITY_SCALE,) * 2
         assert ds.descriptions == ("p(bare)", "p(vegetation)")
@@ -351,7 +374,9 @@ def test_change_model_gets_both_dates_on_one_grid(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:32631"])
-def test_scenes_in_degrees_and_utm_land_on_the_right_ground(tmp_path: Path, crs: str) -> None:
+def test_scenes_in_degrees_and_utm_land_on_the_right_ground(
+    tmp_path: Path, crs: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # truth in UTM: vegetation (NIR > red) in a block, bare elsewhere
     red = np.full((240, 300), 0.6, np.float32)
     nir = np.full((240, 300), 0.2, np.float32)
@@ -379,13 +404,9 @@ def test_scenes_in_degrees_and_utm_land_on_the_right_ground(tmp_path: Path, crs:
             tmp_path / "geo.tif", warped, transform, crs, nodata=-1, descriptions=BANDS
         )
     bundle = _bundle(tmp_path)
-    done = subprocess.run(
-        [str(EOFORGE), "predict", str(bundle), str(scene), "--out", str(tmp_path / "maps")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert done.returncode == 0, done.stderr
+    args = ["predict", str(bundle), str(scene), "--out", str(tmp_path / "maps")]
+    code, _, err = run_main(args, capsys, monkeypatch)
+    assert code == 0, err
     with rasterio.open(tmp_path / "maps" / f"{scene.stem}_classes.tif") as ds:
         assert ds.crs == rasterio.crs.CRS.from_string(crs)
         on_truth = np.full((240, 300), 255, np.uint8)
