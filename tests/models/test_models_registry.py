@@ -39,13 +39,14 @@ TASK_OF = {
     "sr_reference": "super_resolution",  # tests/models/test_sr_reference_model.py
     "sr_swin": "super_resolution",
     "location_siren": "location",  # tests/location/test_location_input.py
+    "field_unet": "field_boundaries",  # tests/tasks/test_field_boundary_task.py
     "fusion_unet": "segmentation",  # input groups, not one stack: tests/models/test_fusion_unet.py
 }
 DENSE_OR_SCENE = sorted(
     arch
     for arch, task in TASK_OF.items()
     if task not in ("detection", "oriented_detection", "embedding", "super_resolution", "location")
-    and arch != "fusion_unet"
+    and arch not in ("fusion_unet", "field_unet")
 )
 """Architectures returning one tensor at the input size (detectors: test_detection.py)."""
 

@@ -1359,6 +1359,9 @@ class TaskConfig(Section):
         ap_style: Detection tasks: ``voc12`` (all-point AP at ``iou_threshold``),
             ``voc07`` (11-point) or ``coco`` (IoU 0.50:0.95, with AP50 and AP75).
         iou_threshold: Detection tasks: IoU a detection needs to match an object.
+        boundary_width: ``field_boundaries`` only: width in pixels of the boundary
+            ring on each side of a field's edge (fields sharing an edge are split by
+            twice this).
         method: Pretraining only (``geo`` or ``bigearthnet`` data): ``simclr``,
             ``moco`` (v2), ``softcon`` (needs a land-cover label layer on geo data;
             BigEarthNet's patch labels serve as they are) or ``mae`` (needs
@@ -1377,6 +1380,7 @@ class TaskConfig(Section):
     rotate: float = Field(default=0.0, ge=0, le=1)
     ap_style: Literal["voc07", "voc12", "coco"] = "voc12"
     iou_threshold: float = Field(default=0.5, gt=0, lt=1)
+    boundary_width: int = Field(default=1, ge=1, le=16)
     method: Literal["simclr", "moco", "softcon", "mae"] | None = None
     ssl: PretrainOptions = Field(default_factory=lambda: PretrainOptions())
     text: ImageTextOptions = Field(default_factory=lambda: ImageTextOptions())

@@ -68,6 +68,7 @@ from eoforge.experiment.config import (
     ImageMaskData,
     ObjectsData,
 )
+from eoforge.experiment.fields import FIELD_TASK, field_dataset
 from eoforge.experiment.geo_data import (
     LabelFractions,
     PairedSources,
@@ -170,7 +171,7 @@ def geo_classes(data: GeoData, scene: Path | None, task: str) -> ClassSet:
 
     Pretraining without a label layer, and pixel regression, have none.
     """
-    if task in ("pixel_regression", "image_to_image") or (
+    if task in ("pixel_regression", "image_to_image", FIELD_TASK) or (
         task == "pretrain" and data.train.label is None
     ):
         return ClassSet()
@@ -230,10 +231,9 @@ def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentDa
     if pretrain:
         _check_whole_tiles(val_regions, tile)
     once: list[Any] = [] if pretrain else [owned_pixels(val_regions, tile)]
-    train = geo_dataset(
-        train_src, bands, data.train.label, data.train.target, steps, ignore, targets
-    )
-    val = geo_dataset(
+    dataset = field_dataset if config.task.kind == FIELD_TASK else geo_dataset
+    train = dataset(train_src, bands, data.train.label, data.train.target, steps, ignore, targets)
+    val = dataset(
         val_src, bands, val_layers.label, val_layers.target, [*steps, *once], ignore, targets
     )
 

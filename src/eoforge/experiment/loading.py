@@ -23,6 +23,7 @@ from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
 from eoforge.location.encoder import LOCATION_ARCH, LocationSpec
 from eoforge.models import list_models
 from eoforge.models.fusion import FUSION_ARCHS
+from eoforge.models.temporal import TEMPORAL_ARCHS
 
 TASKS_OF_DATA = {
     "geo": (
@@ -32,6 +33,7 @@ TASKS_OF_DATA = {
         "oriented_detection",
         "pretrain",
         "image_to_image",
+        "field_boundaries",
     ),
     "class_folder": ("classification",),
     "image_mask": ("segmentation",),
@@ -242,7 +244,7 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
 def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
     """``data.inputs`` goes with a multi-input architecture and segmentation, and back."""
     groups = config.data.kind == "geo" and config.data.inputs is not None
-    fusion = config.model.arch in FUSION_ARCHS
+    fusion = config.model.arch in (*FUSION_ARCHS, *TEMPORAL_ARCHS)
     if fusion and not groups:
         raise ConfigError(
             f"model.arch: {config.model.arch!r} takes several input groups, but data.inputs is "
@@ -271,6 +273,31 @@ def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
             path=file,
             fix=f"use a multi-input architecture ({', '.join(FUSION_ARCHS)}), or list the bands "
             "in data.bands instead of data.inputs.",
+        )
+    if groups:
+        _check_series_arch(config, file)
+
+
+def _check_series_arch(config: ExperimentConfig, file: Path) -> None:
+    """Time-series groups (dates, no composite) go with a temporal architecture, and back."""
+    assert config.data.kind == "geo" and config.data.inputs is not None
+    series = [n for n, g in config.data.inputs.items() if g.series]
+    temporal = config.model.arch in TEMPORAL_ARCHS
+    if series and not temporal:
+        raise ConfigError(
+            f"data.inputs.{series[0]}: a time series (dates without a composite), but "
+            f"model.arch {config.model.arch!r} reads one date per group.",
+            path=file,
+            fix=f"use a temporal architecture ({', '.join(TEMPORAL_ARCHS)}), or set "
+            f"data.inputs.{series[0]}.composite: median (one image from the series).",
+        )
+    if temporal and (len(series) != 1 or len(config.data.inputs) != 1):
+        raise ConfigError(
+            f"model.arch: {config.model.arch!r} takes one time-series group; data.inputs names "
+            f"{len(config.data.inputs)} group(s), {len(series)} of them series.",
+            path=file,
+            fix="give data.inputs one group with dates (and no composite), or use fusion_unet "
+            "for single-date groups.",
         )
 
 
@@ -387,6 +414,7 @@ _LAYER_OF_TASK = {
     "pixel_regression": "target",
     "detection": "objects",
     "oriented_detection": "objects",
+    "field_boundaries": "label",
 }
 
 
@@ -413,11 +441,43 @@ def _check_geo_layers(config: ExperimentConfig, file: Path) -> None:
                 path=file,
                 fix="remove it, or use task.kind detection or oriented_detection.",
             )
+    if config.task.kind == "field_boundaries":
+        _check_field_layers(config, file)
+        return
     if wanted == "label" and data.classes is None and data.legend is None:
         raise ConfigError(
             "data.classes: missing; segmentation needs its classes.",
             path=file,
             fix="list data.classes (name, values, color) or give data.legend.",
+        )
+
+
+def _check_field_layers(config: ExperimentConfig, file: Path) -> None:
+    """Field polygons come from a vector label layer; fields are numbered, not classed."""
+    data = config.data
+    assert data.kind == "geo"
+    for split in ("train", "val"):
+        scenes = getattr(data, split)
+        label = None if scenes is None else scenes.label
+        if label is not None and label.kind != "vector":
+            raise ConfigError(
+                f"data.{split}.label: field_boundaries reads field polygons, not a raster.",
+                path=file,
+                fix=f"set data.{split}.label: {{kind: vector, path: fields.parquet, attribute: "
+                "field_id}.",
+            )
+        if label is not None and label.values is not None:
+            raise ConfigError(
+                f"data.{split}.label.values: fields are numbered one by one, not mapped to "
+                "classes.",
+                path=file,
+                fix="remove it; label.attribute names the column identifying each field.",
+            )
+    if data.classes is not None or data.legend is not None:
+        raise ConfigError(
+            "data.classes: field_boundaries predicts extent, boundary and distance, not classes.",
+            path=file,
+            fix="remove data.classes and data.legend.",
         )
 
 

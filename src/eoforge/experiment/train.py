@@ -35,6 +35,8 @@ from eoforge.experiment.config import ExperimentConfig, GeoData
 from eoforge.experiment.data import SKIPPED_LOG, ExperimentData, build_data
 from eoforge.experiment.datamodule import ExperimentDataModule
 from eoforge.experiment.export import export_bundle, fold_target_scale, write_config
+from eoforge.experiment.fields import FIELD_TASK
+from eoforge.experiment.fields import OUTPUTS as FIELD_OUTPUTS
 from eoforge.experiment.forest import fit_forest
 from eoforge.experiment.image_text import (
     caption_data,
@@ -90,6 +92,7 @@ MONITORS = {
     "location": ("val/loss", "min"),
     "super_resolution": ("val/cpsnr", "max"),
     "image_to_image": ("val/rmse", "min"),
+    "field_boundaries": ("val/extent_iou", "max"),
 }
 
 
@@ -150,6 +153,8 @@ def model_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpec:
     outputs = (
         1 if config.task.kind in ("regression", "pixel_regression") else len(data.classes.names)
     )
+    if config.task.kind == FIELD_TASK:
+        outputs = FIELD_OUTPUTS
     return m.spec(config.task.kind, data.bands, outputs)
 
 
@@ -210,6 +215,8 @@ def make_task(
             target_normalization=band_target_stats(data),
             target_bands=list(spec.options["target_bands"]),
         )
+    if t.kind == FIELD_TASK:
+        options.update(ignore_index=None, class_names=None, boundary_width=t.boundary_width)
     if t.kind in ("detection", "oriented_detection"):
         options.update(style=t.ap_style, iou_threshold=t.iou_threshold, ignore_index=None)
     if t.rotate:

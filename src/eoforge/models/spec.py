@@ -26,6 +26,7 @@ SupervisedTask = Literal[
     "oriented_detection",
     "super_resolution",
     "image_to_image",
+    "field_boundaries",
 ]
 """Tasks trained from labels; a model for one predicts what its labels describe."""
 

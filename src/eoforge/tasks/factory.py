@@ -10,6 +10,7 @@ from eoforge.errors import ConfigError, available_list
 from eoforge.tasks.base import EOTask
 from eoforge.tasks.classification import ClassificationTask, MultiLabelTask
 from eoforge.tasks.detection import DetectionTask, OrientedDetectionTask
+from eoforge.tasks.field_boundaries import FieldBoundaryTask
 from eoforge.tasks.image_to_image import ImageToImageTask
 from eoforge.tasks.pretrain import PretrainTask
 from eoforge.tasks.regression import RegressionTask
@@ -28,6 +29,7 @@ TASKS: dict[str, type[EOTask]] = {
     "pretrain": PretrainTask,
     "super_resolution": SuperResolutionTask,
     "image_to_image": ImageToImageTask,
+    "field_boundaries": FieldBoundaryTask,
 }
 """Task kind (the ``task`` of a model spec) to its LightningModule."""
 
