@@ -35,6 +35,7 @@ from eoforge.geo.grid import bounds_in, crs_of, pixel_window
 from eoforge.io.handles import HANDLES, read_failed
 from eoforge.io.products import open_sources
 from eoforge.io.source import BandAsset, RasterSource
+from eoforge.io.warped import VIEWS, fits_view
 from eoforge.sensors.radiometry import Radiometry
 
 SourceLike = RasterSource | str | os.PathLike[str]
@@ -214,7 +215,7 @@ def _read_warped(
     # Downsampling by 2x or more: let GDAL decimate (and use overviews) before warping.
     factor = max(1, int(abs(grid.resolution.x) / abs(src_grid.resolution.x) + 1e-9))
     out_shape = None
-    if factor >= 2 and resampling != Resampling.nearest:
+    if _decimates(src_grid, grid, resampling):
         out_shape = (max(1, (r1 - r0) // factor), max(1, (c1 - c0) // factor))
     dn = _read_window(ds, [a.index for a in assets], window, out_shape, Resampling.average)
     mask = _mask_for(source, ds.name, ds, window, out_shape)
@@ -239,6 +240,12 @@ def _read_warped(
         resampling=resampling,
     )
     return dest
+
+
+def _decimates(src_grid: GeoBox, grid: GeoBox, resampling: Resampling) -> bool:
+    """Whether a warped read first decimates the source (2x coarser or more, not nearest)."""
+    factor = abs(grid.resolution.x) / abs(src_grid.resolution.x)
+    return factor + 1e-9 >= 2 and resampling != Resampling.nearest
 
 
 def _resolve_bands(
@@ -423,11 +430,49 @@ def _fill_from_file(
         (values, ok), region = got
         canvas.put(channels, region, values, ok)
         return True
+    viewed = _fill_from_view(source, ds, path, assets, src_grid, grid, resampling, canvas, channels)
+    if viewed is not None:
+        return viewed
     warped = _read_warped(source, ds, assets, src_grid, grid, resampling)
     if warped is None:
         return False
     whole = (slice(0, grid.shape.y), slice(0, grid.shape.x))
     canvas.put(channels, whole, np.nan_to_num(warped, nan=0.0), np.isfinite(warped))
+    return True
+
+
+def _fill_from_view(
+    source: RasterSource,
+    ds: rasterio.io.DatasetReader,
+    path: str,
+    assets: list[BandAsset],
+    src_grid: GeoBox,
+    grid: GeoBox,
+    resampling: Resampling,
+    canvas: _Canvas,
+    channels: list[int],
+) -> bool | None:
+    """A warped read through the file's kept-open view (:mod:`eoforge.io.warped`).
+
+    Returns:
+        Whether the file met the grid, or None when the view cannot serve it (non-linear
+        radiometry, mask bands, complex data, decimation, rotated grids).
+    """
+    if _decimates(src_grid, grid, resampling) or not fits_view(
+        ds.dtypes[assets[0].index - 1], assets, path in source.mask_assets
+    ):
+        return None
+    rad = assets[0].radiometry
+    got = VIEWS.read(path, src_grid, [a.index for a in assets], rad.nodata, grid, resampling)
+    if got is None:
+        return None
+    dn, overlaps = got
+    if not overlaps:
+        return False
+    values = rad.apply(dn, out=dn)
+    whole = (slice(0, grid.shape.y), slice(0, grid.shape.x))
+    ok = np.isfinite(values)
+    canvas.put(channels, whole, np.nan_to_num(values, nan=0.0, copy=False), ok)
     return True
 
 
