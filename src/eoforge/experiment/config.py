@@ -639,15 +639,17 @@ def _check_groups(
                 f"data.inputs: group name {name!r} must start with a letter and hold only "
                 "letters, digits and '_' (it names model parts)"
             )
-    owners: dict[str, str] = {}
+    owners: dict[str, list[str]] = {}
     for name, group in inputs.items():
         for band in group.bands:
-            if band in owners:
-                raise ValueError(
-                    f"data.inputs: band {band} is in groups {owners[band]!r} and {name!r}; "
-                    "give each band to one group"
-                )
-            owners[band] = name
+            for owner in owners.get(band, []):
+                if not _apart(inputs[owner], group):
+                    raise ValueError(
+                        f"data.inputs: band {band} is in groups {owner!r} and {name!r}; give "
+                        "each band to one group, or each of the two groups its own listed "
+                        "days (dates: [...], no day in common), e.g. before and after an event"
+                    )
+            owners.setdefault(band, []).append(name)
     if label_grid is not None and label_grid not in inputs:
         raise ValueError(
             f"data.label_grid: {label_grid!r} is not a group of data.inputs "
@@ -667,6 +669,13 @@ def _check_groups(
                     f"px of group {name!r} at gsd {group.gsd:g}, not a whole number; use "
                     f"data.{key} {hint}, or change the groups' gsd"
                 )
+
+
+def _apart(first: InputGroup, second: InputGroup) -> bool:
+    """Whether two groups read different acquisitions: both list days, none in common."""
+    if not isinstance(first.dates, list) or not isinstance(second.dates, list):
+        return False
+    return not set(first.dates) & set(second.dates)
 
 
 def _smallest_whole(ref_gsd: float, gsds: list[float], limit: int = 4096) -> int | None:
