@@ -94,6 +94,25 @@ def test_reads_much_shorter_than_a_batch_keep_every_thread() -> None:
         torch.set_num_threads(before)
 
 
+def test_short_reads_give_the_core_back_after_the_first_batch() -> None:
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        cores = CoreShare()
+        assert cores.pace() == 2  # the run paces just before its first batch starts
+        with ThreadPoolExecutor(1) as pool:
+            cores.track(read := pool.submit(time.sleep, 0.001))
+            assert cores.pace() == 1  # nothing timed yet: the first batch shares
+            read.result()
+            time.sleep(0.05)  # the first batch
+            cores.batch_done()
+            cores.track(pool.submit(time.sleep, 0.2))
+            assert cores.busy and not cores.worth_it and cores.pace() == 2
+        cores.close()
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_the_reader_marks_its_reads_and_local_files_decode_here(tmp_path: Path) -> None:
     path = write_scene(tmp_path / "scene.tif")
     source = source_from_file(path)

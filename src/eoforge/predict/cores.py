@@ -13,9 +13,12 @@ the block's outputs do not depend on them for the networks tested (ResNet, ViT).
 
 A read much shorter than a batch is not worth a core: a super-resolution tile
 decodes in milliseconds and its forward pass takes a tenth of a second, so one
-thread fewer for that batch costs far more than the read. Once two reads and
-two batches are timed, sharing stays on only while the mean read takes at
-least ``min_share`` of the mean batch period (:attr:`CoreShare.worth_it`).
+thread fewer for that batch costs far more than the read. Once a read and a
+batch are timed (the first batch period counts from the first :meth:`~CoreShare.pace`,
+which the run calls just before its first batch), sharing stays on only while
+the mean read takes at least ``min_share`` of the mean batch period
+(:attr:`CoreShare.worth_it`): only the first batch runs on one thread fewer when
+reads are short.
 
 Reads of remote files mostly wait on the network and leave their core free;
 they do not need a core of their own (:func:`decodes_locally`).
@@ -54,7 +57,7 @@ class CoreShare:
         self._lock = threading.Lock()
         self._read_seconds: list[float] = []
         self._batch_seconds: list[float] = []
-        self._last_batch: float | None = None
+        self._last_batch: float | None = None  # the first pace() starts the first period
 
     def track(self, read: Future[Any]) -> None:
         """Count ``read`` (just submitted to the reader thread) as running until it is done."""
@@ -69,7 +72,10 @@ class CoreShare:
             self._read_seconds.append(seconds)
 
     def batch_done(self) -> None:
-        """Mark the end of a batch: the time since the previous mark is a batch period."""
+        """Mark the end of a batch: the time since the previous mark is a batch period.
+
+        The first period runs from the first :meth:`pace` (the first batch's start).
+        """
         now = time.perf_counter()
         if self._last_batch is not None:
             self._batch_seconds.append(now - self._last_batch)
@@ -77,10 +83,10 @@ class CoreShare:
 
     @property
     def worth_it(self) -> bool:
-        """Whether reads take long enough to be given a core (yes until two of each are timed)."""
+        """Whether reads take long enough to be given a core (yes until one of each is timed)."""
         with self._lock:
             reads = list(self._read_seconds)
-        if len(reads) < 2 or len(self._batch_seconds) < 2:
+        if not reads or not self._batch_seconds:
             return True
         mean_read = sum(reads) / len(reads)
         mean_batch = sum(self._batch_seconds) / len(self._batch_seconds)
@@ -97,6 +103,8 @@ class CoreShare:
         Returns:
             The thread count set.
         """
+        if self._last_batch is None:
+            self._last_batch = time.perf_counter()
         if not self.enabled:
             return torch.get_num_threads()
         want = self.threads - 1 if self.busy and self.worth_it else self.threads
