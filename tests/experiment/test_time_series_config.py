@@ -61,6 +61,7 @@ def test_a_series_group_loads_with_its_dates_clouds_and_range(tmp_path: Path) ->
     assert spec is not None and spec.start == date(2024, 3, 1) and spec.composite == "median"
     assert spec.cloud_band == "cloudmask" and spec.length == 6 and spec.days is None
     listed = series_config(tmp_path, dates=["2024-03-01", "2024-08-11"])
+    listed["model"]["arch"] = "utae"
     group = load_config(write_config(tmp_path / "d.yaml", listed)).data.inputs["s2"]  # type: ignore[union-attr]
     assert group.series and group.length == 2
     assert series_spec(group).days == (date(2024, 3, 1), date(2024, 8, 11))  # type: ignore[union-attr]
@@ -84,3 +85,14 @@ def test_a_series_group_loads_with_its_dates_clouds_and_range(tmp_path: Path) ->
 def test_bad_series_options_name_the_key(tmp_path: Path, s2: dict[str, Any], words: str) -> None:
     message = _error(tmp_path, series_config(tmp_path, **s2))
     assert "data.inputs.s2" in message and words in message
+
+
+def test_a_series_needs_a_temporal_architecture_and_back(tmp_path: Path) -> None:
+    message = _error(tmp_path, series_config(tmp_path, dates=4))
+    assert "data.inputs.s2: a time series (dates without a composite), but model.arch" in message
+    assert "utae, ltae" in message and "composite: median" in message
+    config = series_config(tmp_path, dates=4, composite="median")
+    assert load_config(write_config(tmp_path / "m.yaml", config)).model.arch == "fusion_unet"
+    single = series_config(tmp_path)
+    single["model"]["arch"] = "utae"
+    assert "'utae' takes one time-series group" in _error(tmp_path, single)

@@ -23,6 +23,7 @@ from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
 from eoforge.location.encoder import LOCATION_ARCH, LocationSpec
 from eoforge.models import list_models
 from eoforge.models.fusion import FUSION_ARCHS
+from eoforge.models.temporal import TEMPORAL_ARCHS
 
 TASKS_OF_DATA = {
     "geo": (
@@ -243,7 +244,7 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
 def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
     """``data.inputs`` goes with a multi-input architecture and segmentation, and back."""
     groups = config.data.kind == "geo" and config.data.inputs is not None
-    fusion = config.model.arch in FUSION_ARCHS
+    fusion = config.model.arch in (*FUSION_ARCHS, *TEMPORAL_ARCHS)
     if fusion and not groups:
         raise ConfigError(
             f"model.arch: {config.model.arch!r} takes several input groups, but data.inputs is "
@@ -272,6 +273,31 @@ def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
             path=file,
             fix=f"use a multi-input architecture ({', '.join(FUSION_ARCHS)}), or list the bands "
             "in data.bands instead of data.inputs.",
+        )
+    if groups:
+        _check_series_arch(config, file)
+
+
+def _check_series_arch(config: ExperimentConfig, file: Path) -> None:
+    """Time-series groups (dates, no composite) go with a temporal architecture, and back."""
+    assert config.data.kind == "geo" and config.data.inputs is not None
+    series = [n for n, g in config.data.inputs.items() if g.series]
+    temporal = config.model.arch in TEMPORAL_ARCHS
+    if series and not temporal:
+        raise ConfigError(
+            f"data.inputs.{series[0]}: a time series (dates without a composite), but "
+            f"model.arch {config.model.arch!r} reads one date per group.",
+            path=file,
+            fix=f"use a temporal architecture ({', '.join(TEMPORAL_ARCHS)}), or set "
+            f"data.inputs.{series[0]}.composite: median (one image from the series).",
+        )
+    if temporal and (len(series) != 1 or len(config.data.inputs) != 1):
+        raise ConfigError(
+            f"model.arch: {config.model.arch!r} takes one time-series group; data.inputs names "
+            f"{len(config.data.inputs)} group(s), {len(series)} of them series.",
+            path=file,
+            fix="give data.inputs one group with dates (and no composite), or use fusion_unet "
+            "for single-date groups.",
         )
 
 

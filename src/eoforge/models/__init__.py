@@ -29,6 +29,7 @@ from eoforge.models import (
     sr_multiframe,
     sr_reference,
     sr_swin,
+    temporal,
 )
 from eoforge.models.builder import build_model, load_pretrained
 from eoforge.models.bundle import (
