@@ -60,6 +60,15 @@ rank, mAP and nDCG, text->image and image->text. A CLOSP config
 BUNDLE is one tower (<run>/bundle/optical) or the folder of all of them
 (metrics prefixed by the modality).
 
+Field-boundary form (BUNDLE SCENE [--target FIELDS.parquet]): a
+field_boundaries bundle predicts SCENE whole (extent, boundary and distance
+maps), its seeded watershed gives field polygons, and they are scored against
+the reference fields (default SCENE/vectors/fields.parquet of a synthetic
+scene), clipped to the scene: pairs matched one-to-one at IoU >= 0.5, mean
+matched IoU, share of reference fields recovered, precision, and over- and
+under-segmentation as in Persello et al. 2019 (evaluation_fields.json beside
+the bundle unless --out).
+
 Super-resolution form (BUNDLE INPUT.tif --target TARGET.tif): a
 super_resolution bundle predicts the whole input raster on the grid
 scale times finer; the prediction and the bicubic upsampling of the input
@@ -261,7 +270,8 @@ def evaluate(
         typer.Option(
             "--target",
             help="Super-resolution bundles: the high-resolution target of the input raster; "
-            "image-to-image bundles: the scene holding the target bands.",
+            "image-to-image bundles: the scene holding the target bands; field-boundary "
+            "bundles: the reference field polygons.",
         ),
     ] = None,
     border: Annotated[
@@ -305,6 +315,15 @@ def evaluate(
             "scored on its input).",
             fix="add --target TARGET.tif, or drop --reference.",
         )
+    if _bundle_task(first) == "field_boundaries":
+        if masks is not None or reference is not None:
+            raise ConfigError(
+                "--masks and --reference are for super-resolution bundles.",
+                path=first,
+                fix="drop them.",
+            )
+        _evaluate_fields(first, second, target, out)
+        return
     if target is not None:
         if _bundle_task(first) == "image_to_image":
             if masks is not None or reference is not None:
@@ -452,6 +471,23 @@ def _evaluate_i2i(bundle: Path, scene: Path, target: Path, out: Path | None) -> 
                 ),
                 f"{value['sam_deg']:.2f}",
             )
+    console = Console()
+    console.print(table)
+    console.print(f"wrote {path}", soft_wrap=True)
+
+
+def _evaluate_fields(bundle: Path, scene: Path, target: Path | None, out: Path | None) -> None:
+    # Deferred for the CLI's start-up time: the prediction engine imports PyTorch (seconds).
+    from eoforge.evaluate.field_scene import evaluate_field_scene
+
+    path = out if out is not None else bundle.parent / "evaluation_fields.json"
+    report = evaluate_field_scene(bundle, scene, target, path)
+    scores = report["scores"]
+    table = Table(title=f"{bundle} on {scene} (fields {report['reference']})")
+    table.add_column("score")
+    table.add_column("value", justify="right")
+    for name, value in scores.items():
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
     console = Console()
     console.print(table)
     console.print(f"wrote {path}", soft_wrap=True)

@@ -56,9 +56,12 @@ class FieldScores:
     merged: float
     iou_threshold: float = MATCH_IOU
 
-    def as_dict(self) -> dict[str, float | int]:
-        """The scores as plain numbers (JSON-ready)."""
-        return asdict(self)
+    def as_dict(self) -> dict[str, float | int | None]:
+        """The scores as plain numbers, NaN (undefined) as None: JSON-ready."""
+        return {
+            k: None if isinstance(v, float) and math.isnan(v) else v
+            for k, v in asdict(self).items()
+        }
 
 
 def _geometries(frame: gpd.GeoDataFrame | Sequence[shapely.Geometry]) -> npt.NDArray[np.object_]:

@@ -42,6 +42,7 @@ from eoforge.predict.kinds import OutputKind
 from eoforge.predict.plan import Block, BlockPlan, Rect, Scaling, intersect, scale_rect
 from eoforge.predict.types import PredictorOutput, TileInput
 from eoforge.predict.work import WorkStore
+from eoforge.transforms.field_targets import TARGET_NAMES
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -128,13 +129,15 @@ class OutputSpec(OutputKind[Partial]):
             return cls("values", names=(str(info.model.options.get("target", "value")),))
         if info.task == "image_to_image":  # the target bands, named, in physical units
             return cls("values", names=tuple(info.model.options["target_bands"]))
+        if info.task == "field_boundaries":  # probabilities; polygons follow (predict.fields)
+            return cls("values", names=TARGET_NAMES)
         if info.task == "super_resolution":  # the bands again, on a grid `scale` times finer
             return cls("values", names=tuple(info.bands), scale=int(info.model.options["scale"]))
         raise ConfigError(
             f"a {info.task} bundle labels whole patches, not pixels.",
             fix=(
                 "predict scenes with a segmentation, change, pixel_regression, "
-                "super_resolution or image_to_image bundle."
+                "super_resolution, image_to_image or field_boundaries bundle."
             ),
         )
 

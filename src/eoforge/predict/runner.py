@@ -34,6 +34,7 @@ from eoforge.predict.detections import DetectionSpec
 from eoforge.predict.embeddings import EmbeddingSpec
 from eoforge.predict.engine import RunOptions, TilingOptions, predict_scene
 from eoforge.predict.executors import Model
+from eoforge.predict.fields import FIELD_TASK, FieldPolygonOptions, field_polygons
 from eoforge.predict.groups import GroupRead, bundle_groups, scene_reads
 from eoforge.predict.identity import bundle_identity
 from eoforge.predict.kinds import OutputKind
@@ -57,12 +58,15 @@ class Products:
         vectors: Polygons per class region (GeoParquet and GeoJSON; implies confidence,
             whose mean each polygon carries).
         simplify: Polygon simplification tolerance in map units (0: none).
+        fields: How field-boundary bundles' maps become field polygons (written for
+            every scene they predict, as ``<scene>_fields.parquet``).
     """
 
     probabilities: bool = False
     confidence: bool = False
     vectors: bool = False
     simplify: float = 0.0
+    fields: FieldPolygonOptions = field(default_factory=FieldPolygonOptions)
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,11 @@ def run(
             progress=report,
             masks=() if masks is None else match_masks(scene.dates, _given(scenes), masks),
         )
+        if _field_bundle(model) and "values" in paths:  # whole-scene watershed, after the engine
+            fields, _ = field_polygons(
+                paths["values"], stem.with_name(f"{stem.name}_fields.parquet"), products.fields
+            )
+            paths["fields"] = fields
         polygons = None
         if products.vectors and "classes" in paths:
             polygons = polygonize_map(
@@ -201,6 +210,11 @@ def run(
         seconds = time.perf_counter() - start
         results.append(SceneResult(scene.name, paths, scene_grid, seconds, polygons))
     return results
+
+
+def _field_bundle(model: Model) -> bool:
+    """Whether ``model`` is one field-boundary bundle (its maps become field polygons)."""
+    return isinstance(model, BundleModel) and model.load()[0].bundle.task == FIELD_TASK
 
 
 def _group_reads(model: Model, scene: Scene) -> list[GroupRead]:
