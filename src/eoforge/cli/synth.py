@@ -11,6 +11,7 @@ from rich.table import Table
 
 from eoforge.cli import ui
 from eoforge.synth import SceneManifest, SynthOptions, generate_scene, parse_sensors
+from eoforge.synth.fusion_task import generate_fusion_task
 
 HELP = """Generate a realistic, labelled, georeferenced multi-sensor scene.
 
@@ -29,6 +30,12 @@ Examples:
   eoforge synth --out utm32 --crs EPSG:32632 --seed 3 --clouds 0
 
   eoforge synth --out ships --size 512 --sensors s1 --vessels 20
+
+  eoforge synth --out ambiguous --fusion-task --size 256 --seed 0
+
+--fusion-task writes instead a small scene whose classes each input alone
+confuses (Sentinel-2, Sentinel-1, aerial RGB and a 2.5 m nDSM; see
+docs/synth.md): only --size (at most 1024) and --seed apply.
 """
 
 
@@ -62,8 +69,19 @@ def synth(
             help="Vessels on open water per S1 image (0: none); labels in vectors/vessels.*."
         ),
     ] = 0,
+    fusion_task: Annotated[
+        bool,
+        typer.Option(
+            "--fusion-task",
+            help="Write the fusion task scene instead (inputs alone ambiguous; --size, --seed).",
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic scene (see ``eoforge synth --help``)."""
+    if fusion_task:
+        collection = generate_fusion_task(out, size, seed)
+        ui.result(f"wrote the fusion task scene to {out} (STAC: {collection})")
+        return
     with ui.progress(
         TextColumn("{task.description:<8}"),
         BarColumn(),

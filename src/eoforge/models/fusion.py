@@ -12,7 +12,12 @@ the groups level by level and decodes once:
 * ``fuse: gated`` weighs the groups per pixel by a softmax over gate logits
   computed from all groups' features and presence planes, absent groups
   excluded, and sums them (every group needs the same feature widths, which one
-  backbone for all groups gives).
+  backbone for all groups gives);
+* ``fuse: late`` decodes every group on its own (one U-Net decoder and head
+  per group, on its features brought to the reference scale) and averages the
+  groups' logits over the groups present in each sample, weighted by a softmax
+  of one learned weight per group (``late_weights: learned``, starting equal)
+  or equally (``late_weights: mean``).
 
 A group absent from a sample (no raster covers the footprint) arrives as zeros
 with ``present`` False; its features are zeroed, so it contributes nothing but
@@ -42,8 +47,9 @@ from eoforge.models.layers import pad_to_multiple
 from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec
 
-Fuse = Literal["concat", "gated"]
-FUSIONS = ("concat", "gated")
+Fuse = Literal["concat", "gated", "late"]
+FUSIONS = ("concat", "gated", "late")
+LATE_WEIGHTS = ("learned", "mean")
 FUSION_ARCHS = ("fusion_unet",)
 """Architectures taking several input groups (``data.inputs``)."""
 GATE_OFF = -1.0e4
@@ -102,6 +108,7 @@ class FusionUNet(nn.Module):
         spec: Model spec. ``options``: ``inputs`` (``{name: {bands, gsd}}``,
             filled from ``data.inputs``), ``reference`` (the group of the output
             grid; default the finest), ``fuse`` (``concat`` or ``gated``),
+            ``late_weights`` (``learned`` or ``mean``, late fusion only),
             ``modality_dropout`` (probability, training only), ``encoder_depth``
             (default 5) and ``decoder_channels`` (deep to shallow). ``backbone``
             is any smp encoder or ``tu-<timm model>``; each group's encoder
@@ -122,7 +129,13 @@ class FusionUNet(nn.Module):
             raise ConfigError(
                 f"model.options.fuse: unknown fusion {fuse!r}.", fix=f"use one of {FUSIONS}."
             )
-        self.fuse: Fuse = "gated" if fuse == "gated" else "concat"
+        self.fuse: Fuse = "gated" if fuse == "gated" else "late" if fuse == "late" else "concat"
+        late_weights = str(options.get("late_weights", "learned"))
+        if late_weights not in LATE_WEIGHTS:
+            raise ConfigError(
+                f"model.options.late_weights: unknown weighting {late_weights!r}.",
+                fix=f"use one of {LATE_WEIGHTS}.",
+            )
         self.dropout = float(options.get("modality_dropout", 0.0))
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(
@@ -149,6 +162,20 @@ class FusionUNet(nn.Module):
         else:
             fused = [sum(w[i] for w in widths.values()) + count for i in range(depth)]
         decoder = tuple(options.get("decoder_channels", DEFAULT_DECODER_CHANNELS))
+        if self.fuse == "late":
+            decoders = {name: UNetDecoder(widths[name], decoder) for name in self.names}
+            self.decoders = nn.ModuleDict(decoders)
+            self.heads = nn.ModuleDict(
+                {
+                    name: nn.Conv2d(decoders[name].out_channels, spec.num_classes, 3, padding=1)
+                    for name in self.names
+                }
+            )
+            # one logit per group; a fixed zero vector (equal weights) for `mean`
+            self.late_logits = nn.Parameter(
+                torch.zeros(count), requires_grad=late_weights == "learned"
+            )
+            return
         self.decoder = UNetDecoder(fused, decoder)
         self.head = nn.Conv2d(self.decoder.out_channels, spec.num_classes, 3, padding=1)
 
@@ -206,10 +233,33 @@ class FusionUNet(nn.Module):
                 pad = (0, padded_w // stride - size[1], 0, padded_h // stride - size[0])
                 levels.append(F.pad(scaled, pad) * on)
             pyramids.append(levels)
+        if self.fuse == "late":
+            return self._late(pyramids, flags)[..., :height, :width]
         fused = [self._fuse(i, [p[i] for p in pyramids], flags) for i in range(len(pyramids[0]))]
         decoded = self.decoder(fused)
         logits: torch.Tensor = self.head(decoded)
         return logits[..., :height, :width]
+
+    def _late(self, pyramids: list[list[torch.Tensor]], flags: torch.Tensor) -> torch.Tensor:
+        """Each group decoded alone; logits ``[B, K, h, w]`` averaged over the present groups.
+
+        The weights are a softmax of :attr:`late_logits` over the groups present
+        in each sample (an absent group weighs 0; a sample with no group gets 0).
+        """
+        weights = self.group_weights(flags > 0)  # [B, G]
+        out: torch.Tensor | None = None
+        for g, name in enumerate(self.names):
+            logits = self.heads[name](self.decoders[name](pyramids[g]))
+            term = weights[:, g].view(-1, 1, 1, 1) * logits
+            out = term if out is None else out + term
+        assert out is not None
+        return out
+
+    def group_weights(self, present: torch.Tensor) -> torch.Tensor:
+        """Late fusion's weight of each group ``[B, G]`` for presence flags ``[B, G]`` (bool)."""
+        flags = present.to(self.late_logits.dtype)
+        masked = torch.where(flags > 0, self.late_logits[None, :], torch.full_like(flags, GATE_OFF))
+        return torch.softmax(masked, dim=1) * flags
 
     def _fuse(self, level: int, features: list[torch.Tensor], flags: torch.Tensor) -> torch.Tensor:
         """Level ``level``: ``G`` maps ``[B, C, h, w]`` and presence ``[B, G]`` -> the fused map."""
@@ -229,7 +279,8 @@ class FusionUNet(nn.Module):
     "fusion_unet",
     ("segmentation",),
     "several input groups (data.inputs), one encoder each at its native resolution, features "
-    "fused (concat or gated) at the label grid's scale, one U-Net decoder; modality dropout",
+    "fused (concat or gated) at the label grid's scale, one U-Net decoder, or decoded per "
+    "group and their logits averaged (late); modality dropout",
 )
 def _fusion_unet(spec: ModelSpec) -> nn.Module:
     return FusionUNet(spec)
