@@ -44,6 +44,14 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         "model.location.bundle": "location",
     },
     "location_synth.yaml": {"data.embeddings": "emb"},  # tables of eoforge embed
+    **{  # scenes of eoforge synth --fusion-task (written by eval_fusion_ambiguous.py)
+        name: {"data.train.images": "train", "data.val.images": "val"}
+        for name in (
+            "fusion_ambiguous_synth.yaml",
+            "rgb_height_synth.yaml",
+            "dual_encoder_msi_sar_synth.yaml",
+        )
+    },
     "sr_synth_x4.yaml": {  # pairs written by bench_sr_synth.py
         **{f"data.train[{i}].{key}": f"train{i}_{key}" for i in range(2) for key in ("lr", "hr")},
         **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr")},
