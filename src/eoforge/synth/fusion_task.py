@@ -52,8 +52,9 @@ The world (on the 2.5 m grid, ``FINE`` pixels per 10 m pixel):
 * backscatter (sigma0 dB, VV / VH): water -22 / -28, forest -7.5 / -13,
   grassland and bare soil alike -11 / -18.5, wetland -5.5 / -15.5 (flooded
   vegetation: double bounce raises VV), building and paved alike -5 / -12;
-  +-0.8 dB per open-land cell and +-1 dB per urban block, +-1 dB of 200 m
-  texture on land, the incidence ramp of :mod:`eoforge.synth.render.sar`.
+  a uniform offset of standard deviation 0.8 dB per open-land cell (one law
+  for grassland, wetland and bare soil), +-1 dB of 200 m texture on land, and
+  the incidence ramp of :mod:`eoforge.synth.render.sar`.
 
 Sensors: Sentinel-2 L2A-like bands B02, B03, B04, B08, B11, B12 (uint16,
 reflectance = DN / 10000) are the 2.5 m reflectance averaged over each 10 m
