@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rasterio
 import torch
 from tests.experiment.helpers import write_config
 
@@ -14,6 +15,11 @@ from eoforge.experiment import load_config, train
 from eoforge.experiment.config import GeoData
 from eoforge.experiment.multi_input import group_normalization, multi_input_data
 from eoforge.models import load_bundle
+from eoforge.predict import TilingOptions
+from eoforge.predict.bundle import bundle_predictor
+from eoforge.predict.groups import pack_groups, scene_reads
+from eoforge.predict.runner import run
+from eoforge.predict.scenes import find_sources
 from eoforge.synth import generate_scene
 
 S2 = ["S2.B04", "S2.B08"]
@@ -105,3 +111,16 @@ def test_train_writes_a_bundle_recording_the_series(scene: Path, tmp_path: Path,
     }
     out = loaded.model(images, {"s2": torch.tensor([True])}, series)
     assert out.shape == (1, 4, 32, 32)
+    # the whole scene, tile by tile (every date of the footprint), as the packed grid predicts
+    [predicted] = run(result.bundle, scene, tmp_path / "out", tiling=TilingOptions(32, 8, 2, 64))
+    with rasterio.open(predicted.paths["classes"]) as ds:
+        classes = ds.read(1)
+    predictor, found = bundle_predictor(result.bundle)
+    reads = scene_reads(found, find_sources([scene]))
+    image, invalid = pack_groups(reads, predicted.grid)
+    assert image.shape == (3 * 3, 64, 64)  # 3 dates x (2 bands + day of year)
+    with torch.no_grad():
+        direct = predictor(torch.from_numpy(image)[None]).argmax(dim=1)[0].numpy()
+    assert classes.shape == (64, 64) and 0 < invalid.mean() < 0.5  # cloudy on every date
+    assert bool((classes[invalid] == 255).all()) and not bool((classes[~invalid] == 255).any())
+    assert float((classes == direct)[~invalid].mean()) > 0.95  # tiles vs one pass: borders

@@ -93,7 +93,7 @@ class SeriesSpec:
             cloud_band=None if not isinstance(clouds, dict) else str(clouds["band"]),
             cloud_values=(1, 2)
             if not isinstance(clouds, dict)
-            else tuple(int(v) for v in clouds["values"]),
+            else tuple(int(v) for v in clouds.get("values", (1, 2))),
             composite="median"
             if composite == "median"
             else "best_pixel"

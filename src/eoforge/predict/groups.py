@@ -14,8 +14,15 @@ per tile, so each group travels as channels of that tile, packed losslessly:
 
 :func:`fusion_predictor` unpacks a batch, standardises each group with its own
 statistics, marks a group absent in a tile where none of its pixels is valid, and
-runs the network. Tile sides and overlaps must be whole coarse pixels:
-:func:`check_tiles` says which sizes work.
+runs the network.
+
+A time-series group (``dates`` in the bundle's group, :mod:`eoforge.data.time_series`)
+is read per tile as in training (the dates covering the tile, ``T`` of them as the
+bundle fixes, clouds masked) and packed date after date, each date's ``C`` bands
+followed by one plane holding its day of year (NaN for padding): ``T (C + 1)``
+channels. A group with a composite is reduced per tile and packed as one date.
+Tile sides and overlaps must be whole coarse pixels: :func:`check_tiles` says
+which sizes work.
 """
 
 from __future__ import annotations
@@ -32,6 +39,13 @@ import torch.nn.functional as F
 from odc.geo.geobox import GeoBox
 
 from eoforge.data.multi_input import group_grid
+from eoforge.data.time_series import (
+    Acquisition,
+    SeriesSpec,
+    acquisitions,
+    composite,
+    read_series,
+)
 from eoforge.errors import ConfigError, OutsideSourcesError
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
@@ -52,6 +66,8 @@ class GroupRead:
         gsd: Pixel size of the group's grid, CRS units.
         ratio: Label-grid pixel size over the group's: ``r > 1`` a finer group
             (``r`` whole), ``1 / q`` a coarser one (``q`` whole), 1 the same.
+        series: The group's time series (None: one date).
+        dates: Its acquisitions in the scene (time series only).
     """
 
     name: str
@@ -59,6 +75,8 @@ class GroupRead:
     bands: tuple[str, ...]
     gsd: float
     ratio: float
+    series: SeriesSpec | None = None
+    dates: tuple[Acquisition, ...] = ()
 
     @property
     def finer(self) -> int:
@@ -71,9 +89,26 @@ class GroupRead:
         return round(1 / self.ratio) if self.ratio < 1 else 1
 
     @property
+    def planes(self) -> int:
+        """Channels of the group on its own grid: ``C``, or ``T (C + 1)`` for a series."""
+        return packed_planes(len(self.bands), self.series)
+
+    @property
     def channels(self) -> int:
         """Channels the group takes in a packed tile."""
-        return len(self.bands) * self.finer**2
+        return self.planes * self.finer**2
+
+
+def packed_planes(bands: int, series: SeriesSpec | None) -> int:
+    """Channels of a group on its own grid: ``bands``, or ``T (bands + 1)`` for a series."""
+    if series is None or series.composite is not None:
+        return bands
+    return series.length * (bands + 1)
+
+
+def group_series(group: Mapping[str, Any]) -> SeriesSpec | None:
+    """The time series of a bundle's group (``dates`` set), or None."""
+    return None if group.get("dates") is None else SeriesSpec.from_dict(dict(group))
 
 
 def _whole(value: float) -> bool:
@@ -116,11 +151,14 @@ def group_reads(
                 f"than the label grid ({ref_gsd:g}); whole scenes cannot be tiled for it yet.",
                 fix="train with group pixel sizes that divide one another (e.g. 10 and 20).",
             )
-    reads = [
-        GroupRead(n, tuple(sources.get(n, ())), tuple(g["bands"]), gsd, ref_gsd / gsd)
-        for n, g in inputs.items()
-        for gsd in [float(g["gsd"])]
-    ]
+    reads = []
+    for name, group in inputs.items():
+        gsd, held = float(group["gsd"]), tuple(sources.get(name, ()))
+        series = group_series(group)
+        dates = () if series is None or not held else tuple(acquisitions(held, series, name))
+        reads.append(
+            GroupRead(name, held, tuple(group["bands"]), gsd, ref_gsd / gsd, series, dates)
+        )
     if not any(r.sources for r in reads):
         wanted = {n: list(g["bands"]) for n, g in inputs.items()}
         raise ConfigError(
@@ -184,11 +222,15 @@ def pack_groups(
         try:
             if not group.sources:  # the scene lacks the group: absent, as in training
                 raise OutsideSourcesError("no sources")
-            values, valid = read(list(group.sources), own, list(group.bands), fill=float("nan"))
+            if group.series is not None:
+                values, valid = _read_series(group, own)
+            else:
+                values, valid = read(list(group.sources), own, list(group.bands), fill=float("nan"))
         except OutsideSourcesError:
-            values = np.full((len(group.bands), own.shape.y, own.shape.x), np.nan, np.float32)
+            values = np.full((group.planes, own.shape.y, own.shape.x), np.nan, np.float32)
             valid = np.zeros((own.shape.y, own.shape.x), bool)
-        values[:, ~valid] = np.nan
+        if group.series is None:
+            values[:, ~valid] = np.nan
         q, r = group.coarser, group.finer
         if q > 1:
             values = np.repeat(np.repeat(values, q, axis=1), q, axis=2)
@@ -200,6 +242,40 @@ def pack_groups(
         parts.append(values)
         valid_any |= valid
     return np.concatenate(parts).astype(np.float32, copy=False), ~valid_any
+
+
+def _read_series(
+    group: GroupRead, grid: GeoBox
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
+    """A series group over ``grid``: ``T (C + 1)`` planes (NaN: invalid), or its composite."""
+    assert group.series is not None
+    nan = float("nan")
+    series = read_series(
+        group.sources, group.bands, grid, group.series, fill=nan, found=group.dates
+    )
+    if group.series.composite is not None:
+        image, valid = composite(series, group.series.composite, fill=nan)
+        return image.numpy(), valid.numpy()
+    days = torch.where(series["date_mask"], series["doy"], torch.full_like(series["doy"], nan))
+    planes = days[:, None, None, None].expand(-1, 1, *series["image"].shape[-2:])
+    packed = torch.cat([series["image"], planes], dim=1).flatten(0, 1)
+    return packed.numpy(), series["valid"].any(dim=0).numpy()
+
+
+def unpack_series(
+    part: torch.Tensor, bands: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A packed series ``[B, T (C + 1), H, W]`` -> ``(x [B, T, C, H, W], doy [B, T], valid)``.
+
+    ``valid`` ``[B, T, H, W]``: every band finite on a real date (its day-of-year
+    plane finite).
+    """
+    x = part.view(part.shape[0], -1, bands + 1, *part.shape[-2:])
+    values, days = x[:, :, :bands], x[:, :, bands]
+    real = torch.isfinite(days).flatten(2).any(dim=2)
+    doy = torch.nan_to_num(days, nan=-1.0).flatten(2).amax(dim=2).clamp_min(0.0)
+    valid = torch.isfinite(values).all(dim=2) & real[..., None, None]
+    return values, doy, valid
 
 
 def unpack_groups(
@@ -243,7 +319,12 @@ def fusion_predictor(loaded: LoadedBundle) -> TensorPredictor:
     assert found is not None
     inputs, reference = found
     ref_gsd = float(inputs[reference]["gsd"])
-    layout = [(n, len(g["bands"]), ref_gsd / float(g["gsd"])) for n, g in inputs.items()]
+    layout = [
+        (n, packed_planes(len(g["bands"]), group_series(g)), ref_gsd / float(g["gsd"]))
+        for n, g in inputs.items()
+    ]
+    bands = {n: len(g["bands"]) for n, g in inputs.items()}
+    dated = {n for n, g in inputs.items() if packed_planes(1, group_series(g)) > 1}
     model = loaded.model.eval()
     mean = torch.tensor(loaded.bundle.normalization.mean, dtype=torch.float32)
     std = torch.tensor(loaded.bundle.normalization.std, dtype=torch.float32)
@@ -252,8 +333,20 @@ def fusion_predictor(loaded: LoadedBundle) -> TensorPredictor:
         groups = unpack_groups(images, layout)
         standard: dict[str, torch.Tensor] = {}
         present: dict[str, torch.Tensor] = {}
+        series: dict[str, dict[str, torch.Tensor]] = {}
         start = 0
-        for name, count, _ in layout:
+        for name, _, _ in layout:
+            count = bands[name]
+            if name in dated:
+                x, doy, ok = unpack_series(groups[name], count)
+                m = mean[start : start + count].view(1, 1, -1, 1, 1).to(x.device)
+                s = std[start : start + count].view(1, 1, -1, 1, 1).to(x.device)
+                zero = torch.zeros((), device=x.device)
+                standard[name] = torch.where(ok[:, :, None], (x - m) / s, zero)
+                series[name] = {"doy": doy, "valid": ok}
+                present[name] = ok.flatten(1).any(dim=1)
+                start += count
+                continue
             x = groups[name]
             valid = torch.isfinite(x).all(dim=1, keepdim=True)
             m = mean[start : start + count].view(1, -1, 1, 1).to(x.device)
@@ -261,7 +354,9 @@ def fusion_predictor(loaded: LoadedBundle) -> TensorPredictor:
             standard[name] = torch.where(valid, (x - m) / s, torch.zeros((), device=x.device))
             present[name] = valid.flatten(1).any(dim=1)
             start += count
-        logits: torch.Tensor = model(standard, present)
+        logits: torch.Tensor = (
+            model(standard, present, series) if series else model(standard, present)
+        )
         return torch.softmax(logits, dim=1)
 
     return predict

@@ -160,7 +160,7 @@ def run(
         tiling = scaled_tiling(spec.scaling.up)
     guide = _reference(model, reference)
     target = output_grid(Path(grid)) if isinstance(grid, (str, os.PathLike)) else grid
-    stack = dates == 0  # a multi-frame model: every revisit of a footprint
+    stack = dates == 0  # a multi-frame or time-series model: every date of a footprint
     found = _scenes(scenes, bands, dates)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -177,18 +177,19 @@ def run(
             if progress is not None:
                 progress(name, done, total)
 
+        groups = _group_reads(model, scene)
         paths = predict_scene(
             model,
             scene.dates[0],
             scene_grid,
             bands,
             stem,
-            groups=_group_reads(model, scene),
+            groups=groups,
             spec=scene_spec,
             options=tiling,
             run=run,
             second=scene.dates[1] if len(scene.dates) > 1 and not stack else None,
-            revisits=scene.dates[1:] if stack else (),
+            revisits=scene.dates[1:] if stack and not groups else (),
             reference=guide,
             progress=report,
             masks=() if masks is None else match_masks(scene.dates, _given(scenes), masks),
@@ -221,14 +222,15 @@ def _group_reads(model: Model, scene: Scene) -> list[GroupRead]:
     """Each input group's rasters in the scene, for a bundle trained on groups; else none.
 
     The scene grid is then the label grid (the bundle's GSD), which the groups' grids
-    share footprints with (:mod:`.groups`).
+    share footprints with (:mod:`.groups`). A bundle with a time-series group gets
+    every date of the footprint.
     """
     if not isinstance(model, BundleModel):
         return []
     loaded = model.load()
     if len(loaded) != 1 or bundle_groups(loaded[0]) is None:
         return []
-    return scene_reads(loaded[0], scene.dates[0])
+    return scene_reads(loaded[0], [s for date in scene.dates for s in date])
 
 
 def _resolve(
@@ -272,6 +274,9 @@ def _resolve(
     dates = 2 if info.task == "change" else 1
     if info.task == "super_resolution" and "frames" in info.model.options:
         dates = 0  # multi-frame: all dates of a footprint (see _scenes)
+    found = bundle_groups(loaded[0])
+    if found is not None and any(g.get("dates") is not None for g in found[0].values()):
+        dates = 0  # a time-series input group: all dates of a footprint
     return model, list(bands or model.bands(loaded)), spec, info.gsd, dates, info.patch_size
 
 

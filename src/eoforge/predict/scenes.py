@@ -83,15 +83,26 @@ def _degree_grid(grid: GeoBox, gsd: float) -> GeoBox:
     return make_grid((height, width), Affine(dx, 0, b.left, 0, -dy, b.top), grid.crs)
 
 
+STAC_IN_FOLDER = Path("stac") / "collection.json"
+"""Where a synthetic scene folder keeps its STAC catalog."""
+
+
 def find_sources(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
 ) -> list[RasterSource]:
-    """Every image source under ``paths`` (files, folders, STAC JSON)."""
+    """Every image source under ``paths`` (files, folders, STAC JSON).
+
+    A folder holding ``stac/collection.json`` (an ``eoforge synth`` scene) is read
+    through that catalog, so its sources carry their acquisition times (time-series
+    bundles order and match dates by them).
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     found: list[RasterSource] = []
     for item in paths:
         path = Path(item)
+        if path.is_dir() and (path / STAC_IN_FOLDER).is_file():
+            path = path / STAC_IN_FOLDER
         if path.suffix.lower() == ".json":
             found.extend(Catalog.from_stac(path).sources(kind="image"))
         else:
