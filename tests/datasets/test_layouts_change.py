@@ -230,7 +230,7 @@ def test_oscd_split_list_naming_a_missing_city_names_it(tmp_path: Path) -> None:
 
 def test_bright_links_pre_post_and_target_per_split(tmp_path: Path) -> None:
     _, done = _prepare("bright", tmp_path)
-    assert not done.config  # not trainable yet: no data section
+    assert done.config["kind"] == "group_chips"  # pre/ and post/ as two input groups
     train, val, test = (s.path for s in done.splits)
     for kind in ("pre", "post", "target"):
         assert sorted(p.name for p in (train / kind).iterdir()) == [

@@ -19,6 +19,7 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         "data.val_masks": "val/masks",
     },
     "levir_cd.yaml": {"data.root": "train", "data.val_root": "val"},
+    "bright.yaml": {"data.root": "train", "data.val_root": "val"},
     "bigearthnet_multilabel.yaml": {"data.root_s2": "train", "data.val_root_s2": "val"},
     "scene_classification.yaml": {"data.root": "train", "data.val_root": "val"},
     "detect_synth_vhr.yaml": {"data.root": "train", "data.val_root": "val"},

@@ -40,7 +40,9 @@ Family = Literal[
 ]
 """The eoforge task family (``task.kind`` of an experiment config) that trains a dataset."""
 
-DataKind = Literal["class_folder", "image_mask", "change_triplet", "bigearthnet", "objects", "geo"]
+DataKind = Literal[
+    "class_folder", "image_mask", "change_triplet", "group_chips", "bigearthnet", "objects", "geo"
+]
 """The experiment config's ``data.kind`` that reads a prepared dataset."""
 
 

@@ -36,8 +36,12 @@ from eoforge import __version__
 from eoforge.datasets.download import dataset_dir, not_downloaded
 from eoforge.datasets.entry import DatasetEntry
 from eoforge.datasets.layouts import PARSERS, SplitSummary, Step
+from eoforge.datasets.layouts.change import BRIGHT_GROUPS
 from eoforge.datasets.layouts.detection import xview3_geo_split
 from eoforge.datasets.layouts.objects import SAR_PARTNERS
+
+GROUP_FOLDERS = {"bright": BRIGHT_GROUPS}
+"""Layout -> the input groups (folder and bands) of its prepared ``group_chips`` splits."""
 
 MANIFEST = "eoforge_splits.json"
 """Name of the split manifest in the dataset folder."""
@@ -108,11 +112,20 @@ def data_config(entry: DatasetEntry, splits: Iterable[SplitSummary]) -> dict[str
             val=None if val is None else xview3_geo_split(Path(val)),
             classes=[{"name": c.name} for c in entry.classes],
         )
+    elif kind == "group_chips":  # one folder per input group (BRIGHT: pre/ optical, post/ SAR)
+        config.update(
+            root=train,
+            val_root=val,
+            inputs=GROUP_FOLDERS[entry.layout],
+            label="target",
+            gsd=entry.gsd,
+            classes=[{"name": c.name, "color": c.color} for c in entry.classes],
+        )
     elif kind == "bigearthnet":
         config.update(root_s2=train, val_root_s2=val, num_classes=len(entry.classes))
         if train is not None and (Path(train).parent / "s1").is_dir():  # v2.0: S1 partners
             config.update(root_s1=str(Path(train).parent / "s1"))
-    if kind != "bigearthnet" and entry.bands:
+    if kind not in ("bigearthnet", "group_chips") and entry.bands:
         config.setdefault("bands", list(entry.bands))
     return {k: v for k, v in config.items() if v is not None}
 

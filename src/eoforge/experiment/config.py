@@ -870,6 +870,65 @@ class ChangeTripletData(ChipData):
         return self
 
 
+class ChipInputGroup(Section):
+    """One input group of ``group_chips`` data: the split's sub-folder holding it, its bands.
+
+    Attributes:
+        folder: Sub-folder of each split folder (e.g. ``pre``).
+        bands: Names of its images' bands, file order (e.g. ``[RGB.red, RGB.green, RGB.blue]``).
+    """
+
+    folder: str = Field(min_length=1)
+    bands: list[BandName] = Field(min_length=1)
+
+
+class GroupChipsData(DataCommon):
+    """Places stored as same-named images, one folder per input group, with a class mask.
+
+    For datasets whose dates come from different sensors on one pixel grid, e.g.
+    BRIGHT: ``pre/`` optical RGB before the event, ``post/`` one SAR band after
+    it, ``target/`` building damage (:mod:`eoforge.data.group_chips`). Trained
+    with a multi-input network (``fusion_unet``: one encoder per group).
+
+    Attributes:
+        root: The training split folder.
+        val_root: The validation split folder; None holds out ``val_fraction``
+            of the training places.
+        inputs: Input groups by name, in model order: sub-folder and bands.
+        label: Sub-folder of the class masks (class ids ``0..K-1`` in list
+            order of ``classes``; other values never count).
+        gsd: Pixel size recorded for every group in the bundle (images are
+            read at their own pixels, never resampled).
+        patch_size: Side of the random training crop (pixels); validation
+            reads whole images (all of one size per batch).
+    """
+
+    kind: Literal["group_chips"]
+    root: ExistingPath
+    val_root: ExistingPath | None = None
+    inputs: dict[str, ChipInputGroup] = Field(min_length=1)
+    label: str = "target"
+    gsd: float = Field(default=1.0, gt=0)
+    patch_size: int = Field(default=256, ge=16)
+
+    @model_validator(mode="after")
+    def _groups_and_classes(self) -> Self:
+        if not self.classes:
+            raise ValueError("group_chips data needs classes: one name per mask value 0, 1, ...")
+        for name in self.inputs:
+            if not GROUP_NAME.match(name):
+                raise ValueError(
+                    f"data.inputs: group name {name!r} must start with a letter and hold only "
+                    "letters, digits and '_' (it names model parts)"
+                )
+        folders = [g.folder for g in self.inputs.values()]
+        if len(set(folders)) != len(folders) or self.label in folders:
+            raise ValueError(
+                f"data.inputs folders {folders} and label {self.label!r} must all differ"
+            )
+        return self
+
+
 class BigEarthNetData(DataCommon):
     """BigEarthNet patches: Sentinel-2 bands by name, Sentinel-1 as extra input.
 
@@ -1146,6 +1205,7 @@ DataConfig = Annotated[
     | ClassFolderData
     | ImageMaskData
     | ChangeTripletData
+    | GroupChipsData
     | BigEarthNetData
     | ObjectsData
     | CaptionData

@@ -38,6 +38,7 @@ TASKS_OF_DATA = {
     "class_folder": ("classification",),
     "image_mask": ("segmentation",),
     "change_triplet": ("change",),
+    "group_chips": ("segmentation",),
     "bigearthnet": ("multilabel", "pretrain"),
     "objects": ("detection", "oriented_detection"),
     "captions": ("image_text",),
@@ -243,7 +244,9 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
 
 def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
     """``data.inputs`` goes with a multi-input architecture and segmentation, and back."""
-    groups = config.data.kind == "geo" and config.data.inputs is not None
+    groups = config.data.kind == "group_chips" or (
+        config.data.kind == "geo" and config.data.inputs is not None
+    )
     fusion = config.model.arch in (*FUSION_ARCHS, *TEMPORAL_ARCHS)
     if fusion and not groups:
         raise ConfigError(
@@ -274,7 +277,7 @@ def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
             fix=f"use a multi-input architecture ({', '.join(FUSION_ARCHS)}), or list the bands "
             "in data.bands instead of data.inputs.",
         )
-    if groups:
+    if groups and config.data.kind == "geo":
         _check_series_arch(config, file)
 
 

@@ -31,13 +31,14 @@ from torch import nn
 
 from eoforge.data.sr_pairs import band_stats
 from eoforge.errors import ConfigError
-from eoforge.experiment.config import ExperimentConfig, GeoData
+from eoforge.experiment.config import ExperimentConfig, GeoData, GroupChipsData
 from eoforge.experiment.data import SKIPPED_LOG, ExperimentData, build_data
 from eoforge.experiment.datamodule import ExperimentDataModule
 from eoforge.experiment.export import export_bundle, fold_target_scale, write_config
 from eoforge.experiment.fields import FIELD_TASK
 from eoforge.experiment.fields import OUTPUTS as FIELD_OUTPUTS
 from eoforge.experiment.forest import fit_forest
+from eoforge.experiment.group_chips import group_chips_data
 from eoforge.experiment.image_text import (
     caption_data,
     export_image_text,
@@ -410,6 +411,8 @@ def _train(
     elif is_multi_input(config.data):
         assert isinstance(config.data, GeoData)
         data = multi_input_data(config, config.data, run_dir)
+    elif isinstance(config.data, GroupChipsData):
+        data = group_chips_data(config, config.data)
     else:
         data = build_data(config, run_dir)
     spec = model_spec(config, data)

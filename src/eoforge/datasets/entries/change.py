@@ -211,14 +211,10 @@ BRIGHT = DatasetEntry(
     name="bright",
     title="BRIGHT building damage (optical pre-event, SAR post-event; DFC 2025 track 2)",
     task="change",
-    family=None,
-    data_kind=None,
-    trainable=False,
-    later=(
-        "several sensors and dates in one model: the pre-event image is optical RGB and the "
-        "post-event image single-band SAR, which change_triplet cannot pair"
-    ),
-    bands=RGB,
+    family="segmentation",
+    data_kind="group_chips",
+    trainable=True,
+    bands=(*RGB, "XSAR.amplitude"),
     gsd=0.5,
     licence=(
         "labels follow the optical images' licence: CC BY-NC 4.0 (Maxar Open Data) except "
@@ -256,10 +252,11 @@ BRIGHT = DatasetEntry(
     ),
     notes=(
         "1024x1024 GeoTIFF pairs at 0.3-1 m: pre-event optical RGB (Maxar, NAIP, NOAA, IGN), "
-        "post-event single-band SAR (Capella, Umbra; no eoforge sensor yet, so bands lists "
-        "the pre-event image only), building damage targets 0-3. TorchGeo's mirror of the "
-        "contest archive with the split lists added. Prepare links <split>/pre/<id>.tif, "
-        "<split>/post/<id>.tif and <split>/target/<id>.tif (no target/ in test). Class "
+        "post-event single-band SAR (Capella, Umbra: band XSAR.amplitude), building damage "
+        "targets 0-3. TorchGeo's mirror of the contest archive with the split lists added. "
+        "Prepare links <split>/pre/<id>.tif, <split>/post/<id>.tif and <split>/target/<id>.tif "
+        "(no target/ in test), read by data.kind group_chips as two input groups (pre: RGB, "
+        "post: the SAR band) with background as class 0 (configs/bright.yaml). Class "
         "colours are TorchGeo's display colours."
     ),
 )

@@ -346,6 +346,13 @@ def _oscd(entry: DatasetEntry, folder: Path, out: Path, step: Step | None) -> Pa
     return Parsed(summaries, "pixels", unassigned=len(found - listed))
 
 
+BRIGHT_GROUPS = {
+    "pre": {"folder": "pre", "bands": ["RGB.red", "RGB.green", "RGB.blue"]},
+    "post": {"folder": "post", "bands": ["XSAR.amplitude"]},
+}
+"""BRIGHT's input groups as ``data.kind: group_chips`` reads the prepared splits: optical RGB
+before the event, one X-band SAR amplitude band (Capella, Umbra) after it."""
+
 BRIGHT_SPLITS = {
     "train": ("train_setlevel.txt", "train"),
     "val": ("holdout_setlevel.txt", "train"),
