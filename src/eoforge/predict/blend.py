@@ -6,6 +6,8 @@ where a network sees the least context, count least.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import numpy.typing as npt
 
@@ -34,6 +36,13 @@ def ramp(length: int, overlap: int) -> FloatArray:
     return weights
 
 
+@lru_cache(maxsize=8)
 def tile_weights(height: int, width: int, overlap: int) -> FloatArray:
-    """2-D weights ``[height, width]``: the outer product of two :func:`ramp`s."""
-    return np.outer(ramp(height, overlap), ramp(width, overlap)).astype(np.float32)
+    """2-D weights ``[height, width]``: the outer product of two :func:`ramp`s.
+
+    A scene's tiles come in a few sizes: the weights of each are computed once and
+    shared (read-only).
+    """
+    weights = np.outer(ramp(height, overlap), ramp(width, overlap))
+    weights.flags.writeable = False
+    return weights

@@ -217,7 +217,8 @@ class OutputSpec(OutputKind[Partial]):
             region = state.sums[:, row - r0 : row - r0 + h, col - c0 : col - c0 + w]
             region[:k] += v * weights
             region[k] += weights
-            region[k + 1] += self._invalid(item.invalid)
+            if item.invalid.any():  # most tiles have no invalid pixel: nothing to count
+                region[k + 1] += self._invalid(item.invalid)
 
     def _invalid(self, invalid: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
         """The input's invalid mask on output pixels."""
@@ -385,7 +386,7 @@ def finalize(partial: FloatArray, spec: OutputSpec) -> dict[str, npt.NDArray[np.
     bad = (partial[k + 1] > 0) | ~(partial[k] > 0) | ~np.isfinite(scores).all(axis=0)
     if spec.kind == "values":
         scores[:, bad] = np.nan
-        return {"values": scores.astype(np.float32)}
+        return {"values": scores.astype(np.float32, copy=False)}
     ids = np.array([c.id for c in spec.classes], np.uint8)
     safe = np.nan_to_num(scores, nan=-np.inf)
     best = safe.argmax(axis=0)
