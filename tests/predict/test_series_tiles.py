@@ -60,3 +60,21 @@ def test_a_series_group_packs_dates_and_days_and_unpacks_them_exactly(tmp_path: 
     assert torch.equal(
         values[0][both.expand_as(values[0])], expected["image"][both.expand_as(values[0])]
     )
+
+
+def test_a_composite_group_packs_one_image_per_tile(tmp_path: Path) -> None:
+    sources = [_date(tmp_path, 3, 100.0, 4), _date(tmp_path, 6, 200.0, 0)]
+    group = {
+        "bands": ["S2.B04"],
+        "gsd": 10.0,
+        "dates": 2,
+        "clouds": {"band": "cloudmask", "values": [1]},
+        "composite": "best_pixel",
+    }
+    [reads] = group_reads({"s2": group}, "s2", {"s2": sources})
+    assert reads.channels == 1
+    image, invalid = pack_groups([reads], make_grid((16, 16), from_origin(X0, Y0, 10, 10), CRS))
+    cols = np.indices((16, 16))[1]
+    # days 61 and 153, middle 107: a tie broken to the earlier (March), June where March is cloudy
+    assert image.shape == (1, 16, 16) and not bool(invalid.any())
+    assert np.array_equal(image[0], np.where(cols < 4, 200.0, 100.0) + cols)
