@@ -45,6 +45,12 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         "model.location.bundle": "location",
     },
     "location_synth.yaml": {"data.embeddings": "emb"},  # tables of eoforge embed
+    "field_boundaries_synth.yaml": {  # scenes written by eval_field_boundaries.py
+        "data.train.images": "train",
+        "data.train.label.path": "train_fields",
+        "data.val.images": "val",
+        "data.val.label.path": "val_fields",
+    },
     **{  # scenes of eoforge synth --fusion-task (written by eval_fusion_ambiguous.py)
         name: {"data.train.images": "train", "data.val.images": "val"}
         for name in (
