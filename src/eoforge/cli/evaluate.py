@@ -86,6 +86,13 @@ Reference-guided bundles (sr_reference) also read --reference, an image of
 the place at another date on any grid (read on the output grid, as eoforge
 predict does); the report names it.
 
+Bundles trained on input groups (data.inputs, fusion_unet) are scored on a
+scene folder predicted whole, each group read per tile on its own grid as
+eoforge predict reads it, against the scene's label layer (or --labels, a
+label raster with the values training mapped): confusion matrix, IoU per
+class, accuracy, mIoU, kappa. A group whose bands the scene lacks is absent
+from every tile; the run is then degraded and the output says so.
+
 Map form (PREDICTION.tif REFERENCE): when the first argument is a raster
 file, the single-band prediction (a class map from eoforge predict, or
 values with --regression) is scored against REFERENCE, a label raster in
@@ -99,6 +106,8 @@ Examples:
   eoforge synth --out scenes/unseen --size 512 --sensors s2 --dates 1 --clouds 0 --seed 7
 
   eoforge evaluate runs/landcover/bundle scenes/unseen
+
+  eoforge evaluate runs/fusion_s1s2/bundle scenes/unseen_s2_s1 --out fusion-metrics.json
 
   eoforge evaluate runs/levir/bundle configs/levir_cd.yaml --out levir-metrics.json
 
@@ -176,6 +185,14 @@ def evaluate(
     field: Annotated[
         str | None,
         typer.Option("--field", help="Attribute of a vector reference holding the labels."),
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="Bundles trained on input groups, on a scene folder: score against this "
+            "label raster (values as in training) instead of the scene's own labels.",
+        ),
     ] = None,
     regression: Annotated[
         bool, typer.Option("--regression", help="Score values (MAE, RMSE, bias, R²).")
@@ -315,6 +332,13 @@ def evaluate(
             "scored on its input).",
             fix="add --target TARGET.tif, or drop --reference.",
         )
+    if labels is not None and (
+        target is not None or zero_shot or retrieval or probe is not None or _is_map(first)
+    ):
+        raise ConfigError(
+            "--labels goes with a bundle trained on input groups, scored on a scene folder.",
+            fix="drop --labels (a predicted map takes its reference as the second argument).",
+        )
     if _bundle_task(first) == "field_boundaries":
         if masks is not None or reference is not None:
             raise ConfigError(
@@ -396,6 +420,7 @@ def evaluate(
         "test" if split == "test" else "val",
         4 if examples is None else examples,
         0.3 if score_threshold is None else score_threshold,
+        labels,
     )
 
 
@@ -505,13 +530,20 @@ def _evaluate_bundle(
     split: Literal["val", "test"],
     examples: int,
     score_threshold: float,
+    labels: Path | None = None,
 ) -> None:
     # Deferred for the CLI's start-up time: experiments import PyTorch and Lightning (seconds).
     from eoforge.experiment.evaluate import evaluate as run_evaluation
 
     target = out if out is not None else bundle.parent / "evaluation.json"
     metrics = run_evaluation(
-        bundle, data, target, split=split, examples=examples, score_threshold=score_threshold
+        bundle,
+        data,
+        target,
+        split=split,
+        examples=examples,
+        score_threshold=score_threshold,
+        labels=labels,
     )
     console = Console()
     table = Table(title=f"{bundle} on {data} ({split})")
@@ -520,6 +552,13 @@ def _evaluate_bundle(
     for name, value in metrics.items():
         table.add_row(name, f"{value:.4f}")
     console.print(table)
+    absent = json.loads(target.read_text()).get("absent_groups")
+    if absent:
+        console.print(
+            f"degraded run: input group(s) {', '.join(absent)} absent from the scene "
+            "(predicted without them, as where no raster covered them in training)",
+            soft_wrap=True,
+        )
     console.print(f"wrote {target}", soft_wrap=True)
     for extra in _detectionexpand(target):
         console.print(f"wrote {extra}", soft_wrap=True)

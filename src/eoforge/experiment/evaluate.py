@@ -28,6 +28,7 @@ from eoforge.data.detection import DetectionChipDataset
 from eoforge.errors import ConfigError, MissingFileError
 from eoforge.evaluate.detection_outputs import write_detection_outputs
 from eoforge.experiment.data import ExperimentData, build_data
+from eoforge.experiment.evaluate_groups import evaluate_group_scene, is_group_bundle
 from eoforge.experiment.export import CONFIG_FILE
 from eoforge.experiment.loading import read_yaml, validate_config
 from eoforge.experiment.scoring import score
@@ -160,6 +161,7 @@ def evaluate(
     split: Literal["val", "test"] = "val",
     examples: int = 4,
     score_threshold: float = 0.3,
+    labels: str | PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Score a bundle on a dataset and write the metrics as JSON.
 
@@ -178,6 +180,13 @@ def evaluate(
             (those with the most objects; 0 for none).
         score_threshold: Detection bundles: least score of a drawn prediction and
             the operating point of the per-class precision and recall.
+        labels: Bundles trained on input groups: a label raster to score the scene
+            folder against instead of its own label layer.
+
+    Bundles trained on input groups (``data.inputs``) are scored on a scene folder
+    predicted whole through the engine, each group read per tile on its own grid
+    (:mod:`eoforge.experiment.evaluate_groups`); a group the scene lacks is absent
+    from every tile and the report says the run is degraded.
 
     Returns:
         ``{metric: value}`` (``"miou"``, ``"accuracy"``, ``"loss"``...).
@@ -193,6 +202,15 @@ def evaluate(
             "on its frozen features.",
             path=folder,
             fix="pass --probe knn, linear or finetune (eoforge.evaluate.probe_run.run_probe).",
+        )
+    target = Path(out) if out is not None else folder.parent / "evaluation.json"
+    if is_group_bundle(loaded):
+        return _group_scene(folder, data, target, split, labels)
+    if labels is not None:
+        raise ConfigError(
+            "--labels goes with bundles trained on input groups, scored on a scene folder.",
+            path=folder,
+            fix="drop --labels: this bundle is scored on the labels its data describes.",
         )
     dataset, raw, described = evaluation_data(folder, data)
     task = evaluation_task(loaded, raw, dataset)
@@ -215,7 +233,6 @@ def evaluate(
     if detector is not None:
         detector.keep_detections = True
     metrics = score(task, loader, progress=progress)
-    target = Path(out) if out is not None else folder.parent / "evaluation.json"
     report: dict[str, Any] = {
         "bundle": str(folder),
         "data": described,
@@ -239,6 +256,31 @@ def evaluate(
         )
     write_json(target, report)
     return metrics
+
+
+def _group_scene(
+    folder: Path,
+    data: DataSpec,
+    target: Path,
+    split: str,
+    labels: str | PathLike[str] | None,
+) -> dict[str, Any]:
+    """A multi-input bundle scored on a scene folder (see :func:`evaluate`).
+
+    Raises:
+        ConfigError: DATA is not a scene folder, or a test split was asked for.
+    """
+    scene = Path(data) if not isinstance(data, dict) else None
+    if scene is None or not scene.is_dir() or split != "val":
+        raise ConfigError(
+            "a bundle trained on input groups is scored on a scene folder, predicted whole "
+            "(each group read per tile); config files and splits are not scored for it yet.",
+            path=folder,
+            fix="pass a scene folder holding the groups' rasters and a label layer: "
+            "eoforge evaluate BUNDLE SCENE [--labels LABELS.tif].",
+        )
+    report = evaluate_group_scene(folder, scene, training_config(folder), target, labels=labels)
+    return {k: v for k, v in report["metrics"].items() if v is not None}
 
 
 def _chip(
