@@ -91,6 +91,11 @@ class MetadataError(EoforgeError):
     """Product metadata (MTL, MTD, STAC) is missing a field or malformed."""
 
 
+class RadiometryError(EoforgeError):
+    """Pixel values are not the physical quantity an operation needs (e.g. dB given where
+    linear SAR intensity is needed)."""
+
+
 class CatalogError(EoforgeError):
     """A catalog cannot be built, loaded or queried as asked."""
 
