@@ -35,6 +35,7 @@ from shapely.geometry.base import BaseGeometry
 
 from eoforge.data.windows import grid_geometry, reproject_geometry
 from eoforge.errors import ConfigError, OutsideSourcesError
+from eoforge.io.handles import FileStamp, file_stamp
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
 
@@ -175,9 +176,24 @@ def covering(found: Sequence[Acquisition], grid: GeoBox) -> list[Acquisition]:
     return kept
 
 
+_OUTLINES: dict[tuple[tuple[str, ...], FileStamp, str], BaseGeometry] = {}
+"""A raster's outline in a CRS, per process: every footprint of a sampler tests the same
+rasters in the same CRS, and reprojecting the outline (densified) cost more than the read."""
+
+
 def _meets(source: RasterSource, grid: GeoBox, area: BaseGeometry) -> bool:
-    own = source.grid()
-    outline = reproject_geometry(grid_geometry(own), own, grid)
+    key = (
+        tuple(source.paths),
+        file_stamp(source.paths[0]) if source.paths else None,
+        str(grid.crs),
+    )
+    outline = _OUTLINES.get(key)
+    if outline is None:
+        own = source.grid()
+        outline = reproject_geometry(grid_geometry(own), own, grid)
+        if len(_OUTLINES) > 4096:  # bounded: many collections in one long process
+            _OUTLINES.clear()
+        _OUTLINES[key] = outline
     return bool(outline.intersects(area))
 
 
