@@ -13,14 +13,13 @@ import torch
 from affine import Affine
 from odc.geo.geobox import GeoBox
 from shapely.geometry import box
-from tests.helpers import write_tif
+from tests.helpers import run_cli, write_tif
 
 from eoforge.errors import ConfigError
 from eoforge.evaluate.field_objects import score_fields
 from eoforge.evaluate.field_scene import evaluate_field_scene
 from eoforge.io.vector.fields import number_fields, rasterize_fields
 from eoforge.models import Bundle, ModelSpec, Normalization, build_model, save_bundle
-from eoforge.predict import run
 from eoforge.predict.fields import FieldPolygonOptions, field_instances, field_polygons
 from eoforge.transforms.field_targets import field_targets
 
@@ -115,7 +114,8 @@ def test_min_area_and_bad_rasters(tmp_path: Path) -> None:
         field_polygons(single, tmp_path / "x.parquet")
 
 
-def test_a_field_bundle_writes_maps_then_polygons_and_is_scored(tmp_path: Path) -> None:
+def untrained_bundle(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A tiny untrained field bundle, a two-band scene of the tiled fields, their polygons."""
     torch.manual_seed(0)
     bands = ["S2.B04", "S2.B08"]
     maps = perfect_maps()
@@ -129,32 +129,48 @@ def test_a_field_bundle_writes_maps_then_polygons_and_is_scored(tmp_path: Path) 
         num_classes=3,
         options={"encoder_depth": 3, "decoder_channels": [16, 8, 8], "head_channels": 4},
     )
-    bundle = save_bundle(
-        tmp_path / "bundle",
-        build_model(spec).eval(),
-        Bundle(
-            task="field_boundaries",
-            model=spec,
-            bands=bands,
-            gsd=10.0,
-            patch_size=64,
-            normalization=Normalization(mean=[0.2, 0.35], std=[0.1, 0.15]),
-        ),  # fmt: skip
+    normalization = Normalization(mean=[0.2, 0.35], std=[0.1, 0.15])
+    info = Bundle(
+        task="field_boundaries",
+        model=spec,
+        bands=bands,
+        gsd=10.0,
+        patch_size=64,
+        normalization=normalization,
     )
-    result = run(bundle, scene, tmp_path / "out")[0]
-    assert set(result.paths) == {"values", "fields"}
-    with rasterio.open(result.paths["values"]) as src:
+    bundle = save_bundle(tmp_path / "bundle", build_model(spec).eval(), info)
+    reference = tmp_path / "reference.parquet"
+    tiled_fields().to_parquet(reference)
+    return bundle, scene, reference
+
+
+def test_a_field_bundle_writes_maps_then_polygons_and_is_scored(tmp_path: Path) -> None:
+    bundle, scene, reference = untrained_bundle(tmp_path)
+    report = evaluate_field_scene(bundle, scene, reference, keep=tmp_path / "out")
+    paths = {k: Path(v) for k, v in report["files"].items()}  # what run() wrote
+    assert paths == {
+        "values": tmp_path / "out" / "scene_values.tif",
+        "fields": tmp_path / "out" / "scene_fields.parquet",
+    }
+    with rasterio.open(paths["values"]) as src:
         assert src.count == 3 and src.descriptions == ("extent", "boundary", "distance")
         values = src.read()
     assert np.isfinite(values).all() and 0 <= values.min() <= values.max() <= 1
-    fields = gpd.read_parquet(result.paths["fields"])
-    assert result.paths["fields"] == tmp_path / "out" / "scene_fields.parquet"
+    fields = gpd.read_parquet(paths["fields"])
     assert fields.crs == CRS and list(fields.columns) == ["field", "pixels", "area", "geometry"]
-    reference = tmp_path / "reference.parquet"
-    tiled_fields().to_parquet(reference)
-    report = evaluate_field_scene(bundle, scene, reference, tmp_path / "report.json")
     assert report["scores"]["reference_fields"] == 13  # all inside the scene
     assert report["scores"]["predicted_fields"] == len(fields)
-    assert json.loads((tmp_path / "report.json").read_text())["scores"] == report["scores"]
     with pytest.raises(ConfigError, match="no reference fields"):
         evaluate_field_scene(bundle, scene)
+
+
+@pytest.mark.slow
+def test_eoforge_evaluate_prints_and_writes_field_scores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle, scene, reference = untrained_bundle(tmp_path)
+    args = ["evaluate", str(bundle), str(scene), "--target", str(reference)]
+    assert run_cli([*args, "--out", str(tmp_path / "cli.json")], monkeypatch) == 0
+    report = json.loads((tmp_path / "cli.json").read_text())
+    assert report["scores"] == evaluate_field_scene(bundle, scene, reference)["scores"]
+    assert "matched_iou" in capsys.readouterr().out
