@@ -16,14 +16,13 @@ Example:
 
 from eoforge.transforms.augment import BatchAugment
 from eoforge.transforms.d4 import D4, apply_d4
-from eoforge.transforms.indices import INDICES, AppendIndices, normalized_difference
+from eoforge.transforms.indices import AppendIndices, normalized_difference
 from eoforge.transforms.normalize import Normalize
 from eoforge.transforms.photometric import Photometric
 from eoforge.transforms.stats import BandStats, compute_band_stats
 
 __all__ = [
     "D4",
-    "INDICES",
     "AppendIndices",
     "BandStats",
     "BatchAugment",
