@@ -17,7 +17,7 @@ Needs the scenes of ``bench_sr_multiframe.py`` (``--work``, default
 every low-resolution view is made here by ``eoforge.synth.degrade``. Writes
 ``benchmarks/results/sr_multiframe_ceiling.json``. Run: ``nice -n 10
 .venv/bin/python benchmarks/diagnose_sr_multiframe_ceiling.py`` (mostly the
-degradations: 18 per setting; about 25 min wall at load 10-18).
+degradations: 24 per setting; about 25 min wall at load 10-18).
 """
 
 from __future__ import annotations
