@@ -12,6 +12,7 @@ from rich.table import Table
 from eoforge.cli import ui
 from eoforge.synth import SceneManifest, SynthOptions, generate_scene, parse_sensors
 from eoforge.synth.fusion_task import generate_fusion_task
+from eoforge.synth.hyperspectral import HyperspectralOptions, generate_hyperspectral
 
 HELP = """Generate a realistic, labelled, georeferenced multi-sensor scene.
 
@@ -33,9 +34,16 @@ Examples:
 
   eoforge synth --out ambiguous --fusion-task --size 256 --seed 0
 
+  eoforge synth --out granule --hyperspectral --size 256 --plumes 6
+
 --fusion-task writes instead a small scene whose classes each input alone
 confuses (Sentinel-2, Sentinel-1, aerial RGB and a 2.5 m nDSM; see
 docs/synth.md): only --size (at most 1024) and --seed apply.
+
+--hyperspectral writes instead an imaging-spectrometer radiance granule
+(--spectrometer EMIT, ENMAP, PRISMA or a channel count over 400-2500 nm, 30 m
+pixels) with --plumes methane plumes of known enhancement and their truth
+(docs/methane.md): only --size, --seed, --plumes and --spectrometer apply.
 """
 
 
@@ -76,11 +84,39 @@ def synth(
             help="Write the fusion task scene instead (inputs alone ambiguous; --size, --seed).",
         ),
     ] = False,
+    hyperspectral: Annotated[
+        bool,
+        typer.Option(
+            "--hyperspectral",
+            help="Write a radiance granule with CH4 plumes instead (--size, --seed, --plumes).",
+        ),
+    ] = False,
+    plumes: Annotated[int, typer.Option(help="--hyperspectral: methane plumes.")] = 6,
+    spectrometer: Annotated[
+        str,
+        typer.Option(help="--hyperspectral: EMIT, ENMAP, PRISMA, or a channel count."),
+    ] = "EMIT",
 ) -> None:
     """Generate a synthetic scene (see ``eoforge synth --help``)."""
     if fusion_task:
         collection = generate_fusion_task(out, size, seed)
         ui.result(f"wrote the fusion task scene to {out} (STAC: {collection})")
+        return
+    if hyperspectral:
+        channels = int(spectrometer) if spectrometer.isdigit() else None
+        written = generate_hyperspectral(
+            out,
+            HyperspectralOptions(
+                height=size,
+                width=size,
+                seed=seed,
+                sensor="EMIT" if channels else spectrometer,
+                bands=channels,
+                plumes=plumes,
+            ),
+        )
+        for path in written.values():
+            ui.result(f"wrote {path}")
         return
     with ui.progress(
         TextColumn("{task.description:<8}"),

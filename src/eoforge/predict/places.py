@@ -46,6 +46,34 @@ class PlacedPredictor:
         return self.predict(images, lonlat)
 
 
+class GriddedPredictor:
+    """A predictor that needs each tile's input grid: ``(images [B, ...], grids) -> output``.
+
+    Per-pixel models whose parameters depend on where a pixel lies in the scene
+    (e.g. a matched filter with background statistics per detector column) take the
+    tiles' grids to locate their pixels.
+
+    Args:
+        predict: The function; ``grids`` holds one :class:`GeoBox` per tile of the batch.
+    """
+
+    def __init__(self, predict: Callable[[torch.Tensor, Sequence[GeoBox]], torch.Tensor]) -> None:
+        self.predict = predict
+
+    def __call__(self, images: torch.Tensor, grids: Sequence[GeoBox] | None = None) -> torch.Tensor:
+        """The output for ``images`` read on ``grids``.
+
+        Raises:
+            ConfigError: No grids given (the caller does not know the tiles' grids).
+        """
+        if grids is None:
+            raise ConfigError(
+                "this model needs each tile's grid, but none was given.",
+                fix="run it through the prediction engine (predict_scene), which knows them.",
+            )
+        return self.predict(images, grids)
+
+
 def grid_centres(grids: Sequence[GeoBox]) -> torch.Tensor:
     """WGS84 ``[N, 2]`` longitude and latitude (degrees, float64) of the grids' centres."""
     out = np.zeros((len(grids), 2), dtype=np.float64)
@@ -78,4 +106,6 @@ def predict_tiles(
     """
     if isinstance(predictor, PlacedPredictor):
         return predictor(images, grid_centres(grids()))
+    if isinstance(predictor, GriddedPredictor):
+        return predictor(images, grids())
     return predictor(images)
