@@ -40,11 +40,19 @@ from odc.geo.geobox import GeoBox
 from torch.utils.data import Dataset
 
 from eoforge.data.datasets import GeoDataset, as_window
-from eoforge.data.time_series import Acquisition, SeriesSpec, acquisitions, composite, read_series
+from eoforge.data.time_series import (
+    Acquisition,
+    SeriesSpec,
+    acquisitions,
+    composite,
+    files_per_sample,
+    read_series,
+)
 from eoforge.data.windows import Region, Window, grid_geometry, reproject_geometry
 from eoforge.errors import ConfigError, OutsideSourcesError
 from eoforge.geo.format import bounds_label, crs_label
 from eoforge.geo.grid import grid_to_sample, make_grid
+from eoforge.io.handles import HANDLES
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
 
@@ -146,6 +154,13 @@ class MultiInputDataset(Dataset[Sample]):
             for g in self.groups
             if g.series is not None
         }
+        files = sum(
+            files_per_sample(g.sources, g.bands, g.series) if g.series else len(g.bands)
+            for g in self.groups
+        )
+        # one sample's files stay open together: a series of 8 dates x 5 files outgrows the
+        # default 32 handles and would reopen every file of every sample
+        HANDLES.max_open = max(HANDLES.max_open, files + 8)
 
     @property
     def bands(self) -> list[str]:

@@ -197,6 +197,17 @@ def _meets(source: RasterSource, grid: GeoBox, area: BaseGeometry) -> bool:
     return bool(outline.intersects(area))
 
 
+def files_per_sample(
+    sources: Sequence[RasterSource], bands: Sequence[str], spec: SeriesSpec
+) -> int:
+    """Files one footprint's series reads at most: ``T`` dates of the bands' (and mask's) files."""
+    wanted = [*bands, *([spec.cloud_band] if spec.cloud_band else [])]
+    per_date = max(
+        (len({s.asset(b).path for b in wanted if s.resolve(b)}) for s in sources), default=1
+    )
+    return spec.length * per_date
+
+
 def pick_dates(found: Sequence[Acquisition], spec: SeriesSpec) -> list[Acquisition | None]:
     """``T`` slots: the dates kept (evenly spread when there are more), None for padding."""
     if spec.days is not None:
@@ -244,7 +255,7 @@ def read_series(
         values, ok = _read_date(acquisition, bands, grid, spec, resampling, fill)
         image[t], valid[t] = values, ok
         doy[t], date_mask[t] = acquisition.doy, True
-    image[~valid[:, None].expand_as(image)] = float(fill)
+    image.masked_fill_(~valid[:, None], float(fill))
     return {"image": image, "valid": valid, "doy": doy, "date_mask": date_mask}
 
 
