@@ -60,20 +60,59 @@ def write_cog(
     """
     folder = scratch if scratch is not None else out.parent
     tmp = folder / f".{out.name}.{os.getpid()}.partial.tif"
-    staged = out.with_name(f".{out.name}.{os.getpid()}.cog.tif")
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
             fill(dst)
+        copy_cog(
+            tmp,
+            out,
+            floating=profile.get("dtype") == "float32",
+            resampling=resampling,
+            level=level,
+            codec=codec,
+        )
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def copy_cog(
+    source: Path,
+    out: Path,
+    *,
+    floating: bool,
+    resampling: OverviewResampling = "average",
+    level: int | None = None,
+    codec: Codec = "DEFLATE",
+) -> Path:
+    """Publish any raster GDAL reads (a GeoTIFF, a VRT mosaic) as a COG at ``out``.
+
+    The COG is written beside ``out`` under a temporary name and renamed into place
+    when complete. Colour table, tags, descriptions, scales and nodata are kept.
+
+    Args:
+        source: The raster to copy.
+        out: Final path.
+        floating: Floating-point data (the COG's predictor is then the floating-point one).
+        resampling: Overview resampling.
+        level: Compression level (see :func:`write_cog`).
+        codec: ``DEFLATE`` or ``ZSTD`` (see :func:`write_cog`).
+
+    Returns:
+        ``out``.
+    """
+    staged = out.with_name(f".{out.name}.{os.getpid()}.cog.tif")
+    try:
         # GDAL's COG driver streams block by block (memory bounded for any size) and
         # keeps the colour table, tags, descriptions, scales and nodata.
         extra = {} if level is None else {"LEVEL": level}
         with rasterio.Env(COG_TMP_COMPRESSION=OVERVIEW_SCRATCH_COMPRESSION):
             rasterio.shutil.copy(
-                str(tmp),
+                str(source),
                 str(staged),
                 driver="COG",
                 COMPRESS=codec,
-                PREDICTOR="YES" if profile.get("dtype") == "float32" else "NO",
+                PREDICTOR="YES" if floating else "NO",
                 BLOCKSIZE=512,
                 OVERVIEW_RESAMPLING=resampling.upper(),
                 BIGTIFF="IF_SAFER",
@@ -82,7 +121,6 @@ def write_cog(
             )
         staged.replace(out)
     finally:
-        tmp.unlink(missing_ok=True)
         staged.unlink(missing_ok=True)
     return out
 

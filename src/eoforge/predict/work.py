@@ -49,6 +49,10 @@ class WorkStore:
         """Folder of array ``name`` of ``block``'s group."""
         return self.store / block.name / name
 
+    def piece(self, block: Block, name: str) -> Path:
+        """Path of file ``name`` of ``block`` beside the Zarr store (e.g. finished pixels)."""
+        return self.folder / "pieces" / f"{block.name}.{name}"
+
     def save_arrays(self, block: Block, name: str, arrays: dict[str, npt.NDArray[Any]]) -> None:
         """Store a small table of ``block`` (e.g. its detections) as ``<block>/<name>.npz``.
 
