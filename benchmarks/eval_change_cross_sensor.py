@@ -22,8 +22,9 @@ mean IoU and macro F1 over the classes, overall accuracy. Training CPU seconds
 1-minute load average at the start of each training (the machine is shared).
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/eval_change_cross_sensor.py``
-(``--epochs N`` changes every run's budget; ``--only NAME`` trains one variant;
-``--score-only`` rescores the bundles already under ``--work``). Writes
+(``--epochs N`` changes every run's budget; ``--set KEY=VALUE ...`` changes the recipe for
+every run; ``--only NAME`` trains one variant; ``--score-only`` rescores the bundles already
+under ``--work``). Writes
 ``benchmarks/results/change_cross_sensor.json``.
 """
 
@@ -182,6 +183,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs")
     parser.add_argument("--only", choices=list(VARIANTS), action="append", default=None)
     parser.add_argument("--score-only", action="store_true", help="score existing bundles")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="recipe overrides for every run, e.g. task.class_weights=[1,1,10,10]",
+    )
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument(
         "--out", type=Path, default=ROOT / "benchmarks/results/change_cross_sensor.json"
@@ -195,7 +203,7 @@ def main() -> None:
     runs: dict[str, Any] = {n: v for n, v in previous.items() if n not in names}
     for name in names:
         out_dir = args.work / "runs" / name
-        overrides = [f"trainer.output_dir={out_dir}"]
+        overrides = [f"trainer.output_dir={out_dir}", *args.set]
         if args.epochs is not None:
             overrides += [
                 f"trainer.max_epochs={args.epochs}",
@@ -215,6 +223,7 @@ def main() -> None:
         "train_scene": "synthetic seed 0, 512 px, dates 3, s2,s1 (pre: date 0, post: date 1)",
         "unseen_scene": f"synthetic seed {UNSEEN.seed}, {UNSEEN.size} px, dates {UNSEEN.dates}",
         "epochs": args.epochs,
+        "overrides": args.set,
         "cpus": os.cpu_count(),
         "runs": runs,
     }
