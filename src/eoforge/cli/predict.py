@@ -162,6 +162,12 @@ def predict(
         mpix, seconds = result.megapixels, result.seconds
         rate = mpix / max(seconds, 1e-9)
         console.print(f"{result.name}: {mpix:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s)")
+        if result.absent_groups:
+            console.print(
+                f"{result.name}: degraded: input group(s) {', '.join(result.absent_groups)} "
+                "absent from the scene, predicted without them",
+                soft_wrap=True,
+            )
     for result in results:
         if "detections" in result.paths:
             ui.result(f"{result.name}: {detection_summary(result.paths['detections'])}")

@@ -79,6 +79,8 @@ class SceneResult:
         grid: The grid the model read.
         seconds: Wall time of the prediction (polygons included).
         vectors: The polygons' files and counts, when polygons were asked for.
+        absent_groups: Bundles trained on input groups: the groups whose bands the
+            scene lacks, absent from every tile (a degraded prediction).
     """
 
     name: str
@@ -86,6 +88,7 @@ class SceneResult:
     grid: GeoBox = field(repr=False)
     seconds: float
     vectors: VectorOutputs | None = None
+    absent_groups: tuple[str, ...] = ()
 
     @property
     def megapixels(self) -> float:
@@ -161,13 +164,14 @@ def run(
     guide = _reference(model, reference)
     target = output_grid(Path(grid)) if isinstance(grid, (str, os.PathLike)) else grid
     stack = dates == 0  # a multi-frame or time-series model: every date of a footprint
-    found = _scenes(scenes, bands, dates)
+    scene_bands = _scene_bands(model, bands, scenes)
+    found = _scenes(scenes, scene_bands, dates)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     results = []
     for scene in found:
         start = time.perf_counter()
-        scene_grid = target or scene.grid(bands, gsd)
+        scene_grid = target or scene.grid(scene_bands, gsd)
         stem = folder / scene.name
         scene_spec = spec
         if isinstance(spec, EmbeddingSpec):
@@ -209,13 +213,40 @@ def run(
             )
             paths |= {"polygons": polygons.parquet, "polygons_geojson": polygons.geojson}
         seconds = time.perf_counter() - start
-        results.append(SceneResult(scene.name, paths, scene_grid, seconds, polygons))
+        absent = tuple(r.name for r in groups if not r.sources)
+        results.append(SceneResult(scene.name, paths, scene_grid, seconds, polygons, absent))
     return results
 
 
 def _field_bundle(model: Model) -> bool:
     """Whether ``model`` is one field-boundary bundle (its maps become field polygons)."""
     return isinstance(model, BundleModel) and model.load()[0].bundle.task == FIELD_TASK
+
+
+def _scene_bands(
+    model: Model, bands: list[str], scenes: PathLike | Sequence[PathLike] | Sequence[Scene]
+) -> list[str]:
+    """The bands a scene must provide to be predicted.
+
+    All of ``bands``, except for a bundle trained on input groups given paths: groups
+    none of whose bands the rasters hold are left out (they are absent from every tile,
+    as a group no raster covered was in training).
+    """
+    if not isinstance(model, BundleModel):
+        return bands
+    loaded = model.load()
+    found = bundle_groups(loaded[0]) if len(loaded) == 1 else None
+    given = [scenes] if isinstance(scenes, (str, os.PathLike)) else list(scenes)
+    if found is None or not given or any(isinstance(s, Scene) for s in given):
+        return bands
+    sources = find_sources([Path(s) for s in given if not isinstance(s, Scene)])
+    held = [
+        b
+        for group in found[0].values()
+        if all(any(s.resolve(b) for s in sources) for b in group["bands"])
+        for b in group["bands"]
+    ]
+    return held or bands
 
 
 def _group_reads(model: Model, scene: Scene) -> list[GroupRead]:
