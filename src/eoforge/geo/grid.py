@@ -64,9 +64,20 @@ def crs_equal(a: AnyCRS, b: AnyCRS) -> bool:
         True when the CRSs are equal as coordinate systems.
     """
     ca, cb = to_crs(a), to_crs(b)
-    if ca == cb:
-        return True
-    return _equivalent_wkt(ca.to_wkt(), cb.to_wkt())
+    # Every window read asks this of the same few CRS pairs: remember the answer by the
+    # CRSs' definitions (their strings: an EPSG code, or the WKT), whose comparison is free.
+    key = (str(ca), str(cb))
+    known = _EQUAL.get(key)
+    if known is None:
+        known = ca == cb or _equivalent_wkt(ca.to_wkt(), cb.to_wkt())
+        if len(_EQUAL) > 4096:
+            _EQUAL.clear()
+        _EQUAL[key] = known
+    return known
+
+
+_EQUAL: dict[tuple[str, str], bool] = {}
+"""Answers of :func:`crs_equal` by the pair of CRS definitions, per process."""
 
 
 @functools.lru_cache(maxsize=256)
