@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 import torch
 from benchmarks.bench_sr import MEAN, STD, main, make_input, planned_batches
@@ -51,3 +52,14 @@ def test_quick_run_measures_speed_and_memory(tmp_path: Path) -> None:
     assert result["rss_flat"] == (result["rss_growth"] <= 1 + result["rss_flat_tolerance"])
     assert result["efficiency_cpu"] > 0
     assert result[f"cog_{large}_mb"] > result[f"cog_{small}_mb"]  # the outputs were written
+
+
+@pytest.mark.slow  # four x4 runs: ~2 s on a loaded machine
+def test_overhead_part_times_the_engine_around_a_free_predictor(tmp_path: Path) -> None:
+    out = tmp_path / "o.json"
+    result = main(["--quick", "--only", "overhead", "--data", str(tmp_path), "--out", str(out)])
+    assert json.loads(out.read_text()) == result
+    assert 0 < result["overhead_cpu_s"] == min(result["overhead_cpu_s_all"])
+    assert len(result["overhead_cpu_s_all"]) == 3
+    with rasterio.open(tmp_path / "overhead_out" / "s_values.tif") as ds:
+        assert ds.shape == (4 * 96, 4 * 96) and ds.count == 4  # the x4 output was published
