@@ -97,6 +97,11 @@ class OutputSpec(OutputKind[Partial]):
         scale: Output pixels per input pixel along each axis: an integer (2, 4, 8:
             the model returns ``[B, K, h * scale, w * scale]`` for ``[B, C, h, w]``)
             or ``Fraction(1, n)`` (the model returns ``[B, K, h / n, w / n]``).
+        halo: Input pixels at each tile edge inside the scene that a local operator
+            computes from missing context (a filter's window reaching past the tile):
+            they get no weight, so with tiles overlapping by at least ``2 * halo`` every
+            pixel comes from a tile that saw its whole window (exact seams).
+        product: File name of the ``values`` product: ``<stem>_<product>.tif``.
     """
 
     kind: Literal["classes", "values"]
@@ -105,6 +110,8 @@ class OutputSpec(OutputKind[Partial]):
     probabilities: bool = False
     confidence: bool = False
     scale: Fraction | int = 1
+    halo: int = 0
+    product: str = "values"
 
     def __post_init__(self) -> None:
         scale = Fraction(self.scale)
@@ -192,6 +199,7 @@ class OutputSpec(OutputKind[Partial]):
             "probabilities": self.probabilities,
             "confidence": self.confidence,
             "scale": str(Fraction(self.scale)),
+            "halo": self.halo,
             "work": "pieces",  # finished pixels as GeoTIFF pieces: older work folders differ
         }
 
@@ -223,11 +231,36 @@ class OutputSpec(OutputKind[Partial]):
                     f" ({k} channels, output scale {Fraction(self.scale)})"
                 )
             weights = tile_weights(h, w, plan.overlap * up)
+            if self.halo:
+                weights = self._without_halo(plan, item.tile.window, weights)
             region = state.sums[:, row - r0 : row - r0 + h, col - c0 : col - c0 + w]
             region[:k] += v * weights
             region[k] += weights
             if item.invalid.any():  # most tiles have no invalid pixel: nothing to count
                 region[k + 1] += self._invalid(item.invalid)
+
+    def _without_halo(
+        self, plan: BlockPlan, window: tuple[int, int, int, int], weights: FloatArray
+    ) -> FloatArray:
+        """``weights`` with the halo zeroed along the tile's edges that lie inside the scene."""
+        if plan.overlap < 2 * self.halo:
+            raise ConfigError(
+                f"tiles overlap by {plan.overlap} px, less than twice the {self.halo}-px halo "
+                "of the operator: the seams would not be exact.",
+                fix=f"use an overlap of at least {2 * self.halo} px.",
+            )
+        up, n = self.scaling.up, self.halo * self.scaling.up
+        row, col, h, w = window
+        out = weights.copy()
+        if row > 0:
+            out[:n] = 0
+        if col > 0:
+            out[:, :n] = 0
+        if row + h < plan.grid.shape.y:
+            out[h * up - n :] = 0
+        if col + w < plan.grid.shape.x:
+            out[:, w * up - n :] = 0
+        return out
 
     def _invalid(self, invalid: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
         """The input's invalid mask on output pixels."""
@@ -330,7 +363,8 @@ class OutputSpec(OutputKind[Partial]):
 
     def publish(self, work: WorkStore, plan: BlockPlan, stem: Path) -> dict[str, Path]:
         """Assemble every product into a COG ``<stem>_<product>.tif``."""
-        paths = {p: stem.with_name(f"{stem.name}_{p}.tif") for p in self.products()}
+        names = {"values": self.product}
+        paths = {p: stem.with_name(f"{stem.name}_{names.get(p, p)}.tif") for p in self.products()}
         for product, path in paths.items():
             self.assemble(work, plan, product, path)
         return paths

@@ -89,3 +89,30 @@ class AppendIndices:
         out = dict(sample)
         out["image"] = self.append(sample["image"])
         return out
+
+
+class IndexStack:
+    """A predictor for the prediction engine: ``[B, C, H, W]`` bands to ``[B, K, H, W]`` indices.
+
+    Args:
+        bands: Names of the input channels, in order.
+        indices: Catalogue short names (any case), one output channel each.
+
+    Raises:
+        ConfigError: An unknown index, or a band an index needs is missing.
+    """
+
+    def __init__(self, bands: Sequence[str], indices: Sequence[str]) -> None:
+        self.bands = list(bands)
+        self.indices = list(indices)
+        self.plans = [index_plan(name, self.bands) for name in self.indices]
+
+    @property
+    def needed(self) -> list[str]:
+        """The input bands some index uses, in input order."""
+        used = {c for plan in self.plans for c in plan.channels.values()}
+        return [b for i, b in enumerate(self.bands) if i in used]
+
+    def __call__(self, image: Tensor) -> Tensor:
+        """The indices of a batch, float32 (NaN where an input band is NaN)."""
+        return torch.stack([plan.compute(image) for plan in self.plans], dim=1)
