@@ -148,3 +148,13 @@ def test_default_radiometry_errors() -> None:
         default_radiometry("S2.B10", "L2A")
     with pytest.raises(ConfigError, match="L1C, L1C_N0400, L2A, L2A_N0400"):
         default_radiometry("S2.B04", "L3")
+
+
+def test_sar_inputs_beyond_sentinel1_backscatter_are_known() -> None:
+    # InSAR coherence (M3LEO) and L-band PALSAR-2 backscatter, by name and alias
+    assert get_band("S1COH.coherence_vv").name == "S1COH.coh_vv"
+    assert default_radiometry("S1COH.coh_vh", "COHERENCE").unit == "coherence"
+    hh, hv = get_band("ALOS2.HH"), get_band("ALOS2.HV")
+    assert hh.center_wavelength_nm == pytest.approx(299792458e9 / 1.2575e9, rel=1e-6)  # L band
+    assert "crosspol_h" in hv.aliases
+    assert default_radiometry("ALOS2.HV", "DB").unit == "dB"
