@@ -94,4 +94,5 @@ __all__ = [
     "sr_multiframe",
     "sr_reference",
     "sr_swin",
+    "temporal",
 ]
