@@ -63,26 +63,44 @@ REVISITS = 8
 METRICS = {"psnr": psnr, "ssim": ssim, "cpsnr": cpsnr, "cssim": cssim}
 
 
+def revisit_seed(seed: int, count: int) -> int:
+    """Seed of revisit 0 of a scene (revisit ``n``: ``+ n``).
+
+    ``seed + 100`` for ``REVISITS`` revisits (revisit 0 is then bench_sr_synth.py's input, bit
+    for bit); more revisits start at ``10,000 + 1,000 seed`` so that none repeats the noise and
+    shift of another scene's revisit (the test scene's are ``109 .. 116``).
+    """
+    return seed + 100 if count == REVISITS else 10_000 + 1_000 * seed
+
+
 def prepare(
-    work: Path, bands: tuple[str, ...], sensor: SensorModel = SENSOR
+    work: Path, bands: tuple[str, ...], sensor: SensorModel = SENSOR, train_revisits: int = REVISITS
 ) -> dict[str, tuple[list[Path], Path]]:
-    """Render the scenes and write their revisits (kept when already there, for ``sensor``)."""
+    """Render the scenes and write their revisits (kept when already there, for ``sensor``).
+
+    The training scenes get ``train_revisits`` revisits, the others ``REVISITS``.
+    """
     items = {}
     for name, (seed, size) in SCENES.items():
         folder = work / name
         pair = folder / "pair"
         written = pair / "sensor.json"
-        if written.is_file() and json.loads(written.read_text()).get("sensor") != sensor.describe():
-            shutil.rmtree(folder)  # revisits of another sensor model
-        if not written.is_file():
+        count = train_revisits if name.startswith("train") else REVISITS
+        if written.is_file():
+            meta = json.loads(written.read_text())
+            if meta.get("sensor") != sensor.describe() or len(meta["shifts_hr_px"]) != count:
+                shutil.rmtree(pair)  # revisits of another sensor model or count
+        if not (folder / "scene").is_dir():
             generate_scene(
                 folder / "scene", size=size, sensors=("s2",), dates=1, clouds=0.0, gsd=2.5,
                 s2_native=False, vectors=False, seed=seed,
             )  # fmt: skip
+        if not written.is_file():
             write_sr_pair(
-                folder / "scene", pair, sensor, bands=bands, revisits=REVISITS, seed=seed + 100
-            )
-        items[name] = ([pair / f"lr_{n}.tif" for n in range(REVISITS)], pair / "hr.tif")
+                folder / "scene", pair, sensor, bands=bands, revisits=count,
+                seed=revisit_seed(seed, count),
+            )  # fmt: skip
+        items[name] = ([pair / f"lr_{n}.tif" for n in range(count)], pair / "hr.tif")
     return items
 
 
@@ -119,16 +137,33 @@ def predict(bundle: Path, inputs: list[Path], work: Path) -> tuple[torch.Tensor,
 
 
 def fit(recipe: Path, items: dict[str, tuple[list[Path], Path]], frames: bool, work: Path,
-        epochs: int | None, max_time: int | None) -> tuple[Path, dict[str, Any]]:  # fmt: skip
-    """Train ``recipe`` on the items (revisit 0 only unless ``frames``)."""
+        epochs: int | None, max_time: int | None,
+        options: dict[str, Any] | None = None,
+        single_all: bool = False) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+    """Train ``recipe`` on the items, ``options`` overriding the recipe's ``model.options``
+    (and ``lr`` its ``optim.lr``).
+
+    Multi-frame (``frames``): each training scene's revisits in items of ``REVISITS``;
+    single-frame: revisit 0 of each scene, or every revisit of the training scenes as its own
+    pair (``single_all``), so both models learn from the same views.
+    """
     raw: dict[str, Any] = yaml.safe_load(recipe.read_text())
+    options = dict(options or {})
+    if "lr" in options:
+        raw["optim"]["lr"] = options.pop("lr")
+    raw["model"]["options"].update(options)
 
-    def item(name: str) -> dict[str, Any]:
+    def item(name: str) -> list[dict[str, Any]]:
+        """Multi-frame: one item per ``REVISITS`` revisits; single-frame: revisit 0 (or each)."""
         lrs, hr = items[name]
-        return {"lr": [str(p) for p in lrs] if frames else str(lrs[0]), "hr": str(hr)}
+        if frames:
+            groups = [lrs[i : i + REVISITS] for i in range(0, len(lrs), REVISITS)]
+            return [{"lr": [str(p) for p in g], "hr": str(hr)} for g in groups]
+        chosen = lrs if single_all and name.startswith("train") else lrs[:1]
+        return [{"lr": str(p), "hr": str(hr)} for p in chosen]
 
-    raw["data"]["train"] = [item("train0"), item("train1")]
-    raw["data"]["val"] = [item("val")]
+    raw["data"]["train"] = [*item("train0"), *item("train1")]
+    raw["data"]["val"] = item("val")
     raw["trainer"]["output_dir"] = str(work)
     if epochs is not None:
         raw["trainer"]["max_epochs"] = epochs
@@ -143,6 +178,9 @@ def fit(recipe: Path, items: dict[str, tuple[list[Path], Path]], frames: bool, w
         "wall_s": round(time.perf_counter() - wall, 1),
         "cpu_s": round(cpu_seconds() - cpu, 1),
         "epochs": config.trainer.max_epochs,
+        "train_items": len(raw["data"]["train"]),
+        "model_options": raw["model"]["options"],
+        "lr": raw["optim"]["lr"],
         "val_metrics": result.metrics,
     }
 
@@ -175,10 +213,32 @@ def main() -> None:
         default=SENSOR.max_shift,
         help="largest sub-pixel shift of a revisit, 2.5 m pixels (4 = one 10 m pixel)",
     )
+    parser.add_argument(
+        "--multi-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the multi-frame recipe's model.options[KEY] (YAML value; lr=...: optim.lr)",
+    )
+    parser.add_argument(
+        "--train-revisits",
+        type=int,
+        default=REVISITS,
+        help=f"revisits per training scene (a multiple of {REVISITS}; each its own shift): the "
+        f"multi-frame model trains on items of {REVISITS}, so more revisits are more shift sets",
+    )
+    parser.add_argument(
+        "--single-all",
+        action="store_true",
+        help="the single-frame model trains on every training revisit (default: revisit 0)",
+    )
     args = parser.parse_args()
+    if args.train_revisits % REVISITS or args.train_revisits < REVISITS:
+        parser.error(f"--train-revisits must be a multiple of {REVISITS}")
+    overrides = {k: yaml.safe_load(v) for k, _, v in (o.partition("=") for o in args.multi_option)}
     sensor = dataclasses.replace(SENSOR, max_shift=args.max_shift)
     bands = list(yaml.safe_load(MULTI.read_text())["data"]["bands"])
-    items = prepare(args.work, tuple(bands), sensor)
+    items = prepare(args.work, tuple(bands), sensor, args.train_revisits)
     test_lrs, test_hr = items["test"]
     target = read(test_hr)
     frames = torch.stack([read(p) for p in test_lrs])
@@ -209,6 +269,8 @@ def main() -> None:
     out: dict[str, Any] = {
         "sensor": sensor.describe(),
         "revisits": REVISITS,
+        "train_revisits": args.train_revisits,
+        "single_trained_on": "every training revisit" if args.single_all else "revisit 0",
         "scenes": {n: {"seed": s, "size_2_5m_px": z} for n, (s, z) in SCENES.items()},
         "baselines": baselines,
     }
@@ -221,8 +283,9 @@ def main() -> None:
         print(f"training {name} ({recipe.name}) ...", flush=True)
         epochs = args.single_epochs if name == "single" and args.single_epochs else args.epochs
         bundle, trained = fit(
-            recipe, items, stacked, args.work / f"run_{name}", epochs, args.max_time
-        )
+            recipe, items, stacked, args.work / f"run_{name}", epochs, args.max_time,
+            overrides if name == "multi" else None, args.single_all,
+        )  # fmt: skip
         image, wall, cpu = predict(bundle, inputs, args.work)
         h, w = target.shape[-2:]
         out[name] = {
