@@ -14,7 +14,10 @@ outside it), and the warper leaves those pixels out of the kernel. Tracking
 that validity costs GDAL's warper about half again its time, so a file
 without nodata has a second VRT without it, read for windows that lie inside
 the file's footprint (two pixels in from its edge): there every pixel is
-valid and the two give the same values. Radiometry
+valid and the two give the same values (except beside NaN pixels of a float
+file that declares no nodata: the fast view lets them spread to their kernel
+neighbours, which come out invalid, where the other renormalises around
+them). Radiometry
 is applied afterwards, so only sources whose calibration is linear and whose
 validity is their nodata alone take this path (:func:`fits_view`); the reader
 falls back to a per-call reprojection for the others, for rotated grids and
