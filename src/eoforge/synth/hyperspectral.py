@@ -158,10 +158,10 @@ def generate_hyperspectral(out: str | Path, options: HyperspectralOptions) -> di
         ``radiance``, ``enhancement``, ``plumes`` (GeoParquet), ``plumes_geojson`` and
         ``manifest`` → the files written.
     """
+    centers, fwhm = spectral_grid(options)  # checked before anything is written
+    grid = scene_grid(options)
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    grid = scene_grid(options)
-    centers, fwhm = spectral_grid(options)
     air_mass = air_mass_factor(options.sun_zenith, options.view_zenith)
     absorption = unit_absorption(centers, fwhm)
     factor = radiance_factor(centers, fwhm, options.sun_zenith, air_mass)
