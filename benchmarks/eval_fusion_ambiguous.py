@@ -275,9 +275,10 @@ def main() -> None:
     for name in args.models.split(","):
         base = recipe(name, args.epochs, args.threads)
         models[name] = run_model(name, base, where, args.work)
-        models[name]["budget"] = {
-            k: base["data"][k] for k in ("patch_size", "samples_per_epoch", "batch_size")
-        } | {"epochs": base["trainer"]["max_epochs"], "threads": args.threads}
+        run = yaml.safe_load((args.work / "runs" / f"{name}.yaml").read_text())
+        models[name]["budget"] = {  # as trained (single inputs on a finer grid: more pixels)
+            k: run["data"][k] for k in ("patch_size", "samples_per_epoch", "batch_size")
+        } | {"epochs": run["trainer"]["max_epochs"], "threads": args.threads}
         report = {
             "scenes": {
                 split: f"eoforge.synth.fusion_task seed {seed}, {SIZE} px at 10 m"
