@@ -40,7 +40,10 @@ Rounds alternate the contenders' order so machine noise affects them alike.
 Each loader runs one pass over the windows: after the first batch (worker
 start-up), the first ``cold`` samples are timed as "cold" (files opening,
 GDAL's block cache filling) and the rest as "steady"; the headline figures are
-steady medians over rounds, cold ones are reported beside them. All run under
+steady medians over rounds, cold ones are reported beside them. Before the
+rounds, ``in_process`` times the reads alone in this process, cold (fresh
+caches) and warm (the same windows again), to tell decoding from each side's
+own work per read. All run under
 the same GDAL settings in one process (eoforge's defaults, set on import,
 inherited by the workers). Goals: eoforge >= 0.8x plain rasterio, >= 3x
 TorchGeo. The last line of stdout is one JSON object; ``--out`` also writes it.
@@ -427,6 +430,46 @@ def check_same_pixels(
     return out
 
 
+def in_process(
+    files: dict[str, list[Path]], size: int, dates: int, count: int, reps: int = 2
+) -> dict[str, Any]:
+    """Per-sample read cost in this process, eoforge vs plain rasterio, no DataLoader.
+
+    Each rep draws fresh windows, empties both sides' handles and views, reads the
+    windows once ("cold": files opening, blocks decoded) and again ("warm": every
+    block in GDAL's cache, so what remains is each side's own work per read); the
+    two sides alternate which goes first. Milliseconds per sample, summed over reps.
+    """
+    from eoforge.io import HANDLES
+    from eoforge.io.warped import VIEWS
+
+    cost = {
+        f"{side}_{phase}": 0.0 for side in ("eoforge", "rasterio") for phase in ("cold", "warm")
+    }
+    for rep in range(reps):
+        windows = draw_windows(size, count, 1000 + rep)
+        keys = eoforge_keys(windows)
+        HANDLES.clear()
+        VIEWS.clear()
+        eo, _ = eoforge_dataset(files, dates)
+        plain = PlainWindows(files, dates, size)
+        sides = [("eoforge", eo, keys), ("rasterio", plain, windows)]
+        for name, dataset, items in sides if rep % 2 == 0 else sides[::-1]:
+            for phase in ("cold", "warm"):
+                start = time.perf_counter()
+                for item in items:
+                    dataset[item]
+                cost[f"{name}_{phase}"] += time.perf_counter() - start
+    per = {k: round(1000 * v / (reps * count), 2) for k, v in cost.items()}
+    return {
+        "ms_per_sample": per,
+        "vs_rasterio_cold": round(per["rasterio_cold"] / per["eoforge_cold"], 3),
+        "vs_rasterio_warm": round(per["rasterio_warm"] / per["eoforge_warm"], 3),
+        "samples_per_rep": count,
+        "reps": reps,
+    }
+
+
 def _summary(rates: dict[str, list[float]]) -> dict[str, float]:
     med = {k: statistics.median(v) for k, v in rates.items()}
     return {
@@ -468,6 +511,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     agreement = check_same_pixels(files, draw_windows(args.size, 1, 12345), args.dates, args.size)
     print(f"eoforge vs plain rasterio, max abs difference per group: {agreement}", file=sys.stderr)
+    diagnosis = in_process(files, args.size, args.dates, 24 if args.quick else 64)
+    print(f"in-process read cost: {diagnosis}", file=sys.stderr)
     cold_rates: dict[str, list[float]] = {k: [] for k in makers}
     steady: dict[str, list[float]] = {k: [] for k in makers}
     for r in range(rounds):
@@ -502,6 +547,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
         "torchgeo_sample": f"one [C, {PATCH}, {PATCH}] stack at 10 m (every group resampled)",
         "eoforge_vs_rasterio_max_abs_diff": agreement,
+        "in_process": diagnosis,
         "patch_10m_px": PATCH,
         "batch": BATCH,
         "workers": WORKERS,

@@ -62,3 +62,6 @@ def test_a_tiny_run_writes_every_figure(files: dict[str, list[Path]], tmp_path: 
         result["eoforge_samples_per_s"] / result["rasterio_samples_per_s"], rel=0.01
     )
     assert result["groups"]["dsm"]["px"] == 512 and result["groups"]["s2_20m"]["px"] == 64
+    costs = result["in_process"]["ms_per_sample"]
+    assert all(v > 0 for v in costs.values())
+    assert costs["eoforge_warm"] < costs["eoforge_cold"]  # the second pass reads cached blocks
