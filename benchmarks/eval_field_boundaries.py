@@ -114,6 +114,8 @@ def main() -> None:
             "load_average_start": os.getloadavg(),
         },
     }
+    if args.skip_train and args.out.is_file():  # keep the record of the training run
+        record["training"] = json.loads(args.out.read_text(encoding="utf-8")).get("training")
     if not args.skip_train:
         wall, cpu = time.perf_counter(), time.process_time()
         result = train(config, progress=False)

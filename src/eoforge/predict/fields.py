@@ -60,7 +60,12 @@ class FieldPolygonOptions:
         extent_threshold: Extent probability from which a pixel is field.
         seed_distance: Normalised distance to the edge from which a field pixel
             can seed a field (0: on the edge, 1: the field's core).
-        seed_boundary: Boundary probability below which a pixel can seed.
+        seed_boundary: Boundary probability below which a pixel can seed (on the
+            smoothed map), and from which a pixel belongs to the boundary band that
+            takes the nearest core's field. 0.15 (with ``seed_distance`` 0.4) scored
+            best on the validation scene of ``configs/field_boundaries_synth.yaml``
+            (matched IoU 0.848 and 84.5 % of fields recovered, against 0.731 and 80.1 %
+            at 0.5).
         smooth: Gaussian smoothing (pixels) of the distance and boundary maps before
             seeds are picked, so noise does not break one field's core into several
             seeds (0: none).
@@ -70,7 +75,7 @@ class FieldPolygonOptions:
 
     extent_threshold: float = 0.5
     seed_distance: float = 0.4
-    seed_boundary: float = 0.5
+    seed_boundary: float = 0.15
     smooth: float = 1.0
     min_area: float | None = None
     simplify: float | None = None
