@@ -10,8 +10,9 @@ height every flat class (``legend.json``'s ``confused``).
 Models (the recipe ``configs/fusion_ambiguous_synth.yaml`` with the changes
 named; the same budget: epochs, windows per epoch, batch, seed):
 
-* fused: ``fusion_unet`` on S2 + S1 + height, ``fuse: concat`` (the recipe),
-  and with ``modality_dropout``; ``fuse: late``; ``fuse: gated`` when asked;
+* fused: ``fusion_unet`` on S2 + S1 + height, ``fuse: late`` (the recipe)
+  and ``concat``, each also with ``modality_dropout: 0.3``; ``fuse: gated``;
+  S2 + S1 and S2 + height when asked;
 * single inputs: ``fusion_unet`` with one group (one encoder, the same decoder:
   a U-Net on that input) for S2, S1 and height. The height-only model reads
   its labels on the 2.5 m grid over the same 640 m windows (``patch_size`` 4x);
@@ -24,8 +25,13 @@ class); each fused model also with each group absent from the whole scene
 (as a group no raster covers). Training CPU seconds (this process, one thread
 unless ``--threads``) and wall seconds are recorded with the load average.
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/eval_fusion_ambiguous.py``
-(``--epochs 1 --models concat,s2`` for a quick check; the JSON goes to
+The other two recipes run on the same scenes, each against its optical input
+alone: ``rgb_height_synth.yaml`` (``rgb_height``, ``rgb``: 2.5 m labels) and
+``dual_encoder_msi_sar_synth.yaml`` (``dual_msi_sar``, ``msi``).
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/eval_fusion_ambiguous.py`` (every
+model; ``--models late,height`` for some, whose entries replace theirs in the
+JSON; ``--epochs 1`` for a quick check; the JSON goes to
 ``benchmarks/results/fusion_ambiguous.json``).
 """
 
@@ -86,7 +92,10 @@ MODELS: dict[str, dict[str, Any]] = {
     "dual_msi_sar": {"recipe": DUAL, "groups": ("msi", "sar"), "options": {}},
     "msi": {"recipe": DUAL, "groups": ("msi",), "options": {}},
 }
-DEFAULT_MODELS = "concat,s2,s1,height,concat_dropout,late"
+DEFAULT_MODELS = (
+    "concat,s2,s1,height,concat_dropout,late,late_dropout,gated,dual_msi_sar,msi,rgb_height,rgb"
+)
+"""Every model of benchmarks/results/fusion_ambiguous.json (about 25 CPU minutes, one thread)."""
 
 
 def scenes(work: Path) -> dict[str, Path]:
