@@ -100,6 +100,22 @@ def group_grid(footprint: GeoBox, gsd: float) -> GeoBox:
     return make_grid((rows, cols), footprint.affine @ Affine.scale(factor), footprint.crs)
 
 
+def _any(mask: torch.Tensor) -> bool:
+    """Whether a bool tensor holds any True.
+
+    On CPU through numpy: its reduction is ~100x faster than torch's on a few
+    thousand bools, which made it a visible part of every sample.
+    """
+    return bool(mask.numpy().any()) if mask.device.type == "cpu" else bool(mask.any())
+
+
+def _any_over_dates(mask: torch.Tensor) -> torch.Tensor:
+    """``[T, H, W]`` bool to ``[H, W]``: True where any date is True (numpy, as :func:`_any`)."""
+    if mask.device.type != "cpu":
+        return mask.any(dim=0)
+    return torch.from_numpy(np.asarray(mask.numpy().any(axis=0)))
+
+
 def _nearest(valid: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     """A bool ``[h, w]`` map resampled to ``shape`` by nearest neighbour."""
     if tuple(valid.shape) == shape:
@@ -190,7 +206,7 @@ class MultiInputDataset(Dataset[Sample]):
             inputs[group.name] = {"image": image, "valid": group_valid}
         sample: Sample = {
             INPUTS: inputs,
-            PRESENT: {n: torch.tensor(bool(g["valid"].any())) for n, g in inputs.items()},
+            PRESENT: {n: torch.tensor(_any(g["valid"])) for n, g in inputs.items()},
             "valid": union_valid(inputs, shape),
             **grid_to_sample(label_grid),
         }
@@ -216,7 +232,7 @@ class MultiInputDataset(Dataset[Sample]):
             found=self.dates[group.name],
         )
         if group.series.composite is None:
-            if not series["valid"].any():
+            if not _any(series["valid"]):
                 series["image"].zero_()
             return series
         image, valid = composite(series, group.series.composite, self.fill)
@@ -252,8 +268,8 @@ def union_valid(inputs: dict[str, dict[str, torch.Tensor]], shape: tuple[int, in
     valid = torch.zeros(shape, dtype=torch.bool)
     for group in inputs.values():
         own = group["valid"]
-        own = own.any(dim=0) if own.ndim == 3 else own
-        if bool(own.any()):
+        own = _any_over_dates(own) if own.ndim == 3 else own
+        if _any(own):
             valid |= _nearest(own, shape)
     return valid
 

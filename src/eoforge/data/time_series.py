@@ -29,6 +29,8 @@ from datetime import date, datetime
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
+import shapely
 import torch
 from odc.geo.geobox import GeoBox
 from shapely.geometry.base import BaseGeometry
@@ -167,13 +169,26 @@ def acquisitions(sources: Sequence[RasterSource], spec: SeriesSpec, key: str) ->
 
 def covering(found: Sequence[Acquisition], grid: GeoBox) -> list[Acquisition]:
     """The acquisitions with a raster whose footprint meets ``grid``, each cut to those rasters."""
-    area = grid_geometry(grid)
+    area = _outline(grid)
     kept = []
     for acquisition in found:
         meeting = tuple(s for s in acquisition.sources if _meets(s, grid, area))
         if meeting:
             kept.append(Acquisition(acquisition.when, meeting))
     return kept
+
+
+def _outline(grid: GeoBox) -> BaseGeometry:
+    """``grid``'s outline polygon, in ``grid.crs`` coordinates.
+
+    A box from its bounds when north-up: the same polygon, built ~6x faster than
+    the general :func:`grid_geometry`, which every sample paid per group.
+    """
+    aff = grid.affine
+    if aff.b == 0 and aff.d == 0:
+        left, bottom, right, top = grid.boundingbox
+        return shapely.box(left, bottom, right, top)
+    return grid_geometry(grid)
 
 
 _OUTLINES: dict[tuple[tuple[str, ...], FileStamp, str], BaseGeometry] = {}
@@ -245,17 +260,18 @@ def read_series(
     days = list(found) if found is not None else acquisitions(sources, spec, key)
     slots = pick_dates(covering(days, grid), spec)
     height, width = grid.shape.y, grid.shape.x
-    image = torch.full((spec.length, len(bands), height, width), float(fill))
+    image = torch.full((spec.length, len(bands), height, width), float(fill), dtype=torch.float32)
     valid = torch.zeros((spec.length, height, width), dtype=torch.bool)
     doy = torch.zeros(spec.length)
     date_mask = torch.zeros(spec.length, dtype=torch.bool)
     for t, acquisition in enumerate(slots):
         if acquisition is None:
             continue
-        values, ok = _read_date(acquisition, bands, grid, spec, resampling, fill)
-        image[t], valid[t] = values, ok
+        ok = _read_date(acquisition, bands, grid, spec, resampling, fill, image[t].numpy())
+        valid[t] = torch.from_numpy(ok)
+        if not ok.all():
+            image[t].masked_fill_(~valid[t][None], float(fill))
         doy[t], date_mask[t] = acquisition.doy, True
-    image.masked_fill_(~valid[:, None], float(fill))
     return {"image": image, "valid": valid, "doy": doy, "date_mask": date_mask}
 
 
@@ -266,19 +282,24 @@ def _read_date(
     spec: SeriesSpec,
     resampling: str,
     fill: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One date's ``[C, H, W]`` values and ``[H, W]`` valid mask, clouds masked."""
+    out: npt.NDArray[np.float32],
+) -> npt.NDArray[np.bool_]:
+    """One date's values, read into ``out``, and its valid mask.
+
+    ``out`` (float32 ``[C, H, W]``, already ``fill``) is left as is where no raster
+    of the date meets ``grid``. Returns the bool ``[H, W]`` valid mask, clouds
+    masked (all False where no raster meets ``grid``).
+    """
     sources = list(acquisition.sources)
     try:
-        values, valid = read(sources, grid, list(bands), resampling, fill=fill)
-    except OutsideSourcesError:
-        shape = (len(bands), grid.shape.y, grid.shape.x)
-        return torch.full(shape, float(fill)), torch.zeros(shape[1:], dtype=torch.bool)
+        _, valid = read(sources, grid, list(bands), resampling, fill=fill, out=out)
+    except OutsideSourcesError:  # nothing was written: ``out`` keeps its fill
+        return np.zeros(out.shape[1:], bool)
     if spec.cloud_band is not None:
         codes, known = read(sources, grid, [spec.cloud_band], "nearest", fill=0.0)
         cloudy = np.isin(codes[0].astype(np.int64), np.asarray(spec.cloud_values))
         valid = valid & known & ~cloudy
-    return torch.from_numpy(values), torch.from_numpy(np.asarray(valid))
+    return np.asarray(valid)
 
 
 def composite(

@@ -210,11 +210,13 @@ def pixel_window(source: GeoBox, request: GeoBox) -> tuple[int, int, int, int] |
         ``(row_off, col_off, height, width)`` (which may reach outside the
         source), or None when a warped read is needed.
     """
-    if not is_pixel_aligned(source, request):
+    off = pixel_offsets(source, request)  # once: it is on every read's path
+    if off is None:
         return None
-    off = pixel_offsets(source, request)
-    assert off is not None
-    return round(off[0]), round(off[1]), request.shape.y, request.shape.x
+    row, col = off
+    if abs(row - round(row)) >= _ALIGN_TOL or abs(col - round(col)) >= _ALIGN_TOL:
+        return None
+    return round(row), round(col), request.shape.y, request.shape.x
 
 
 def snap_to_grid(request: GeoBox, source: GeoBox) -> GeoBox:

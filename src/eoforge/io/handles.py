@@ -216,12 +216,18 @@ class HandleCache:
 
     def grid(self, path: str | os.PathLike[str]) -> GeoBox:
         """The grid of ``path`` (parsed once per open handle: CRS parsing is not free)."""
+        return self.get_with_grid(path)[1]
+
+    def get_with_grid(
+        self, path: str | os.PathLike[str]
+    ) -> tuple[rasterio.io.DatasetReader, GeoBox]:
+        """:meth:`get` and :meth:`grid` in one lookup (one check of the file's stamp)."""
         path = os.fspath(path)
         ds = self.get(path)
         grid = self._grids.get(path)
         if grid is None:
             grid = self._grids[path] = dataset_grid(ds)
-        return grid
+        return ds, grid
 
     def get(self, path: str | os.PathLike[str]) -> rasterio.io.DatasetReader:
         """An open dataset for ``path``, opening it (and evicting the oldest) if needed.

@@ -84,7 +84,7 @@ Calibrated = tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_] | None]
 
 def _validity(rad: Radiometry, raw: npt.NDArray[Any], value: npt.NDArray[np.float32]) -> Any:
     """Validity of ``value``, or None when no rule can reject a pixel (the common fast case)."""
-    trivially_finite = np.issubdtype(raw.dtype, np.integer) and rad.k1 is None
+    trivially_finite = raw.dtype.kind in "iu" and rad.k1 is None  # integer DN
     if trivially_finite and rad.nodata is None and rad.valid_range is None:
         return None
     return rad.valid(raw, value)
@@ -418,8 +418,7 @@ def _fill_from_file(
     resampling: Resampling,
     canvas: _Canvas,
 ) -> bool:
-    ds = HANDLES.get(path)
-    src_grid = HANDLES.grid(path)
+    ds, src_grid = HANDLES.get_with_grid(path)
     channels = [c for c, _ in group]
     assets = [a for _, a in group]
     win = pixel_window(src_grid, grid)
@@ -472,7 +471,9 @@ def _fill_from_view(
     values = rad.apply(dn, out=dn)
     whole = (slice(0, grid.shape.y), slice(0, grid.shape.x))
     ok = np.isfinite(values)
-    canvas.put(channels, whole, np.nan_to_num(values, nan=0.0, copy=False), ok)
+    if not ok.all():  # else nothing to replace (nan_to_num costs more than the check)
+        values = np.nan_to_num(values, nan=0.0, copy=False)
+    canvas.put(channels, whole, values, ok)
     return True
 
 
