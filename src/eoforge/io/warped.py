@@ -48,8 +48,9 @@ from eoforge.geo.grid import bounds_in, crs_of
 from eoforge.io.handles import FileStamp, file_stamp, is_complex, open_dataset, read_failed
 from eoforge.io.source import BandAsset
 
-ViewKey = tuple[str, object, float, float, float, float, str]
-"""File, target CRS, pixel size (x, y), lattice phase (x, y), resampling."""
+ViewKey = tuple[str, str, float, float, float, float, str]
+"""File, target CRS (its definition string: hashing a CRS object renders its WKT each
+time), pixel size (x, y), lattice phase (x, y), resampling."""
 
 
 @dataclass
@@ -142,7 +143,7 @@ class WarpedViews:
         lattice = _lattice(grid)
         if lattice is None:
             return None
-        key: ViewKey = (path, grid.crs, *lattice, resampling.name)
+        key: ViewKey = (path, str(grid.crs), *lattice, resampling.name)
         view = self._view(key, path, src_grid, grid, nodata, resampling)
         if view is None:
             return None
