@@ -18,8 +18,11 @@ Run (one command; about 10 min CPU with the default 8 single dates)::
     nice -n 10 .venv/bin/python benchmarks/eval_croptype_timeseries.py \\
         --out benchmarks/results/croptype_timeseries.json
 
-``--days 2024-06-14 2024-08-22`` limits the single-date models to those days;
-``--epochs N`` overrides every model's epochs (quick checks).
+``--days 2024-06-14 2024-08-22`` limits the single-date models to those days
+(in the order given); ``--epochs N`` overrides every model's epochs (quick
+checks); ``--arch ltae --options '{"d_model": 32, "heads": 4, "d_k": 8, "hidden":
+64, "date_dropout": 0.2}' --series-only`` trains another network on the series
+alone (same data, samples and epochs).
 """
 
 from __future__ import annotations
@@ -129,10 +132,16 @@ def main() -> None:
     parser.add_argument("--test-seed", type=int, default=2)
     parser.add_argument("--days", nargs="*", default=None, help="single-date days (default all)")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--arch", default=None, help="another network, e.g. ltae")
+    parser.add_argument("--options", default=None, help="its model.options, JSON")
+    parser.add_argument("--series-only", action="store_true", help="no single-date models")
+    parser.add_argument("--singles-only", action="store_true", help="no time-series model")
     args = parser.parse_args()
     raw = yaml.safe_load(args.config.read_text())
     if args.epochs is not None:
         raw["trainer"]["max_epochs"] = args.epochs
+    if args.arch is not None:
+        raw["model"] = {"arch": args.arch, "options": json.loads(args.options or "{}")}
     train_scene = raw["data"]["train"]["synthetic"]
     test = SyntheticScene(**{**train_scene, "seed": args.test_seed, "size": 256})
     test_scene = synthetic_folder(test, args.runs)
@@ -141,6 +150,7 @@ def main() -> None:
     days = args.days if args.days else acquisition_days(test_scene)
     report: dict[str, Any] = {
         "recipe": os.path.relpath(args.config, ROOT),
+        "model": raw["model"],
         "test_scene": {**test.model_dump(), "crop_pixels": int((truth >= 0).sum())},
         "load_average_start": os.getloadavg(),
         "models": {},
@@ -150,8 +160,12 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")
 
-    variants = [("time_series", raw["data"]["inputs"]["s2"]["dates"])]
-    variants += [(f"single_{day}", [day]) for day in days]
+    tag = "" if args.arch is None else f"_{args.arch}"
+    variants = (
+        [] if args.singles_only else [(f"time_series{tag}", raw["data"]["inputs"]["s2"]["dates"])]
+    )
+    if not args.series_only:
+        variants += [(f"single_{day}{tag}", [day]) for day in days]
     for name, dates in variants:
         variant = copy.deepcopy(raw)
         variant["data"]["inputs"]["s2"]["dates"] = dates
@@ -159,9 +173,9 @@ def main() -> None:
         print(name, json.dumps(report["models"][name]), flush=True)
         save()
     singles = {k: v for k, v in report["models"].items() if k.startswith("single_")}
-    if singles:
+    if singles and not args.singles_only:
         best = max(singles, key=lambda k: singles[k]["miou"])
-        series = report["models"]["time_series"]
+        series = report["models"][f"time_series{tag}"]
         report["best_single_date"] = best
         report["margin_over_best_single"] = {
             "miou": series["miou"] - singles[best]["miou"],
