@@ -23,6 +23,11 @@ Writes ``benchmarks/results/sr_multiframe.json``. Run: ``nice -n 10
 quick check; ``--only multi --single-from benchmarks/results/sr_synth.json`` takes the
 single-frame numbers from that benchmark's run instead of training it again: its input is
 revisit 0 here, bit for bit, which the JSON checks by comparing the two bicubic scores).
+Other settings: ``--max-shift`` (the sensor's revisit misregistration, 2.5 m pixels),
+``--train-revisits 32`` (more revisits per training scene, so more sets of sampling phases;
+``--single-all`` trains the single-frame model on every one of them too), ``--multi-option
+KEY=VALUE`` (the multi-frame model's options, ``lr=`` its learning rate), ``--max-time``
+(wall minutes; raise it on a loaded machine, where the recipes' 10 cut training short).
 """
 
 from __future__ import annotations
