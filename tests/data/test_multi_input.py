@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from odc.geo.geobox import GeoBox
 from rasterio.transform import from_origin
 
@@ -16,6 +17,7 @@ from eoforge.data.datasets import GeoDataset
 from eoforge.data.multi_input import (
     InputSource,
     MultiInputDataset,
+    _nearest,
     check_overlap,
     group_grid,
 )
@@ -138,3 +140,17 @@ def test_a_group_overlapping_no_labelled_scene_is_an_error(
 def test_the_reference_must_be_a_group(groups: list[InputSource]) -> None:
     with pytest.raises(ConfigError, match="'s3' is not an input group"):
         MultiInputDataset(groups, "s3")
+
+
+@pytest.mark.parametrize(
+    ("size", "target"),
+    [((64, 64), (128, 128)), ((512, 512), (128, 128)), ((3, 5), (12, 5)), ((100, 7), (30, 21))],
+)
+def test_nearest_resize_matches_torch(size: tuple[int, int], target: tuple[int, int]) -> None:
+    """The numpy fast path (whole-number reductions, power-of-two enlargements) and the
+    general one both give exactly torch's nearest resize of a valid mask."""
+    mask = torch.from_numpy(np.random.default_rng(3).random(size) > 0.5)
+    want = F.interpolate(mask[None, None].float(), size=target, mode="nearest")[0, 0] > 0.5
+    got = _nearest(mask, target)
+    assert got.dtype == torch.bool
+    assert torch.equal(got, want)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 from affine import Affine
@@ -116,10 +117,28 @@ def _any_over_dates(mask: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(np.asarray(mask.numpy().any(axis=0)))
 
 
+def _exact_nearest(size: int, target: int) -> npt.NDArray[np.intp] | None:
+    """Source indexes of torch's ``nearest`` resize from ``size`` to ``target`` along an axis.
+
+    Only where they are exact whatever the float precision torch computes them in:
+    a whole-number reduction (every k-th) or enlargement by a power of two
+    (each repeated); None otherwise (the caller then asks torch).
+    """
+    if size % target == 0:
+        return np.arange(target) * (size // target)
+    factor = target // size
+    if target % size == 0 and factor & (factor - 1) == 0:
+        return np.arange(target) // factor
+    return None
+
+
 def _nearest(valid: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     """A bool ``[h, w]`` map resampled to ``shape`` by nearest neighbour."""
     if tuple(valid.shape) == shape:
         return valid
+    rows, cols = _exact_nearest(valid.shape[0], shape[0]), _exact_nearest(valid.shape[1], shape[1])
+    if rows is not None and cols is not None and valid.device.type == "cpu":
+        return torch.from_numpy(np.ascontiguousarray(valid.numpy()[rows][:, cols]))
     resized = F.interpolate(valid[None, None].float(), size=shape, mode="nearest")
     return resized[0, 0] > 0.5
 
@@ -191,11 +210,12 @@ class MultiInputDataset(Dataset[Sample]):
             )
         window = as_window(key)
         ref = next(g for g in self.groups if g.name == self.reference)
-        label_grid = group_grid(window.grid, ref.gsd)
+        grids = {gsd: group_grid(window.grid, gsd) for gsd in {g.gsd for g in self.groups}}
+        label_grid = grids[ref.gsd]
         shape = (label_grid.shape.y, label_grid.shape.x)
         inputs: dict[str, dict[str, torch.Tensor]] = {}
         for group in self.groups:
-            grid = group_grid(window.grid, group.gsd)
+            grid = grids[group.gsd]
             if group.series is not None:
                 inputs[group.name] = self._read_series(group, grid)
                 continue
