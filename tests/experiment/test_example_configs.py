@@ -21,6 +21,11 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
     "levir_cd.yaml": {"data.root": "train", "data.val_root": "val"},
     "bright.yaml": {"data.root": "train", "data.val_root": "val"},
     "bigearthnet_multilabel.yaml": {"data.root_s2": "train", "data.val_root_s2": "val"},
+    "bigearthnet_s1s2_groups.yaml": {
+        "data.root_s2": "train",
+        "data.val_root_s2": "val",
+        "data.root_s1": "s1",
+    },
     "scene_classification.yaml": {"data.root": "train", "data.val_root": "val"},
     "detect_synth_vhr.yaml": {"data.root": "train", "data.val_root": "val"},
     "detect_synth_vhr_oriented.yaml": {"data.root": "train", "data.val_root": "val"},

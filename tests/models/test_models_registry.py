@@ -41,6 +41,7 @@ TASK_OF = {
     "location_siren": "location",  # tests/location/test_location_input.py
     "field_unet": "field_boundaries",  # tests/tasks/test_field_boundary_task.py
     "fusion_unet": "segmentation",  # input groups, not one stack: tests/models/test_fusion_unet.py
+    "fusion_classifier": "multilabel",  # input groups: tests/models/test_fusion_classifier.py
     "utae": "segmentation",  # a time-series group: tests/models/test_temporal_models.py
     "ltae": "segmentation",
 }
@@ -48,7 +49,7 @@ DENSE_OR_SCENE = sorted(
     arch
     for arch, task in TASK_OF.items()
     if task not in ("detection", "oriented_detection", "embedding", "super_resolution", "location")
-    and arch not in ("fusion_unet", "field_unet")
+    and arch not in ("fusion_unet", "fusion_classifier", "field_unet")
     and arch not in ("utae", "ltae")
 )
 """Architectures returning one tensor at the input size (detectors: test_detection.py)."""

@@ -945,6 +945,11 @@ class BigEarthNetData(DataCommon):
         bands: Sentinel-2 bands to read, by name.
         s1_bands: Sentinel-1 bands stacked after them.
         num_classes: 19 (recommended nomenclature) or 43 (original CORINE).
+        inputs: Input groups read instead of one stack, each on its own grid over
+            the patch: ``{name: {bands, gsd}}`` with gsd 10, 20 or 60 for
+            Sentinel-2 bands (their native grids) and 10 for Sentinel-1 (needs
+            ``root_s1``); ``bands`` and ``s1_bands`` are then unused. A group's
+            ``scenes``, ``dates`` and the like do not apply to patches.
     """
 
     kind: Literal["bigearthnet"]
@@ -957,11 +962,20 @@ class BigEarthNetData(DataCommon):
     )
     s1_bands: list[BandName] = Field(default_factory=lambda: ["S1.VV", "S1.VH"])
     num_classes: Literal[19, 43] = 19
+    inputs: dict[str, InputGroup] | None = None
 
     @model_validator(mode="after")
     def _one_validation(self) -> Self:
         if self.splits is not None and self.val_root_s2 is not None:
             raise ValueError("give splits or val_root_s2, not both")
+        for name, group in (self.inputs or {}).items():
+            extra = [k for k in ("scenes", "dates", "clouds", "composite", "start", "end")
+                     if getattr(group, k) is not None]  # fmt: skip
+            if extra:
+                raise ValueError(
+                    f"inputs.{name}: {', '.join(extra)} do not apply to BigEarthNet patches "
+                    "(one date, read from the patch folders); give bands and gsd only"
+                )
         return self
 
 

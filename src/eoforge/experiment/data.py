@@ -67,6 +67,7 @@ from eoforge.experiment.config import (
     GeoData,
     ImageMaskData,
     ObjectsData,
+    reference_group,
 )
 from eoforge.experiment.fields import FIELD_TASK, field_dataset
 from eoforge.experiment.geo_data import (
@@ -356,7 +357,8 @@ def _chip_data(
         size = len(train)
     val_size = len(val)  # type: ignore[arg-type]
     test_size = 0 if test is None else len(test)  # type: ignore[arg-type]
-    first = train[0]["image"]
+    first = train[0]
+    first = first["image"] if "image" in first else first["valid"]  # input groups: label grid
 
     def stats() -> Iterator[Sample]:
         order = np.random.default_rng(seed + 1).permutation(size)
@@ -583,6 +585,10 @@ def _change_triplet(
 
 
 def _bigearthnet(data: BigEarthNetData, config: ExperimentConfig) -> ExperimentData:
+    groups = None
+    if data.inputs is not None:
+        groups = {name: (list(g.bands), g.gsd) for name, g in data.inputs.items()}
+
     def patches(root: Path, split: Path | None) -> BigEarthNetDataset:
         entries, where = _entries(split)
         return BigEarthNetDataset(
@@ -593,6 +599,7 @@ def _bigearthnet(data: BigEarthNetData, config: ExperimentConfig) -> ExperimentD
             num_classes=data.num_classes,
             split=entries,
             split_file=where,
+            inputs=groups,
         )
 
     splits = data.splits
@@ -606,6 +613,9 @@ def _bigearthnet(data: BigEarthNetData, config: ExperimentConfig) -> ExperimentD
     classes = named_classes(train.classes)
     result = _chip_data(train, val, data, config, train.bands, classes, test=test)
     result.gsd = 10.0
+    if data.inputs is not None:  # the multi-input path: per-group statistics, fusion spec
+        result.inputs = {n: {"bands": list(g.bands), "gsd": g.gsd} for n, g in data.inputs.items()}
+        result.label_grid = reference_group(data.inputs, None)
     return result
 
 

@@ -34,7 +34,7 @@ from eoforge.experiment.loading import read_yaml, validate_config
 from eoforge.experiment.scoring import score
 from eoforge.io.staging import write_json
 from eoforge.models import LoadedBundle, load_bundle
-from eoforge.tasks import EOTask, build_task
+from eoforge.tasks import EOTask, FusionMultiLabelTask, build_task
 from eoforge.tasks.detection import DetectionTask
 
 DataSpec = str | PathLike[str] | dict[str, Any]
@@ -138,9 +138,7 @@ def evaluation_task(loaded: LoadedBundle, raw: dict[str, Any], data: ExperimentD
             "style": task.get("ap_style", "voc12"),
             "iou_threshold": task.get("iou_threshold", 0.5),
         }
-    return build_task(
-        bundle.task,
-        loaded.model,
+    arguments: dict[str, Any] = dict(
         model_spec=bundle.model,
         loss=task.get("loss"),
         ignore_index=None if regression or extra else task.get("ignore_index", 255),
@@ -150,6 +148,9 @@ def evaluation_task(loaded: LoadedBundle, raw: dict[str, Any], data: ExperimentD
         augment=False,
         **extra,
     )
+    if bundle.task == "multilabel" and is_group_bundle(loaded):  # BigEarthNet's groups
+        return FusionMultiLabelTask(loaded.model, **arguments)
+    return build_task(bundle.task, loaded.model, **arguments)
 
 
 def evaluate(
@@ -186,7 +187,8 @@ def evaluate(
     Bundles trained on input groups (``data.inputs``) are scored on a scene folder
     predicted whole through the engine, each group read per tile on its own grid
     (:mod:`eoforge.experiment.evaluate_groups`); a group the scene lacks is absent
-    from every tile and the report says the run is degraded.
+    from every tile and the report says the run is degraded. Multi-label bundles
+    trained on BigEarthNet's groups are scored on patches like any chip bundle.
 
     Returns:
         ``{metric: value}`` (``"miou"``, ``"accuracy"``, ``"loss"``...).
@@ -204,7 +206,7 @@ def evaluate(
             fix="pass --probe knn, linear or finetune (eoforge.evaluate.probe_run.run_probe).",
         )
     target = Path(out) if out is not None else folder.parent / "evaluation.json"
-    if is_group_bundle(loaded):
+    if is_group_bundle(loaded) and loaded.bundle.task != "multilabel":  # scenes, not patches
         return _group_scene(folder, data, target, split, labels)
     if labels is not None:
         raise ConfigError(

@@ -23,6 +23,7 @@ from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
 from eoforge.location.encoder import LOCATION_ARCH, LocationSpec
 from eoforge.models import list_models
 from eoforge.models.fusion import FUSION_ARCHS
+from eoforge.models.fusion_classifier import CLASSIFIER_FUSION_ARCHS
 from eoforge.models.temporal import TEMPORAL_ARCHS
 
 TASKS_OF_DATA = {
@@ -244,10 +245,20 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
 
 def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
     """``data.inputs`` goes with a multi-input architecture and segmentation, and back."""
+    if config.data.kind == "bigearthnet":
+        _check_patch_groups(config, file)
+        return
     groups = config.data.kind == "group_chips" or (
         config.data.kind == "geo" and config.data.inputs is not None
     )
     fusion = config.model.arch in (*FUSION_ARCHS, *TEMPORAL_ARCHS)
+    if config.model.arch in CLASSIFIER_FUSION_ARCHS:
+        raise ConfigError(
+            f"model.arch: {config.model.arch!r} classifies BigEarthNet patches from input "
+            "groups (data.kind bigearthnet with data.inputs).",
+            path=file,
+            fix="use fusion_unet for segmentation from input groups.",
+        )
     if fusion and not groups:
         raise ConfigError(
             f"model.arch: {config.model.arch!r} takes several input groups, but data.inputs is "
@@ -279,6 +290,42 @@ def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
         )
     if groups and config.data.kind == "geo":
         _check_series_arch(config, file)
+
+
+def _check_patch_groups(config: ExperimentConfig, file: Path) -> None:
+    """BigEarthNet's ``data.inputs`` go with ``fusion_classifier`` and multilabel, and back."""
+    assert config.data.kind == "bigearthnet"
+    groups = config.data.inputs is not None
+    fusion = config.model.arch in CLASSIFIER_FUSION_ARCHS
+    if fusion and not groups:
+        raise ConfigError(
+            f"model.arch: {config.model.arch!r} takes several input groups, but data.inputs is "
+            "not given.",
+            path=file,
+            fix="name the groups in data.inputs (e.g. s2_10m, s2_20m, s1), or pick a "
+            "single-stack architecture such as timm_classifier.",
+        )
+    if groups and not fusion:
+        raise ConfigError(
+            f"model.arch: {config.model.arch!r} takes one stack of bands; data.inputs names "
+            "several input groups.",
+            path=file,
+            fix=f"use {', '.join(CLASSIFIER_FUSION_ARCHS)}, or list the bands in data.bands "
+            "instead of data.inputs.",
+        )
+    if groups and config.task.kind != "multilabel":
+        raise ConfigError(
+            f"data.inputs: BigEarthNet input groups serve task.kind multilabel, not "
+            f"{config.task.kind!r}.",
+            path=file,
+            fix="use task.kind multilabel, or list one stack of bands in data.bands.",
+        )
+    if groups and config.model.location is not None:
+        raise ConfigError(
+            "model.location: not taken by networks of input groups yet.",
+            path=file,
+            fix="remove model.location, or train on one stack of bands (data.bands).",
+        )
 
 
 def _check_series_arch(config: ExperimentConfig, file: Path) -> None:

@@ -44,7 +44,7 @@ from eoforge.experiment.data import ExperimentData, geo_classes
 from eoforge.experiment.geo_data import Compose, OwnedPixels, geo_dataset, hold_out
 from eoforge.experiment.scenes import SceneSources, catalog_of, scene_sources, synthetic_folder
 from eoforge.io.source import RasterSource
-from eoforge.models import ModelSpec
+from eoforge.models import ModelSpec, Task
 from eoforge.transforms import compute_band_stats
 
 Sample = dict[str, Any]
@@ -308,7 +308,8 @@ def multi_input_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpe
     """
     assert data.inputs is not None
     options = {**config.model.options, "inputs": data.inputs, "reference": data.label_grid}
-    return config.model.spec("segmentation", data.bands, len(data.classes.names), options)
+    kind: Task = "multilabel" if config.task.kind == "multilabel" else "segmentation"
+    return config.model.spec(kind, data.bands, len(data.classes.names), options)
 
 
 def is_multi_input(data: Any) -> bool:

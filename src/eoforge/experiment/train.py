@@ -74,7 +74,7 @@ from eoforge.experiment.superres import read_pairs as read_sr_pairs
 from eoforge.experiment.workers import worker_errors_unwrapped
 from eoforge.location.task import LocationTask
 from eoforge.models import ModelSpec, build_model
-from eoforge.tasks import EOTask, FusionSegmentationTask, build_task
+from eoforge.tasks import EOTask, FusionMultiLabelTask, FusionSegmentationTask, build_task
 from eoforge.tasks.image_text import ImageTextTask
 from eoforge.transforms import compute_band_stats
 
@@ -223,7 +223,9 @@ def make_task(
     if t.rotate:
         options.update(rotate=t.rotate, rotate_min_visible=min_visible(config))
     task: EOTask
-    if data.inputs is not None:
+    if data.inputs is not None and t.kind == "multilabel":  # BigEarthNet's groups
+        task = FusionMultiLabelTask(build_model(spec), **options)
+    elif data.inputs is not None:
         task = FusionSegmentationTask(build_model(spec), **options)
     else:
         task = build_task(t.kind, build_model(spec), **options)

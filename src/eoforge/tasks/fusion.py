@@ -1,11 +1,14 @@
-"""Segmentation from several input groups (``data.inputs``), each on its own grid.
+"""Segmentation and multi-label classification from several input groups, each on its own grid.
 
 Batch keys: ``inputs`` ``{name: {"image": float32 [B, C_g, H_g, W_g], "valid":
 bool [B, H_g, W_g]}}`` in physical units, ``present`` ``{name: bool [B]}``, and
 on the label grid ``mask`` int64 ``[B, H, W]``, ``valid`` bool ``[B, H, W]``,
 ``crs`` and ``transform`` (see :mod:`eoforge.data.multi_input`). The network
 (:class:`~eoforge.models.fusion.FusionUNet`) takes ``(images, present)`` and
-returns logits ``[B, K, H, W]`` on the label grid.
+returns logits ``[B, K, H, W]`` on the label grid. For multi-label classification
+(:class:`FusionMultiLabelTask`, network :mod:`eoforge.models.fusion_classifier`) the
+batch holds ``label`` float32 multi-hot ``[B, K]`` instead of ``mask`` and the
+network returns logits ``[B, K]``.
 
 A time-series group (:mod:`eoforge.data.time_series`) holds ``image`` ``[B, T,
 C_g, H_g, W_g]``, ``valid`` ``[B, T, H_g, W_g]``, ``doy`` ``[B, T]`` and
@@ -30,7 +33,8 @@ import torch
 from torch import Tensor
 
 from eoforge.errors import ConfigError
-from eoforge.tasks.base import Batch, Stage, blank_invalid
+from eoforge.tasks.base import Batch, EOTask, Stage, blank_invalid
+from eoforge.tasks.classification import MultiLabelTask
 from eoforge.tasks.segmentation import SegmentationTask
 from eoforge.transforms.d4 import D4, apply_d4
 
@@ -49,7 +53,7 @@ def _groups_of(spec: Any) -> list[tuple[str, int]]:
     inputs = options.get("inputs") if isinstance(options, Mapping) else None
     if not inputs:
         raise ConfigError(
-            "a multi-input segmentation task needs a model spec with options.inputs.",
+            "a multi-input task needs a model spec with options.inputs.",
             fix="build the spec from data.inputs (eoforge train does).",
         )
     return [(str(name), len(group["bands"])) for name, group in inputs.items()]
@@ -92,10 +96,11 @@ def d4_groups(batch: Mapping[str, Any], elements: Tensor) -> Batch:
     return out
 
 
-class FusionSegmentationTask(SegmentationTask):
-    """Per-pixel classes from several input groups (see the module docstring).
+class GroupInputTask(EOTask):
+    """The input-group side of a task: per-group standardisation, presence, D4 on every group.
 
-    Takes :class:`~eoforge.tasks.base.EOTask`'s arguments; ``model_spec`` must
+    Subclassed together with a task kind (``class X(GroupInputTask, SegmentationTask)``);
+    takes :class:`~eoforge.tasks.base.EOTask`'s arguments; ``model_spec`` must
     carry ``options.inputs`` and ``normalization`` the groups' bands in that order.
 
     Raises:
@@ -123,11 +128,11 @@ class FusionSegmentationTask(SegmentationTask):
         self.items_seen: dict[str, int] = {"train": 0, "val": 0, "test": 0}
 
     def batch_items(self, batch: Mapping[str, Any]) -> int:
-        """Samples in a batch (its label-grid ``valid``'s first axis)."""
+        """Samples in a batch (its ``valid``'s first axis)."""
         return int(batch["valid"].shape[0])
 
     def forward(self, image: Any, valid: Any = None) -> Tensor:
-        """Logits ``[B, K, H, W]`` on the label grid.
+        """The network's output for the groups (``[B, K, H, W]`` on the label grid, ``[B, K]``).
 
         Args:
             image: The batch's ``inputs``: per group ``{"image": [B, C_g, H_g, W_g]``
@@ -203,3 +208,17 @@ class FusionSegmentationTask(SegmentationTask):
             self.log_dict(shares, sync_dist=False)
             if len(self.history[stage]) > before:
                 self.history[stage][-1].update(shares)
+
+
+class FusionSegmentationTask(GroupInputTask, SegmentationTask):
+    """Per-pixel classes from several input groups (see the module docstring)."""
+
+
+class FusionMultiLabelTask(GroupInputTask, MultiLabelTask):
+    """Several labels per sample from several input groups (e.g. BigEarthNet S2 + S1).
+
+    Batch keys: ``inputs`` and ``present`` as in the module docstring, ``valid``
+    bool ``[B, H, W]`` on the label grid and ``label`` float32 multi-hot
+    ``[B, K]``; the network returns logits ``[B, K]``. Metrics as
+    :class:`~eoforge.tasks.classification.MultiLabelTask`'s.
+    """
