@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from eoforge.errors import ConfigError
+from eoforge.errors import BandNotFoundError, ConfigError
 from eoforge.experiment import load_config, train
 from eoforge.experiment.config import BigEarthNetData
 from eoforge.experiment.data import build_data
@@ -125,3 +125,19 @@ def test_groups_need_the_fusion_classifier_and_multilabel(real_data: Path, tmp_p
     recipe["data"]["inputs"]["s1"]["dates"] = 4  # type: ignore[index]
     with pytest.raises(ConfigError, match="do not apply to BigEarthNet patches"):
         load_config(_write(recipe, tmp_path / "series.yaml"))
+
+
+def test_a_band_no_patch_holds_or_s1_without_its_folder_is_a_clear_error(
+    real_data: Path, tmp_path: Path
+) -> None:
+    ben = real_data / "bigearthnet"
+    recipe = _recipe(ben, tmp_path / "run")
+    recipe["data"]["inputs"]["s2_20m"]["bands"].append("S2.B10")  # type: ignore[index]
+    config = load_config(_write(recipe, tmp_path / "b10.yaml"))
+    with pytest.raises(BandNotFoundError, match=r"no source provides band 'S2\.B10'"):
+        build_data(config, tmp_path / "run")
+    recipe = _recipe(ben, tmp_path / "run")
+    recipe["data"]["root_s1"] = None  # type: ignore[index]
+    config = load_config(_write(recipe, tmp_path / "no_s1.yaml"))
+    with pytest.raises(ConfigError, match="no Sentinel-1 folder is given"):
+        build_data(config, tmp_path / "run")
