@@ -64,8 +64,8 @@ class FieldPolygonOptions:
             smoothed map), and from which a pixel belongs to the boundary band that
             takes the nearest core's field. 0.15 (with ``seed_distance`` 0.4) scored
             best on the validation scene of ``configs/field_boundaries_synth.yaml``
-            (matched IoU 0.848 and 84.5 % of fields recovered, against 0.731 and 80.1 %
-            at 0.5).
+            with its 12-epoch model (matched IoU 0.848 and 84.5 % of fields recovered,
+            against 0.731 and 80.1 % at 0.5).
         smooth: Gaussian smoothing (pixels) of the distance and boundary maps before
             seeds are picked, so noise does not break one field's core into several
             seeds (0: none).
