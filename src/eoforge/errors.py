@@ -92,8 +92,7 @@ class MetadataError(EoforgeError):
 
 
 class RadiometryError(EoforgeError):
-    """Pixel values are not the physical quantity an operation needs (e.g. dB given where
-    linear SAR intensity is needed)."""
+    """Pixel values are not the physical quantity an operation needs (dB, not linear, say)."""
 
 
 class CatalogError(EoforgeError):

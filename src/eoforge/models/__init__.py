@@ -71,6 +71,7 @@ __all__ = [
     "classification",
     "detection",
     "encoders",
+    "field_unet",
     "forest",
     "fusion",
     "fusion_classifier",
