@@ -7,8 +7,14 @@ from typing import Annotated
 
 import typer
 
-from eoforge.cli import ui
-from eoforge.cli.run_options import Resume, Scheduler, Workers, run_options, scene_progress
+from eoforge.cli.run_options import (
+    Resume,
+    Scheduler,
+    Workers,
+    print_results,
+    run_options,
+    scene_progress,
+)
 
 HELP = """Map spectral indices of whole scenes into float32 COGs on the scenes' grids.
 
@@ -66,12 +72,7 @@ def indices(
             run=run_options(resume, workers, scheduler),
             progress=report,
         )
-    console = ui.console()
-    for result in results:
-        console.print(f"{result.name}: {result.megapixels:.1f} MP in {result.seconds:.1f} s")
-    for result in results:
-        for path in result.paths.values():
-            ui.result(f"wrote {path}")
+    print_results(results)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,9 +19,11 @@ from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
 from eoforge.cli import ui
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.progress import TaskID
 
-    from eoforge.predict import RunOptions
+    from eoforge.predict import RunOptions, SceneResult
 
 Workers = Annotated[int | None, typer.Option(help="Run on a local Dask cluster of N processes.")]
 """``--workers N``: a local Dask cluster of ``N`` processes."""
@@ -78,3 +80,13 @@ def scene_progress() -> Iterator[SceneProgress]:
             bar.update(task, total=total, completed=done, rate=f"{rate:.2f} MP/s")
 
         yield report
+
+
+def print_results(results: Sequence[SceneResult]) -> None:
+    """Each scene's megapixels and seconds, then every file written (the command's last words)."""
+    console = ui.console()
+    for result in results:
+        console.print(f"{result.name}: {result.megapixels:.1f} MP in {result.seconds:.1f} s")
+    for result in results:
+        for path in result.paths.values():
+            ui.result(f"wrote {path}")

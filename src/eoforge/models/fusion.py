@@ -93,6 +93,18 @@ def reference_name(groups: dict[str, dict[str, Any]], given: str | None) -> str:
     return given
 
 
+def require_groups(
+    names: list[str], images: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
+) -> None:
+    """Refuse a forward call missing a group's image or presence flag (ConfigError)."""
+    missing = [n for n in names if n not in images or n not in present]
+    if missing:
+        raise ConfigError(
+            f"the network takes the input groups {names}; {missing} not given.",
+            fix="pass one image and one presence flag per group.",
+        )
+
+
 def _resized(feature: torch.Tensor, extent: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
     """``feature`` cut to its unpadded ``extent`` and resized to ``size`` (bilinear)."""
     cut = feature[..., : extent[0], : extent[1]]
@@ -208,12 +220,7 @@ class FusionUNet(nn.Module):
             images: Per group, standardised ``[B, C_g, H_g, W_g]`` (zeros where absent).
             present: Per group, bool ``[B]``.
         """
-        missing = [n for n in self.names if n not in images or n not in present]
-        if missing:
-            raise ConfigError(
-                f"the network takes the input groups {self.names}; {missing} not given.",
-                fix="pass one image and one presence flag per group.",
-            )
+        require_groups(self.names, images, present)
         flags = self._presence(images, present)
         height, width = images[self.reference].shape[-2:]
         padded_h = math.ceil(height / self.multiple) * self.multiple

@@ -26,7 +26,7 @@ from torch import nn
 
 from eoforge.errors import ConfigError
 from eoforge.models.backbones import feature_channels, smp_encoder
-from eoforge.models.fusion import input_groups
+from eoforge.models.fusion import input_groups, require_groups
 from eoforge.models.layers import pad_to_multiple
 from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec
@@ -98,12 +98,7 @@ class FusionClassifier(nn.Module):
             images: Per group, standardised ``[B, C_g, H_g, W_g]`` (zeros where absent).
             present: Per group, bool ``[B]``.
         """
-        missing = [n for n in self.names if n not in images or n not in present]
-        if missing:
-            raise ConfigError(
-                f"the network takes the input groups {self.names}; {missing} not given.",
-                fix="pass one image and one presence flag per group.",
-            )
+        require_groups(self.names, images, present)
         flags = self.presence(images, present)
         pooled = []
         for g, name in enumerate(self.names):
