@@ -45,9 +45,7 @@ def test_bands_are_found_by_alias_then_wavelength_on_any_sensor() -> None:
     assert S2[resolve_letter("RE3", S2)] == "S2.B07"
     landsat = ["L8.B4", "L8.B5", "L8.B6", "L8.B7"]
     x = _image(landsat)
-    torch.testing.assert_close(
-        index_plan("nbr", landsat).compute(x), (x[1] - x[3]) / (x[1] + x[3])
-    )
+    torch.testing.assert_close(index_plan("nbr", landsat).compute(x), (x[1] - x[3]) / (x[1] + x[3]))
     assert resolve_letter("RE1", landsat) is None
     with pytest.raises(ConfigError, match=r"needs band RE1 \(rededge071, 695-715 nm\)"):
         index_plan("NDREI", landsat)
@@ -71,9 +69,7 @@ def test_wavelength_parameters_take_the_resolved_bands_centres() -> None:
     users = [k for k, i in catalogue().items() if any(b.startswith("lambda") for b in i.bands)]
     assert users
     plan = next(
-        p
-        for p in (index_plan(k, S2) for k in users if _plannable(k))
-        if "lambdaN" in p.constants
+        p for p in (index_plan(k, S2) for k in users if _plannable(k)) if "lambdaN" in p.constants
     )
     assert plan.constants["lambdaN"] == pytest.approx(832.8)  # S2.B08's centre, nm
 
