@@ -105,6 +105,31 @@ def require_groups(
         )
 
 
+def presence_flags(
+    like: torch.Tensor, present: dict[str, torch.Tensor], names: list[str], dropout: float
+) -> torch.Tensor:
+    """Presence ``[B, G]`` of the groups ``names``, as ``like``'s dtype and device.
+
+    Args:
+        like: Any ``[B, ...]`` input tensor (batch size, device, dtype).
+        present: Per group, bool ``[B]``.
+        names: Group order of the columns.
+        dropout: Probability of dropping each present group (modality dropout; 0 in
+            evaluation); a sample never loses every group: its first present one stays.
+    """
+    batch, device = like.shape[0], like.device
+    flags = torch.stack(
+        [present[n].to(device=device, dtype=torch.bool).reshape(batch) for n in names], dim=1
+    )
+    if dropout > 0:
+        kept = flags & (torch.rand(flags.shape, device=device) >= dropout)
+        lost = ~kept.any(dim=1) & flags.any(dim=1)
+        first = torch.zeros_like(flags)
+        first[torch.arange(batch, device=device), flags.int().argmax(dim=1)] = True
+        flags = torch.where(lost[:, None], flags & first, kept)
+    return flags.to(like.dtype)
+
+
 def _resized(feature: torch.Tensor, extent: tuple[int, int], size: tuple[int, int]) -> torch.Tensor:
     """``feature`` cut to its unpadded ``extent`` and resized to ``size`` (bilinear)."""
     cut = feature[..., : extent[0], : extent[1]]
@@ -195,21 +220,8 @@ class FusionUNet(nn.Module):
         self, images: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
     ) -> torch.Tensor:
         """Presence ``[B, G]`` (float), with modality dropout applied in training."""
-        batch = images[self.reference].shape[0]
-        device = images[self.reference].device
-        flags = torch.stack(
-            [present[n].to(device=device, dtype=torch.bool).reshape(batch) for n in self.names],
-            dim=1,
-        )
-        if self.training and self.dropout > 0:
-            keep = torch.rand(flags.shape, device=device) >= self.dropout
-            kept = flags & keep
-            # never drop every group of a sample: keep its first present group then
-            lost = ~kept.any(dim=1) & flags.any(dim=1)
-            first = torch.zeros_like(flags)
-            first[torch.arange(batch, device=device), flags.int().argmax(dim=1)] = True
-            flags = torch.where(lost[:, None], flags & first, kept)
-        return flags.to(images[self.reference].dtype)
+        drop = self.dropout if self.training else 0.0
+        return presence_flags(images[self.reference], present, self.names, drop)
 
     def forward(
         self, images: dict[str, torch.Tensor], present: dict[str, torch.Tensor]

@@ -26,7 +26,7 @@ from torch import nn
 
 from eoforge.errors import ConfigError
 from eoforge.models.backbones import feature_channels, smp_encoder
-from eoforge.models.fusion import input_groups, require_groups
+from eoforge.models.fusion import input_groups, presence_flags, require_groups
 from eoforge.models.layers import pad_to_multiple
 from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec
@@ -74,20 +74,8 @@ class FusionClassifier(nn.Module):
         self, images: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
     ) -> torch.Tensor:
         """Presence ``[B, G]`` (float), with modality dropout applied in training."""
-        first = images[self.names[0]]
-        batch, device = first.shape[0], first.device
-        flags = torch.stack(
-            [present[n].to(device=device, dtype=torch.bool).reshape(batch) for n in self.names],
-            dim=1,
-        )
-        if self.training and self.modality_dropout > 0:
-            kept = flags & (torch.rand(flags.shape, device=device) >= self.modality_dropout)
-            # never drop every group of a sample: keep its first present group then
-            lost = ~kept.any(dim=1) & flags.any(dim=1)
-            only_first = torch.zeros_like(flags)
-            only_first[torch.arange(batch, device=device), flags.int().argmax(dim=1)] = True
-            flags = torch.where(lost[:, None], flags & only_first, kept)
-        return flags.to(first.dtype)
+        drop = self.modality_dropout if self.training else 0.0
+        return presence_flags(images[self.names[0]], present, self.names, drop)
 
     def forward(
         self, images: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
