@@ -244,14 +244,19 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
 
 
 def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
-    """``data.inputs`` goes with a multi-input architecture and segmentation, and back."""
-    if config.data.kind == "bigearthnet":
-        _check_patch_groups(config, file)
+    """``data.inputs`` goes with a multi-input architecture and its task, and back."""
+    if config.data.kind == "bigearthnet":  # patches: a pooled classifier, multi-label
+        _check_group_pairing(
+            config,
+            file,
+            groups=config.data.inputs is not None,
+            archs=CLASSIFIER_FUSION_ARCHS,
+            kind="multilabel",
+            examples=("e.g. s2_10m, s2_20m, s1", "timm_classifier"),
+            served="BigEarthNet input groups serve task.kind multilabel",
+            use=", ".join(CLASSIFIER_FUSION_ARCHS),
+        )
         return
-    groups = config.data.kind == "group_chips" or (
-        config.data.kind == "geo" and config.data.inputs is not None
-    )
-    fusion = config.model.arch in (*FUSION_ARCHS, *TEMPORAL_ARCHS)
     if config.model.arch in CLASSIFIER_FUSION_ARCHS:
         raise ConfigError(
             f"model.arch: {config.model.arch!r} classifies BigEarthNet patches from input "
@@ -259,66 +264,67 @@ def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
             path=file,
             fix="use fusion_unet for segmentation from input groups.",
         )
-    if fusion and not groups:
-        raise ConfigError(
-            f"model.arch: {config.model.arch!r} takes several input groups, but data.inputs is "
-            "not given.",
-            path=file,
-            fix="name the groups in data.inputs (data.kind geo), or pick a single-stack "
-            "architecture such as unet.",
-        )
-    if groups and config.task.kind != "segmentation":
-        raise ConfigError(
-            f"data.inputs: input groups serve task.kind segmentation so far, not "
-            f"{config.task.kind!r}.",
-            path=file,
-            fix="use task.kind segmentation, or list one stack of bands in data.bands.",
-        )
-    if groups and config.model.location is not None:
-        raise ConfigError(
-            "model.location: not taken by networks of input groups yet.",
-            path=file,
-            fix="remove model.location, or train on one stack of bands (data.bands).",
-        )
-    if groups and not fusion:
-        raise ConfigError(
-            f"model.arch: {config.model.arch!r} takes one stack of bands; data.inputs names "
-            "several input groups.",
-            path=file,
-            fix=f"use a multi-input architecture ({', '.join(FUSION_ARCHS)}), or list the bands "
-            "in data.bands instead of data.inputs.",
-        )
+    groups = config.data.kind == "group_chips" or (
+        config.data.kind == "geo" and config.data.inputs is not None
+    )
+    _check_group_pairing(
+        config,
+        file,
+        groups=groups,
+        archs=(*FUSION_ARCHS, *TEMPORAL_ARCHS),
+        kind="segmentation",
+        examples=("data.kind geo", "unet"),
+        served="input groups serve task.kind segmentation so far",
+        use=f"a multi-input architecture ({', '.join(FUSION_ARCHS)})",
+    )
     if groups and config.data.kind == "geo":
         _check_series_arch(config, file)
 
 
-def _check_patch_groups(config: ExperimentConfig, file: Path) -> None:
-    """BigEarthNet's ``data.inputs`` go with ``fusion_classifier`` and multilabel, and back."""
-    assert config.data.kind == "bigearthnet"
-    groups = config.data.inputs is not None
-    fusion = config.model.arch in CLASSIFIER_FUSION_ARCHS
+def _check_group_pairing(
+    config: ExperimentConfig,
+    file: Path,
+    *,
+    groups: bool,
+    archs: tuple[str, ...],
+    kind: str,
+    examples: tuple[str, str],
+    served: str,
+    use: str,
+) -> None:
+    """Input groups go with one of ``archs`` and ``task.kind`` ``kind``, and back.
+
+    Args:
+        config: The experiment config.
+        file: The config file (named in messages).
+        groups: Whether the data names input groups.
+        archs: The architectures that take them.
+        kind: The task kind they serve so far.
+        examples: How to name the groups, and a single-stack architecture (messages).
+        served: What the data serves, for the message (``input groups serve task.kind ...``).
+        use: The architectures the fix suggests.
+    """
+    fusion = config.model.arch in archs
     if fusion and not groups:
         raise ConfigError(
             f"model.arch: {config.model.arch!r} takes several input groups, but data.inputs is "
             "not given.",
             path=file,
-            fix="name the groups in data.inputs (e.g. s2_10m, s2_20m, s1), or pick a "
-            "single-stack architecture such as timm_classifier.",
+            fix=f"name the groups in data.inputs ({examples[0]}), or pick a single-stack "
+            f"architecture such as {examples[1]}.",
         )
     if groups and not fusion:
         raise ConfigError(
             f"model.arch: {config.model.arch!r} takes one stack of bands; data.inputs names "
             "several input groups.",
             path=file,
-            fix=f"use {', '.join(CLASSIFIER_FUSION_ARCHS)}, or list the bands in data.bands "
-            "instead of data.inputs.",
+            fix=f"use {use}, or list the bands in data.bands instead of data.inputs.",
         )
-    if groups and config.task.kind != "multilabel":
+    if groups and config.task.kind != kind:
         raise ConfigError(
-            f"data.inputs: BigEarthNet input groups serve task.kind multilabel, not "
-            f"{config.task.kind!r}.",
+            f"data.inputs: {served}, not {config.task.kind!r}.",
             path=file,
-            fix="use task.kind multilabel, or list one stack of bands in data.bands.",
+            fix=f"use task.kind {kind}, or list one stack of bands in data.bands.",
         )
     if groups and config.model.location is not None:
         raise ConfigError(
