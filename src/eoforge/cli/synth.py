@@ -10,7 +10,13 @@ from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from eoforge.cli import ui
-from eoforge.synth import SceneManifest, SynthOptions, generate_scene, parse_sensors
+from eoforge.synth import (
+    SceneManifest,
+    SynthOptions,
+    generate_scene,
+    parse_phenology,
+    parse_sensors,
+)
 from eoforge.synth.fusion_task import generate_fusion_task
 from eoforge.synth.hyperspectral import HyperspectralOptions, generate_hyperspectral
 
@@ -77,6 +83,13 @@ def synth(
             help="Vessels on open water per S1 image (0: none); labels in vectors/vessels.*."
         ),
     ] = 0,
+    phenology: Annotated[
+        str,
+        typer.Option(
+            help="Fields of a crop: uniform (one season curve per crop) or varied "
+            "(per-field sowing, season length, vigour, soil)."
+        ),
+    ] = "uniform",
     fusion_task: Annotated[
         bool,
         typer.Option(
@@ -144,6 +157,7 @@ def synth(
             looks=looks,
             vectors=vectors,
             vessels=vessels,
+            phenology=parse_phenology(phenology),
         )
         manifest = generate_scene(out, options, progress=report)
     ui.console().print(summary_table(manifest))

@@ -96,13 +96,18 @@ class Section(BaseModel):
 
 
 class SyntheticScene(Section):
-    """A scene ``eoforge synth`` generates under the run's output folder when missing."""
+    """A scene ``eoforge synth`` generates under the run's output folder when missing.
+
+    ``phenology: varied`` gives every field its own season (sowing, length,
+    vigour, soil; :mod:`eoforge.synth.world.phenology`), for crop types from a series.
+    """
 
     seed: int = 0
     size: int = Field(default=512, ge=64)
     sensors: str = "s2"
     dates: int = Field(default=1, ge=1)
     clouds: float = Field(default=0.0, ge=0, le=0.9)
+    phenology: Literal["uniform", "varied"] = "uniform"
 
 
 class LabelLayer(Section):

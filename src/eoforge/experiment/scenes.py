@@ -52,11 +52,14 @@ def synthetic_folder(scene: SyntheticScene, run_dir: Path) -> Path:
     """Folder of a synthetic scene under the run folder, generated on first use.
 
     Scenes of one seed, size and sensors that differ in cloud cover (the
-    cloudy input and the clear target of cloud removal) get their own folders.
+    cloudy input and the clear target of cloud removal) get their own folders, and
+    so do scenes with varied phenology.
     """
     name = f"synth-seed{scene.seed}-{scene.size}px-{scene.sensors}"
     if scene.clouds > 0:
         name += f"-clouds{scene.clouds:g}"
+    if scene.phenology != "uniform":
+        name += f"-{scene.phenology}"
     folder = run_dir / "scenes" / name
     if not (folder / STAC_IN_SCENE).is_file():
         generate_scene(
@@ -66,6 +69,7 @@ def synthetic_folder(scene: SyntheticScene, run_dir: Path) -> Path:
             sensors=scene.sensors,
             dates=scene.dates,
             clouds=scene.clouds,
+            phenology=scene.phenology,
             vectors=False,
         )
     return folder

@@ -15,7 +15,13 @@ up and drive the three.
 """
 
 from eoforge.synth.scene import generate_scene
-from eoforge.synth.scene_options import SENSORS, SynthFields, SynthOptions, parse_sensors
+from eoforge.synth.scene_options import (
+    SENSORS,
+    SynthFields,
+    SynthOptions,
+    parse_phenology,
+    parse_sensors,
+)
 from eoforge.synth.write.manifest import SceneManifest, WrittenFile
 
 __all__ = [
@@ -25,5 +31,6 @@ __all__ = [
     "SynthOptions",
     "WrittenFile",
     "generate_scene",
+    "parse_phenology",
     "parse_sensors",
 ]

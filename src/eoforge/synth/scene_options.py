@@ -16,6 +16,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from eoforge.errors import ConfigError, available_list
+from eoforge.synth.world.phenology import PHENOLOGIES, Phenology
 
 SENSORS = ("s2", "s1", "l8", "dsm", "vhr")
 DEFAULT_CENTER = (4.85, 45.75)
@@ -44,6 +45,11 @@ class SynthOptions:
         vessels: Vessels on open water in each Sentinel-1 image (0: none); each date
             has its own fleet, labelled in ``vectors/vessels.*`` (needs ``s1``).
         wakes: Draw a wake (dark turbulent trail, bright Kelvin V) behind every vessel.
+        phenology: How the fields of one crop differ over the season: ``uniform``
+            (one green-up curve per crop: one mid-season date tells the crops
+            apart) or ``varied`` (per field sowing shift, season length, vigour
+            and soil: only the series over the season does); see
+            :mod:`eoforge.synth.world.phenology`.
     """
 
     size: int = 2048
@@ -61,6 +67,7 @@ class SynthOptions:
     block: int = 1024
     vessels: int = 0
     wakes: bool = False
+    phenology: Phenology = "uniform"
 
     def replace(self, **changes: Unpack[SynthFields]) -> SynthOptions:
         """A copy with some fields changed; ``sensors`` may be a comma-separated string.
@@ -97,6 +104,7 @@ class SynthOptions:
             block=changes.get("block", self.block),
             vessels=changes.get("vessels", self.vessels),
             wakes=changes.get("wakes", self.wakes),
+            phenology=changes.get("phenology", self.phenology),
         )
 
     def validate(self) -> SynthOptions:
@@ -158,6 +166,7 @@ class SynthOptions:
             "wakes=True without vessels",
             "ask for vessels (vessels=N), or leave wakes off",
         )
+        parse_phenology(self.phenology)
         lon, lat = self.center
         _check(
             -180 <= lon <= 180 and -80 <= lat <= 84,
@@ -189,6 +198,7 @@ class SynthFields(TypedDict, total=False):
     block: int
     vessels: int
     wakes: bool
+    phenology: Phenology
 
 
 #: Names of the fields of :class:`SynthOptions`.
@@ -223,6 +233,27 @@ def parse_sensors(value: str | Iterable[str]) -> tuple[str, ...]:
     if not names:
         raise ConfigError("no sensor given.", fix=f"choose among {available_list(SENSORS)}.")
     return tuple(s for s in SENSORS if s in names)
+
+
+def parse_phenology(value: str) -> Phenology:
+    """Check a phenology name (:data:`~eoforge.synth.world.phenology.PHENOLOGIES`).
+
+    Args:
+        value: ``uniform`` or ``varied``.
+
+    Returns:
+        The name, typed.
+
+    Raises:
+        ConfigError: When the name is unknown.
+    """
+    for name in PHENOLOGIES:
+        if value == name:
+            return name
+    raise ConfigError(
+        f"phenology={value!r} is unknown.",
+        fix=f"use --phenology with one of {available_list(PHENOLOGIES)}.",
+    )
 
 
 def projected_crs(value: str) -> CRS:

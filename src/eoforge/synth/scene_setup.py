@@ -97,7 +97,7 @@ def set_up_scene(options: SynthOptions, root: Path) -> SceneSetup:
     """
     geobox = base_geobox(options)
     extent = options.size * options.gsd
-    layout = design(options.seed, extent, extent, options.gsd)
+    layout = design(options.seed, extent, extent, options.gsd, options.phenology)
     dates = acquisition_dates(options.dates)
     lat = options.center[1]
     return SceneSetup(

@@ -11,7 +11,7 @@ from eoforge.synth.render.spectra import class_table, spectrum
 from eoforge.synth.world import legend
 from eoforge.synth.world.landcover import Ground
 from eoforge.synth.world.noise import fbm, salt_of
-from eoforge.synth.world.phenology import crop_cover, forest_leaf_on, grass_green
+from eoforge.synth.world.phenology import crop_cover, field_season, forest_leaf_on, grass_green
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -72,8 +72,10 @@ def _crops(refl: F32, ground: Ground, centers: F64, doy: float) -> None:
     crop = ground.cls == legend.CROPLAND
     if not crop.any():
         return
-    green, senescent = crop_cover(ground.crop[crop], ground.patch[crop], doy)
+    green, senescent = crop_cover(ground.crop[crop], ground.patch[crop], doy, ground.phenology)
     soil = 1.0 - green - senescent
+    if ground.phenology != "uniform":
+        soil = soil * field_season(ground.patch[crop], ground.phenology).soil
     values = (
         spectrum("crop_green", centers)[:, None] * green
         + spectrum("crop_senescent", centers)[:, None] * senescent

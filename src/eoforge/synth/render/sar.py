@@ -51,7 +51,7 @@ def backscatter_db(samples: Samples, doy: float, seed: int, scene_width: float) 
     db = np.moveaxis(table[g.cls], -1, 0)
     crop = g.cls == legend.CROPLAND
     if crop.any():
-        green, _ = crop_cover(g.crop[crop], g.patch[crop], doy)
+        green, _ = crop_cover(g.crop[crop], g.patch[crop], doy, g.phenology)
         for pol in range(2):
             db[pol][crop] = db[pol][crop] * (1 - green) + CROP_PEAK_DB[pol] * green
     theta = incidence(samples.x, scene_width)

@@ -7,6 +7,7 @@ basin, roads, airfield, buildings, then the change events of the date.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy.typing as npt
 from eoforge.synth.world import buildings, events, legend, parcels, roads
 from eoforge.synth.world.layout import Layout, make_layout
 from eoforge.synth.world.noise import fbm, salt_of
+from eoforge.synth.world.phenology import Phenology
 from eoforge.synth.world.terrain import elevation, river_distance
 from eoforge.synth.world.unique_keys import distinct
 from eoforge.synth.world.zones import (
@@ -42,6 +44,7 @@ class Ground:
         patch: Per-object random value in [0, 1) (field, roof) or smooth noise elsewhere.
         height: Height of buildings and trees above the terrain, metres.
         terrain: Bare-earth height above sea level, metres.
+        phenology: How fields of one crop differ over the season (the layout's).
     """
 
     cls: U8
@@ -49,6 +52,7 @@ class Ground:
     patch: F64
     height: F64
     terrain: F64
+    phenology: Phenology = "uniform"
 
     def sub(self, rows: slice, cols: slice) -> Ground:
         """The ground of a sub-grid (views, no copies)."""
@@ -58,10 +62,13 @@ class Ground:
             patch=self.patch[rows, cols],
             height=self.height[rows, cols],
             terrain=self.terrain[rows, cols],
+            phenology=self.phenology,
         )
 
 
-def design(seed: int, width: float, height: float, gsd: float) -> Layout:
+def design(
+    seed: int, width: float, height: float, gsd: float, phenology: Phenology = "uniform"
+) -> Layout:
     """Draw and calibrate the scene plan.
 
     Args:
@@ -69,11 +76,13 @@ def design(seed: int, width: float, height: float, gsd: float) -> Layout:
         width: Scene width, metres.
         height: Scene height, metres.
         gsd: Base ground sampling distance, metres.
+        phenology: How fields of one crop differ over the season (``uniform``, ``varied``).
 
     Returns:
         A calibrated :class:`~eoforge.synth.world.layout.Layout`.
     """
-    return calibrate(make_layout(seed, width, height, gsd))
+    layout = calibrate(make_layout(seed, width, height, gsd))
+    return dataclasses.replace(layout, phenology=phenology)
 
 
 def _natural(layout: Layout, x: F64, y: F64) -> U8:
@@ -168,4 +177,11 @@ def ground(layout: Layout, x: F64, y: F64, date_index: int = 0, n_dates: int = 1
     height = np.where(built.standing, built.height, 0.0)
     height = np.where(cls == legend.FOREST, trees, height)
     height = np.where(cls == legend.WETLAND, 0.6, height)
-    return Ground(cls=cls, crop=crop, patch=patch, height=height, terrain=terrain)
+    return Ground(
+        cls=cls,
+        crop=crop,
+        patch=patch,
+        height=height,
+        terrain=terrain,
+        phenology=layout.phenology,
+    )

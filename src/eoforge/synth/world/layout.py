@@ -15,6 +15,7 @@ import numpy as np
 
 from eoforge.synth.world.geometry import OrientedRect
 from eoforge.synth.world.noise import salt_of
+from eoforge.synth.world.phenology import Phenology
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ class Layout:
         fields: Field pattern.
         village_spacing: Lattice spacing for extra villages, metres.
         thresholds: Quantile thresholds of the zone noises (filled by calibration).
+        phenology: How fields of one crop differ over the season, ``uniform`` or
+            ``varied`` (:mod:`eoforge.synth.world.phenology`).
     """
 
     seed: int
@@ -138,6 +141,7 @@ class Layout:
     fields: FieldGrid
     village_spacing: float = 6000.0
     thresholds: dict[str, float] = field(default_factory=dict)
+    phenology: Phenology = "uniform"
 
 
 def _clip(value: float, low: float, high: float) -> float:
