@@ -36,6 +36,10 @@ Dates: eoforge reads a group with several dates as a time series
 the dates covering it, ``image [T, C, H, W]``, ``valid [T, H, W]``, ``doy`` and
 ``date_mask``; plain rasterio stacks the same files' windows ``[T, C, H, W]``.
 
+A DataLoader hands each worker a batch of keys at once: a contender with a batch
+read (eoforge's ``__getitems__``, reading straight into batch buffers in shared
+memory) gets them as a batch, the others sample by sample, as in training.
+
 Rounds alternate the contenders' order so machine noise affects them alike.
 Each loader runs one pass over the windows: after the first batch (worker
 start-up), the first ``cold`` samples are timed as "cold" (files opening,
@@ -221,6 +225,13 @@ class Keys(Dataset[Any]):
 
     def __getitem__(self, index: int) -> Any:
         return self.dataset[self.keys[index]]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Any]:
+        """A batch through the contender's own batch read when it has one (eoforge does)."""
+        many = getattr(self.dataset, "__getitems__", None)
+        if many is None:
+            return [self[i] for i in indices]
+        return list(many([self.keys[i] for i in indices]))
 
 
 class InOrder(Sampler[int]):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from rasterio.transform import from_origin
 
 from eoforge.data import collate
@@ -125,6 +126,43 @@ def test_composites_reduce_the_clear_pixels_to_one_image(tif: Writer) -> None:
     sample = MultiInputDataset([group], "s2")[window()]
     assert sample["inputs"]["s2"]["image"].shape == (1, 8, 8)
     assert set(sample["inputs"]["s2"]) == {"image", "valid"}
+
+
+def test_a_batch_read_equals_sample_reads_and_collates_without_copies(tif: Writer) -> None:
+    # a series with clouds and padding, its median composite, and a one-date group that is
+    # absent from the second footprint: read as a batch (buffers) and one by one
+    sources = [dated(tif, DAYS[0], 1.0), dated(tif, DAYS[1], 2.0, cloudy_rows=3)]
+    narrow = source_from_file(
+        tif(
+            "b08_narrow.tif", np.full((32, 16), 4.0, np.float32), from_origin(X0, Y0, 10, 10), UTM31
+        ),
+        bands=["S2.B08"],
+    )
+    spec = SeriesSpec(length=3, cloud_band="cloudmask")
+    groups = [
+        InputSource("ts", sources, ["S2.B04"], 10.0, series=spec),
+        InputSource(
+            "med", sources, ["S2.B04"], 20.0, series=dataclasses.replace(spec, composite="median")
+        ),
+        InputSource("one", [narrow], ["S2.B08"], 10.0),
+    ]
+    dataset = MultiInputDataset(groups, "ts")
+    keys = [window(col=0), window(col=20)]
+    together = dataset.__getitems__(keys)
+    alone = [dataset[k] for k in keys]
+    assert [bool(s["present"]["one"]) for s in together] == [True, False]
+    for got, want in zip(together, alone, strict=True):
+        for name in ("ts", "med", "one"):
+            for key, value in want["inputs"][name].items():
+                assert torch.equal(got["inputs"][name][key], value), (name, key)
+            assert torch.equal(got["present"][name], want["present"][name])
+        assert torch.equal(got["valid"], want["valid"])
+    batch = collate(together)
+    image = batch["inputs"]["ts"]["image"]
+    assert image.shape == (2, 3, 1, 8, 8)
+    # the batch is the buffer the samples were read into: no stacking copy
+    assert image.data_ptr() == together[0]["inputs"]["ts"]["image"].data_ptr()
+    assert batch["present"]["one"].tolist() == [True, False]
 
 
 def test_a_raster_without_acquisition_time_is_refused_by_name(tif: Writer) -> None:

@@ -40,7 +40,7 @@ from affine import Affine
 from odc.geo.geobox import GeoBox
 from torch.utils.data import Dataset
 
-from eoforge.data.datasets import GeoDataset, as_window
+from eoforge.data.datasets import GeoDataset, as_window, batch_buffer
 from eoforge.data.time_series import (
     Acquisition,
     SeriesSpec,
@@ -53,12 +53,15 @@ from eoforge.data.windows import Region, Window, grid_geometry, reproject_geomet
 from eoforge.errors import ConfigError, OutsideSourcesError
 from eoforge.geo.format import bounds_label, crs_label
 from eoforge.geo.grid import grid_to_sample, make_grid
-from eoforge.io.handles import HANDLES
+from eoforge.io.handles import HANDLES, stamp_memo
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
 
 Sample = dict[str, Any]
 INPUTS, PRESENT = "inputs", "present"
+Buffers = dict[str, dict[str, torch.Tensor]]
+"""Output tensors of one sample (or a batch): per group its keys' tensors, plus the
+``present`` flags and the label grid's ``valid`` under the key ``""``."""
 
 
 @dataclass(frozen=True)
@@ -203,12 +206,75 @@ class MultiInputDataset(Dataset[Sample]):
         return [band for group in self.groups for band in group.bands]
 
     def __getitem__(self, key: Window | GeoBox) -> Sample:
+        with stamp_memo():
+            return self._sample(self._window(key))
+
+    def __getitems__(self, keys: Sequence[Window | GeoBox]) -> list[Sample]:
+        """Samples of a whole batch, read straight into batch-shaped buffers.
+
+        DataLoader workers call this with a batch of keys. When the footprints share
+        one shape and pixel size, each group's tensors (and the ``present`` flags and
+        ``valid``) of the batch are one buffer (in shared memory inside a worker)
+        that the samples are views of, so :func:`~eoforge.data.collate.collate`
+        returns the buffers without the stacking copy; each file's freshness is
+        checked once per batch.
+        """
+        windows = [self._window(k) for k in keys]
+        first = windows[0].grid
+        same = all(
+            w.grid.shape == first.shape and w.grid.resolution == first.resolution for w in windows
+        )
+        with stamp_memo():
+            if not same or len(windows) == 1:
+                return [self._sample(w) for w in windows]
+            buffers = self._buffers(len(windows), first)
+            return [
+                self._sample(w, {g: {k: v[i] for k, v in b.items()} for g, b in buffers.items()})
+                for i, w in enumerate(windows)
+            ]
+
+    @staticmethod
+    def _window(key: Window | GeoBox) -> Window:
         if not isinstance(key, Window | GeoBox):
             raise TypeError(
                 "a MultiInputDataset is indexed with the windows its sampler yields "
                 "(DataLoader(dataset, sampler=sampler)), not with integers."
             )
-        window = as_window(key)
+        return as_window(key)
+
+    def _buffers(self, size: int, footprint: GeoBox) -> Buffers:
+        """Batch buffers for ``size`` footprints shaped like ``footprint`` (see :data:`Buffers`)."""
+        grids = {gsd: group_grid(footprint, gsd) for gsd in {g.gsd for g in self.groups}}
+        out: Buffers = {}
+        for group in self.groups:
+            if group.series is not None and group.series.composite is not None:
+                continue  # the composite is computed into new tensors
+            h, w = grids[group.gsd].shape.y, grids[group.gsd].shape.x
+            channels = len(group.bands)
+            if group.series is None:
+                out[group.name] = {
+                    "image": batch_buffer((size, channels, h, w), torch.float32),
+                    "valid": batch_buffer((size, h, w), torch.bool),
+                }
+                continue
+            t = group.series.length
+            out[group.name] = {
+                "image": batch_buffer((size, t, channels, h, w), torch.float32),
+                "valid": batch_buffer((size, t, h, w), torch.bool),
+                "doy": batch_buffer((size, t), torch.float32),
+                "date_mask": batch_buffer((size, t), torch.bool),
+            }
+        ref = next(g for g in self.groups if g.name == self.reference)
+        label = grids[ref.gsd]
+        out[""] = {
+            "valid": batch_buffer((size, label.shape.y, label.shape.x), torch.bool),
+            **{g.name: batch_buffer((size,), torch.bool) for g in self.groups},
+        }
+        return out
+
+    def _sample(self, window: Window, out: Buffers | None = None) -> Sample:
+        """One footprint's sample, its tensors written into ``out`` where given."""
+        out = out or {}
         ref = next(g for g in self.groups if g.name == self.reference)
         grids = {gsd: group_grid(window.grid, gsd) for gsd in {g.gsd for g in self.groups}}
         label_grid = grids[ref.gsd]
@@ -217,17 +283,25 @@ class MultiInputDataset(Dataset[Sample]):
         for group in self.groups:
             grid = grids[group.gsd]
             if group.series is not None:
-                inputs[group.name] = self._read_series(group, grid)
+                inputs[group.name] = self._read_series(group, grid, out.get(group.name))
                 continue
             chosen = group.sources
             if group.name == self.reference and window.sources:
                 chosen = [group.sources[i] for i in window.sources]
-            image, group_valid = self._read(group, chosen, grid)
+            target = out.get(group.name)
+            image, group_valid = self._read(
+                group, chosen, grid, None if target is None else (target["image"], target["valid"])
+            )
             inputs[group.name] = {"image": image, "valid": group_valid}
+        present = {n: torch.tensor(_any(g["valid"])) for n, g in inputs.items()}
+        valid = union_valid(inputs, shape)
+        if "" in out:  # the batch's flags and label-grid mask
+            present = {n: out[""][n].copy_(flag) for n, flag in present.items()}
+            valid = out[""]["valid"].copy_(valid)
         sample: Sample = {
             INPUTS: inputs,
-            PRESENT: {n: torch.tensor(_any(g["valid"])) for n, g in inputs.items()},
-            "valid": union_valid(inputs, shape),
+            PRESENT: present,
+            "valid": valid,
             **grid_to_sample(label_grid),
         }
         if self.labels is not None:
@@ -235,12 +309,18 @@ class MultiInputDataset(Dataset[Sample]):
         return self.transforms(sample) if self.transforms is not None else sample
 
     def _read(
-        self, group: InputSource, sources: list[RasterSource], grid: GeoBox
+        self,
+        group: InputSource,
+        sources: list[RasterSource],
+        grid: GeoBox,
+        out: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        return read_group(sources, group.bands, grid, group.resampling, self.fill)
+        return read_group(sources, group.bands, grid, group.resampling, self.fill, out)
 
-    def _read_series(self, group: InputSource, grid: GeoBox) -> dict[str, torch.Tensor]:
-        """A time-series group over ``grid``: the series, or its composite."""
+    def _read_series(
+        self, group: InputSource, grid: GeoBox, out: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """A time-series group over ``grid``: its series (into ``out`` if given) or composite."""
         assert group.series is not None
         series = read_series(
             group.sources,
@@ -250,6 +330,7 @@ class MultiInputDataset(Dataset[Sample]):
             group.resampling,
             self.fill,
             found=self.dates[group.name],
+            out=out if group.series.composite is None else None,
         )
         if group.series.composite is None:
             if not _any(series["valid"]):
@@ -267,19 +348,27 @@ def read_group(
     grid: GeoBox,
     resampling: str = "bilinear",
     fill: float = 0.0,
+    out: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A group's image ``[C, H, W]`` and valid mask ``[H, W]`` on its grid.
 
     Where no source covers the grid, or none of its pixels is valid, the image
-    is zeros and the mask all False (the group is absent there).
+    is zeros and the mask all False (the group is absent there). ``out``: the
+    float32 image and bool mask tensors to write into (e.g. items of batch
+    buffers), returned.
     """
+    image_out = None if out is None else out[0].numpy()
     try:
-        values, valid = read(list(sources), grid, list(bands), resampling, fill=fill)
+        values, valid = read(list(sources), grid, list(bands), resampling, fill=fill, out=image_out)
     except OutsideSourcesError:
         shape = (len(bands), grid.shape.y, grid.shape.x)
+        if out is not None:
+            return out[0].zero_(), out[1].zero_()
         return torch.zeros(shape), torch.zeros(shape[1:], dtype=torch.bool)
     if not valid.any():
         values[...] = 0.0
+    if out is not None:
+        return out[0], out[1].copy_(torch.from_numpy(np.asarray(valid)))
     return torch.from_numpy(values), torch.from_numpy(np.asarray(valid))
 
 

@@ -244,6 +244,7 @@ def read_series(
     fill: float = 0.0,
     key: str = "data.inputs",
     found: Sequence[Acquisition] | None = None,
+    out: Series | None = None,
 ) -> Series:
     """A group's series over ``grid`` (see the module docstring for the keys).
 
@@ -256,16 +257,33 @@ def read_series(
         fill: Image value of invalid pixels.
         key: Config key for messages.
         found: ``acquisitions(sources, spec)`` when already known (saves regrouping).
+        out: Tensors to fill instead of new ones (e.g. one item of batch buffers):
+            ``image`` float32 ``[T, C, H, W]``, ``valid`` bool ``[T, H, W]``, ``doy``
+            float32 ``[T]``, ``date_mask`` bool ``[T]``; every element is written.
+
+    Raises:
+        ValueError: ``out`` with other shapes or dtypes.
     """
     days = list(found) if found is not None else acquisitions(sources, spec, key)
     slots = pick_dates(covering(days, grid), spec)
-    height, width = grid.shape.y, grid.shape.x
-    image = torch.full((spec.length, len(bands), height, width), float(fill), dtype=torch.float32)
-    valid = torch.zeros((spec.length, height, width), dtype=torch.bool)
-    doy = torch.zeros(spec.length)
-    date_mask = torch.zeros(spec.length, dtype=torch.bool)
+    shapes = {
+        "image": ((spec.length, len(bands), grid.shape.y, grid.shape.x), torch.float32),
+        "valid": ((spec.length, grid.shape.y, grid.shape.x), torch.bool),
+        "doy": ((spec.length,), torch.float32),
+        "date_mask": ((spec.length,), torch.bool),
+    }
+    if out is None:
+        out = {k: torch.empty(shape, dtype=dtype) for k, (shape, dtype) in shapes.items()}
+    elif any(
+        k not in out or tuple(out[k].shape) != shape or out[k].dtype != dtype
+        for k, (shape, dtype) in shapes.items()
+    ):
+        raise ValueError(f"out must hold {shapes}; got { {k: v.shape for k, v in out.items()} }")
+    image, valid, doy, date_mask = out["image"], out["valid"], out["doy"], out["date_mask"]
     for t, acquisition in enumerate(slots):
-        if acquisition is None:
+        if acquisition is None:  # padding
+            image[t].fill_(float(fill))
+            valid[t], doy[t], date_mask[t] = False, 0.0, False
             continue
         ok = _read_date(acquisition, bands, grid, spec, resampling, fill, image[t].numpy())
         valid[t] = torch.from_numpy(ok)
@@ -286,14 +304,15 @@ def _read_date(
 ) -> npt.NDArray[np.bool_]:
     """One date's values, read into ``out``, and its valid mask.
 
-    ``out`` (float32 ``[C, H, W]``, already ``fill``) is left as is where no raster
-    of the date meets ``grid``. Returns the bool ``[H, W]`` valid mask, clouds
-    masked (all False where no raster meets ``grid``).
+    ``out`` (float32 ``[C, H, W]``) is set to ``fill`` where no raster of the date
+    meets ``grid``. Returns the bool ``[H, W]`` valid mask, clouds masked (all False
+    where no raster meets ``grid``).
     """
     sources = list(acquisition.sources)
     try:
         _, valid = read(sources, grid, list(bands), resampling, fill=fill, out=out)
-    except OutsideSourcesError:  # nothing was written: ``out`` keeps its fill
+    except OutsideSourcesError:  # nothing was written
+        out[...] = fill
         return np.zeros(out.shape[1:], bool)
     if spec.cloud_band is not None:
         codes, known = read(sources, grid, [spec.cloud_band], "nearest", fill=0.0)

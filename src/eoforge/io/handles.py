@@ -12,6 +12,8 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,13 +183,47 @@ FileStamp = tuple[int, int, int] | None
 """A local file's identity: inode, size (bytes), modification time (ns); None for URLs."""
 
 
+_STAMPS = threading.local()
+"""Per thread: the stamps taken inside :func:`stamp_memo` (absent outside it)."""
+
+
+@contextmanager
+def stamp_memo() -> Iterator[None]:
+    """Within the block, each file's stamp is taken once (this thread only).
+
+    One sample (or one batch) of a multi-group time series reads ~10-40 files and
+    checked each of them several times (handle freshness, outline cache): the
+    ``os.stat`` calls were a visible part of a warm read. Inside the block a file
+    rewritten meanwhile is seen at the next block, as the reads of one sample must
+    come from one version of the files anyway. Blocks nest (the outer one counts).
+    """
+    if getattr(_STAMPS, "memo", None) is not None:
+        yield
+        return
+    _STAMPS.memo = {}
+    try:
+        yield
+    finally:
+        _STAMPS.memo = None
+
+
 def file_stamp(path: str | os.PathLike[str]) -> FileStamp:
     """Inode, size (bytes) and modification time (ns) of a local file.
 
     None for GDAL URLs and paths ``os.stat`` cannot see (subdatasets, missing files).
-    A file rewritten under the same name gets another stamp.
+    A file rewritten under the same name gets another stamp. Inside
+    :func:`stamp_memo`, the stamp taken first in the block.
     """
     text = os.fspath(path)
+    memo: dict[str, FileStamp] | None = getattr(_STAMPS, "memo", None)
+    if memo is not None:
+        if text not in memo:
+            memo[text] = _stamp(text)
+        return memo[text]
+    return _stamp(text)
+
+
+def _stamp(text: str) -> FileStamp:
     if _is_remote(text):
         return None
     try:
