@@ -44,13 +44,15 @@ TASK_OF = {
     "fusion_classifier": "multilabel",  # input groups: tests/models/test_fusion_classifier.py
     "utae": "segmentation",  # a time-series group: tests/models/test_temporal_models.py
     "ltae": "segmentation",
+    "field_utae": "field_boundaries",  # a time series: tests/models/test_field_series_models.py
+    "field_unet_stack": "field_boundaries",
 }
 DENSE_OR_SCENE = sorted(
     arch
     for arch, task in TASK_OF.items()
     if task not in ("detection", "oriented_detection", "embedding", "super_resolution", "location")
     and arch not in ("fusion_unet", "fusion_classifier", "field_unet")
-    and arch not in ("utae", "ltae")
+    and arch not in ("utae", "ltae", "field_utae", "field_unet_stack")
 )
 """Architectures returning one tensor at the input size (detectors: test_detection.py)."""
 

@@ -22,6 +22,7 @@ from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
 from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
 from eoforge.location.encoder import LOCATION_ARCH, LocationSpec
 from eoforge.models import list_models
+from eoforge.models.field_series import FIELD_SERIES_ARCHS
 from eoforge.models.fusion import FUSION_ARCHS
 from eoforge.models.fusion_classifier import CLASSIFIER_FUSION_ARCHS
 from eoforge.models.temporal import TEMPORAL_ARCHS
@@ -267,6 +268,20 @@ def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
     groups = config.data.kind == "group_chips" or (
         config.data.kind == "geo" and config.data.inputs is not None
     )
+    if config.task.kind == "field_boundaries":  # fields from one time series
+        _check_group_pairing(
+            config,
+            file,
+            groups=groups,
+            archs=FIELD_SERIES_ARCHS,
+            kind="field_boundaries",
+            examples=("one group with dates, e.g. s2: {bands: [...], dates: 5}", "field_unet"),
+            served="input groups serve task.kind field_boundaries",
+            use=f"a field-boundary network of a time series ({', '.join(FIELD_SERIES_ARCHS)})",
+        )
+        if groups:
+            _check_series_arch(config, file)
+        return
     _check_group_pairing(
         config,
         file,
@@ -338,22 +353,27 @@ def _check_series_arch(config: ExperimentConfig, file: Path) -> None:
     """Time-series groups (dates, no composite) go with a temporal architecture, and back."""
     assert config.data.kind == "geo" and config.data.inputs is not None
     series = [n for n, g in config.data.inputs.items() if g.series]
-    temporal = config.model.arch in TEMPORAL_ARCHS
+    fields = config.task.kind == "field_boundaries"
+    archs = FIELD_SERIES_ARCHS if fields else TEMPORAL_ARCHS
+    temporal = config.model.arch in archs
     if series and not temporal:
         raise ConfigError(
             f"data.inputs.{series[0]}: a time series (dates without a composite), but "
             f"model.arch {config.model.arch!r} reads one date per group.",
             path=file,
-            fix=f"use a temporal architecture ({', '.join(TEMPORAL_ARCHS)}), or set "
+            fix=f"use a temporal architecture ({', '.join(archs)}), or set "
             f"data.inputs.{series[0]}.composite: median (one image from the series).",
         )
     if temporal and (len(series) != 1 or len(config.data.inputs) != 1):
+        single = (
+            "field_unet on one date's bands (data.bands)" if fields else "fusion_unet"
+        )
         raise ConfigError(
             f"model.arch: {config.model.arch!r} takes one time-series group; data.inputs names "
             f"{len(config.data.inputs)} group(s), {len(series)} of them series.",
             path=file,
-            fix="give data.inputs one group with dates (and no composite), or use fusion_unet "
-            "for single-date groups.",
+            fix=f"give data.inputs one group with dates (and no composite), or use {single} "
+            "for single-date input.",
         )
 
 

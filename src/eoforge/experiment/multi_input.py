@@ -41,6 +41,8 @@ from eoforge.experiment.config import (
     reference_group,
 )
 from eoforge.experiment.data import ExperimentData, geo_classes
+from eoforge.experiment.fields import FIELD_TASK, field_dataset
+from eoforge.experiment.fields import OUTPUTS as FIELD_OUTPUTS
 from eoforge.experiment.geo_data import Compose, OwnedPixels, geo_dataset, hold_out
 from eoforge.experiment.scenes import SceneSources, catalog_of, scene_sources, synthetic_folder
 from eoforge.io.source import RasterSource
@@ -48,8 +50,8 @@ from eoforge.models import ModelSpec, Task
 from eoforge.transforms import compute_band_stats
 
 Sample = dict[str, Any]
-MULTI_INPUT_TASKS = ("segmentation",)
-"""Task kinds trained on ``data.inputs`` so far."""
+MULTI_INPUT_TASKS = ("segmentation", FIELD_TASK)
+"""Task kinds trained on ``data.inputs`` so far (field boundaries: from one time series)."""
 
 
 def group_layout(data: GeoData) -> dict[str, dict[str, Any]]:
@@ -169,15 +171,20 @@ def _regions(group: InputSource) -> list[Region]:
 def multi_input_data(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentData:
     """Datasets, samplers and statistics of geo data with input groups.
 
+    For ``task.kind: field_boundaries`` the label layer is the split's field
+    polygons, numbered one integer per field (:mod:`eoforge.experiment.fields`).
+
     Raises:
-        ConfigError: A task other than segmentation, bands no raster holds, a
-            group overlapping no labelled scene, or scenes too small for a patch.
+        ConfigError: A task other than segmentation or field boundaries, bands no
+            raster holds, a group overlapping no labelled scene, or scenes too small
+            for a patch.
     """
     if config.task.kind not in MULTI_INPUT_TASKS:
         raise ConfigError(
             f"data.inputs: input groups serve task.kind {' or '.join(MULTI_INPUT_TASKS)} so "
             f"far, not {config.task.kind!r}.",
-            fix="use task.kind segmentation, or one stack of bands in data.bands.",
+            fix="use task.kind segmentation or field_boundaries, or one stack of bands in "
+            "data.bands.",
         )
     assert data.inputs is not None
     seed, ignore = config.trainer.seed, config.task.ignore_index
@@ -207,16 +214,17 @@ def multi_input_data(config: ExperimentConfig, data: GeoData, run_dir: Path) -> 
         val_layers = data.val
     tiles = _tiles(val_regions, tile, coarsest)
     owned = OwnedPixels([group_grid(w.grid, ref_gsd) for w in tiles.windows])
+    labels = field_dataset if config.task.kind == FIELD_TASK else geo_dataset
     train = MultiInputDataset(
         train_groups,
         name,
-        geo_dataset(train_src, ref.bands, data.train.label, None, [], ignore),
+        labels(train_src, ref.bands, data.train.label, None, [], ignore),
         Compose(steps) if steps else None,
     )
     val = MultiInputDataset(
         val_groups,
         name,
-        geo_dataset(val_src, ref.bands, val_layers.label, None, [], ignore),
+        labels(val_src, ref.bands, val_layers.label, None, [], ignore),
         Compose([*steps, owned]),
     )
 
@@ -308,6 +316,8 @@ def multi_input_spec(config: ExperimentConfig, data: ExperimentData) -> ModelSpe
     """
     assert data.inputs is not None
     options = {**config.model.options, "inputs": data.inputs, "reference": data.label_grid}
+    if config.task.kind == FIELD_TASK:  # extent, boundary and distance maps
+        return config.model.spec("field_boundaries", data.bands, FIELD_OUTPUTS, options)
     kind: Task = "multilabel" if config.task.kind == "multilabel" else "segmentation"
     return config.model.spec(kind, data.bands, len(data.classes.names), options)
 

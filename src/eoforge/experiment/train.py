@@ -74,7 +74,13 @@ from eoforge.experiment.superres import read_pairs as read_sr_pairs
 from eoforge.experiment.workers import worker_errors_unwrapped
 from eoforge.location.task import LocationTask
 from eoforge.models import ModelSpec, build_model
-from eoforge.tasks import EOTask, FusionMultiLabelTask, FusionSegmentationTask, build_task
+from eoforge.tasks import (
+    EOTask,
+    FusionFieldBoundaryTask,
+    FusionMultiLabelTask,
+    FusionSegmentationTask,
+    build_task,
+)
 from eoforge.tasks.image_text import ImageTextTask
 from eoforge.transforms import compute_band_stats
 
@@ -225,6 +231,8 @@ def make_task(
     task: EOTask
     if data.inputs is not None and t.kind == "multilabel":  # BigEarthNet's groups
         task = FusionMultiLabelTask(build_model(spec), **options)
+    elif data.inputs is not None and t.kind == FIELD_TASK:  # fields from a time series
+        task = FusionFieldBoundaryTask(build_model(spec), **options)
     elif data.inputs is not None:
         task = FusionSegmentationTask(build_model(spec), **options)
     else:

@@ -12,6 +12,7 @@ layer giving ``head_channels`` features instead of class scores.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import segmentation_models_pytorch as smp
@@ -44,7 +45,8 @@ class FieldHeads(nn.Module):
     """Distance, then boundary (given distance), then extent (given both).
 
     Args:
-        trunk: Network ``[B, C, H, W] -> [B, F, H, W]`` features.
+        trunk: Network ``[B, C, H, W] -> [B, F, H, W]`` features (or any inputs the
+            trunk takes, e.g. a time series' ``(images, present, series)``).
         features: ``F``.
         hidden: Width of each head's hidden layer.
     """
@@ -56,13 +58,57 @@ class FieldHeads(nn.Module):
         self.boundary = _head(features + 1, hidden)
         self.extent = _head(features + 2, hidden)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Probabilities ``[B, 3, H, W]``: extent, boundary, distance."""
-        features = torch.relu(self.trunk(x))
+    def forward(self, *inputs: Any) -> torch.Tensor:
+        """Probabilities ``[B, 3, H, W]``: extent, boundary, distance (``inputs``: the trunk's)."""
+        features = torch.relu(self.trunk(*inputs))
         distance = self.distance(features)
         boundary = self.boundary(torch.cat([features, distance], dim=1))
         extent = self.extent(torch.cat([features, distance, boundary], dim=1))
         return torch.cat([extent, boundary, distance], dim=1)
+
+
+def check_outputs(spec: ModelSpec) -> int:
+    """The heads' hidden width (``options.head_channels``, default 32) of a 3-map spec.
+
+    Raises:
+        ConfigError: ``num_classes`` is not 3.
+    """
+    if spec.num_classes != 3:
+        raise ConfigError(
+            f"{spec.arch} predicts 3 maps (extent, boundary, distance), not {spec.num_classes}.",
+            fix="build it for task field_boundaries with num_classes 3.",
+        )
+    return int(spec.options.get("head_channels", 32))
+
+
+def field_unet_net(spec: ModelSpec, in_channels: int, own: Iterable[str] = ()) -> nn.Module:
+    """The padded U-Net with field heads on ``in_channels`` inputs.
+
+    Args:
+        spec: The spec (``num_classes`` 3; backbone and U-Net options).
+        in_channels: Input channels of the U-Net.
+        own: Further spec options that are not the U-Net's (a caller's own).
+
+    Raises:
+        ConfigError: ``num_classes`` is not 3, or the U-Net rejects an option.
+    """
+    hidden = check_outputs(spec)
+    skip = {*OWN_OPTIONS, *own}
+    options: dict[str, Any] = {k: v for k, v in spec.options.items() if k not in skip}
+    try:
+        trunk = smp.Unet(
+            encoder_name=require_smp_encoder(spec.backbone),
+            encoder_weights=None,
+            in_channels=in_channels,
+            classes=hidden,
+            **options,
+        )
+    except TypeError as error:
+        raise ConfigError(
+            f"model.options: the U-Net rejects the options {sorted(options)}: {error}.",
+            fix=f"remove the options it does not take (its own: {', '.join(sorted(skip))}).",
+        ) from None
+    return PaddedSegmenter(FieldHeads(trunk, hidden, hidden))
 
 
 def build_field_unet(spec: ModelSpec) -> nn.Module:
@@ -71,27 +117,7 @@ def build_field_unet(spec: ModelSpec) -> nn.Module:
     Raises:
         ConfigError: ``num_classes`` is not 3, or the U-Net rejects an option.
     """
-    if spec.num_classes != 3:
-        raise ConfigError(
-            f"{FIELD_ARCH} predicts 3 maps (extent, boundary, distance), not {spec.num_classes}.",
-            fix="build it for task field_boundaries with num_classes 3.",
-        )
-    hidden = int(spec.options.get("head_channels", 32))
-    options: dict[str, Any] = {k: v for k, v in spec.options.items() if k not in OWN_OPTIONS}
-    try:
-        trunk = smp.Unet(
-            encoder_name=require_smp_encoder(spec.backbone),
-            encoder_weights=None,
-            in_channels=spec.in_channels,
-            classes=hidden,
-            **options,
-        )
-    except TypeError as error:
-        raise ConfigError(
-            f"model.options: the U-Net rejects the options {sorted(options)}: {error}.",
-            fix=f"remove the options it does not take (its own: {', '.join(OWN_OPTIONS)}).",
-        ) from None
-    return PaddedSegmenter(FieldHeads(trunk, hidden, hidden))
+    return field_unet_net(spec, spec.in_channels)
 
 
 @register_model(

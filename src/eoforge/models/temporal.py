@@ -155,7 +155,7 @@ class _Block(nn.Sequential):
         )
 
 
-def _options(spec: ModelSpec) -> tuple[int, int, int, float]:
+def series_options(spec: ModelSpec) -> tuple[int, int, int, float]:
     """``(d_model, heads, d_k, date_dropout)`` of a temporal spec, checked."""
     o = spec.options
     d_model, heads, d_k = int(o.get("d_model", 64)), int(o.get("heads", 4)), int(o.get("d_k", 8))
@@ -187,7 +187,7 @@ def drop_dates(valid: torch.Tensor, p: float) -> torch.Tensor:
     return valid & keep[..., None, None]
 
 
-def _inputs(
+def series_inputs(
     name: str,
     images: dict[str, torch.Tensor],
     present: dict[str, torch.Tensor],
@@ -239,7 +239,7 @@ class UTAE(nn.Module):
                 f"model.options.widths {widths}: give at least two levels of positive widths.",
                 fix="use e.g. [32, 64, 128].",
             )
-        d_model, heads, d_k, self.dropout = _options(spec)
+        d_model, heads, d_k, self.dropout = series_options(spec)
         self.heads = heads
         self.multiple = 2 ** (len(widths) - 1)
         self.inc = _Block(channels, widths[0])
@@ -258,7 +258,7 @@ class UTAE(nn.Module):
         series: dict[str, dict[str, torch.Tensor]] | None = None,
     ) -> torch.Tensor:
         """Logits ``[B, K, H, W]`` (see the module docstring for the inputs)."""
-        x, doy, valid = _inputs(self.name, images, present, series)
+        x, doy, valid = series_inputs(self.name, images, present, series)
         if self.training:
             valid = drop_dates(valid, self.dropout)
         batch, steps, _, height, width = x.shape
@@ -331,7 +331,7 @@ class PixelLTAE(nn.Module):
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         self.name, channels = series_group(spec)
-        d_model, heads, d_k, self.dropout = _options(spec)
+        d_model, heads, d_k, self.dropout = series_options(spec)
         hidden = int(spec.options.get("hidden", 64))
         self.tae = LTAE(channels, d_model, heads, d_k, hidden)
         self.head = nn.Sequential(
@@ -345,7 +345,7 @@ class PixelLTAE(nn.Module):
         series: dict[str, dict[str, torch.Tensor]] | None = None,
     ) -> torch.Tensor:
         """Logits ``[B, K, H, W]`` (see the module docstring for the inputs)."""
-        x, doy, valid = _inputs(self.name, images, present, series)
+        x, doy, valid = series_inputs(self.name, images, present, series)
         if self.training:
             valid = drop_dates(valid, self.dropout)
         batch, steps, channels, height, width = x.shape

@@ -53,6 +53,8 @@ from eoforge.models import LoadedBundle
 from eoforge.predict.types import TensorPredictor
 
 RATIO_TOLERANCE = 1e-6
+PROBABILITY_TASK = "field_boundaries"
+"""Bundle task whose network returns probabilities (its three maps), not logits."""
 
 
 @dataclass(frozen=True)
@@ -313,7 +315,9 @@ def fusion_predictor(loaded: LoadedBundle) -> TensorPredictor:
     as a group no raster covered was in training.
 
     Returns:
-        ``[B, C, H, W]`` packed physical values -> ``[B, K, H, W]`` class probabilities.
+        ``[B, C, H, W]`` packed physical values -> ``[B, K, H, W]`` class probabilities
+        (softmax of a segmentation network's logits; a field-boundary network's three
+        maps are probabilities already and pass as they are).
     """
     found = bundle_groups(loaded)
     assert found is not None
@@ -328,6 +332,7 @@ def fusion_predictor(loaded: LoadedBundle) -> TensorPredictor:
     model = loaded.model.eval()
     mean = torch.tensor(loaded.bundle.normalization.mean, dtype=torch.float32)
     std = torch.tensor(loaded.bundle.normalization.std, dtype=torch.float32)
+    softmax = loaded.bundle.task != PROBABILITY_TASK
 
     def predict(images: torch.Tensor) -> torch.Tensor:
         groups = unpack_groups(images, layout)
@@ -357,6 +362,6 @@ def fusion_predictor(loaded: LoadedBundle) -> TensorPredictor:
         logits: torch.Tensor = (
             model(standard, present, series) if series else model(standard, present)
         )
-        return torch.softmax(logits, dim=1)
+        return torch.softmax(logits, dim=1) if softmax else logits
 
     return predict

@@ -16,7 +16,11 @@ from eoforge.tasks.base import EOTask, blank_invalid
 from eoforge.tasks.classification import ClassificationTask, MultiLabelTask
 from eoforge.tasks.detection import DetectionTask, OrientedDetectionTask
 from eoforge.tasks.factory import TASKS, build_task
-from eoforge.tasks.fusion import FusionMultiLabelTask, FusionSegmentationTask
+from eoforge.tasks.fusion import (
+    FusionFieldBoundaryTask,
+    FusionMultiLabelTask,
+    FusionSegmentationTask,
+)
 from eoforge.tasks.pretrain import PretrainTask
 from eoforge.tasks.regression import RegressionTask
 from eoforge.tasks.segmentation import ChangeDetectionTask, SegmentationTask
@@ -28,6 +32,7 @@ __all__ = [
     "ClassificationTask",
     "DetectionTask",
     "EOTask",
+    "FusionFieldBoundaryTask",
     "FusionMultiLabelTask",
     "FusionSegmentationTask",
     "MultiLabelTask",

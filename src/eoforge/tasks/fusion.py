@@ -8,7 +8,9 @@ on the label grid ``mask`` int64 ``[B, H, W]``, ``valid`` bool ``[B, H, W]``,
 returns logits ``[B, K, H, W]`` on the label grid. For multi-label classification
 (:class:`FusionMultiLabelTask`, network :mod:`eoforge.models.fusion_classifier`) the
 batch holds ``label`` float32 multi-hot ``[B, K]`` instead of ``mask`` and the
-network returns logits ``[B, K]``.
+network returns logits ``[B, K]``. For field boundaries (:class:`FusionFieldBoundaryTask`,
+networks :mod:`eoforge.models.field_series`) ``mask`` numbers the fields and the network
+returns the three maps ``[B, 3, H, W]``.
 
 A time-series group (:mod:`eoforge.data.time_series`) holds ``image`` ``[B, T,
 C_g, H_g, W_g]``, ``valid`` ``[B, T, H_g, W_g]``, ``doy`` ``[B, T]`` and
@@ -35,6 +37,7 @@ from torch import Tensor
 from eoforge.errors import ConfigError
 from eoforge.tasks.base import Batch, EOTask, Stage, blank_invalid
 from eoforge.tasks.classification import MultiLabelTask
+from eoforge.tasks.field_boundaries import FieldBoundaryTask
 from eoforge.tasks.segmentation import SegmentationTask
 from eoforge.transforms.d4 import D4, apply_d4
 
@@ -221,4 +224,15 @@ class FusionMultiLabelTask(GroupInputTask, MultiLabelTask):
     bool ``[B, H, W]`` on the label grid and ``label`` float32 multi-hot
     ``[B, K]``; the network returns logits ``[B, K]``. Metrics as
     :class:`~eoforge.tasks.classification.MultiLabelTask`'s.
+    """
+
+
+class FusionFieldBoundaryTask(GroupInputTask, FieldBoundaryTask):
+    """Field extent, boundary and distance from a time-series input group.
+
+    Batch keys: ``inputs`` and ``present`` as in the module docstring, on the
+    label grid ``mask`` int64 ``[B, H, W]`` numbering the fields (0: no field) and
+    ``valid`` bool ``[B, H, W]`` (a pixel usable on some date). Loss, targets and
+    metrics as :class:`~eoforge.tasks.field_boundaries.FieldBoundaryTask`'s; the
+    targets are computed after the D4 turn every group and the mask share.
     """
