@@ -68,14 +68,15 @@ REVISITS = 8
 METRICS = {"psnr": psnr, "ssim": ssim, "cpsnr": cpsnr, "cssim": cssim}
 
 
-def revisit_seed(seed: int, count: int) -> int:
-    """Seed of revisit 0 of a scene (revisit ``n``: ``+ n``).
+def revisit_seed(name: str, seed: int) -> int:
+    """Seed of revisit 0 of scene ``name`` (revisit ``n``: ``+ n``).
 
-    ``seed + 100`` for ``REVISITS`` revisits (revisit 0 is then bench_sr_synth.py's input, bit
-    for bit); more revisits start at ``10,000 + 1,000 seed`` so that none repeats the noise and
-    shift of another scene's revisit (the test scene's are ``109 .. 116``).
+    The test scene's revisits are ``seed + 100 ..`` (``109 .. 116``: revisit 0 is then
+    bench_sr_synth.py's test input, bit for bit); the training and validation scenes' start
+    at ``10,000 + 1,000 seed``, so that every revisit of every scene has its own shift and noise
+    (with ``seed + 100`` the training scenes shared 7 of their 8).
     """
-    return seed + 100 if count == REVISITS else 10_000 + 1_000 * seed
+    return seed + 100 if name == "test" else 10_000 + 1_000 * seed
 
 
 def prepare(
@@ -93,8 +94,12 @@ def prepare(
         count = train_revisits if name.startswith("train") else REVISITS
         if written.is_file():
             meta = json.loads(written.read_text())
-            if meta.get("sensor") != sensor.describe() or len(meta["shifts_hr_px"]) != count:
-                shutil.rmtree(pair)  # revisits of another sensor model or count
+            if (
+                meta.get("sensor") != sensor.describe()
+                or len(meta["shifts_hr_px"]) != count
+                or meta.get("seed") != revisit_seed(name, seed)
+            ):
+                shutil.rmtree(pair)  # revisits of another sensor model, count or seed
         if not (folder / "scene").is_dir():
             generate_scene(
                 folder / "scene", size=size, sensors=("s2",), dates=1, clouds=0.0, gsd=2.5,
@@ -103,7 +108,7 @@ def prepare(
         if not written.is_file():
             write_sr_pair(
                 folder / "scene", pair, sensor, bands=bands, revisits=count,
-                seed=revisit_seed(seed, count),
+                seed=revisit_seed(name, seed),
             )  # fmt: skip
         items[name] = ([pair / f"lr_{n}.tif" for n in range(count)], pair / "hr.tif")
     return items
@@ -206,6 +211,12 @@ def main() -> None:
     )
     parser.add_argument("--only", choices=("both", "multi"), default="both")
     parser.add_argument(
+        "--multi-recipe",
+        type=Path,
+        default=MULTI,
+        help="the multi-frame recipe (e.g. configs/sr_synth_multiframe_attention_x4.yaml)",
+    )
+    parser.add_argument(
         "--single-from",
         type=Path,
         default=None,
@@ -242,7 +253,8 @@ def main() -> None:
         parser.error(f"--train-revisits must be a multiple of {REVISITS}")
     overrides = {k: yaml.safe_load(v) for k, _, v in (o.partition("=") for o in args.multi_option)}
     sensor = dataclasses.replace(SENSOR, max_shift=args.max_shift)
-    bands = list(yaml.safe_load(MULTI.read_text())["data"]["bands"])
+    multi_recipe = args.multi_recipe.resolve()
+    bands = list(yaml.safe_load(multi_recipe.read_text())["data"]["bands"])
     items = prepare(args.work, tuple(bands), sensor, args.train_revisits)
     test_lrs, test_hr = items["test"]
     target = read(test_hr)
@@ -279,7 +291,7 @@ def main() -> None:
         "scenes": {n: {"seed": s, "size_2_5m_px": z} for n, (s, z) in SCENES.items()},
         "baselines": baselines,
     }
-    runs = {"multi": (MULTI, True, test_lrs)}
+    runs = {"multi": (multi_recipe, True, test_lrs)}
     if args.only == "both":
         runs = {"single": (SINGLE, False, test_lrs[:1]), **runs}
     else:

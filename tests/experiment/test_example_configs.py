@@ -50,6 +50,10 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         "model.location.bundle": "location",
     },
     "location_synth.yaml": {"data.embeddings": "emb"},  # tables of eoforge embed
+    "methane_plumes_synth.yaml": {  # granules written by eval_methane_plumes.py
+        "data.train.images": "train",
+        "data.val.images": "val",
+    },
     "field_boundaries_synth.yaml": {  # scenes written by eval_field_boundaries.py
         "data.train.images": "train",
         "data.train.label.path": "train_fields",
@@ -68,9 +72,12 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         **{f"data.train[{i}].{key}": f"train{i}_{key}" for i in range(2) for key in ("lr", "hr")},
         **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr")},
     },
-    "sr_synth_multiframe_x4.yaml": {  # revisits written by bench_sr_multiframe.py
-        **{f"data.train[{i}].{key}": f"train{i}_{key}" for i in range(2) for key in ("lr", "hr")},
-        **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr")},
+    **{  # revisits written by bench_sr_multiframe.py
+        name: {
+            **{f"data.train[{i}].{k}": f"train{i}_{k}" for i in range(2) for k in ("lr", "hr")},
+            **{f"data.val[0].{key}": f"val_{key}" for key in ("lr", "hr")},
+        }
+        for name in ("sr_synth_multiframe_x4.yaml", "sr_synth_multiframe_fit_x4.yaml")
     },
     "sr_synth_reference_x4.yaml": {  # pairs and references written by bench_sr_reference.py
         **{

@@ -30,6 +30,7 @@ from eoforge.models import (
     sr_edsr,
     sr_multiframe,
     sr_reference,
+    sr_shift_fit,
     sr_swin,
     temporal,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "sr_edsr",
     "sr_multiframe",
     "sr_reference",
+    "sr_shift_fit",
     "sr_swin",
     "temporal",
 ]

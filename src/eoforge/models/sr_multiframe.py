@@ -54,8 +54,9 @@ from eoforge.models.sr_common import PixelShuffleUp, SRNetwork, option, sr_scale
 from eoforge.models.sr_edsr import ResidualBlock
 from eoforge.models.sr_registration import register
 
-MULTIFRAME_ARCHS = ("sr_multiframe",)
-"""Architectures that read ``[B, T, C, h, w]`` revisits (``data.frames``)."""
+MULTIFRAME_ARCHS = ("sr_multiframe", "sr_multiframe_fit")
+"""Architectures that read ``[B, T, C, h, w]`` revisits (``data.frames``; the second in
+:mod:`eoforge.models.sr_shift_fit`)."""
 
 OPTIONS = (
     "scale",
