@@ -55,12 +55,14 @@ from eoforge.methane.plume_scores import (
     PlumeRule,
     detection_above,
     load_plumes,
+    plume_masks,
     score_granule,
     summarize,
 )
 from eoforge.predict import Products, run
 from eoforge.predict.raster import PROBABILITY_SCALE
 from eoforge.synth.hyperspectral import HyperspectralOptions
+from eoforge.synth.world.plumes import Plume
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "methane_plumes_synth.yaml"
@@ -74,7 +76,7 @@ MEMBERS: dict[str, list[str]] = {
 }
 """Ensemble members: config overrides on top of the recipe."""
 
-MF_THRESHOLDS = [float(t) for t in range(400, 4001, 100)]
+MF_THRESHOLDS = [float(t) for t in range(400, 4001, 200)]
 P_THRESHOLDS = [round(float(t), 2) for t in np.arange(0.05, 0.96, 0.05)]
 DEFAULT = {"mf": 1000.0, "model": 0.5}
 
@@ -163,19 +165,50 @@ def predict_probability(bundles: list[Path], granule: PlumeGranule, out: Path) -
     return np.where(raw == 255, np.nan, raw / PROBABILITY_SCALE).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class Truth:
+    """A granule's truth, read once: total enhancement, plumes, their pixels, pixel area."""
+
+    enhancement: np.ndarray
+    plumes: list[Plume]
+    pixels: list[np.ndarray]
+    pixel_area_m2: float
+
+
+_TRUTH: dict[Path, Truth] = {}
+
+
+def truth_of(granule: PlumeGranule, rule: PlumeRule) -> Truth:
+    """The granule's :class:`Truth` (cached per folder)."""
+    if granule.folder not in _TRUTH:
+        with rasterio.open(granule.truth) as src:
+            enhancement = src.read(1)
+            area = abs(src.transform.a * src.transform.e)
+        plumes = load_plumes(granule.manifest)
+        masks = plume_masks(plumes, enhancement.shape, rule.mask_ppm_m)
+        _TRUTH[granule.folder] = Truth(enhancement, plumes, masks, area)
+    return _TRUTH[granule.folder]
+
+
 def score_maps(
     maps: list[np.ndarray], granules: list[PlumeGranule], threshold: float, rule: PlumeRule
 ) -> list[GranuleScore]:
     """Each score map thresholded at ``threshold`` and scored against its granule."""
     scores = []
     for values, granule in zip(maps, granules, strict=True):
-        with rasterio.open(granule.truth) as src:
-            truth = src.read(1)
-            pixel_area = abs(src.transform.a * src.transform.e)
+        truth = truth_of(granule, rule)
         valid = np.isfinite(values)
         predicted = valid & (np.nan_to_num(values, nan=-np.inf) >= threshold)
         scores.append(
-            score_granule(predicted, truth, load_plumes(granule.manifest), pixel_area, rule, valid)
+            score_granule(
+                predicted,
+                truth.enhancement,
+                truth.plumes,
+                truth.pixel_area_m2,
+                rule,
+                valid,
+                truth.pixels,
+            )
         )
     return scores
 

@@ -119,6 +119,7 @@ def score_granule(
     pixel_area_m2: float,
     rule: PlumeRule | None = None,
     valid: Mask | None = None,
+    plume_pixels: Sequence[Mask] | None = None,
 ) -> GranuleScore:
     """Score a predicted plume mask against a granule's plumes.
 
@@ -129,6 +130,8 @@ def score_granule(
         pixel_area_m2: Area of one pixel, m².
         rule: Thresholds (default :class:`PlumeRule`).
         valid: Pixels that count towards the area (default all).
+        plume_pixels: Each plume's pixels (:func:`plume_masks`), when scoring one granule
+            many times; default computed here.
 
     Returns:
         The plumes found and the false positives.
@@ -146,12 +149,9 @@ def score_granule(
     kept = keep_components(predicted & valid, rule.min_component_px)
     labels, count = ndimage.label(kept, structure=EIGHT)
     touching = np.unique(labels[(truth >= rule.touch_ppm_m) & (labels > 0)])
-    height, width = truth.shape
-    rows = (np.arange(height, dtype=np.float32) + 0.5)[:, None]
-    cols = (np.arange(width, dtype=np.float32) + 0.5)[None, :]
+    insides = plume_pixels or plume_masks(plumes, truth.shape, rule.mask_ppm_m)
     hits = []
-    for plume in plumes:
-        inside = plume.render(rows, cols) >= rule.mask_ppm_m
+    for plume, inside in zip(plumes, insides, strict=True):
         pixels = int(inside.sum())
         if pixels == 0:
             continue
@@ -174,6 +174,15 @@ def score_granule(
         components=int(count),
         area_km2=float(valid.sum()) * pixel_area_m2 / 1e6,
     )
+
+
+def plume_masks(
+    plumes: Sequence[Plume], shape: tuple[int, ...], mask_ppm_m: float = 500.0
+) -> list[Mask]:
+    """Each plume's pixels ``[H, W]``: its own enhancement at least ``mask_ppm_m``."""
+    rows = (np.arange(shape[0], dtype=np.float32) + 0.5)[:, None]
+    cols = (np.arange(shape[1], dtype=np.float32) + 0.5)[None, :]
+    return [plume.render(rows, cols) >= mask_ppm_m for plume in plumes]
 
 
 def keep_components(mask: Mask, min_pixels: int) -> Mask:
