@@ -53,6 +53,7 @@ COMMANDS = (
     "embed",
     "indices",
     "despeckle",
+    "sar",
     "methane",
     "search",
     "ask",

@@ -18,11 +18,18 @@ from typing import Any
 
 from odc.geo.geobox import GeoBox
 
-from eoforge.errors import BandNotFoundError, EoforgeError, UnsupportedDtypeError, available_list
+from eoforge.errors import (
+    BandNotFoundError,
+    EoforgeError,
+    RadiometryError,
+    UnsupportedDtypeError,
+    available_list,
+)
 from eoforge.io.handles import FileInfo, check_path, file_info, is_complex
 from eoforge.io.stack import StackProduct, product_for_stack
 from eoforge.sensors import default_radiometry, get_band
 from eoforge.sensors.radiometry import Radiometry
+from eoforge.sensors.sentinel1 import measurement_name
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img")
 COMPLEX_MODES = ("amplitude", "intensity", "db")
@@ -213,6 +220,24 @@ def _default_names(info: FileInfo, data_indexes: list[int]) -> list[str]:
     return [f"band{i}" for i in data_indexes]
 
 
+def _refuse_sar_digital_numbers(path: str) -> None:
+    """A Sentinel-1 measurement's DN are not backscatter: say how to calibrate them."""
+    name = measurement_name(path)
+    if name is None:
+        return
+    missing = (
+        ""
+        if name.calibration.is_file()
+        else f" (and its calibration file {name.calibration} is missing)"
+    )
+    raise RadiometryError(
+        f"a Sentinel-1 {name.kind} measurement holds digital numbers, not backscatter{missing}.",
+        path=path,
+        fix="calibrate the product first: `eoforge sar-calibrate PRODUCT.SAFE --out DIR` "
+        "(sigma0 COGs eoforge reads as S1 bands), or pass calibrate=False to read raw numbers.",
+    )
+
+
 def source_from_file(
     path: str | PathLike[str],
     bands: Sequence[str] | None = None,
@@ -253,8 +278,12 @@ def source_from_file(
     Raises:
         UnsupportedDtypeError: Complex data without ``complex_mode``.
         BandNotFoundError: ``bands`` has the wrong length.
+        RadiometryError: A Sentinel-1 SAFE measurement (digital numbers) with
+            ``calibrate=True`` and no ``radiometry``: it must be calibrated first.
     """
     text = check_path(path)
+    if calibrate and radiometry is None:
+        _refuse_sar_digital_numbers(text)
     info = file_info(text)
     _check_dtype(info, complex_mode)
     mask_indexes = [i + 1 for i, ci in enumerate(info.colorinterp) if ci == "alpha"]
