@@ -54,6 +54,12 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         "data.train.images": "train",
         "data.val.images": "val",
     },
+    "clouds_s2_synth.yaml": {  # scenes written by eval_clouds.py
+        "data.train.images": "train",
+        "data.train.label.path": "train_mask",
+        "data.val.images": "val",
+        "data.val.label.path": "val_mask",
+    },
     "field_boundaries_synth.yaml": {  # scenes written by eval_field_boundaries.py
         "data.train.images": "train",
         "data.train.label.path": "train_fields",

@@ -499,10 +499,34 @@ class CloudMask(Section):
             Sentinel-2 date: 0 clear, 1 cloud, 2 cloud shadow, 255 nodata).
         values: Mask codes that make a pixel unusable (default cloud and shadow);
             the mask's nodata is unusable too.
+        rasters: Mask rasters apart from the group's own, e.g. the class maps
+            ``eoforge predict`` writes for a cloud bundle (``<scene>_classes.tif``,
+            band ``class``: 0 clear, 1 cloud, 2 cloud_shadow); each joins the group
+            raster whose name its file name starts with (``<scene>_``).
     """
 
     band: str = "cloudmask"
     values: list[int] = Field(default_factory=lambda: [1, 2], min_length=1)
+    rasters: PathList = Field(default_factory=list)
+
+
+class CloudFilter(Section):
+    """Training windows whose cloud fraction exceeds a threshold are drawn again.
+
+    Attributes:
+        max_fraction: Largest share of a window's (mask-covered) pixels with a
+            cloudy code, 0-1.
+        band: The mask band: ``cloudmask`` of synthetic Sentinel-2 dates, or
+            ``class`` of a cloud bundle's predicted class map.
+        values: Codes counted as cloudy (default cloud and shadow).
+        rasters: Mask rasters (e.g. ``eoforge predict``'s ``<scene>_classes.tif``);
+            empty: the training images that hold ``band``.
+    """
+
+    max_fraction: float = Field(ge=0, le=1)
+    band: str = "cloudmask"
+    values: list[int] = Field(default_factory=lambda: [1, 2], min_length=1)
+    rasters: PathList = Field(default_factory=list)
 
 
 class InputGroup(Section):
@@ -732,6 +756,8 @@ class GeoData(DataCommon):
         label_grid: The group whose grid holds the label mask, the output and
             the patch sizes (``patch_size`` counts its pixels); default the
             group of the finest ``gsd``.
+        cloud_filter: Redraw training windows cloudier than a threshold (see
+            :class:`CloudFilter`); validation tiles are kept whole.
     """
 
     kind: Literal["geo"]
@@ -749,6 +775,7 @@ class GeoData(DataCommon):
     target_bands: list[BandName] | None = Field(default=None, min_length=1)
     inputs: dict[str, InputGroup] | None = None
     label_grid: str | None = None
+    cloud_filter: CloudFilter | None = None
 
     @model_validator(mode="after")
     def _bands_or_inputs(self) -> Self:
@@ -760,7 +787,17 @@ class GeoData(DataCommon):
                 )
             if self.label_grid is not None:
                 raise ValueError("data.label_grid: given without data.inputs; remove it")
+            if self.cloud_filter is not None and self.windows_per_read > 1:
+                raise ValueError(
+                    "data.cloud_filter: windows are filtered one by one; set "
+                    "data.windows_per_read to 1"
+                )
             return self
+        if self.cloud_filter is not None:
+            raise ValueError(
+                "data.cloud_filter: not implemented for input groups yet; a time-series "
+                "group masks its cloudy pixels with clouds: {band, values}"
+            )
         if self.bands:
             raise ValueError(
                 "data.bands and data.inputs are both given; list the bands inside the groups "

@@ -246,7 +246,7 @@ def _geo(config: ExperimentConfig, data: GeoData, run_dir: Path) -> ExperimentDa
     return ExperimentData(
         train=train,
         val=val,
-        train_sampler=lambda: train_sampler(data, regions, seed),
+        train_sampler=lambda: train_sampler(data, regions, seed, train_src.images),
         val_sampler=lambda: tile_sampler(val_regions, tile),
         bands=bands,
         classes=classes,

@@ -22,16 +22,24 @@ import torch
 from odc.geo.geobox import GeoBox
 
 from eoforge.data import GeoDataset, GridGeoSampler, RandomGeoSampler, Region
+from eoforge.data.cloud_filter import CloudFilteredSampler
 from eoforge.data.detection_windows import CLASS_ID, GROUP, DetectionWindows
 from eoforge.data.object_sampler import ObjectGeoSampler
 from eoforge.data.sharding import GeoSampler
 from eoforge.data.windows import regions_from_sources
 from eoforge.errors import ConfigError
-from eoforge.experiment.config import GeoData, LabelLayer, ObjectLayer, SceneSet, TargetLayer
+from eoforge.experiment.config import (
+    CloudFilter,
+    GeoData,
+    LabelLayer,
+    ObjectLayer,
+    SceneSet,
+    TargetLayer,
+)
 from eoforge.experiment.scenes import SceneSources, label_band_of, scene_sources
 from eoforge.geo.grid import crs_of, grid_from_sample
 from eoforge.io.reader import read
-from eoforge.io.source import RasterSource
+from eoforge.io.source import RasterSource, source_from_file
 
 Sample = dict[str, Any]
 Transform = Callable[[Sample], Sample]
@@ -298,13 +306,18 @@ def hold_out(
     return train, val
 
 
-def train_sampler(data: GeoData, regions: list[Region], seed: int) -> RandomGeoSampler:
+def train_sampler(
+    data: GeoData, regions: list[Region], seed: int, images: Sequence[RasterSource] = ()
+) -> GeoSampler:
     """Random training windows drawn from ``(seed, epoch)``, several per read if configured.
 
     The DataLoader's batch size and worker count are passed on, so all windows of
-    one read go to one worker, which decodes the read's file blocks once.
+    one read go to one worker, which decodes the read's file blocks once. With
+    ``data.cloud_filter`` the windows cloudier than its threshold are drawn again
+    (:class:`~eoforge.data.cloud_filter.CloudFilteredSampler`); its mask is read
+    from its ``rasters``, else from the training ``images`` holding its band.
     """
-    return RandomGeoSampler(
+    windows = RandomGeoSampler(
         regions,
         data.patch_size,
         data.samples_per_epoch,
@@ -315,6 +328,35 @@ def train_sampler(data: GeoData, regions: list[Region], seed: int) -> RandomGeoS
         loader_batch_size=data.batch_size,
         loader_workers=data.num_workers,
     )
+    rule = data.cloud_filter
+    if rule is None:
+        return windows
+    return CloudFilteredSampler(
+        windows, cloud_masks(rule, images), rule.band, rule.values, rule.max_fraction
+    )
+
+
+def cloud_masks(rule: CloudFilter, images: Sequence[RasterSource]) -> list[RasterSource]:
+    """The rasters of a cloud filter's mask: its ``rasters``, else the images holding its band.
+
+    Raises:
+        ConfigError: No raster holds the mask band (the message names the band).
+    """
+    if rule.rasters:
+        found = [source_from_file(path) for path in rule.rasters]
+        where = "data.cloud_filter.rasters"
+    else:
+        found, where = list(images), "the training images"
+    masks = [s for s in found if s.resolve(rule.band)]
+    if not masks:
+        held = sorted({str(b) for s in found for b in s.bands})
+        raise ConfigError(
+            f"data.cloud_filter.band: no raster of {where} holds {rule.band!r}; they hold "
+            f"{held[:20]}.",
+            fix="name the mask band (cloudmask of synthetic scenes, class of a predicted "
+            "class map), or list the mask files under data.cloud_filter.rasters.",
+        )
+    return masks
 
 
 def tile_sampler(

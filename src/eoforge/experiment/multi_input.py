@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from eoforge.data import GridGeoSampler, RandomGeoSampler, Region
+from eoforge.data.mask_rasters import attach_masks
 from eoforge.data.multi_input import (
     INPUTS,
     PRESENT,
@@ -118,6 +119,9 @@ def _split_groups(
                 "rasters that hold them.",
             )
         if group.clouds is not None:
+            if group.clouds.rasters:  # e.g. a cloud bundle's predicted class maps
+                key = f"data.inputs.{name}.clouds.rasters"
+                found = attach_masks(found, group.clouds.rasters, group.clouds.band, key)
             _check_cloud_band(found, group.clouds.band, f"data.inputs.{name}.clouds.band")
         groups.append(
             InputSource(
