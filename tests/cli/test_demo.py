@@ -21,6 +21,7 @@ def test_demo_fast_trains_predicts_scores_and_reports(
     assert run.returncode == 0, run.stderr[-3000:]
     stdout = run.stdout
     assert "unseen scene mIoU" in stdout and f"wrote {out / 'report.html'}" in stdout
+    assert f"explore on a map: eoforge serve {out}" in stdout
     record = json.loads((out / "run.json").read_text())
     metrics = json.loads((out / record["metrics"]).read_text())
     assert 0.2 < metrics["miou"] <= 1 and len(metrics["per_class"]) == 7

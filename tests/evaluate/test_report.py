@@ -303,3 +303,8 @@ def test_missing_run_folder_says_to_run_the_demo(tmp_path: Path) -> None:
     with pytest.raises(MissingFileError, match="does not exist") as caught:
         write_report(tmp_path / "nowhere")
     assert caught.value.fix is not None and "eoforge demo" in caught.value.fix
+
+
+def test_report_tells_how_to_explore_the_run_on_a_map(run_dir: Path, report_html: str) -> None:
+    assert f"Explore on a map: <code>eoforge serve {run_dir}</code>" in report_html
+    assert '<a href="http://127.0.0.1:8000/">' in report_html

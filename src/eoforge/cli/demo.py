@@ -116,6 +116,7 @@ def demo(
     ui.result(f"wrote {paths['classes']}, {paths['confidence']}, {vectors.parquet}")
     ui.result(f"wrote {trained.bundle} (model bundle), {out / 'evaluation' / 'metrics.json'}")
     ui.result(f"wrote {html} (open it in a browser)")
+    ui.result(f"explore on a map: eoforge serve {out}")
 
 
 def register(app: typer.Typer) -> None:

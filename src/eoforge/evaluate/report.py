@@ -355,7 +355,17 @@ def _overview(run: _Run, metrics: Mapping[str, Any] | None, why: str) -> str:
     )
     note = "" if metrics is not None else _absent(why)
     return _section("overview", "Overview", f'<div class="cards">{tiles}</div>{note}'
-                    f'<table class="facts">{rows}</table>')  # fmt: skip
+                    f'<table class="facts">{rows}</table>{_map_link(run)}')  # fmt: skip
+
+
+def _map_link(run: _Run) -> str:
+    """The line that tells how to explore the run on a map (``eoforge serve``)."""
+    url = "http://127.0.0.1:8000/"
+    command = html.escape(f"eoforge serve {run.folder}")
+    return (
+        f'<p class="map-link">Explore on a map: <code>{command}</code>, then '
+        f'<a href="{url}">{url}</a></p>'
+    )
 
 
 def _throughput(prediction: Mapping[str, Any]) -> float | None:

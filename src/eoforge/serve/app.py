@@ -31,9 +31,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from eoforge.serve import files, params
 from eoforge.serve.discover import Served, discover
-from eoforge.serve.point import inspect_point
 from eoforge.serve.layers import Layer
 from eoforge.serve.params import BadRequestError
+from eoforge.serve.point import inspect_point
 from eoforge.serve.render import render_tile
 from eoforge.serve.vectors import feature_collection
 

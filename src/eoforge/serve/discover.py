@@ -572,7 +572,7 @@ def run_layers(run_dir: Path, cache_dir: Path) -> list[Layer]:
 # --------------------------------------------------------------------------- entry point
 
 
-def _cache_dir(paths: Sequence[Path]) -> Path:
+def cache_dir_for(paths: Sequence[Path]) -> Path:
     """``<first folder>/.serve`` when it can be made, else a folder in the system temp dir."""
     for path in paths:
         if path.is_dir():
@@ -625,7 +625,7 @@ def discover(paths: Sequence[str | Path]) -> Served:
             )
         resolved.append(path.resolve())
     roots = _mount_names(resolved)
-    cache_dir = _cache_dir(resolved)
+    cache_dir = cache_dir_for(resolved)
     layers: list[Layer] = []
     report = None
     for mount, path in roots.items():
@@ -690,6 +690,7 @@ __all__ = [
     "MAX_FILES",
     "VECTOR_SUFFIXES",
     "Served",
+    "cache_dir_for",
     "colour_bands",
     "date_of",
     "discover",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -64,19 +65,24 @@ def read_tile(
         ``([C, 256, 256] float64 values, [256, 256] bool invalid)``, or None when
         the tile lies outside the data.
     """
-    values = []
+    values: list[npt.NDArray[np.float64]] = []
     invalid = np.zeros((TILE, TILE), dtype=bool)
-    for ref in refs:
-        src = reader(ref.path)
+    by_file: dict[Path, list[BandRef]] = {}
+    for ref in refs:  # bands of one file are read in one call (one warp of the window)
+        by_file.setdefault(ref.path, []).append(ref)
+    read: dict[BandRef, npt.NDArray[np.float64]] = {}
+    for path, group in by_file.items():
+        src = reader(path)
         if not src.tile_exists(x, y, z):
             return None
         try:
-            img = src.tile(x, y, z, tilesize=TILE, indexes=ref.index)
+            img = src.tile(x, y, z, tilesize=TILE, indexes=[ref.index for ref in group])
         except TileOutsideBounds:
             return None
-        band = img.array[0]
-        invalid |= np.ma.getmaskarray(band)
-        values.append(np.asarray(band.data, dtype=np.float64) * ref.scale + ref.offset)
+        for ref, band in zip(group, img.array, strict=True):
+            invalid |= np.ma.getmaskarray(band)
+            read[ref] = np.asarray(band.data, dtype=np.float64) * ref.scale + ref.offset
+    values = [read[ref] for ref in refs]
     return np.stack(values), invalid
 
 
