@@ -95,28 +95,39 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 # --------------------------------------------------------------------------- inputs
 
 
-def _grid(row0: int, col0: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    y, x = np.mgrid[row0 : row0 + h, col0 : col0 + w].astype(np.float32)
+def _axes(row0: int, col0: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row coordinates ``[h, 1]`` and column coordinates ``[1, w]`` of a block (float32)."""
+    y = np.arange(row0, row0 + h, dtype=np.float32)[:, None]
+    x = np.arange(col0, col0 + w, dtype=np.float32)[None, :]
     return y, x
 
 
 def class_block(row0: int, col0: int, h: int, w: int) -> np.ndarray:
-    """Class ids of a block: smooth regions from three sine waves, a nodata band at the top."""
-    y, x = _grid(row0, col0, h, w)
-    v = np.sin(x / 97.0) + np.sin(y / 131.0) + np.sin((x + y) / 211.0) + np.cos(x * y / 5e6)
+    """Class ids of a block: smooth regions from sine waves, a nodata band at the top.
+
+    Every term is an outer product of a row and a column wave (``sin(a + b)`` written
+    as ``sin a cos b + cos a sin b``), so a block costs a few passes over its pixels.
+    """
+    y, x = _axes(row0, col0, h, w)
+    v = np.sin(x / 97.0) + np.sin(y / 131.0)
+    v = v + np.sin(x / 211.0) * np.cos(y / 211.0) + np.cos(x / 211.0) * np.sin(y / 211.0)
+    v = v + 0.5 * np.sin(x / 23.0) * np.sin(y / 29.0)
     labels = np.digitize(v, np.linspace(-2.4, 2.4, 6)).astype(np.uint8)
-    labels[y < 64] = 255
+    labels[(y < 64).ravel(), :] = 255
     return labels
 
 
+_NOISE = np.random.default_rng(0).integers(0, 120, (4, BLOCK + 64, BLOCK + 64)).astype(np.float32)
+
+
 def scene_block(row0: int, col0: int, h: int, w: int) -> np.ndarray:
-    """Four uint16 bands of a block: smooth fields per band plus seeded noise."""
-    y, x = _grid(row0, col0, h, w)
-    rng = np.random.default_rng(row0 * 100_003 + col0)
+    """Four uint16 bands of a block: smooth fields per band plus noise (shifted per block)."""
+    y, x = _axes(row0, col0, h, w)
+    dy, dx = (row0 // BLOCK * 7) % 64, (col0 // BLOCK * 13) % 64
     out = np.empty((4, h, w), dtype=np.uint16)
     for b in range(4):
         field = 900 + 350 * b + 300 * np.sin(x / 53.0 + b) * np.cos(y / 71.0)
-        out[b] = (field + rng.integers(0, 120, (h, w))).astype(np.uint16)
+        out[b] = field + _NOISE[b, dy : dy + h, dx : dx + w]
     return out
 
 
