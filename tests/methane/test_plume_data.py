@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,14 @@ import rasterio
 from affine import Affine
 
 from eoforge.catalog import Catalog
+from eoforge.cli.main import main
 from eoforge.errors import ConfigError
-from eoforge.methane.plume_data import FEATURE_BANDS, build_plume_granule, radiance_means
+from eoforge.methane.plume_data import (
+    FEATURE_BANDS,
+    build_plume_granule,
+    radiance_means,
+    write_features,
+)
 from eoforge.synth.hyperspectral import HyperspectralOptions
 
 OPTIONS = HyperspectralOptions(height=80, width=80, seed=3, bands=80, plumes=2)
@@ -21,7 +28,7 @@ OPTIONS = HyperspectralOptions(height=80, width=80, seed=3, bands=80, plumes=2)
 @pytest.fixture(scope="module")
 def granule_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("plume_granule") / "g"
-    build_plume_granule(folder, OPTIONS)
+    build_plume_granule(folder, OPTIONS, keep_radiance=True)
     return folder
 
 
@@ -30,8 +37,6 @@ def test_features_and_mask_are_what_a_segmentation_config_reads(granule_dir: Pat
     kinds = {Path(e.path).name: (e.kind, list(e.bands)) for e in catalog}
     assert kinds["features.tif"] == ("image", list(FEATURE_BANDS))
     assert kinds["plume_mask.tif"] == ("label_raster", ["plume"])
-    assert not (granule_dir / "radiance.tif").exists()  # deleted: ~20x the rest
-    assert not (granule_dir / "ch4").exists()
     with rasterio.open(granule_dir / "enhancement.tif") as src:
         truth = src.read(1)
     with rasterio.open(granule_dir / "plume_mask.tif") as src:
@@ -55,18 +60,49 @@ def test_features_and_mask_are_what_a_segmentation_config_reads(granule_dir: Pat
     assert record["filter_summary"]["units"] == "ppm m"
 
 
+def test_the_cli_writes_the_same_features_from_a_cube(
+    granule_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cube = str(granule_dir / "radiance.tif")
+    monkeypatch.setattr(
+        sys, "argv", ["eoforge", "methane", cube, "--out", str(tmp_path), "--features"]
+    )
+    main()
+    with rasterio.open(tmp_path / "radiance_features.tif") as src:
+        assert list(src.descriptions) == list(FEATURE_BANDS)
+        written = src.read()
+    with rasterio.open(granule_dir / "features.tif") as src:
+        np.testing.assert_array_equal(written, src.read())
+
+
 @pytest.mark.slow  # two more granules rendered and filtered (~5 s under load)
 def test_the_same_granule_is_reused_and_another_threshold_rebuilds_it(granule_dir: Path) -> None:
     stamp = (granule_dir / "features.tif").stat().st_mtime_ns
-    build_plume_granule(granule_dir, OPTIONS)
+    build_plume_granule(granule_dir, OPTIONS, keep_radiance=True)
     assert (granule_dir / "features.tif").stat().st_mtime_ns == stamp
     again = build_plume_granule(granule_dir, OPTIONS, mask_ppm_m=1000.0)
+    assert not (granule_dir / "radiance.tif").exists()  # deleted: ~20x the rest
+    assert not (granule_dir / "ch4").exists()
     with rasterio.open(again.truth) as src:
         truth = src.read(1)
     with rasterio.open(again.mask) as src:
         np.testing.assert_array_equal(src.read(1), (truth >= 1000.0).astype(np.uint8))
     assert json.loads((granule_dir / "plume_granule.json").read_text())["mask_ppm_m"] == 1000.0
-    build_plume_granule(granule_dir, OPTIONS)  # back to the fixture's granule
+    build_plume_granule(granule_dir, OPTIONS, keep_radiance=True)  # the fixture's granule
+
+
+def test_features_refuse_an_enhancement_of_another_grid(granule_dir: Path, tmp_path: Path) -> None:
+    small = tmp_path / "small.tif"
+    with rasterio.open(granule_dir / "features.tif") as src:
+        profile = {**src.profile, "count": 1, "height": 16, "width": 16}
+        for key in ("blockxsize", "blockysize"):
+            profile.pop(key, None)
+        profile.update(driver="GTiff", tiled=False)
+    with rasterio.open(small, "w", **profile) as dst:
+        dst.write(np.zeros((1, 16, 16), np.float32))
+    with pytest.raises(ConfigError, match="for this cube") as error:
+        write_features(granule_dir / "radiance.tif", small, tmp_path / "f.tif")
+    assert error.value.path == str(small)
 
 
 def test_a_cube_without_swir_channels_is_refused(tmp_path: Path) -> None:

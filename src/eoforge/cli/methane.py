@@ -30,6 +30,11 @@ Examples:
   eoforge methane emit_l1b.tif --out ch4 --classic --column-group 1
 
   eoforge methane l2a_reflectance.tif --out ch4 --quantity reflectance
+
+  eoforge methane granule/radiance.tif --out ch4 --features
+
+--features also writes <OUT>/<cube>_features.tif, what plume segmentation
+bundles read: eoforge predict BUNDLE ch4/radiance_features.tif --out plumes
 """
 
 
@@ -63,6 +68,14 @@ def methane(
         typer.Option(help="Two-way air-mass factor (default: from the cube's angle tags, else 2)."),
     ] = None,
     tile: Annotated[int, typer.Option(help="Tile side of the enhancement pass, px.")] = 256,
+    features: Annotated[
+        bool,
+        typer.Option(
+            "--features",
+            help="Also write <stem>_features.tif: the enhancement and radiance means "
+            "(CH4.* bands) that plume segmentation bundles read.",
+        ),
+    ] = False,
 ) -> None:
     """Map the CH4 enhancement of a cube (see ``eoforge methane --help``)."""
     # NumPy/PyTorch and the engine load only when mapping: `eoforge --version` stays fast
@@ -91,6 +104,12 @@ def methane(
     )
     ui.result(f"wrote {result.enhancement}")
     ui.result(f"wrote {result.summary}")
+    if features:
+        # the feature stack is only imported when asked for: `eoforge --version` stays fast
+        from eoforge.methane.plume_data import write_features
+
+        stack = out / f"{cube.stem}_features.tif"
+        ui.result(f"wrote {write_features(cube, result.enhancement, stack)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -121,13 +121,10 @@ def build_plume_granule(
         return granule
     written = generate_hyperspectral(folder, options)
     result = map_methane(written["radiance"], folder / "ch4", filter_options=fopts)
-    with rasterio.open(result.enhancement) as src:
-        mf = src.read(1).astype(np.float32)
-        profile = src.profile
-    features = [mf, *radiance_means(written["radiance"]).values()]
-    _write_cog(granule.features, np.stack(features), profile, FEATURE_BANDS)
+    write_features(written["radiance"], result.enhancement, granule.features)
     with rasterio.open(written["enhancement"]) as src:
         truth = src.read(1)
+        profile = src.profile
     mask = (truth >= mask_ppm_m).astype(np.uint8)[None]
     _write_cog(granule.mask, mask, profile, ("plume",))
     record["filter_summary"] = json.loads(result.summary.read_text())
@@ -136,6 +133,39 @@ def build_plume_granule(
         shutil.rmtree(folder / "ch4")
     (folder / MANIFEST).write_text(json.dumps(record, indent=2))
     return granule
+
+
+def write_features(cube_path: str | Path, enhancement: str | Path, out: str | Path) -> Path:
+    """Write the :data:`FEATURE_BANDS` stack of a cube as a COG (what plume bundles read).
+
+    The whole granule is held in memory (one band per feature plus the channels of one
+    radiance range at a time), not streamed through the engine.
+
+    Args:
+        cube_path: The radiance cube (wavelength tags, see :mod:`eoforge.methane.cube`).
+        enhancement: Its matched-filter enhancement COG (``eoforge methane``), ppm·m.
+        out: The stack to write (float32, bands named by :data:`FEATURE_BANDS`).
+
+    Returns:
+        ``out``.
+
+    Raises:
+        ConfigError: The enhancement is not on the cube's grid, or the cube lacks a range.
+    """
+    with rasterio.open(enhancement) as src:
+        mf = src.read(1).astype(np.float32)
+        profile = src.profile
+    means = radiance_means(cube_path)
+    shape = next(iter(means.values())).shape
+    if mf.shape != shape:
+        raise ConfigError(
+            f"the enhancement is {mf.shape} px but the cube {shape} px.",
+            path=Path(enhancement),
+            fix="give the enhancement eoforge methane wrote for this cube.",
+        )
+    path = Path(out)
+    _write_cog(path, np.stack([mf, *means.values()]), profile, FEATURE_BANDS)
+    return path
 
 
 def radiance_means(cube_path: str | Path) -> dict[str, F32]:
