@@ -417,7 +417,7 @@
 
   function entryLabel(entry) {
     const date = current(entry).date;
-    return date && !entry.series ? `${entry.name} (${date})` : entry.name;
+    return date && !entry.series && !entry.name.includes(date) ? `${entry.name} (${date})` : entry.name;
   }
 
   function renderLayers() {
@@ -433,19 +433,20 @@
         box.checked = entry.visible;
         box.addEventListener("change", () => {
           entry.visible = box.checked;
+          item.classList.toggle("off", !entry.visible);
           applyEntry(entry, false);
           renderLegend();
         });
         const kind = entry.series ? `${entry.kind}, ${entry.members.length} dates` : entry.kind;
         const swatch = entry.kind === "vector" ? el("span", { className: "swatch", style: `background:${entry.color}` }) : null;
-        list.append(
-          el(
-            "li",
-            { "data-entry": entry.key, "data-kind": entry.kind },
-            el("div", { className: "layer-head" }, box, swatch, el("label", { for: id, text: entryLabel(entry), title: entryLabel(entry) }), el("span", { className: "kind", text: kind })),
-            entryControls(entry, index),
-          ),
+        // Controls of a layer that is off are folded away (its checkbox unfolds them).
+        const item = el(
+          "li",
+          { "data-entry": entry.key, "data-kind": entry.kind, className: entry.visible ? null : "off" },
+          el("div", { className: "layer-head" }, box, swatch, el("label", { for: id, text: entryLabel(entry), title: entryLabel(entry) }), el("span", { className: "kind", text: kind })),
+          entryControls(entry, index),
         );
+        list.append(item);
       });
   }
 
@@ -636,7 +637,13 @@
   function renderSwipe() {
     const options = state.entries.map((entry) => ({ id: entry.key, name: entryLabel(entry) }));
     const rasters = state.entries.filter(isRaster);
-    const left = rasters.find((e) => e.kind === "scene") || rasters[0] || state.entries[0];
+    // Left: the scene shown (a hidden one under it would not show through the
+    // layers above it); right: the class map.
+    const left =
+      rasters.find((e) => e.kind === "scene" && e.visible) ||
+      rasters.find((e) => e.kind === "scene") ||
+      rasters[0] ||
+      state.entries[0];
     const right =
       rasters.find((e) => e !== left && e.kind === "classes") ||
       rasters.find((e) => e !== left) ||
@@ -727,6 +734,8 @@
   function baseStyle() {
     return {
       version: 8,
+      // Paint changes (opacity, dates) apply at once rather than fading in.
+      transition: { duration: 0, delay: 0 },
       sources: {},
       layers: [{ id: "background", type: "background", paint: { "background-color": BACKGROUND } }],
     };
@@ -752,7 +761,7 @@
       container: "map",
       style: baseStyle(),
       bounds: info.bounds,
-      fitBoundsOptions: { padding: wide ? { top: 30, bottom: 30, left: 330, right: info.report ? 330 : 30 } : 20 },
+      fitBoundsOptions: { padding: wide ? { top: 30, bottom: 30, left: 330, right: info.report ? 360 : 30 } : 20 },
       attributionControl: false,
     });
     map.addControl(new maplibregl.NavigationControl({ showCompass: true }), "bottom-left");
