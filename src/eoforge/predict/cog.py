@@ -16,6 +16,9 @@ from rasterio.errors import RasterioError
 OverviewResampling = Literal["nearest", "average", "mode", "bilinear"]
 Codec = Literal["DEFLATE", "ZSTD"]
 
+COG_BLOCK = 512
+"""Tile side of the published COGs (pixels); overviews are halved until they fit one."""
+
 OVERVIEW_SCRATCH_COMPRESSION = "NONE"
 """Compression of the overviews GDAL's COG driver computes into a scratch file first.
 
@@ -84,6 +87,7 @@ def copy_cog(
     resampling: OverviewResampling = "average",
     level: int | None = None,
     codec: Codec = "DEFLATE",
+    overviews: Literal["compute", "source"] = "compute",
 ) -> Path:
     """Publish any raster GDAL reads (a GeoTIFF, a VRT mosaic) as a COG at ``out``.
 
@@ -97,6 +101,9 @@ def copy_cog(
         resampling: Overview resampling.
         level: Compression level (see :func:`write_cog`).
         codec: ``DEFLATE`` or ``ZSTD`` (see :func:`write_cog`).
+        overviews: ``compute``: GDAL averages (or samples) the overviews from the
+            source (``resampling``); ``source``: the source's own overviews are copied
+            as they are (e.g. a VRT's levels, :mod:`~eoforge.predict.overviews`).
 
     Returns:
         ``out``.
@@ -105,7 +112,9 @@ def copy_cog(
     try:
         # GDAL's COG driver streams block by block (memory bounded for any size) and
         # keeps the colour table, tags, descriptions, scales and nodata.
-        extra = {} if level is None else {"LEVEL": level}
+        extra: dict[str, object] = {} if level is None else {"LEVEL": level}
+        if overviews == "source":
+            extra["OVERVIEWS"] = "FORCE_USE_EXISTING"
         with rasterio.Env(COG_TMP_COMPRESSION=OVERVIEW_SCRATCH_COMPRESSION):
             rasterio.shutil.copy(
                 str(source),
@@ -113,7 +122,7 @@ def copy_cog(
                 driver="COG",
                 COMPRESS=codec,
                 PREDICTOR="YES" if floating else "NO",
-                BLOCKSIZE=512,
+                BLOCKSIZE=COG_BLOCK,
                 OVERVIEW_RESAMPLING=resampling.upper(),
                 BIGTIFF="IF_SAFER",
                 NUM_THREADS="ALL_CPUS",
