@@ -343,16 +343,6 @@
       if (rerender) rebuild();
     };
 
-    const opacity = el("input", {
-      type: "range", id: `${prefix}-opacity`, min: 0, max: 100, step: 5,
-      value: Math.round(entry.opacity * 100), "aria-label": `Opacity of ${entry.name}`,
-    });
-    opacity.addEventListener("input", () => {
-      entry.opacity = Number(opacity.value) / 100;
-      applyEntry(entry, false);
-    });
-    box.append(el("label", { for: `${prefix}-opacity`, text: "Opacity" }), opacity);
-
     if (entry.kind === "scene" && layer.renders && layer.renders.length) {
       box.append(
         el("label", { for: `${prefix}-render`, text: "Render" }),
@@ -437,13 +427,22 @@
           applyEntry(entry, false);
           renderLegend();
         });
+        const opacity = el("input", {
+          type: "range", id: `layer-${index}-opacity`, className: "opacity", min: 0, max: 100, step: 5,
+          value: Math.round(entry.opacity * 100), "aria-label": `Opacity of ${entry.name}`,
+          title: "Opacity",
+        });
+        opacity.addEventListener("input", () => {
+          entry.opacity = Number(opacity.value) / 100;
+          applyEntry(entry, false);
+        });
         const kind = entry.series ? `${entry.kind}, ${entry.members.length} dates` : entry.kind;
         const swatch = entry.kind === "vector" ? el("span", { className: "swatch", style: `background:${entry.color}` }) : null;
         // Controls of a layer that is off are folded away (its checkbox unfolds them).
         const item = el(
           "li",
           { "data-entry": entry.key, "data-kind": entry.kind, className: entry.visible ? null : "off" },
-          el("div", { className: "layer-head" }, box, swatch, el("label", { for: id, text: entryLabel(entry), title: entryLabel(entry) }), el("span", { className: "kind", text: kind })),
+          el("div", { className: "layer-head" }, box, swatch, el("label", { for: id, text: entryLabel(entry), title: entryLabel(entry) }), el("span", { className: "kind", text: kind }), opacity),
           entryControls(entry, index),
         );
         list.append(item);
@@ -761,7 +760,7 @@
       container: "map",
       style: baseStyle(),
       bounds: info.bounds,
-      fitBoundsOptions: { padding: wide ? { top: 30, bottom: 30, left: 330, right: info.report ? 360 : 30 } : 20 },
+      fitBoundsOptions: { padding: wide ? { top: 30, bottom: 30, left: 330, right: info.report ? 380 : 30 } : 20 },
       attributionControl: false,
     });
     map.addControl(new maplibregl.NavigationControl({ showCompass: true }), "bottom-left");
