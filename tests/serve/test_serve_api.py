@@ -24,10 +24,14 @@ from tests.serve.serve_fixtures import (
     live_server,
     raw_get,
     utm_transform,
+    write_band,
     write_class_map,
 )
 
+from eoforge.serve.discover import discover
 from eoforge.serve.vectors import feature_collection
+from eoforge.synth.scene import generate_scene
+from eoforge.synth.scene_options import SynthOptions
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 
@@ -254,20 +258,48 @@ def test_bad_requests_are_4xx(run_server: str, path: str, status: int) -> None:
     assert kind == "application/json" and "detail" in json.loads(body)
 
 
-def test_time_series_of_synthetic_dates(tmp_path: Path) -> None:
-    from eoforge.serve.discover import discover
-    from eoforge.synth.scene import generate_scene
-    from eoforge.synth.scene_options import SynthOptions
+@pytest.fixture(scope="module")
+def synth_dates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``eoforge synth --dates 3`` (64 px, Sentinel-2 only)."""
+    out = tmp_path_factory.mktemp("synth") / "synth"
+    generate_scene(out, SynthOptions(size=64, dates=3, sensors=("s2",), vectors=False, clouds=0.0))
+    return out
 
-    generate_scene(
-        tmp_path / "synth",
-        SynthOptions(size=64, dates=3, sensors=("s2",), vectors=False, clouds=0.0),
-    )
-    served = discover([tmp_path / "synth"])
+
+def test_dated_band_folders_form_one_time_series(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    for date in ("20240301", "20240701"):
+        for band in ("B02", "B03", "B04"):
+            data = rng.integers(500, 3000, (SIZE, SIZE)).astype(np.uint16)
+            write_band(tmp_path / "s2" / date / f"S2.{band}.tif", data, nodata=0, scale=1e-4)
+    served = discover([tmp_path])
+    assert [(la.kind, la.group, la.date, la.visible) for la in served.layers] == [
+        ("scene", "S2 scene", "2024-03-01", True),
+        ("scene", "S2 scene", "2024-07-01", False),
+    ]
+
+
+@pytest.mark.slow
+def test_time_series_of_synthetic_dates(synth_dates: Path) -> None:
+    served = discover([synth_dates])
     scenes = [layer for layer in served.layers if layer.kind == "scene"]
     assert len(scenes) == 3 and len({s.group for s in scenes}) == 1
     assert len({s.date for s in scenes}) == 3 and all(s.truecolor for s in scenes)
     assert [s.visible for s in scenes].count(True) == 1
     landcover = [la for la in served.layers if la.group == "labels/landcover.tif"]
     assert len(landcover) == 3 and all(la.kind == "classes" and la.classes for la in landcover)
-    assert served.cache_dir == tmp_path / "synth" / ".serve"
+    assert served.cache_dir == synth_dates / ".serve"
+
+
+@pytest.mark.slow
+def test_stac_collection_items_as_dated_scenes(synth_dates: Path) -> None:
+    served = discover([synth_dates / "stac" / "collection.json"])
+    scenes = [layer for layer in served.layers if layer.kind == "scene"]
+    folders = sorted(p.name for p in (synth_dates / "s2").iterdir())  # YYYYMMDD
+    assert sorted(s.date.replace("-", "") for s in scenes if s.date) == folders
+    assert {s.group for s in scenes} == {"S2 scene"}
+    for scene in scenes:
+        assert scene.truecolor == ("S2.B04", "S2.B03", "S2.B02")
+        assert scene.band("S2.B04").path.parent.name == scene.date.replace("-", "")  # type: ignore[union-attr]
+    labels = [la for la in served.layers if la.kind in ("classes", "reference")]
+    assert labels and all(la.classes for la in labels)

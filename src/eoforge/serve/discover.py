@@ -24,6 +24,7 @@ Class names and colours come from the raster and ``legend.json``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -408,6 +409,19 @@ def folder_layers(root: Path, cache_dir: Path) -> list[Layer]:
     return layers
 
 
+def _band_name(path: Path, source: RasterSource) -> str | None:
+    """The sensor band a one-band file holds: its band name, else its file name (``S2.B04.tif``)."""
+    name = next(iter(source.assets))
+    for candidate in (name, path.stem):
+        if "." not in candidate:
+            continue
+        try:
+            return get_band(candidate).name
+        except EoforgeError:
+            continue
+    return None
+
+
 def _folder_rasters(root: Path, folder: Path, rasters: list[Path], cache_dir: Path) -> list[Layer]:
     """One scene of the band files of a folder, plus a layer per other raster."""
     sources: list[tuple[Path, RasterSource]] = []
@@ -417,7 +431,7 @@ def _folder_rasters(root: Path, folder: Path, rasters: list[Path], cache_dir: Pa
         except EoforgeError:
             continue
         sources.extend((f, s) for s in found)
-    banded = [(f, s) for f, s in sources if len(s.assets) == 1 and "." in next(iter(s.assets))]
+    banded = [(f, s) for f, s in sources if len(s.assets) == 1 and _band_name(f, s) is not None]
     layers: list[Layer] = []
     used: set[Path] = set()
     if len(banded) >= 2:
@@ -426,7 +440,11 @@ def _folder_rasters(root: Path, folder: Path, rasters: list[Path], cache_dir: Pa
             for f, s in sources
             if (f, s) not in banded and len(s.assets) == 1 and _raster_kind(f) == "regression"
         ]
-        refs = [ref for _, s in (*banded, *extras) for ref in _source_bands(s)]
+        refs = [
+            dataclasses.replace(ref, name=_band_name(f, s) or ref.name)
+            for f, s in (*banded, *extras)
+            for ref in _source_bands(s)
+        ]
         date = date_of(str(folder)) or date_of(banded[0][0].name)
         name, group = _scene_name(folder, refs, date)
         layers.append(scene_layer(refs, name, group, date, units=_units(refs), visible=False))
