@@ -272,19 +272,23 @@ def tile_path(contender: str, layer: dict[str, Any], path: Path, tile: morecanti
 
 
 def pick_tiles(bounds: list[float], z: int, count: int, seed: int) -> list[morecantile.Tile]:
-    """Up to ``count`` distinct tiles of zoom ``z`` whose centre lies inside ``bounds``."""
+    """Up to ``count`` distinct tiles of zoom ``z`` over the data (seeded draw).
+
+    Tiles whose centre lies inside ``bounds`` are drawn first; at coarse zooms,
+    where the data covers no tile centre, the tiles intersecting it are used.
+    """
     w, s, e, n = bounds
-    tiles = []
+    inside, touching = [], []
     for tile in TMS.tiles(w, s, e, n, [z]):
         b = TMS.bounds(tile)
         cx, cy = (b.left + b.right) / 2, (b.bottom + b.top) / 2
-        if w < cx < e and s < cy < n:
-            tiles.append(tile)
-        if len(tiles) > 200_000:
+        (inside if w < cx < e and s < cy < n else touching).append(tile)
+        if len(inside) > 200_000:
             break
+    pool = inside or touching
     rng = np.random.default_rng(seed)
-    index = rng.permutation(len(tiles))[:count]
-    return [tiles[i] for i in sorted(index)]
+    index = rng.permutation(len(pool))[:count]
+    return [pool[i] for i in sorted(index)]
 
 
 def _stats(ms: list[float]) -> dict[str, float]:
