@@ -416,7 +416,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tiles", type=int, default=None, help="tiles per zoom level")
     parser.add_argument("--big-size", type=int, default=40_000)
     parser.add_argument("--pan", type=int, default=12, help="adjacent tiles per zoom (--big)")
-    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the COGs here")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the COGs already in --workdir (build_s null)"
+    )
     args = parser.parse_args(argv)
     size = args.size or (2_000 if args.quick else 10_000)
     tiles = args.tiles or (5 if args.quick else 30)
@@ -436,7 +439,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         files = {"classes": work / f"classes_{size}.tif", "scene": work / f"scene_{size}.tif"}
         result["build_s"] = {
-            name: round(write_cog(path, size, name), 1) for name, path in files.items()
+            name: None if args.reuse and path.is_file() else round(write_cog(path, size, name), 1)
+            for name, path in files.items()
         }
         result.update(bench_latency(files, tiles))
         if args.big and not args.quick:
