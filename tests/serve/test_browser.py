@@ -24,7 +24,15 @@ import pytest
 import rasterio
 from PIL import Image
 from pyproj import Transformer
-from tests.serve.serve_fixtures import CLASSES, SIZE, build_run, live_server, write_band
+from tests.serve.serve_fixtures import (
+    CLASSES,
+    ORIGIN,
+    SIZE,
+    UTM,
+    build_run,
+    live_server,
+    write_band,
+)
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
@@ -233,6 +241,59 @@ def test_click_shows_the_class_at_that_point(viewer: Viewer) -> None:
     viewer.shot("inspector", full=True)
     viewer.page.click("#inspector-close")
     assert viewer.page.locator("#inspector").is_hidden()
+
+
+def test_click_on_a_polygon_shows_its_properties(viewer: Viewer) -> None:
+    # The first of the run's boxes alone (the next one starts 10 m east): class "water".
+    east, north = ORIGIN[0] + 6, ORIGIN[1] - 150
+    lon, lat = Transformer.from_crs(UTM, "EPSG:4326", always_xy=True).transform(east, north)
+    viewer.page.mouse.click(*viewer.project(lon, lat))
+    popup = viewer.page.locator(".maplibregl-popup")
+    popup.wait_for(timeout=10_000)
+    text = popup.inner_text()
+    assert "predicted polygons" in text
+    rows = dict(
+        zip(
+            popup.locator("th").all_inner_texts(),
+            popup.locator("td").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert rows["class"] == "water"
+    assert float(rows["area_m2"]) == 1e4
+    viewer.page.locator(".maplibregl-popup-close-button").click()
+    viewer.page.click("#inspector-close")
+    assert popup.count() == 0
+
+
+@pytest.mark.slow
+def test_single_band_render_with_its_ramp(viewer: Viewer) -> None:
+    page = viewer.page
+    scene = viewer.entry_index("scene")
+    render = page.locator(f"#layer-{scene}-render")
+    assert render.locator("option").all_inner_texts() == [
+        "True colour",
+        "False colour",
+        "Single band",
+    ]
+    opacity = page.locator(f"#layer-{viewer.entry_index('classes')}-opacity")
+    opacity.fill("0")
+    try:
+        render.select_option("band")
+        page.locator(f"#layer-{scene}-band").select_option("S2.B08")
+        page.locator(f"#layer-{scene}-colormap").select_option("gray")
+        assert page.locator("#layers .colorbar[data-ramp=gray]").count() == 1
+        x0, y0, x1, y1 = data_box(viewer)
+        grey = viewer.shot("single_band")[y0:y1, x0:x1].reshape(-1, 3).astype(int)
+    finally:
+        render.select_option("truecolor")
+        opacity.fill("100")
+    wanted = [u for u, _ in viewer.tiles if "render=band" in u and "band=S2.B08" in u]
+    assert wanted and all("colormap=gray" in u for u in wanted[-2:])
+    assert all(status == 200 for _, status in viewer.tiles)
+    # A grey ramp: red, green and blue equal except where the vectors are drawn.
+    assert (np.ptp(grey, axis=1) <= 2).mean() > 0.7
+    assert len(np.unique(grey[:, 0])) > 20  # the band's noise, stretched
 
 
 def test_opacity_changes_what_is_drawn(viewer: Viewer) -> None:
