@@ -303,3 +303,67 @@ def test_stac_collection_items_as_dated_scenes(synth_dates: Path) -> None:
         assert scene.band("S2.B04").path.parent.name == scene.date.replace("-", "")  # type: ignore[union-attr]
     labels = [la for la in served.layers if la.kind in ("classes", "reference")]
     assert labels and all(la.classes for la in labels)
+
+
+@pytest.fixture(scope="module")
+def predictions_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A predictions folder: classes, a probability stack, a regression map, a GeoJSON."""
+    folder = tmp_path_factory.mktemp("maps")
+    labels = class_map(1)
+    write_class_map(folder / "scene_classes.tif", labels)
+    rng = np.random.default_rng(7)
+    probs = rng.integers(0, 201, (3, SIZE, SIZE)).astype(np.uint8)
+    path = write_band(folder / "scene_probabilities.tif", probs, nodata=255)
+    with rasterio.open(path, "r+") as ds:
+        for i, (name, _) in enumerate(CLASSES.values(), start=1):
+            ds.set_band_description(i, f"p({name})")
+        ds.scales = (1 / 200,) * 3
+    heights = np.linspace(0, 30, SIZE * SIZE, dtype=np.float32).reshape(SIZE, SIZE)
+    write_band(folder / "scene_values.tif", heights, nodata=-9999.0, description="height")
+    lon, lat = lonlat_of_pixel(10, 10)
+    feature = {
+        "type": "Feature",
+        "properties": {"name": "a point", "score": 0.5},
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+    }
+    (folder / "points.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature]})
+    )
+    return folder
+
+
+def test_predictions_folder_kinds_points_and_ramps(predictions_folder: Path) -> None:
+    with live_server([predictions_folder]) as base:
+        data = get_json(base, "/api/layers")
+        kinds = {layer["name"]: layer for layer in data["layers"]}
+        assert {n: la["kind"] for n, la in kinds.items()} == {
+            "scene_classes.tif": "classes",
+            "scene_probabilities.tif": "probability",
+            "scene_values.tif": "regression",
+            "points.geojson": "vector",
+        }
+        prob = kinds["scene_probabilities.tif"]
+        assert prob["bands"] == ["water", "forest", "crop"] and prob["colormap"] == "viridis"
+        values = kinds["scene_values.tif"]
+        lo, hi = values["stretch"]
+        assert 0 <= lo < 1 and 29 < hi <= 30  # 2-98 % of a 0..30 ramp
+        row, col = 30, 5
+        lon, lat = lonlat_of_pixel(row + 0.5, col + 0.5)
+        found = {e["id"]: e for e in get_json(base, f"/api/point?lon={lon}&lat={lat}")["layers"]}
+        with rasterio.open(predictions_folder / "scene_probabilities.tif") as ds:
+            stored = ds.read()[:, row, col]
+        expected = {name: stored[i] / 200 for i, (name, _) in enumerate(CLASSES.values())}
+        assert found[prob["id"]]["probabilities"] == pytest.approx(expected)
+        assert found[prob["id"]]["class"] == max(expected, key=lambda k: expected[k])
+        height = float(np.linspace(0, 30, SIZE * SIZE, dtype=np.float32)[row * SIZE + col])
+        assert found[values["id"]]["value"] == pytest.approx(height)
+        tile = TMS.tile(lon, lat, 15)
+        for query in ("?band=forest&colormap=magma&stretch=0,1", ""):
+            status, body, _ = raw_get(
+                base, f"/api/tiles/{prob['id']}/15/{tile.x}/{tile.y}.png{query}"
+            )
+            assert status == 200 and png_rgba(body)[..., 3].max() == 255
+        status, body, _ = raw_get(base, f"/api/tiles/{values['id']}/15/{tile.x}/{tile.y}.png")
+        assert status == 200 and png_rgba(body)[..., 3].max() == 255
+        points = get_json(base, kinds["points.geojson"]["geojson"])
+        assert points["features"][0]["properties"] == {"name": "a point", "score": 0.5}

@@ -269,9 +269,8 @@ def _raster_kind(path: Path) -> LayerKind:
         return "probability"
     if count == 1 and integer and (has_table or class_tags):
         return "reference" if re.search(r"reference|label|truth", stem) else "classes"
-    if count == 1 and (
-        descriptions[0] == "" or _aliases(descriptions[0]) == {descriptions[0].lower()}
-    ):
+    named_band = "." in descriptions[0] and len(_aliases(descriptions[0])) > 1  # e.g. S2.B04
+    if count == 1 and (stem.endswith("_values") or not named_band):
         if integer and (path.parent / "legend.json").is_file():
             return "reference"
         return "regression"
