@@ -36,6 +36,7 @@ from eoforge.io.handles import HANDLES, read_failed
 from eoforge.io.products import open_sources
 from eoforge.io.source import BandAsset, RasterSource
 from eoforge.io.warped import VIEWS, fits_view
+from eoforge.sensors.indices import is_index_name
 from eoforge.sensors.radiometry import Radiometry
 
 SourceLike = RasterSource | str | os.PathLike[str]
@@ -305,6 +306,13 @@ def read(
         UnreadableFileError, NotGeoreferencedError, CRSMismatchError: Bad files.
     """
     src_list = as_sources(sources)
+    if any(is_index_name(b) for b in bands):
+        # PyTorch and the index catalogue load only when a band is an index (``eoforge info``
+        # and plain reads keep their start-up time)
+        from eoforge.io.derived import derived_names, read_derived
+
+        if derived_names(src_list, bands):
+            return read_derived(read, src_list, grid, bands, resampling, fill, out)
     rs = _resampling(resampling)
     plan = _resolve_bands(src_list, bands)
     canvas = _Canvas(len(bands), grid.shape.y, grid.shape.x, _checked_out(out, bands, grid))

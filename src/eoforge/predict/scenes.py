@@ -41,6 +41,7 @@ from eoforge.geo.grid import grid_from_bounds, make_grid
 from eoforge.io import open_sources
 from eoforge.io.handles import HANDLES
 from eoforge.io.source import RasterSource
+from eoforge.sensors.indices import is_index_name
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,9 @@ class Scene:
 
     def grid(self, bands: Sequence[str], gsd: float | None) -> GeoBox:
         """The scene's grid: that of its first band's file, at ``gsd`` metres if given."""
-        first = next(s for s in self.dates[0] if s.resolve(bands[0]) is not None)
-        grid = first.grid(bands[0])
+        band = next(b for b in bands if not is_index_name(b))  # indices are computed
+        first = next(s for s in self.dates[0] if s.resolve(band) is not None)
+        grid = first.grid(band)
         if not gsd or grid.crs is None:
             return grid
         b = grid.boundingbox
@@ -129,6 +131,15 @@ def group_scenes(
     Raises:
         ConfigError: No source provides the bands, or a change model gets no pair.
     """
+    # spectral indices named as bands are computed from the stored ones when read
+    stored = [b for b in bands if not is_index_name(b)]
+    if not stored:
+        raise ConfigError(
+            f"the model's bands ({', '.join(bands)}) are all spectral indices: scenes are "
+            "matched by stored bands.",
+            fix="train with at least one stored band beside the indices (e.g. S2.B08).",
+        )
+    bands = stored
     useful = [s for s in sources if any(s.resolve(b) for b in bands)]
     singles: list[tuple[RasterSource, ...]] = []
     groups: dict[tuple[object, ...], list[RasterSource]] = {}

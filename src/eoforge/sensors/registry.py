@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from eoforge.errors import BandNotFoundError, available_list, close_matches, did_you_mean
 from eoforge.sensors.band import Band, Sensor
+from eoforge.sensors.indices import index_band, is_index_name
 from eoforge.sensors.radiometry import Radiometry
 from eoforge.sensors.tables import load_sensors
 
@@ -124,6 +125,14 @@ def _close_band_names(name: str, sensor: str | Sensor | None, limit: int = 3) ->
 
 
 def _lookup_band(name: str, sensor: str | Sensor | None) -> Band:
+    if is_index_name(name):  # a spectral index computed from the bands (``ASI.NDVI``)
+        if sensor is not None:
+            owner = get_sensor(sensor)
+            raise BandNotFoundError(
+                f"band {name!r} is a spectral index, not a {owner.name} band.",
+                fix="drop sensor= (indices are computed from the bands read).",
+            )
+        return index_band(name.partition(".")[2])
     qualified = _split_qualified(name)
     if sensor is None:
         return qualified[0].band(qualified[1]) if qualified else _search_all(name)
