@@ -155,12 +155,20 @@ QUICK_OVERRIDES = [
 ]
 
 
-def predict_probability(bundles: list[Path], granule: PlumeGranule, out: Path) -> np.ndarray:
-    """p(plume) ``[H, W]`` of a granule through the engine (several bundles: their mean)."""
-    results = run(
-        [str(b) for b in bundles], granule.features, out, products=Products(probabilities=True)
-    )
-    with rasterio.open(results[0].paths["probabilities"]) as src:
+def predict_probability(
+    bundles: list[Path], granule: PlumeGranule, out: Path, reuse: bool = False
+) -> np.ndarray:
+    """p(plume) ``[H, W]`` of a granule through the engine (several bundles: their mean).
+
+    ``reuse``: read the probabilities an earlier run published in ``out`` when present.
+    """
+    published = out / f"{granule.features.stem}_probabilities.tif"
+    if not (reuse and published.is_file()):
+        results = run(
+            [str(b) for b in bundles], granule.features, out, products=Products(probabilities=True)
+        )
+        published = results[0].paths["probabilities"]
+    with rasterio.open(published) as src:
         raw = src.read(2)
     return np.where(raw == 255, np.nan, raw / PROBABILITY_SCALE).astype(np.float32)
 
@@ -266,6 +274,7 @@ def evaluate_method(
 
 def _short(summary: dict[str, Any]) -> dict[str, Any]:
     keys = ("plumes", "detected", "detection_rate", "false_positives", "fp_per_1000_km2")
+    keys += ("pixel_iou",)
     return {k: summary[k] for k in keys}
 
 
@@ -280,7 +289,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/methane_plumes.json"))
     parser.add_argument("--runs", type=Path, default=Path("runs/methane_plumes_eval"))
-    parser.add_argument("--skip-train", action="store_true", help="reuse existing bundles")
+    parser.add_argument(
+        "--skip-train", action="store_true", help="reuse existing bundles and their predictions"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny granules, one epoch")
     parser.add_argument("--fp-target", type=float, default=10.0, help="per 1,000 km2")
     parser.add_argument("--min-plume-px", type=int, default=100, help="the check's plume size")
@@ -341,7 +352,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         started = time.perf_counter()
         for split in ("val", "test"):
             maps[split] = [
-                predict_probability(members, g, args.runs / "predictions" / name / g.folder.name)
+                predict_probability(
+                    members,
+                    g,
+                    args.runs / "predictions" / name / g.folder.name,
+                    args.skip_train,
+                )
                 for g in granules[split]
             ]
         methods[name] = evaluate_method(

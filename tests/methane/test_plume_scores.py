@@ -43,6 +43,8 @@ def test_the_truth_itself_finds_every_plume_without_false_positives() -> None:
     assert [h.detected for h in score.plumes] == [True, True]
     assert [h.cover for h in score.plumes] == [1.0, 1.0]
     assert score.false_positives == 0 and score.components == 2
+    assert score.pixels_fp == score.pixels_fn == 0 and score.pixels_tp == (truth >= 500).sum()
+    assert summarize([score])["pixel_iou"] == 1.0
     # puff of sigma 4 px, peak 3000: radius sqrt(2 * 16 * ln 6) = 7.5 px, ~177 px
     assert 160 <= score.plumes[0].pixels <= 190
     assert score.plumes[0].area_m2 == score.plumes[0].pixels * PIXEL_M2
@@ -59,6 +61,7 @@ def test_a_blob_away_from_plumes_is_a_false_positive_but_one_on_a_tail_is_not() 
     predicted |= ring
     score = score_granule(predicted, truth, plumes, PIXEL_M2)
     assert score.false_positives == 1
+    assert score.pixels_fp == 25 + ring.sum() and score.pixels_fn == 0
     summary = summarize([score])
     assert summary["fp_per_1000_km2"] == pytest.approx(1000.0 / (SIZE * SIZE * PIXEL_M2 / 1e6))
 

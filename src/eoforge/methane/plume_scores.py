@@ -87,12 +87,19 @@ class GranuleScore:
         false_positives: Predicted components touching no plume.
         components: Predicted components kept.
         area_km2: Valid area scored, km².
+        pixels_tp: Valid pixels predicted and in the truth mask (true total enhancement at
+            least ``mask_ppm_m``).
+        pixels_fp: Valid pixels predicted outside it.
+        pixels_fn: Valid truth-mask pixels not predicted.
     """
 
     plumes: list[PlumeHit]
     false_positives: int
     components: int
     area_km2: float
+    pixels_tp: int = 0
+    pixels_fp: int = 0
+    pixels_fn: int = 0
 
 
 def load_plumes(manifest: str | Path) -> list[Plume]:
@@ -149,6 +156,7 @@ def score_granule(
     kept = keep_components(predicted & valid, rule.min_component_px)
     labels, count = ndimage.label(kept, structure=EIGHT)
     touching = np.unique(labels[(truth >= rule.touch_ppm_m) & (labels > 0)])
+    mask = truth >= rule.mask_ppm_m
     insides = plume_pixels or plume_masks(plumes, truth.shape, rule.mask_ppm_m)
     hits = []
     for plume, inside in zip(plumes, insides, strict=True):
@@ -173,6 +181,9 @@ def score_granule(
         false_positives=int(count - touching.size),
         components=int(count),
         area_km2=float(valid.sum()) * pixel_area_m2 / 1e6,
+        pixels_tp=int((kept & mask).sum()),
+        pixels_fp=int((kept & ~mask).sum()),
+        pixels_fn=int((~kept & mask & valid).sum()),
     )
 
 
@@ -211,6 +222,7 @@ def summarize(
 
     Returns:
         ``plumes``, ``detected``, ``detection_rate``, ``false_positives``, ``area_km2``,
+        ``pixel_iou`` (of the truth mask, over all granules),
         ``fp_per_1000_km2``, ``by_size`` and ``by_peak`` (each bin: ``low``, ``high``,
         ``plumes``, ``detected``, ``rate``; ``high`` None for the last).
     """
@@ -224,6 +236,7 @@ def summarize(
         "detection_rate": found / len(hits) if hits else None,
         "false_positives": fps,
         "area_km2": round(area, 3),
+        "pixel_iou": _iou(scores),
         "fp_per_1000_km2": 1000.0 * fps / area if area > 0 else None,
         "by_size": _bins(hits, [float(b) for b in size_bins_px], lambda h: h.pixels),
         "by_peak": _bins(hits, list(peak_bins_ppm_m), lambda h: h.peak_ppm_m),
@@ -234,6 +247,12 @@ def detection_above(scores: Sequence[GranuleScore], min_pixels: int) -> float | 
     """Detection rate of the plumes of at least ``min_pixels`` pixels (None: no such plume)."""
     hits = [h for s in scores for h in s.plumes if h.pixels >= min_pixels]
     return sum(h.detected for h in hits) / len(hits) if hits else None
+
+
+def _iou(scores: Sequence[GranuleScore]) -> float | None:
+    tp = sum(s.pixels_tp for s in scores)
+    union = tp + sum(s.pixels_fp + s.pixels_fn for s in scores)
+    return tp / union if union else None
 
 
 def _bins(hits: list[PlumeHit], edges: list[float], key: Any) -> list[dict[str, Any]]:
