@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
@@ -33,6 +34,8 @@ from tests.serve.serve_fixtures import (
     live_server,
     write_band,
 )
+
+from eoforge.serve.vectors import MAX_FEATURES
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
@@ -88,7 +91,7 @@ class Viewer:
         self.run = run
         self.shots = shots
         self.errors: list[str] = []
-        self.tiles: list[tuple[str, int]] = []
+        self.responses: list[tuple[str, int]] = []  # (url, status) of /api/ requests
         self.footprint: tuple[float, ...] | None = None
 
     def settle(self) -> None:
@@ -143,32 +146,57 @@ class Viewer:
 
 
 @pytest.fixture(scope="module")
-def viewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Viewer]:
+def browser() -> Iterator[Any]:
+    """The system's Chromium, shared by the module's pages."""
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_viewer(browser: Any, base: str, run: Path, shots: Path) -> Viewer:
+    """A new page on the viewer at ``base``, once its layers are drawn."""
+    page = browser.new_page(viewport=VIEWPORT)
+    view = Viewer(page, base, run, shots)
+    page.on(
+        "console",
+        lambda m: view.errors.append(m.text) if m.type in ("error", "warning") else None,
+    )
+    page.on("pageerror", lambda e: view.errors.append(f"page error: {e}"))
+    page.on(
+        "response",
+        lambda r: view.responses.append((r.url, r.status)) if "/api/" in r.url else None,
+    )
+    page.goto(base + "/")
+    page.wait_for_function("document.body.dataset.state === 'ready'", timeout=30_000)
+    view.settle()
+    return view
+
+
+@pytest.fixture(scope="module")
+def viewer(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Viewer]:
     root = tmp_path_factory.mktemp("browser")
     run = build_run(root)
     series = write_series(root / "series")
     shots = root / "screenshots"
     shots.mkdir()
-    with live_server([run, series]) as base, playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with live_server([run, series]) as base:
+        view = open_viewer(browser, base, run, shots)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            view = Viewer(page, base, run, shots)
-            page.on(
-                "console",
-                lambda m: view.errors.append(m.text) if m.type in ("error", "warning") else None,
-            )
-            page.on("pageerror", lambda e: view.errors.append(f"page error: {e}"))
-            page.on(
-                "response",
-                lambda r: view.tiles.append((r.url, r.status)) if "/api/tiles/" in r.url else None,
-            )
-            page.goto(base + "/")
-            page.wait_for_function("document.body.dataset.state === 'ready'", timeout=30_000)
-            view.settle()
             yield view
         finally:
-            browser.close()
+            view.page.close()
+
+
+def tile_layers(view: Viewer) -> set[str]:
+    """Ids of the layers whose tiles the page asked for."""
+    return {
+        url.split("/api/tiles/")[1].split("/")[0]
+        for url, _ in view.responses
+        if "/api/tiles/" in url
+    }
 
 
 def colour_pixels(image: np.ndarray, rgb: tuple[int, int, int], tolerance: int = 4) -> int:
@@ -190,9 +218,9 @@ def data_box(view: Viewer) -> tuple[int, int, int, int]:
 def test_page_loads_without_errors_and_tiles_arrive(viewer: Viewer) -> None:
     assert viewer.errors == []
     assert viewer.page.title().endswith("eoforge")
-    assert viewer.tiles, "no tile was requested"
-    assert all(status == 200 for _, status in viewer.tiles), viewer.tiles
-    requested = {url.split("/api/tiles/")[1].split("/")[0] for url, _ in viewer.tiles}
+    assert tile_layers(viewer), "no tile was requested"
+    assert all(status == 200 for _, status in viewer.responses), viewer.responses
+    requested = tile_layers(viewer)
     # The layers shown at start: the scene (its run date) and the predicted classes.
     assert {"s2-2024-07-01", "predicted-classes"} <= requested
     names = viewer.page.inner_text("#layers")
@@ -288,9 +316,9 @@ def test_single_band_render_with_its_ramp(viewer: Viewer) -> None:
     finally:
         render.select_option("truecolor")
         opacity.fill("100")
-    wanted = [u for u, _ in viewer.tiles if "render=band" in u and "band=S2.B08" in u]
+    wanted = [u for u, _ in viewer.responses if "render=band" in u and "band=S2.B08" in u]
     assert wanted and all("colormap=gray" in u for u in wanted[-2:])
-    assert all(status == 200 for _, status in viewer.tiles)
+    assert all(status == 200 for _, status in viewer.responses)
     # A grey ramp: red, green and blue equal except where the vectors are drawn.
     assert (np.ptp(grey, axis=1) <= 2).mean() > 0.7
     assert len(np.unique(grey[:, 0])) > 20  # the band's noise, stretched
@@ -334,9 +362,9 @@ def test_time_slider_switches_dates(viewer: Viewer) -> None:
         opacity.fill("100")
     assert colours["2024-06-01"][0] > colours["2024-06-01"][2] + 100, colours  # red scene
     assert colours["2024-08-01"][2] > colours["2024-08-01"][0] + 100, colours  # blue scene
-    requested = {url.split("/api/tiles/")[1].split("/")[0] for url, _ in viewer.tiles}
+    requested = tile_layers(viewer)
     assert {"s2-2024-06-01", "s2-2024-08-01"} <= requested
-    assert all(status == 200 for _, status in viewer.tiles)
+    assert all(status == 200 for _, status in viewer.responses)
 
 
 def test_swipe_shows_the_two_layers_either_side_of_the_divider(viewer: Viewer) -> None:
@@ -366,3 +394,51 @@ def test_swipe_shows_the_two_layers_either_side_of_the_divider(viewer: Viewer) -
         page.uncheck("#swipe-on")
     assert page.locator("#swipe-divider").is_hidden()
     assert viewer.errors == []
+
+
+@pytest.mark.slow
+def test_a_large_vector_layer_is_fetched_for_the_view(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root = tmp_path_factory.mktemp("browser_points")
+    lon, lat = np.meshgrid(np.linspace(4.80, 4.81, 80), np.linspace(45.76, 45.77, 80))
+    points = gpd.GeoDataFrame(
+        {"n": np.arange(lon.size)}, geometry=gpd.points_from_xy(lon.ravel(), lat.ravel()), crs=4326
+    )
+    path = root / "points.parquet"
+    points.to_parquet(path)
+    assert len(points) > MAX_FEATURES
+    with live_server([path]) as base:
+        view = open_viewer(browser, base, root, root)
+        try:
+            layer_id = view.layers()["layers"][0]["id"]
+            view.page.evaluate(
+                """() => {
+                    const m = window.eoforgeViewer.map();
+                    m.jumpTo({ zoom: m.getZoom() + 2 });
+                }"""
+            )
+            view.page.wait_for_function(
+                """(id) => {
+                    const data = window.eoforgeViewer.state.vectors.get(id);
+                    return data && !data.truncated;
+                }""",
+                arg=layer_id,
+                timeout=20_000,
+            )
+            shown = view.page.evaluate(
+                "(id) => window.eoforgeViewer.state.vectors.get(id).features.length", layer_id
+            )
+            bounds = view.page.evaluate(
+                "() => window.eoforgeViewer.map().getBounds().toArray().flat()"
+            )
+        finally:
+            view.page.close()
+    west, south, east, north = bounds
+    inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+    assert 0 < shown < MAX_FEATURES
+    assert shown >= inside.sum()  # every point in view (the box asked may be a little larger)
+    asked = [url for url, _ in view.responses if "/api/vectors/" in url]
+    assert "bbox=" not in asked[0] and any("bbox=" in url for url in asked[1:])
+    assert all(status == 200 for _, status in view.responses)
+    assert view.errors == []
