@@ -27,6 +27,7 @@ ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox"
 
 
 def main() -> None:
+    """Serve the run, open it in Chromium, screenshot it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, help="run folder to serve (e.g. runs/demo)")
     parser.add_argument("out", type=Path, help="PNG to write")
@@ -40,7 +41,9 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(create_app([args.path]), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app([args.path]), host="127.0.0.1", port=port, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
