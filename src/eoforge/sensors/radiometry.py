@@ -7,10 +7,32 @@ serialisable (plain numbers), so catalogs and model bundles can store it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+
+@cache
+def _int_range(dtype: np.dtype[Any]) -> tuple[int, int]:
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _equals(dn: npt.NDArray[Any], value: float) -> npt.NDArray[np.bool_]:
+    """``dn == value``, compared in ``dn``'s own integer type when it holds ``value``.
+
+    Comparing integer arrays with a Python float promotes every element to float64
+    (~15x slower on a 4 x 128 x 128 uint16 window); a value the type cannot hold
+    (``-9999`` for uint16, ``0.5``) equals no pixel.
+    """
+    if np.issubdtype(dn.dtype, np.integer):
+        low, high = _int_range(dn.dtype)
+        if float(value).is_integer() and low <= value <= high:
+            return np.asarray(dn == dn.dtype.type(int(value)))
+        return np.zeros(dn.shape, bool)
+    return np.asarray(dn == value)
 
 
 @dataclass(frozen=True)
@@ -86,11 +108,11 @@ class Radiometry:
         """
         ok: npt.NDArray[np.bool_]
         if np.issubdtype(dn.dtype, np.integer) and self.k1 is None:
-            ok = np.ones(dn.shape, bool) if self.nodata is None else dn != self.nodata
+            ok = np.ones(dn.shape, bool) if self.nodata is None else ~_equals(dn, self.nodata)
         else:
             ok = np.isfinite(value)
             if self.nodata is not None and not np.isnan(self.nodata):
-                ok &= dn != self.nodata
+                ok &= ~_equals(dn, self.nodata)
         if self.valid_range is not None:
             lo, hi = self.valid_range
             ok &= (value >= lo) & (value <= hi)
