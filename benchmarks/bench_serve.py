@@ -437,7 +437,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "load_before": [round(v, 2) for v in os.getloadavg()],
         },
-        "notes": "cold = new server process per zoom level; the OS page cache is not dropped",
+        "notes": (
+            "cold = new server process per zoom level; the OS page cache is not dropped. "
+            "localtileserver 1.0 computes Reader.statistics() of the bands on every tile of "
+            "non-uint8 data, even with vmin/vmax given (tiler/handler.py _render_image): "
+            "that is most of its scene tile time."
+        ),
     }
     try:
         files = {"classes": work / f"classes_{size}.tif", "scene": work / f"scene_{size}.tif"}
