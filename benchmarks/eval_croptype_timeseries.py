@@ -1,15 +1,22 @@
 """Crop types from a time series vs from one date, same network and training budget.
 
-Trains ``configs/croptype_timeseries_synth.yaml`` (``utae`` on an 8-date
-Sentinel-2 series with clouds masked) and, with every other setting the same
-(samples, epochs, network), the same network on each single acquisition day
-(``data.inputs.s2.dates: [day]``: a series of one date). Every model is
+Trains ``configs/croptype_timeseries_synth.yaml`` (``ltae`` on an 8-date
+Sentinel-2 series with clouds masked, scenes with varied field phenology) and,
+with every other setting the same (samples, epochs, network), the same network
+on each single acquisition day (``data.inputs.s2.dates: [day]``: a series of
+one date). Every model is
 predicted whole through the engine on an unseen synthetic scene (another seed,
 same dates and cloud cover) and scored against its ``croptype`` raster over
 the arable fields (``none`` and nodata left out): overall accuracy, mean IoU
 and IoU per crop. A pixel the model leaves as nodata (cloudy on every date it
 reads) counts as wrong; ``clear_accuracy`` scores only the pixels it predicted.
-Training CPU time is ``time.process_time()`` around ``train`` (all threads).
+Training CPU time is ``time.process_time()`` around ``train`` (all threads);
+the train, val and test scenes are generated once first (``scenes_cpu_s``) and
+shared by every model.
+The report also holds the crops' nearest-class-mean accuracy on each date and
+on the series, from the test scene's ground truth
+(:func:`eoforge.synth.crop_separability.separability`): how much one date
+tells a simple classifier, without a network.
 
 Writes JSON after every model (a stopped run keeps what it measured).
 
@@ -18,17 +25,19 @@ Run (one command; about 10 min CPU with the default 8 single dates)::
     nice -n 10 .venv/bin/python benchmarks/eval_croptype_timeseries.py \\
         --out benchmarks/results/croptype_timeseries.json
 
-``--days 2024-06-14 2024-08-22`` limits the single-date models to those days
-(in the order given); ``--epochs N`` overrides every model's epochs (quick
-checks); ``--arch ltae --options '{"d_model": 32, "heads": 4, "d_k": 8, "hidden":
-64, "date_dropout": 0.2}' --series-only`` trains another network on the series
-alone (same data, samples and epochs).
+Single dates are trained in decreasing nearest-class-mean accuracy (the
+likeliest best first); ``--ncm-days 3`` stops after the first 3, ``--days
+2024-06-14 2024-08-22`` takes those days instead (in the order given); ``--epochs N``
+overrides every model's epochs (quick checks); ``--arch utae --options '{}'
+--series-only`` trains another network on the series alone (same data, samples
+and epochs).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import datetime as dt
 import json
 import os
 import time
@@ -43,6 +52,8 @@ from eoforge.experiment import load_config, train
 from eoforge.experiment.config import SyntheticScene
 from eoforge.experiment.scenes import catalog_of, synthetic_folder
 from eoforge.predict.runner import run
+from eoforge.synth.crop_separability import separability
+from eoforge.synth.render.acquisition import day_of_year
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs" / "croptype_timeseries_synth.yaml"
@@ -98,6 +109,10 @@ def train_and_score(
     raw = copy.deepcopy(raw)
     raw["trainer"]["output_dir"] = str(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    # every model reads the scenes generated once (and timed) under out_root
+    shared = folder / "scenes"
+    if not shared.exists():
+        shared.symlink_to((out_root / "scenes").resolve(), target_is_directory=True)
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     config = load_config(path)
@@ -130,7 +145,11 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "croptype_timeseries_bench")
     parser.add_argument("--test-seed", type=int, default=2)
+    parser.add_argument("--test-size", type=int, default=512, help="test scene size, pixels")
     parser.add_argument("--days", nargs="*", default=None, help="single-date days (default all)")
+    parser.add_argument(
+        "--ncm-days", type=int, default=None, help="the N days of best nearest-class-mean accuracy"
+    )
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--arch", default=None, help="another network, e.g. ltae")
     parser.add_argument("--options", default=None, help="its model.options, JSON")
@@ -143,15 +162,35 @@ def main() -> None:
     if args.arch is not None:
         raw["model"] = {"arch": args.arch, "options": json.loads(args.options or "{}")}
     train_scene = raw["data"]["train"]["synthetic"]
-    test = SyntheticScene(**{**train_scene, "seed": args.test_seed, "size": 256})
+    test = SyntheticScene(**{**train_scene, "seed": args.test_seed, "size": args.test_size})
+    cpu = time.process_time()
     test_scene = synthetic_folder(test, args.runs)
+    for split in ("train", "val"):
+        synthetic_folder(SyntheticScene(**raw["data"][split]["synthetic"]), args.runs)
+    scenes_cpu_s = round(time.process_time() - cpu, 1)
     names = [c["name"] for c in raw["data"]["classes"]]
     truth = truth_of(test_scene, names)
-    days = args.days if args.days else acquisition_days(test_scene)
+    all_days = acquisition_days(test_scene)
+    ncm = separability(
+        args.test_seed,
+        test.phenology,
+        [float(day_of_year(dt.date.fromisoformat(d))) for d in all_days],
+    )
+    by_ncm = sorted(all_days, key=lambda d: -ncm.single[all_days.index(d)])
+    # the likeliest best single dates first, so a stopped run has measured them
+    days = args.days if args.days else by_ncm[: args.ncm_days]
     report: dict[str, Any] = {
         "recipe": os.path.relpath(args.config, ROOT),
         "model": raw["model"],
+        "epochs": raw["trainer"]["max_epochs"],
         "test_scene": {**test.model_dump(), "crop_pixels": int((truth >= 0).sum())},
+        "nearest_class_mean": {
+            "fields_held_out": int(ncm.fields.sum()),
+            "single": dict(zip(all_days, ncm.single, strict=True)),
+            "series": ncm.series,
+            "largest_confusion": dict(zip(all_days, ncm.overlap(), strict=True)),
+        },
+        "scenes_cpu_s": scenes_cpu_s,
         "load_average_start": os.getloadavg(),
         "models": {},
     }
