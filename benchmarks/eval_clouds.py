@@ -3,7 +3,8 @@
 One command reruns everything: the three ``eoforge synth`` scenes of
 ``configs/clouds_s2_synth.yaml`` are generated when missing (30 m, all bands on one
 grid; training seed 0, validation seed 1, unseen test seed 2), the recipe is trained
-(``--skip-train`` keeps an existing ``runs/clouds_s2/bundle``), and two scenes are
+(``--skip-train`` scores an existing ``runs/clouds_s2/bundle`` and records the last
+validation row of its log), and two scenes are
 scored per class (clear / cloud / cloud_shadow: F1 and IoU from one confusion matrix
 per method and scene):
 
@@ -41,6 +42,7 @@ Run: ``nice -n 10 .venv/bin/python benchmarks/eval_clouds.py --out benchmarks/re
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -199,6 +201,17 @@ def write_real_tif(image: F32, path: Path) -> Path:
     return path
 
 
+def dark_object_subtraction(image: F32) -> F32:
+    """Top-of-atmosphere reflectance ``[H, W, B]`` less each band's haze (dark-object subtraction).
+
+    Each band's darkest pixels (its 0.1st percentile) are taken for a dark object of 1 %
+    reflectance; the rest of that value is path radiance and is subtracted (Chavez 1988).
+    """
+    haze = np.percentile(image.reshape(-1, image.shape[-1]), 0.1, axis=0) - 0.01
+    out: F32 = np.clip(image - np.maximum(haze, 0.0), 0.0, None).astype(np.float32)
+    return out
+
+
 def timed(fn: Callable[[], U8]) -> tuple[U8, float]:
     """``fn()`` and its wall time in seconds."""
     start = time.perf_counter()
@@ -213,11 +226,19 @@ def evaluate_real(bundle: Path, sample: Path, work: Path) -> dict[str, Any]:
     reference = real_reference(np.asarray(data["msk"][..., 0], np.uint8))
     tif = write_real_tif(image, work / "real_sentinel2.tif")
     ours, ours_s = timed(lambda: eoforge_mask(bundle, tif, work / "real_prediction"))
+    dos_tif = write_real_tif(dark_object_subtraction(image), work / "real_sentinel2_dos.tif")
+    dos = eoforge_mask(bundle, dos_tif, work / "real_prediction_dos")
     ukis, ukis_s = timed(lambda: ukis_mask(image, "l1c"))
     return {
         "scene": "real Sentinel-2 L1C sample, 512 x 512 px, 6 bands (ukis-csmask's test data)",
         "reference_shares": _shares(reference),
         "eoforge": {**scores(reference, ours), "wall_s": ours_s},
+        "eoforge_dark_object_subtraction": {
+            **scores(reference, dos),
+            "input": "the L1C bands less (their 0.1st percentile - 0.01), clipped at 0: "
+            "dark-object subtraction (Chavez 1988) as a label-free stand-in for the "
+            "atmospheric correction synth's surface reflectance has, fixed before scoring",
+        },
         "ukis_csmask": {**scores(reference, ukis), "wall_s": ukis_s, "product_level": "l1c"},
         "s2cloudless": {
             "not_applicable": "the sample holds 6 of its 10 bands: B01, B05, B8A, B09 (water "
@@ -232,8 +253,8 @@ def evaluate_synth(bundle: Path, scene: Path, work: Path) -> dict[str, Any]:
     with rasterio.open(scene / "s2" / DATE / "cloudmask.tif") as src:
         reference = np.asarray(src.read(1), np.uint8)
     six = read_scene_bands(scene, tuple(b.split(".")[1] for b in SIX_BANDS))
-    ten = read_scene_bands(scene, tuple(b for b in S2CLOUDLESS_BANDS if b != "B10"))
-    ten = np.insert(ten, S2CLOUDLESS_BANDS.index("B10"), 0.0, axis=-1)
+    nine = read_scene_bands(scene, tuple(b for b in S2CLOUDLESS_BANDS if b != "B10"))
+    ten = np.insert(nine, S2CLOUDLESS_BANDS.index("B10"), 0.0, axis=-1)
     ours, ours_s = timed(lambda: eoforge_mask(bundle, scene, work / "synth_prediction"))
     ukis, ukis_s = timed(lambda: ukis_mask(six, "l2a"))
     cloudless, cloudless_s = timed(lambda: s2cloudless_mask(ten))
@@ -248,12 +269,43 @@ def evaluate_synth(bundle: Path, scene: Path, work: Path) -> dict[str, Any]:
             "wall_s": cloudless_s,
             "substitution": "B10 (cirrus) = 0: synth renders no atmosphere or cirrus; shadows "
             "are not among its outputs (its non-cloud pixels count as clear)",
+            "b10_sensitivity": _b10_sensitivity(nine, reference),
         },
     }
 
 
+def _b10_sensitivity(nine: F32, reference: U8) -> dict[str, Any]:
+    """s2cloudless' cloud F1 / IoU with B10 set to other constants (not peer scores).
+
+    0.01 is about the top of clear-sky L1C B10 over land; 0.03 everywhere is no
+    physical sky (clear ground would be that bright too) and shows how much the
+    detector leans on the cirrus band.
+    """
+    out: dict[str, Any] = {}
+    for value in (0.01, 0.03):
+        ten = np.insert(nine, S2CLOUDLESS_BANDS.index("B10"), value, axis=-1)
+        cloud = scores(reference, s2cloudless_mask(ten))["per_class"]["cloud"]
+        out[f"b10={value:g}"] = {"cloud_f1": cloud["f1"], "cloud_iou": cloud["iou"]}
+    return out
+
+
 def _shares(reference: U8) -> dict[str, float]:
     return {name: round(float((reference == i).mean()), 4) for i, name in enumerate(CLASSES)}
+
+
+def logged_training(run_dir: Path) -> dict[str, Any]:
+    """The last validation row of a run trained apart (``eoforge train``), from its metrics.csv."""
+    logs = sorted(run_dir.glob("logs/version_*/metrics.csv"))
+    if not logs:
+        return {"note": f"no training log under {run_dir}"}
+    with logs[-1].open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r.get("val/miou")]
+    last = rows[-1] if rows else {}
+    return {
+        "note": "trained apart with eoforge train; last validation row of its log",
+        "epochs": int(last["epoch"]) + 1 if last else None,
+        "val_metrics": {k: round(float(v), 4) for k, v in last.items() if k.startswith("val/")},
+    }
 
 
 def main() -> None:
@@ -279,8 +331,8 @@ def main() -> None:
             "load_average_start": os.getloadavg(),
         },
     }
-    if args.skip_train and args.out.is_file():  # keep the record of the training run
-        record["training"] = json.loads(args.out.read_text(encoding="utf-8")).get("training")
+    if args.skip_train:
+        record["training"] = logged_training(config.trainer.output_dir)
     if not args.skip_train:
         wall, cpu = time.perf_counter(), time.process_time()
         result = train(config, progress=False)
