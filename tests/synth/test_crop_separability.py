@@ -7,7 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import typer
+from typer.testing import CliRunner
 
+from eoforge.cli.synth import register
 from eoforge.errors import ConfigError
 from eoforge.synth import SynthOptions, generate_scene
 from eoforge.synth.crop_separability import CROPS, separability
@@ -117,3 +120,17 @@ def test_an_unknown_phenology_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="phenology='wild'") as caught:
         SynthOptions(phenology="wild").validate()  # type: ignore[arg-type]
     assert "uniform, varied" in str(caught.value)
+
+
+def test_the_synth_command_takes_the_phenology(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+    app.callback()(lambda: None)
+    args = ["synth", "--out", str(tmp_path / "s"), "--size", "64", "--dates", "1"]
+    args += ["--sensors", "s2", "--no-vectors", "--phenology"]
+    result = CliRunner().invoke(app, [*args, "varied"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s/s2/20240701/S2.B04.tif").is_file()
+    result = CliRunner().invoke(app, [*args, "wild"])
+    assert result.exit_code != 0
+    assert "uniform, varied" in str(result.exception)
