@@ -68,6 +68,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENES = ROOT / "benchmarks" / ".data" / "clouds"
 REAL_SAMPLE = ROOT.parent / "shared" / "data" / "real" / "cloud_masks" / "sentinel2.npz"
 SIZES = {0: 1024, 1: 512, 2: 512}
+LANDSAT_SIZES = {0: 1536, 1: 768, 2: 768}
+LANDSAT_SIX = ("B2", "B3", "B4", "B5", "B6", "B7")
 TEST_SEED = 2
 DATE = "20240701"
 GSD = 30.0
@@ -81,7 +83,7 @@ F32 = npt.NDArray[np.float32]
 
 
 def make_scenes(folder: Path = SCENES, sizes: dict[int, int] = SIZES) -> None:
-    """The recipe's scenes, generated when missing (as its header's commands would)."""
+    """The recipes' scenes, generated when missing (as their headers' commands would)."""
     for seed, size in sizes.items():
         scene = folder / f"s2_seed{seed}"
         if not (scene / "stac" / "collection.json").is_file():
@@ -94,6 +96,11 @@ def make_scenes(folder: Path = SCENES, sizes: dict[int, int] = SIZES) -> None:
                 clouds=0.4,
                 gsd=GSD,
                 s2_native=False,
+            )
+        scene = folder / f"l8_seed{seed}"  # base grid 10 m: Landsat at 30 m, sizes / 3
+        if not (scene / "stac" / "collection.json").is_file():
+            generate_scene(
+                scene, size=LANDSAT_SIZES[seed], seed=seed, sensors="l8", dates=1, clouds=0.4
             )
 
 
@@ -289,6 +296,28 @@ def _b10_sensitivity(nine: F32, reference: U8) -> dict[str, Any]:
     return out
 
 
+def evaluate_landsat(bundle: Path, scene: Path, work: Path) -> dict[str, Any]:
+    """eoforge's Landsat bundle (six bands + B10) and ukis-csmask on an unseen synth scene."""
+    with rasterio.open(scene / "l8" / DATE / "cloudmask.tif") as src:
+        reference = np.asarray(src.read(1), np.uint8)
+    layers = []
+    for name in LANDSAT_SIX:
+        with rasterio.open(scene / "l8" / DATE / f"L8.{name}.tif") as src:
+            values = src.read(1).astype(np.float32) * src.scales[0] + src.offsets[0]
+            layers.append(np.clip(values, 0.0, None))
+    six = np.stack(layers, axis=-1)
+    ours, ours_s = timed(lambda: eoforge_mask(bundle, scene, work / "landsat_prediction"))
+    ukis, ukis_s = timed(lambda: ukis_mask(six, "l2a"))
+    return {
+        "scene": f"benchmarks/.data/clouds/l8_seed{TEST_SEED} (unseen seed, Landsat 8 at 30 m, "
+        "256 x 256 px, Collection-2 surface reflectance and B10 brightness temperature)",
+        "reference_shares": _shares(reference),
+        "eoforge": {**scores(reference, ours), "wall_s": ours_s},
+        "ukis_csmask": {**scores(reference, ukis), "wall_s": ukis_s, "product_level": "l2a"},
+        "s2cloudless": {"not_applicable": "a Sentinel-2 model (its ten S2 L1C bands)"},
+    }
+
+
 def _shares(reference: U8) -> dict[str, float]:
     return {name: round(float((reference == i).mean()), 4) for i, name in enumerate(CLASSES)}
 
@@ -313,6 +342,12 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "configs/clouds_s2_synth.yaml")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/clouds.json")
     parser.add_argument("--sample", type=Path, default=REAL_SAMPLE)
+    parser.add_argument(
+        "--landsat-config",
+        type=Path,
+        default=ROOT / "configs/clouds_l8_synth.yaml",
+        help="its bundle (trained apart with eoforge train) is scored when present",
+    )
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("overrides", nargs="*", help="config overrides, key=value")
     args = parser.parse_args()
@@ -349,6 +384,12 @@ def main() -> None:
         else:
             record["real_sentinel2"] = {"skipped": f"sample not found: {args.sample}"}
         record["synth_unseen"] = evaluate_synth(bundle, SCENES / f"s2_seed{TEST_SEED}", work)
+        landsat = load_config(args.landsat_config).trainer.output_dir
+        if (landsat / "bundle").is_dir():
+            record["synth_unseen_landsat"] = {
+                "training": logged_training(landsat),
+                **evaluate_landsat(landsat / "bundle", SCENES / f"l8_seed{TEST_SEED}", work),
+            }
     record["machine"]["load_average_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

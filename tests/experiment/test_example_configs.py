@@ -54,11 +54,14 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         "data.train.images": "train",
         "data.val.images": "val",
     },
-    "clouds_s2_synth.yaml": {  # scenes written by eval_clouds.py
-        "data.train.images": "train",
-        "data.train.label.path": "train_mask",
-        "data.val.images": "val",
-        "data.val.label.path": "val_mask",
+    **{  # scenes written by eval_clouds.py
+        name: {
+            "data.train.images": "train",
+            "data.train.label.path": "train_mask",
+            "data.val.images": "val",
+            "data.val.label.path": "val_mask",
+        }
+        for name in ("clouds_s2_synth.yaml", "clouds_l8_synth.yaml")
     },
     "field_boundaries_synth.yaml": {  # scenes written by eval_field_boundaries.py
         "data.train.images": "train",
