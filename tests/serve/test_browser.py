@@ -3,9 +3,11 @@
 The browser is the system's Chromium (Debian's ``chromium`` package) driven by
 Playwright through ``executable_path``; Playwright's own browser builds are
 never used. WebGL (MapLibre needs it) comes from SwiftShader. The tests skip
-when no Chromium executable is found. One browser page is shared by the
-module; each test leaves the page as it found it. Screenshots are saved in the
-module's temp folder.
+when no Chromium executable is found. One browser and one page on a tiny run
+(plus a probability stack and a second scene folder of two dates) are shared by
+the module; each test leaves the page as it found it. Screenshots are saved in
+the module's temp folder. The time slider, the render pickers and the capped
+vector layer (new tiles or a second page each) are marked slow.
 """
 
 from __future__ import annotations
@@ -62,6 +64,21 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="no Chromium executable (apt-get install chromium, or set EOFORGE_CHROMIUM)",
 )
+
+
+def add_probabilities(run: Path) -> np.ndarray:
+    """A probability stack in the run (p(water) rising west to east); returns it, ``[3, H, W]``."""
+    water = np.linspace(0.1, 0.9, SIZE, dtype=np.float32)[None, :].repeat(SIZE, 0)
+    stack = np.stack([water, (1 - water) * 0.7, (1 - water) * 0.3])
+    path = run / "predictions" / "unseen_probabilities.tif"
+    write_band(path, stack, dtype="float32")
+    with rasterio.open(path, "r+") as dst:
+        for band, (name, _) in enumerate(CLASSES.values(), start=1):
+            dst.set_band_description(band, f"p({name})")
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["prediction"]["probabilities"] = "predictions/unseen_probabilities.tif"
+    (run / "run.json").write_text(json.dumps(manifest))
+    return stack
 
 
 def write_series(root: Path) -> Path:
@@ -179,6 +196,7 @@ def open_viewer(browser: Any, base: str, run: Path, shots: Path) -> Viewer:
 def viewer(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Viewer]:
     root = tmp_path_factory.mktemp("browser")
     run = build_run(root)
+    add_probabilities(run)
     series = write_series(root / "series")
     shots = root / "screenshots"
     shots.mkdir()
@@ -266,6 +284,18 @@ def test_click_shows_the_class_at_that_point(viewer: Viewer) -> None:
     assert block.locator(".inspect-class").inner_text() == expected
     scene = viewer.page.locator('#inspector .inspect-layer[data-kind="scene"]').first
     assert "S2.B04" in scene.inner_text()
+    stack = viewer.page.locator('#inspector .inspect-layer[data-kind="probability"]')
+    cells = stack.locator("table tr")
+    probabilities = {
+        tr.locator("th").inner_text(): float(tr.locator("td.num").inner_text())
+        for tr in cells.all()
+    }
+    with rasterio.open(viewer.run / "predictions" / "unseen_probabilities.tif") as src:
+        truth = {CLASSES[i][0]: float(v) for i, v in enumerate(src.read()[:, row, col])}
+    assert probabilities.keys() == truth.keys()
+    assert all(abs(probabilities[k] - truth[k]) < 1e-3 for k in truth), (probabilities, truth)
+    best = max(truth, key=lambda k: truth[k])
+    assert stack.locator(".inspect-class").inner_text() == best
     viewer.shot("inspector", full=True)
     viewer.page.click("#inspector-close")
     assert viewer.page.locator("#inspector").is_hidden()
@@ -316,6 +346,16 @@ def test_single_band_render_with_its_ramp(viewer: Viewer) -> None:
     finally:
         render.select_option("truecolor")
         opacity.fill("100")
+    stack = viewer.entry_index("probability")
+    page.check(f"#layer-{stack}-on")
+    try:
+        picker = page.locator(f"#layer-{stack}-band")
+        assert picker.locator("option").all_inner_texts() == [n for n, _ in CLASSES.values()]
+        picker.select_option("forest")
+        viewer.settle()
+    finally:
+        page.uncheck(f"#layer-{stack}-on")
+    assert any("/probabilities/" in u and "band=forest" in u for u, _ in viewer.responses)
     wanted = [u for u, _ in viewer.responses if "render=band" in u and "band=S2.B08" in u]
     assert wanted and all("colormap=gray" in u for u in wanted[-2:])
     assert all(status == 200 for _, status in viewer.responses)
