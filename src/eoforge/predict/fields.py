@@ -19,13 +19,17 @@ watershed (as in ResUNet-a / Waldner and Diakogiannis 2020):
    fields smaller than ``min_area`` dropped, edges simplified by ``simplify``
    (map units, topology kept).
 
-The watershed runs on the whole scene at once, after the engine: per-tile
+By default the watershed runs on the whole scene at once, after the engine: per-tile
 instances cannot be stitched naively, and a field is only closed when all its
-edges are known. Memory is therefore bound by the scene, not the tile: about 60
+edges are known. Memory is then bound by the scene, not the tile: about 60
 bytes per pixel (three float32 maps, smoothed copies, masks, int32 markers and
 labels, the nearest-pixel indices of the band), e.g. ~0.5 GB for a 3,000 x 3,000
-px scene, ~7 GB for a whole 10,980 x 10,980 px Sentinel-2 tile. Blocks with an
-overlap are not implemented.
+px scene, ~7 GB for a whole 10,980 x 10,980 px Sentinel-2 tile. With
+``FieldPolygonOptions.block`` it runs block by block on overlapping windows read
+from the maps' file, each field decided by the block holding its centroid
+(:mod:`eoforge.predict.field_blocks`): ~60 bytes per pixel of one window plus 4 per
+pixel of the scene, equal to the whole-scene result up to the watershed's ties
+(measured there).
 """
 
 from __future__ import annotations
@@ -39,12 +43,14 @@ import numpy as np
 import numpy.typing as npt
 import rasterio
 import rasterio.features
+import rasterio.windows
 import shapely
 from affine import Affine
 from scipy import ndimage
 
 from eoforge.errors import ConfigError
 from eoforge.io.vector import write_vector
+from eoforge.predict.field_blocks import Maps, Window, blockwise_instances
 from eoforge.transforms.field_targets import TARGET_NAMES
 
 PathLike = str | Path
@@ -71,6 +77,12 @@ class FieldPolygonOptions:
             seeds (0: none).
         min_area: Smallest field kept, square map units; None: 4 pixels.
         simplify: Douglas-Peucker tolerance, map units; None: half a pixel; 0: none.
+        block: Run the watershed on blocks of this side (pixels) with ``overlap``
+            pixels of their neighbours, for scenes too large for memory at once
+            (None: the whole scene).
+        overlap: Pixels read around each block (about the longest field; a block
+            whose kept fields reach its window's edge is run again with up to four
+            times as many).
     """
 
     extent_threshold: float = 0.5
@@ -79,12 +91,20 @@ class FieldPolygonOptions:
     smooth: float = 1.0
     min_area: float | None = None
     simplify: float | None = None
+    block: int | None = None
+    overlap: int = 128
 
     def __post_init__(self) -> None:
         for name in ("extent_threshold", "seed_distance", "seed_boundary"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} {value} is not in [0, 1].", fix="use a probability.")
+        if (self.block is not None and self.block < 1) or self.overlap < 0:
+            raise ConfigError(
+                f"field blocks of {self.block} px with an overlap of {self.overlap} px.",
+                fix="use a block of 1 px or more (e.g. 1024) and an overlap of 0 px or more "
+                "(about the longest field, e.g. 128).",
+            )
 
 
 def field_instances(
@@ -237,11 +257,29 @@ def field_polygons(
                 path=maps,
                 fix="pass the values COG that eoforge predict wrote for a field_boundaries bundle.",
             )
-        extent, boundary, distance = (src.read(b, out_dtype="float32") for b in (1, 2, 3))
         transform, crs = src.transform, src.crs
+        if options.block is None:
+            extent, boundary, distance = (src.read(b, out_dtype="float32") for b in (1, 2, 3))
+            instances = field_instances(extent, boundary, distance, options)
+        else:
+
+            def read(window: Window) -> Maps:
+                area = rasterio.windows.Window.from_slices(*window)
+                e, b, d = src.read((1, 2, 3), window=area, out_dtype="float32")
+                return e, b, d
+
+            def watershed(
+                extent: npt.NDArray[np.floating],
+                boundary: npt.NDArray[np.floating],
+                distance: npt.NDArray[np.floating],
+            ) -> npt.NDArray[np.int32]:
+                return field_instances(extent, boundary, distance, options)
+
+            shape = (src.height, src.width)
+            run = blockwise_instances(read, shape, options.block, options.overlap, watershed)
+            instances = run.instances
     pixel = math.sqrt(abs(transform.a * transform.e - transform.b * transform.d))
     min_area = 4 * pixel * pixel if options.min_area is None else options.min_area
     simplify = pixel / 2 if options.simplify is None else options.simplify
-    instances = field_instances(extent, boundary, distance, options)
     frame = instances_to_polygons(instances, transform, crs, min_area=min_area, simplify=simplify)
     return write_vector(frame, out), len(frame)
