@@ -23,7 +23,12 @@ from playwright.sync_api import sync_playwright
 
 from eoforge.serve.app import create_app
 
-ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox"]
+ARGS = [
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+]
 
 
 def main() -> None:

@@ -42,7 +42,12 @@ from eoforge.serve.vectors import MAX_FEATURES
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox"]
+CHROMIUM_ARGS = [
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+]
 VIEWPORT = {"width": 1100, "height": 700}
 SERIES = {"20240601": "red", "20240801": "blue"}  # second scene folder: one colour per date
 
