@@ -116,7 +116,7 @@ def make_granules(root: Path, splits: Sequence[Split]) -> dict[str, list[PlumeGr
 
 
 def train_member(
-    name: str, overrides: list[str], runs: Path, quick: bool, skip: bool
+    name: str, overrides: list[str], runs: Path, data: Path, quick: bool, skip: bool
 ) -> tuple[Path, dict[str, Any] | None]:
     """Train one member (unless ``skip`` and its bundle exists); its bundle and record."""
     run_dir = runs / name
@@ -127,7 +127,7 @@ def train_member(
         return bundle, record
     every = [*overrides, f"trainer.output_dir={run_dir}"]
     if quick:
-        every += QUICK_OVERRIDES
+        every += quick_overrides(data)
     config = load_config(CONFIG, every)
     wall, cpu = time.perf_counter(), time.process_time()
     result = train(config, progress=False)
@@ -144,9 +144,16 @@ def train_member(
     return result.bundle, record
 
 
+def quick_overrides(root: Path) -> list[str]:
+    """The ``--quick`` run's overrides: its granules under ``root``, one short epoch."""
+    return [
+        f"data.train.images=[{root}/train/seed0,{root}/train/seed1]",
+        f"data.val.images=[{root}/val/seed100]",
+        *QUICK_OVERRIDES,
+    ]
+
+
 QUICK_OVERRIDES = [
-    f"data.train.images=[{DATA}/quick/train/seed0,{DATA}/quick/train/seed1]",
-    f"data.val.images=[{DATA}/quick/val/seed100]",
     "trainer.max_epochs=1",
     "data.samples_per_epoch=16",
     "data.batch_size=8",
@@ -293,14 +300,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "--skip-train", action="store_true", help="reuse existing bundles and their predictions"
     )
     parser.add_argument("--quick", action="store_true", help="tiny granules, one epoch")
+    parser.add_argument(
+        "--data", type=Path, help="--quick: its granule folder (the full run reads the recipe's)"
+    )
     parser.add_argument("--fp-target", type=float, default=10.0, help="per 1,000 km2")
     parser.add_argument("--min-plume-px", type=int, default=100, help="the check's plume size")
     parser.add_argument("--min-cover", type=float, default=0.2)
     parser.add_argument("--min-component-px", type=int, default=5)
     args = parser.parse_args(argv)
+    if args.data is not None and not args.quick:
+        parser.error("--data applies to --quick only (the recipe names the full run's granules)")
     os.chdir(ROOT)  # the recipe's paths are relative to the repository
     start = time.perf_counter()
-    granules = make_granules(DATA / "quick" if args.quick else DATA, QUICK if args.quick else FULL)
+    data = args.data or (DATA / "quick" if args.quick else DATA)
+    granules = make_granules(data, QUICK if args.quick else FULL)
     record: dict[str, Any] = {
         "config": str(CONFIG.relative_to(ROOT)),
         "granules": {
@@ -333,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     record["training"] = {}
     for name, overrides in MEMBERS.items():
         bundles[name], record["training"][name] = train_member(
-            name, overrides, args.runs, args.quick, args.skip_train
+            name, overrides, args.runs, data, args.quick, args.skip_train
         )
     methods: dict[str, Any] = {
         "matched_filter": evaluate_method(
@@ -365,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         )
         methods[name]["predict_wall_s"] = round(time.perf_counter() - started, 1)
     record["methods"] = methods
+    if args.skip_train:
+        record["reused"] = "bundles and published probabilities of an earlier run (wall_s: scoring)"
     record["machine"]["load_average_end"] = os.getloadavg()
     record["wall_s"] = round(time.perf_counter() - start, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
