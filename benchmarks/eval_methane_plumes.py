@@ -380,6 +380,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     record["methods"] = methods
     if args.skip_train:
         record["reused"] = "bundles and published probabilities of an earlier run (wall_s: scoring)"
+        earlier = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        record["run_wall_s"] = earlier.get(
+            "run_wall_s", None if "reused" in earlier else earlier.get("wall_s")
+        )
+    else:
+        record["run_wall_s"] = round(time.perf_counter() - start, 1)
     record["machine"]["load_average_end"] = os.getloadavg()
     record["wall_s"] = round(time.perf_counter() - start, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
