@@ -16,10 +16,18 @@ Two references on the same scene put the model's figures in context:
   reference polygons on the 10 m grid) through the same watershed: the ceiling of
   the post-processing at this pixel size.
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/eval_field_boundaries.py``
-(``--skip-train`` scores an existing ``runs/field_boundaries/bundle``).
+``--series`` runs the time-series recipe instead
+(``configs/field_boundaries_timeseries_synth.yaml``: the same ground and fields seen
+on five cloudy dates, ``benchmarks/.data/fields_series``), scores it on its own
+unseen seed-2 scene (the same reference fields as the single-date scene) and puts
+the single-date record's scores beside it (``single_date``, read from
+``field_boundaries.json``).
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/eval_field_boundaries.py`` (``--series``
+for the time series; ``--skip-train`` scores an existing bundle of the recipe).
 Writes ``benchmarks/results/field_boundaries.json`` (``field_boundaries_12ep.json``: the same
-with ``trainer.max_epochs=12`` and ``--out`` naming it).
+with ``trainer.max_epochs=12`` and ``--out`` naming it), or with ``--series``
+``benchmarks/results/field_boundaries_timeseries.json``.
 """
 
 from __future__ import annotations
@@ -53,17 +61,71 @@ from eoforge.synth import generate_scene
 from eoforge.transforms.field_targets import field_targets
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENES = ROOT / "benchmarks" / ".data" / "fields"
+DATA = ROOT / "benchmarks" / ".data"
 SIZES = {0: 1024, 1: 512, 2: 512}
 TEST_SEED = 2
+SINGLE = {
+    "config": ROOT / "configs/field_boundaries_synth.yaml",
+    "out": ROOT / "benchmarks/results/field_boundaries.json",
+    "scenes": "fields",
+    "dates": 1,
+    "clouds": 0.0,
+    "input": "single date: one synthetic acquisition (2024-07-01, cloud-free; no time series)",
+}
+SERIES = {
+    "config": ROOT / "configs/field_boundaries_timeseries_synth.yaml",
+    "out": ROOT / "benchmarks/results/field_boundaries_timeseries.json",
+    "scenes": "fields_series",
+    "dates": 5,
+    "clouds": 0.2,
+    "input": "time series: five synthetic acquisitions (2024-03-01 to 10-31), clouds ~0.2 "
+    "masked per date",
+}
 
 
-def make_scenes() -> None:
+NEIGHBOUR_M = 10.0
+"""Fields nearer than this (metres) are neighbours in :func:`by_neighbour`."""
+COMPARE = [
+    ROOT / "benchmarks/results/field_boundaries.json",
+    ROOT / "benchmarks/results/field_boundaries_4band.json",
+]
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    """A single-date record's input, training and test-scene scores."""
+    single = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        "record": str(path.relative_to(ROOT)),
+        "overrides": single.get("overrides"),
+        "input": single.get("input"),
+        "training": single.get("training"),
+        "model": single.get("test_scene", {}).get("model"),
+    }
+
+
+def _bands(config: Any) -> list[str]:
+    """The bands the recipe reads (its time-series group's, or ``data.bands``)."""
+    inputs = getattr(config.data, "inputs", None)
+    if inputs:
+        return [b for group in inputs.values() for b in group.bands]
+    return list(config.data.bands)
+
+
+def make_scenes(recipe: dict[str, Any]) -> Path:
     """The recipe's scenes, generated when missing (as its header's commands would)."""
+    scenes = DATA / str(recipe["scenes"])
     for seed, size in SIZES.items():
-        folder = SCENES / f"seed{seed}"
+        folder = scenes / f"seed{seed}"
         if not (folder / "vectors" / "fields.parquet").is_file():
-            generate_scene(folder, size=size, seed=seed, sensors="s2", dates=1, clouds=0.0)
+            generate_scene(
+                folder,
+                size=size,
+                seed=seed,
+                sensors="s2",
+                dates=int(recipe["dates"]),
+                clouds=float(recipe["clouds"]),
+            )
+    return scenes
 
 
 def _polygon_scores(
@@ -91,23 +153,56 @@ def references(maps: Path, reference_path: Path) -> dict[str, Any]:
         }
 
 
+def by_neighbour(fields: Path, reference_path: Path) -> dict[str, Any]:
+    """Share of reference fields recovered (a predicted polygon at IoU >= 0.5), split by whether
+    a field of the same crop lies within ``NEIGHBOUR_M`` (synthetic fields are 8 m apart, under a
+    10 m pixel: an edge between same-crop neighbours may show on no single date) or not."""
+    reference = gpd.read_parquet(reference_path).reset_index(drop=True)
+    predicted = gpd.read_parquet(fields).to_crs(reference.crs)
+    out: dict[str, dict[str, Any]] = {}
+    for i, field in enumerate(reference.geometry):
+        touching = reference.index[reference.geometry.distance(field) <= NEIGHBOUR_M]
+        same = any(j != i and reference.at[j, "crop"] == reference.at[i, "crop"] for j in touching)
+        hits = predicted.geometry.iloc[predicted.sindex.query(field, predicate="intersects")]
+        ious = [field.intersection(g).area / field.union(g).area for g in hits]
+        group = out.setdefault(
+            "same_crop_neighbour" if same else "no_same_crop_neighbour", {"fields": 0, "hit": 0}
+        )
+        group["fields"] += 1
+        group["hit"] += int(max(ious, default=0.0) >= 0.5)
+    return {
+        name: {"fields": g["fields"], "recovered": round(g["hit"] / g["fields"], 3)}
+        for name, g in sorted(out.items())
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "configs/field_boundaries_synth.yaml")
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks/results/field_boundaries.json"
-    )
+    parser.add_argument("--series", action="store_true", help="the time-series recipe")
+    parser.add_argument("--config", type=Path, help="default: the recipe's")
+    parser.add_argument("--out", type=Path, help="default: the recipe's results file")
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        action="append",
+        help="--series: single-date records to put beside it (default: field_boundaries.json "
+        "and field_boundaries_4band.json where present)",
+    )
     parser.add_argument("overrides", nargs="*", help="config overrides, key=value")
     args = parser.parse_args()
+    recipe = SERIES if args.series else SINGLE
+    args.compare = [p.resolve() for p in args.compare or COMPARE]
+    args.config = (args.config or Path(recipe["config"])).resolve()
+    args.out = (args.out or Path(recipe["out"])).resolve()
     os.chdir(ROOT)  # the recipe's paths are relative to the repository
-    make_scenes()
+    scenes = make_scenes(recipe)
     config = load_config(args.config, args.overrides)
     run_dir = config.trainer.output_dir
     record: dict[str, Any] = {
         "config": str(args.config.relative_to(ROOT)),
         "overrides": args.overrides,
-        "input": "single date: the ten S2 bands of one synthetic acquisition (no time series)",
+        "input": f"{recipe['input']}; bands {_bands(config)}",
         "machine": {
             "cpus": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
@@ -127,17 +222,20 @@ def main() -> None:
             "val_metrics": result.summary_metrics(),
         }
     bundle = run_dir / "bundle"
-    scene = SCENES / f"seed{TEST_SEED}"
+    scene = scenes / f"seed{TEST_SEED}"
     start = time.perf_counter()
     report = evaluate_field_scene(bundle, scene, keep=run_dir / "test_prediction")
     record["test_scene"] = {
-        "scene": f"benchmarks/.data/fields/seed{TEST_SEED} (unseen seed, 512 x 512 px at 10 m)",
+        "scene": f"{scene.relative_to(ROOT)} (unseen seed, 512 x 512 px at 10 m)",
         "wall_s": round(time.perf_counter() - start, 1),
         "model": report["scores"],
         "options": report["options"],
         "definitions": report["definitions"],
         **references(Path(report["files"]["values"]), Path(report["reference"])),
+        "by_neighbour": by_neighbour(Path(report["files"]["fields"]), Path(report["reference"])),
     }
+    if args.series:  # the same fields from one date
+        record["single_date"] = [_summary(path) for path in args.compare if path.is_file()]
     record["machine"]["load_average_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
