@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import rasterio
+from rasterio.warp import calculate_default_transform
+from rio_tiler.io import Reader
 
 from eoforge.errors import BandNotFoundError, EoforgeError, MissingFileError
 from eoforge.io.products import open_sources
@@ -117,6 +119,20 @@ def _undated(label: str) -> str:
     return text or label
 
 
+def _finest_zoom(src: Reader) -> int:
+    """The first zoom whose tile pixels are no coarser than the data's (rio-tiler rounds down).
+
+    rio-tiler's ``maxzoom`` is the zoom *nearest* the data's resolution: for 10 m pixels at
+    46 N that is zoom 13 (13.4 m tile pixels), so the map would never show the data at its own
+    resolution; the next zoom up (9.5 m tile pixels) does.
+    """
+    transform, _, _ = calculate_default_transform(
+        src.crs, src.tms.rasterio_crs, src.width, src.height, *src.bounds
+    )
+    resolution = max(abs(transform.a), abs(transform.e))
+    return int(min(src.tms.zoom_for_res(resolution, zoom_level_strategy="upper"), src.tms.maxzoom))
+
+
 def _extent(refs: Sequence[BandRef]) -> tuple[tuple[float, float, float, float], int, int]:
     """WGS84 bounds and zoom range of bands (union of their files)."""
     boxes, mins, maxs = [], [], []
@@ -125,7 +141,7 @@ def _extent(refs: Sequence[BandRef]) -> tuple[tuple[float, float, float, float],
         w, s, e, n = src.get_geographic_bounds(rasterio.crs.CRS.from_epsg(4326))
         boxes.append((max(w, -180.0), max(s, -85.06), min(e, 180.0), min(n, 85.06)))
         mins.append(src.minzoom)
-        maxs.append(src.maxzoom)
+        maxs.append(_finest_zoom(src))
     bounds = (
         min(b[0] for b in boxes),
         min(b[1] for b in boxes),
