@@ -63,11 +63,14 @@ PREPARED = {  # recipes reading `eoforge datasets prepare` folders: key -> folde
         }
         for name in ("clouds_s2_synth.yaml", "clouds_l8_synth.yaml")
     },
-    "field_boundaries_synth.yaml": {  # scenes written by eval_field_boundaries.py
-        "data.train.images": "train",
-        "data.train.label.path": "train_fields",
-        "data.val.images": "val",
-        "data.val.label.path": "val_fields",
+    **{  # scenes written by eval_field_boundaries.py (one date, or --series)
+        name: {
+            "data.train.images": "train",
+            "data.train.label.path": "train_fields",
+            "data.val.images": "val",
+            "data.val.label.path": "val_fields",
+        }
+        for name in ("field_boundaries_synth.yaml", "field_boundaries_timeseries_synth.yaml")
     },
     **{  # scenes of eoforge synth --fusion-task (written by eval_fusion_ambiguous.py)
         name: {"data.train.images": "train", "data.val.images": "val"}
