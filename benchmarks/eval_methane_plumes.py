@@ -17,7 +17,9 @@ One command reruns everything (issue 18, "Methane"):
    reading its own bands) over whole validation and test granules.
 4. **Scores** (:mod:`eoforge.methane.plume_scores`): per-plume detection rate by size and
    peak, false positives per 1,000 km², for the thresholded matched filter (the classic
-   baseline: ``mf >= T`` ppm·m), each member and the ensemble (``p(plume) >= T``). The
+   baseline: ``mf >= T`` ppm·m; the adaptive filter the models read, and the classic
+   one-pass filter without albedo correction), each member and the ensemble
+   (``p(plume) >= T``). The
    operating threshold of each method is chosen on the **validation** granules: the
    lowest threshold whose false-positive rate there is at most ``--fp-target``; the test
    granules are then scored at it (plus the fixed default: p >= 0.5, mf >= 1000 ppm·m) and
@@ -37,6 +39,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +52,7 @@ import torch
 
 from eoforge.experiment.loading import load_config
 from eoforge.experiment.train import train
+from eoforge.methane.filter import FilterOptions
 from eoforge.methane.plume_data import PlumeGranule, build_plume_granule
 from eoforge.methane.plume_scores import (
     GranuleScore,
@@ -59,9 +63,10 @@ from eoforge.methane.plume_scores import (
     score_granule,
     summarize,
 )
+from eoforge.methane.scene import map_methane
 from eoforge.predict import Products, run
 from eoforge.predict.raster import PROBABILITY_SCALE
-from eoforge.synth.hyperspectral import HyperspectralOptions
+from eoforge.synth.hyperspectral import HyperspectralOptions, generate_hyperspectral
 from eoforge.synth.world.plumes import Plume
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,6 +296,29 @@ def mf_map(granule: PlumeGranule) -> np.ndarray:
         return src.read(1).astype(np.float32)
 
 
+def classic_map(granule: PlumeGranule) -> np.ndarray:
+    """The classic matched filter's enhancement (one pass, no albedo correction), ppm·m.
+
+    The granule's radiance was deleted after its features were written, so it is rendered
+    again (same options, same bytes) into a scratch folder, filtered and dropped; the map is
+    kept beside the granule folder as ``<folder>_classic_ch4.tif`` (outside it: the folder
+    is what training configs list).
+    """
+    kept = granule.folder.with_name(f"{granule.folder.name}_classic_ch4.tif")
+    if not kept.is_file():
+        options = json.loads((granule.folder / "plume_granule.json").read_text())["options"]
+        scratch = granule.folder.with_name(f".{granule.folder.name}_classic")
+        try:
+            written = generate_hyperspectral(scratch, HyperspectralOptions(**options))
+            classic = FilterOptions(iterations=1, albedo=False)
+            result = map_methane(written["radiance"], scratch, filter_options=classic)
+            result.enhancement.replace(kept)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    with rasterio.open(kept) as src:
+        return src.read(1).astype(np.float32)
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; returns the record written to ``--out``."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -356,7 +384,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             MF_THRESHOLDS,
             DEFAULT["mf"],
             args,
-        )
+        ),
+        "matched_filter_classic": evaluate_method(
+            [classic_map(g) for g in granules["val"]],
+            [classic_map(g) for g in granules["test"]],
+            granules,
+            MF_THRESHOLDS,
+            DEFAULT["mf"],
+            args,
+        ),
     }
     models = {name: [bundle] for name, bundle in bundles.items()}
     models["ensemble"] = list(bundles.values())

@@ -26,7 +26,8 @@ from eoforge.predict.raster import PROBABILITY_SCALE
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = {
-    "matched_filter": "matched filter alone",
+    "matched_filter": "adaptive matched filter alone",
+    "matched_filter_classic": "classic matched filter alone",
     "mf_bands_s0": "U-Net MF + bands (recipe)",
     "mf_bands_s1": "U-Net MF + bands, seed 1",
     "mf_only_s0": "U-Net MF only",
@@ -70,7 +71,7 @@ def main() -> None:
     curve.legend(fontsize=8, loc="lower right")
     image = axes[1].imshow(mf, cmap="magma", vmin=-500, vmax=3000)
     axes[1].contour(truth >= 500.0, levels=[0.5], colors="cyan", linewidths=0.7)
-    axes[1].set_title(f"matched filter, ppm·m ({args.granule}); cyan: truth ≥ 500")
+    axes[1].set_title(f"adaptive matched filter, ppm·m ({args.granule}); cyan: truth ≥ 500")
     fig.colorbar(image, ax=axes[1], fraction=0.046)
     image = axes[2].imshow(p, cmap="viridis", vmin=0, vmax=1)
     axes[2].contour(truth >= 500.0, levels=[0.5], colors="red", linewidths=0.7)

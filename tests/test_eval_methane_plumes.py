@@ -15,7 +15,12 @@ def test_quick_run_scores_every_method(tmp_path: Path) -> None:
     runs, data = str(tmp_path / "runs"), str(tmp_path / "data")
     record = main(["--quick", "--runs", runs, "--data", data, "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(record))
-    assert list(record["methods"]) == ["matched_filter", *MEMBERS, "ensemble"]
+    assert list(record["methods"]) == [
+        "matched_filter",
+        "matched_filter_classic",
+        *MEMBERS,
+        "ensemble",
+    ]
     for name, method in record["methods"].items():
         test = method["test"]
         assert test["plumes"] == 4 and 0 <= test["detected"] <= 4, name
