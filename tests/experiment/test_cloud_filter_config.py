@@ -53,7 +53,11 @@ def config(scene: Path, out: Path, rule: dict[str, Any]) -> dict[str, Any]:
             "stats_samples": 2,
             "cloud_filter": copy.deepcopy(rule),
         },
-        "model": {"arch": "unet", "backbone": "tu-resnet10t", "options": {"encoder_depth": 3}},
+        "model": {
+            "arch": "unet",
+            "backbone": "tu-resnet10t",
+            "options": {"encoder_depth": 3, "decoder_channels": [32, 16, 8]},
+        },
         "task": {"kind": "segmentation"},
         "trainer": {"max_epochs": 1, "accelerator": "cpu", "output_dir": str(out)},
     }
