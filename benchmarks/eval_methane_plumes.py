@@ -269,6 +269,19 @@ def evaluate_method(
         "val_at_threshold": _short(dict(sweep_val)[chosen]),
         "test": summary,
         "test_detection_above_min_px": above,
+        "test_missed": [
+            {
+                "granule": g.folder.name,
+                "plume_id": h.plume_id,
+                "pixels": h.pixels,
+                "peak_ppm_m": round(h.peak_ppm_m, 1),
+                "cover": round(h.cover, 3),
+                "dark_share": round(dark_share(g, h.plume_id, rule), 3),
+            }
+            for g, score in zip(granules["test"], at_chosen, strict=True)
+            for h in score.plumes
+            if not h.detected
+        ],
         "check_met": bool(
             above is not None
             and above >= 0.9
@@ -288,6 +301,17 @@ def _short(summary: dict[str, Any]) -> dict[str, Any]:
     keys = ("plumes", "detected", "detection_rate", "false_positives", "fp_per_1000_km2")
     keys += ("pixel_iou",)
     return {k: summary[k] for k in keys}
+
+
+def dark_share(granule: PlumeGranule, plume_id: int, rule: PlumeRule) -> float:
+    """Share of a plume's pixels on dark ground (840-880 nm radiance < 30 % of the median)."""
+    truth = truth_of(granule, rule)
+    inside = next(
+        m for p, m in zip(truth.plumes, truth.pixels, strict=True) if p.plume_id == plume_id
+    )
+    with rasterio.open(granule.features) as src:
+        nir = src.read(4)
+    return float((nir[inside] < 0.3 * np.nanmedian(nir)).mean())
 
 
 def mf_map(granule: PlumeGranule) -> np.ndarray:
