@@ -27,7 +27,7 @@ import numpy.typing as npt
 import rasterio
 from rasterio.enums import Resampling
 
-from eoforge.predict.cog import COG_BLOCK
+from eoforge.predict.cog import COG_BLOCK, PIECE_READS
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -116,7 +116,7 @@ def deeper_levels(vrt: Path, factors: list[int]) -> list[str]:
     ovr = vrt.with_name(vrt.name + ".ovr")
     ovr.unlink(missing_ok=True)  # a resumed run's publishing builds them anew
     with (
-        rasterio.Env(COMPRESS_OVERVIEW="NONE", INTERLEAVE_OVERVIEW="BAND"),
+        rasterio.Env(COMPRESS_OVERVIEW="NONE", INTERLEAVE_OVERVIEW="BAND", **PIECE_READS),
         rasterio.open(vrt, "r+") as ds,
     ):
         ds.build_overviews(factors, Resampling.average)
