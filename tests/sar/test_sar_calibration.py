@@ -129,7 +129,7 @@ def test_raw_numbers_and_missing_annotations_are_refused_with_the_fix(tmp_path: 
     measurement = safe / "measurement" / f"{stem('VV')}.tiff"
     with pytest.raises(RadiometryError, match="digital numbers") as caught:
         source_from_file(measurement)
-    assert "eoforge sar-calibrate" in str(caught.value)
+    assert "eoforge calibrate" in str(caught.value)
     with pytest.raises(NotGeoreferencedError, match="ground control points"):  # raw, as asked
         source_from_file(measurement, calibrate=False)
     (safe / "annotation" / "calibration" / f"calibration-{stem('VV')}.xml").unlink()

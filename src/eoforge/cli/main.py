@@ -53,7 +53,7 @@ COMMANDS = (
     "embed",
     "indices",
     "despeckle",
-    "sar",
+    "calibrate",
     "methane",
     "search",
     "ask",

@@ -233,7 +233,7 @@ def _refuse_sar_digital_numbers(path: str) -> None:
     raise RadiometryError(
         f"a Sentinel-1 {name.kind} measurement holds digital numbers, not backscatter{missing}.",
         path=path,
-        fix="calibrate the product first: `eoforge sar-calibrate PRODUCT.SAFE --out DIR` "
+        fix="calibrate the product first: `eoforge calibrate PRODUCT.SAFE --out DIR` "
         "(sigma0 COGs eoforge reads as S1 bands), or pass calibrate=False to read raw numbers.",
     )
 

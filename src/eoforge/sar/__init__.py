@@ -2,7 +2,7 @@
 
 :mod:`eoforge.sar.calibration` reads a product's calibration and noise LUTs and
 converts digital numbers block by block; :mod:`eoforge.sar.product` writes whole
-GRD products as sigma0/beta0/gamma0 COGs (``eoforge sar-calibrate``). Speckle
+GRD products as sigma0/beta0/gamma0 COGs (``eoforge calibrate``). Speckle
 filters live in :mod:`eoforge.transforms.speckle`.
 """
 

@@ -1,4 +1,4 @@
-"""``eoforge sar-calibrate``: Sentinel-1 GRD digital numbers to backscatter COGs."""
+"""``eoforge calibrate``: Sentinel-1 GRD digital numbers to backscatter COGs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
 
 from eoforge.cli import ui
 
-HELP = """Calibrate Sentinel-1 GRD products (.SAFE folders) into backscatter COGs.
+HELP = """Sentinel-1 GRD products (.SAFE) to calibrated backscatter COGs.
 
 Each polarisation's digital numbers become sigma0 (default), beta0 or gamma0
 (ellipsoid) with the product's own calibration LUTs, thermal noise removed
@@ -23,13 +23,13 @@ finished files are kept on a rerun. docs/sar.md gives the formulas.
 
 Examples:
 
-  eoforge sar-calibrate S1A_IW_GRDH_1SDV_20240101T054512_..._8B2D.SAFE --out s1
+  eoforge calibrate S1A_IW_GRDH_1SDV_20240101T054512_..._8B2D.SAFE --out s1
 
-  eoforge sar-calibrate products/*.SAFE --out s1 --quantity gamma0 --db --crs EPSG:32631
+  eoforge calibrate products/*.SAFE --out s1 --quantity gamma0 --db --crs EPSG:32631
 """
 
 
-def sar_calibrate(
+def calibrate(
     products: Annotated[list[Path], typer.Argument(help=".SAFE folders (or their manifest.safe).")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("sigma0"),
     quantity: Annotated[str, typer.Option(help="sigma0, beta0 or gamma0 (ellipsoid).")] = "sigma0",
@@ -47,7 +47,7 @@ def sar_calibrate(
         str | None, typer.Option(help="Comma-separated, e.g. VV,VH (default: all).")
     ] = None,
 ) -> None:
-    """Calibrate products (see ``eoforge sar-calibrate --help``)."""
+    """Calibrate products (see ``eoforge calibrate --help``)."""
     from eoforge.sar import calibrate_product  # (keeps `eoforge --version` fast)
 
     pols = [p.strip() for p in polarisations.split(",")] if polarisations else None
@@ -77,5 +77,5 @@ def sar_calibrate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``sar-calibrate`` to the ``eoforge`` command."""
-    app.command("sar-calibrate", help=HELP)(sar_calibrate)
+    """Add ``calibrate`` to the ``eoforge`` command."""
+    app.command("calibrate", help=HELP)(calibrate)

@@ -1,4 +1,4 @@
-"""``eoforge sar-calibrate``: a SAFE folder to sigma0 COGs, with the refusal's fix on bad input."""
+"""``eoforge calibrate``: a SAFE folder to sigma0 COGs, with the refusal's fix on bad input."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from tests.cli.test_info import run_main
 from tests.sar.safe_fixture import PRODUCT, stem, write_safe
 
 
-def test_sar_calibrate_writes_one_cog_per_polarisation(
+def test_calibrate_writes_one_cog_per_polarisation(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     safe = write_safe(tmp_path)
-    args = ["sar-calibrate", str(safe), "--out", str(tmp_path / "out"), "--quantity", "gamma0"]
+    args = ["calibrate", str(safe), "--out", str(tmp_path / "out"), "--quantity", "gamma0"]
     code, out, err = run_main([*args, "--db", "--crs", "EPSG:32631"], capsys, monkeypatch)
     assert code == 0, err
     for pol in ("VH", "VV"):
@@ -24,12 +24,12 @@ def test_sar_calibrate_writes_one_cog_per_polarisation(
             assert ds.crs.to_epsg() == 32631 and ds.tags()["EOFORGE_SAR_QUANTITY"] == "gamma0"
 
 
-def test_sar_calibrate_names_the_missing_annotation(
+def test_calibrate_names_the_missing_annotation(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     safe = write_safe(tmp_path, pols=("VV",), noise=False)
     code, _, err = run_main(
-        ["sar-calibrate", str(safe), "--out", str(tmp_path / "o")], capsys, monkeypatch
+        ["calibrate", str(safe), "--out", str(tmp_path / "o")], capsys, monkeypatch
     )
     text = " ".join(err.split())
     assert code == 2 and f"noise-{stem('VV')}.xml" in text.replace(" ", "")
