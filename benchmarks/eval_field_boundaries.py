@@ -100,6 +100,7 @@ def _summary(path: Path) -> dict[str, Any]:
         "input": single.get("input"),
         "training": single.get("training"),
         "model": single.get("test_scene", {}).get("model"),
+        "by_neighbour": single.get("test_scene", {}).get("by_neighbour"),
     }
 
 

@@ -18,6 +18,16 @@ window's inner edge may be cut, and is counted (:attr:`BlockRun.cut`): raise
 (``(block + 2 overlap)²`` pixels) plus the scene's int32 field numbers (4 bytes
 per pixel), e.g. ~0.5 GB of numbers and ~0.1 GB of window for a 10,980² px
 Sentinel-2 tile in 1,024 px blocks with a 128 px overlap (against ~7 GB at once).
+
+Measured (``benchmarks/bench_field_blocks.py``, ``benchmarks/results/field_blocks.json``):
+on a synthetic scene's exact maps with smooth noise (1,024² px, ~900 fields), 512 px
+blocks with a 128 px overlap give the whole-scene fields (agreement 1.000, the same
+object scores), 256/64 agree on 99.7 % of the field pixels; on a model's maps of an
+unseen scene, 99.9-100 % and the same scores to three decimals. Scattered whole-scene
+instances (band pixels taken by a far core, along tracks) and the watershed's ties
+are what differs. On a 3,072² px scene the traced peak is 15.9 bytes per pixel in
+512/128 blocks against 41.0 at once, for ~6.7x the CPU (blocks run again with wider
+overlaps).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ px scene, ~7 GB for a whole 10,980 x 10,980 px Sentinel-2 tile. With
 from the maps' file, each field decided by the block holding its centroid
 (:mod:`eoforge.predict.field_blocks`): ~60 bytes per pixel of one window plus 4 per
 pixel of the scene, equal to the whole-scene result up to the watershed's ties
-(measured there).
+(>= 99.7 % of field pixels in the same fields at 256 px blocks, measured there).
 """
 
 from __future__ import annotations
