@@ -36,6 +36,7 @@ TASK_OF = {
     "image_text_tower": "embedding",  # tests/models/test_image_text_model.py
     "sr_edsr": "super_resolution",  # tests/models/test_sr_models.py
     "sr_multiframe": "super_resolution",  # tests/models/test_sr_multiframe.py
+    "sr_multiframe_fit": "super_resolution",  # tests/models/test_sr_shift_fit.py
     "sr_reference": "super_resolution",  # tests/models/test_sr_reference_model.py
     "sr_swin": "super_resolution",
     "location_siren": "location",  # tests/location/test_location_input.py
