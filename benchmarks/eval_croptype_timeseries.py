@@ -101,6 +101,28 @@ def acquisition_days(scene: Path) -> list[str]:
     return sorted(days)
 
 
+def classes_of(folder: Path) -> np.ndarray:
+    """The class raster a model predicted for the test scene (under its run folder)."""
+    [path] = sorted((folder / "test_prediction").glob("*classes*.tif"))
+    with rasterio.open(path) as ds:
+        out: np.ndarray = ds.read(1)
+    return out
+
+
+def on_seen_pixels(
+    out_root: Path, single: str, series: str, truth: np.ndarray, names: list[str]
+) -> dict[str, Any]:
+    """The series and a single-date model scored on the pixels that date sees (not cloudy)."""
+    one = classes_of(out_root / single)
+    seen = np.where(one != NODATA, truth, -1)
+    a, b = score(classes_of(out_root / series), seen, names), score(one, seen, names)
+    return {
+        "share_seen": float((one != NODATA)[truth >= 0].mean()),
+        "series": {k: a[k] for k in ("accuracy", "miou", "iou")},
+        "single": {k: b[k] for k in ("accuracy", "miou", "iou")},
+    }
+
+
 def train_and_score(
     raw: dict[str, Any], name: str, out_root: Path, test_scene: Path, truth: np.ndarray
 ) -> dict[str, Any]:
@@ -220,6 +242,11 @@ def main() -> None:
             "miou": series["miou"] - singles[best]["miou"],
             "accuracy": series["accuracy"] - singles[best]["accuracy"],
             "clear_accuracy": series["clear_accuracy"] - singles[best]["clear_accuracy"],
+            "iou": {c: v - singles[best]["iou"].get(c, 0.0) for c, v in series["iou"].items()},
+        }
+        report["on_single_date_seen_pixels"] = {
+            name: on_seen_pixels(args.runs, name, f"time_series{tag}", truth, names)
+            for name in singles
         }
     report["load_average_end"] = os.getloadavg()
     save()
