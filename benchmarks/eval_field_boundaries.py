@@ -112,6 +112,14 @@ def _bands(config: Any) -> list[str]:
     return list(config.data.bands)
 
 
+def _dates(config: Any) -> str:
+    """``"; dates ..."`` where the recipe's series reads listed days only, else ``""``."""
+    for group in (getattr(config.data, "inputs", None) or {}).values():
+        if isinstance(group.dates, list):
+            return f"; only the dates {[d.isoformat() for d in group.dates]}"
+    return ""
+
+
 def make_scenes(recipe: dict[str, Any]) -> Path:
     """The recipe's scenes, generated when missing (as its header's commands would)."""
     scenes = DATA / str(recipe["scenes"])
@@ -203,7 +211,7 @@ def main() -> None:
     record: dict[str, Any] = {
         "config": str(args.config.relative_to(ROOT)),
         "overrides": args.overrides,
-        "input": f"{recipe['input']}; bands {_bands(config)}",
+        "input": f"{recipe['input']}; bands {_bands(config)}{_dates(config)}",
         "machine": {
             "cpus": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
