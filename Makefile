@@ -40,6 +40,10 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_detect.py --out benchmarks/results/detect.json
 	$(BIN)/python benchmarks/bench_ssl.py --out benchmarks/results/ssl.json
 	$(BIN)/python benchmarks/bench_text.py --out benchmarks/results/text.json
+	$(BIN)/python benchmarks/bench_multimodal.py --out benchmarks/results/multimodal.json
+	$(BIN)/python benchmarks/bench_sr.py --out benchmarks/results/sr.json
+	$(BIN)/python benchmarks/bench_spectral.py --out benchmarks/results/spectral.json
+	$(BIN)/python benchmarks/bench_serve.py --big --out benchmarks/results/serve.json
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_loading.py --quick
@@ -49,6 +53,10 @@ bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_detect.py --quick --out benchmarks/results/detect_quick.json
 	$(BIN)/python benchmarks/bench_ssl.py --quick --out benchmarks/results/ssl_quick.json
 	$(BIN)/python benchmarks/bench_text.py --quick --out benchmarks/results/text_quick.json
+	$(BIN)/python benchmarks/bench_multimodal.py --quick --out benchmarks/results/multimodal_quick.json
+	$(BIN)/python benchmarks/bench_sr.py --quick --out benchmarks/results/sr_quick.json
+	$(BIN)/python benchmarks/bench_spectral.py --quick --out benchmarks/results/spectral_quick.json
+	$(BIN)/python benchmarks/bench_serve.py --quick --out benchmarks/results/serve_quick.json
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
