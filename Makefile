@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 # PyTorch is declared as a range in pyproject.toml; this pins the builds we test with.
 PIP_INSTALL := $(BIN)/pip install --constraint constraints.txt
 STAMP := $(VENV)/.installed-dev
+# MapLibre GL JS for the map viewer, fetched from the npm registry (pinned, sha512 checked)
+MAPLIBRE := src/eoforge/serve/static/vendor/maplibre-gl.js
 BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test lint typecheck bench bench-quick clean
@@ -22,10 +24,13 @@ $(BENCH_STAMP): $(STAMP)
 	$(PIP_INSTALL) --quiet -e '.[dev,dask,text,bench]'
 	touch $(BENCH_STAMP)
 
-demo: $(STAMP)
+$(MAPLIBRE): scripts/vendor_maplibre.sh
+	scripts/vendor_maplibre.sh > /dev/null
+
+demo: $(STAMP) $(MAPLIBRE)
 	$(BIN)/eoforge demo
 
-test: $(STAMP)
+test: $(STAMP) $(MAPLIBRE)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -5,7 +5,8 @@
 # checks the tarball's sha512 against the pinned integrity and against the
 # registry's `dist.integrity`, and copies dist/maplibre-gl.js,
 # dist/maplibre-gl.css and LICENSE.txt into src/eoforge/serve/static/vendor/.
-# The copied files are committed: they are the build that ships in the wheel.
+# The folder is not committed (a 1 MB build): `make demo` and `make test` fetch it
+# once; run this before building a wheel, which then ships it (package-data).
 #
 # Usage: scripts/vendor_maplibre.sh            (from anywhere; needs npm)
 # To move to another release, change VERSION and INTEGRITY together
@@ -19,6 +20,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 dest="$repo/src/eoforge/serve/static/vendor"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "npm is needed to fetch MapLibre GL JS for the map viewer: install Node.js/npm" >&2
+  echo "(e.g. apt-get install npm), then run $0 again" >&2
+  exit 1
+fi
 
 registry_integrity="$(npm view "maplibre-gl@$VERSION" dist.integrity)"
 if [[ "$registry_integrity" != "$INTEGRITY" ]]; then

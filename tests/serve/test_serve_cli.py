@@ -16,6 +16,9 @@ import pytest
 from tests.helpers import run_cli
 from tests.serve.serve_fixtures import free_port
 
+from eoforge.errors import MissingFileError
+from eoforge.serve.app import MAPLIBRE, require_maplibre
+
 
 def test_a_port_in_use_is_a_clear_error(
     tiny_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -70,3 +73,10 @@ def test_serve_runs_lists_its_layers_and_stops_on_ctrl_c(tiny_run: Path) -> None
     assert f"map at http://127.0.0.1:{port}/" in out and "Ctrl-C" in out
     assert "predicted classes" in out and "errors" in out  # the layers listed
     assert "Traceback" not in err and "INFO" not in err  # uvicorn keeps quiet
+
+
+def test_a_missing_map_library_names_the_command_that_fetches_it(tmp_path: Path) -> None:
+    require_maplibre()  # the source tree's build (make fetched it)
+    with pytest.raises(MissingFileError, match=r"vendor_maplibre\.sh") as caught:
+        require_maplibre(tmp_path / "maplibre-gl.js")
+    assert str(tmp_path) in str(caught.value) and MAPLIBRE.name == "maplibre-gl.js"

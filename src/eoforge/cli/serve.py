@@ -82,7 +82,7 @@ def serve(
     import uvicorn
 
     # Deferred for the CLI's start-up time (FastAPI, rio-tiler).
-    from eoforge.serve.app import build_app
+    from eoforge.serve.app import build_app, require_maplibre
 
     # Deferred for the CLI's start-up time (rio-tiler, geopandas).
     from eoforge.serve.discover import discover
@@ -90,6 +90,7 @@ def serve(
     if not 0 < port < 65536:
         raise ConfigError(f"--port {port} is not a port number.", fix="use 1 to 65535, e.g. 8000.")
     _check_port(host, port)
+    require_maplibre()
     with ui.status("[bold]finding layers[/] ..."):
         served = discover(paths)
     app = build_app(served)

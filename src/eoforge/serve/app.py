@@ -29,6 +29,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from eoforge.errors import MissingFileError
 from eoforge.serve import files, params
 from eoforge.serve.discover import Served, discover
 from eoforge.serve.layers import Layer
@@ -39,6 +40,26 @@ from eoforge.serve.vectors import feature_collection
 
 STATIC = Path(__file__).parent / "static"
 """The page's files (HTML, scripts, styles, the vendored MapLibre GL JS)."""
+
+MAPLIBRE = STATIC / "vendor" / "maplibre-gl.js"
+"""MapLibre GL JS, fetched from the npm registry at build time (``scripts/vendor_maplibre.sh``)."""
+
+
+def require_maplibre(path: Path = MAPLIBRE) -> None:
+    """Fail clearly when the page's map library was never fetched (a checkout without ``make``).
+
+    Raises:
+        MissingFileError: ``path`` is missing, with the command that fetches it.
+    """
+    if not path.is_file():
+        raise MissingFileError(
+            "the map viewer's MapLibre GL JS build is missing (it is fetched at build time, "
+            "not kept in git).",
+            path=str(path),
+            fix="run `make test` or `scripts/vendor_maplibre.sh` in the source tree (needs npm), "
+            "or install eoforge from a built wheel.",
+        )
+
 
 TILE_CACHE_SECONDS = 60
 """How long browsers may keep a tile."""
