@@ -150,3 +150,5 @@ def test_raw_numbers_and_missing_annotations_are_refused_with_the_fix(tmp_path: 
         find_measurements(tmp_path / "slc")
     with pytest.raises(ConfigError, match="quantity"):
         calibrate_product(no_noise, tmp_path / "y", quantity="sigma", denoise=False)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="as a CRS"):
+        calibrate_product(no_noise, tmp_path / "z", crs="EPSG:not-a-code", denoise=False)

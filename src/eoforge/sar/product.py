@@ -271,7 +271,7 @@ def calibrate_product(
     crs: str | None = None,
     resolution: float = 10.0,
     polarisations: Sequence[str] | None = None,
-    block_rows: int = 1024,
+    block_rows: int = 256,
     progress: Progress | None = None,
 ) -> list[Path]:
     """Calibrated backscatter COGs of a GRD product, one per polarisation.
@@ -286,7 +286,8 @@ def calibrate_product(
         crs: Target CRS (e.g. ``EPSG:32631``); None: UTM zone of the scene centre.
         resolution: Target pixel size in CRS units (metres for UTM).
         polarisations: Only these; None: all of the product's.
-        block_rows: Rows calibrated at a time (memory: ~40 bytes x width x rows).
+        block_rows: Rows calibrated at a time (memory: ~40 bytes x width x rows: ~260 MB
+            for a 25,000-px-wide IW GRD at the default).
         progress: Called with (rows done, rows) per polarisation's radar pass.
 
     Returns:
@@ -306,7 +307,7 @@ def calibrate_product(
     if crs is not None:
         try:
             target_crs = CRS.from_user_input(crs)
-        except rasterio.errors.CRSError as exc:
+        except (rasterio.errors.CRSError, ValueError) as exc:
             raise ConfigError(
                 f"cannot use {crs!r} as a CRS: {exc}.",
                 path=str(path),
