@@ -44,7 +44,9 @@ Rounds alternate the contenders' order so machine noise affects them alike.
 Each loader runs one pass over the windows: after the first batch (worker
 start-up), the first ``cold`` samples are timed as "cold" (files opening,
 GDAL's block cache filling) and the rest as "steady"; the headline figures are
-steady medians over rounds, cold ones are reported beside them. Before the
+steady medians over rounds (five by default: one pass is ~1.5 s, and a
+disturbed round moves it by a fifth), cold ones are reported beside them, and
+``paired`` gives the median of each round's own ratios. Before the
 rounds, ``in_process`` times the reads alone in this process, cold (fresh
 caches) and warm (the same windows again), to tell decoding from each side's
 own work per read. All run under
@@ -492,6 +494,16 @@ def _summary(rates: dict[str, list[float]]) -> dict[str, float]:
     }
 
 
+def paired(steady: dict[str, list[float]]) -> dict[str, float]:
+    """The median of each round's own ratios (a round's contenders ran back to back)."""
+    eo = steady["eoforge"]
+    ratio = {
+        peer: statistics.median(e / p for e, p in zip(eo, steady[peer], strict=True))
+        for peer in ("rasterio", "torchgeo")
+    }
+    return {"vs_rasterio": round(ratio["rasterio"], 3), "vs_torchgeo": round(ratio["torchgeo"], 2)}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples and rounds (< 2 min)")
@@ -509,7 +521,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cold, timed = (48, 96) if args.quick else (96, 384)
     if args.samples is not None:
         cold, timed = args.samples // 4, args.samples - args.samples // 4
-    rounds = args.rounds or (2 if args.quick else 3)
+    rounds = args.rounds or (2 if args.quick else 5)
     t0 = time.perf_counter()
     files = make_files(args.data, args.size, args.dates)
     print(f"rasters ready in {time.perf_counter() - t0:.1f} s: {args.data}", file=sys.stderr)
@@ -541,6 +553,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         **_summary(steady),
         "cold": _summary(cold_rates),
         "goals": {"vs_rasterio": 0.8, "vs_torchgeo": 3.0},
+        "paired": paired(steady),
         "rounds_steady": steady,
         "rounds_cold": cold_rates,
         "samples_cold": cold,

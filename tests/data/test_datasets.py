@@ -25,6 +25,7 @@ from eoforge.data import (
     regions_from_sources,
     uncollate,
 )
+from eoforge.data.datasets import batch_buffers
 from eoforge.geo.grid import bounds_in, grid_from_bounds, pixel_window, sub_grid
 from eoforge.io.source import RasterSource, source_from_file
 
@@ -236,3 +237,37 @@ def test_batched_reads_equal_single_reads_without_a_stacking_copy(
     loader = DataLoader(dataset, sampler=sampler, batch_size=4, num_workers=2, collate_fn=collate)
     through_workers = torch.cat([b["image"] for b in loader])
     assert torch.equal(through_workers, singles["image"])
+
+
+def _buffers_in_a_worker(_: int) -> list[torch.Tensor]:
+    return batch_buffers([((2, 3, 5), torch.float32), ((2, 5), torch.bool), ((7,), torch.float32)])
+
+
+class _OneBatch(torch.utils.data.Dataset[list[torch.Tensor]]):
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int) -> list[torch.Tensor]:
+        tensors = _buffers_in_a_worker(index)
+        for i, t in enumerate(tensors):
+            t.fill_(i + 1)
+        return tensors
+
+
+def test_a_batchs_buffers_are_disjoint_aligned_views_of_one_block() -> None:
+    tensors = _buffers_in_a_worker(0)
+    assert [tuple(t.shape) for t in tensors] == [(2, 3, 5), (2, 5), (7,)]
+    assert [t.dtype for t in tensors] == [torch.float32, torch.bool, torch.float32]
+    assert len({t.untyped_storage().data_ptr() for t in tensors}) == 1
+    starts = [t.data_ptr() for t in tensors]
+    ends = [t.data_ptr() + t.numel() * t.element_size() for t in tensors]
+    assert all(s % 64 == 0 for s in starts)
+    assert all(end <= start for end, start in zip(ends, starts[1:], strict=False))
+    for i, t in enumerate(tensors):
+        t.fill_(i + 1)
+    assert [float(t.float().mean()) for t in tensors] == [1.0, 1.0, 3.0]  # nothing overlaps
+    # From a DataLoader worker: one shared-memory block travels, the values intact.
+    (batch,) = DataLoader(_OneBatch(), batch_size=None, num_workers=1)
+    assert all(t.is_shared() for t in batch)
+    assert len({t.untyped_storage().data_ptr() for t in batch}) == 1
+    assert [float(t.float().mean()) for t in batch] == [1.0, 1.0, 3.0]

@@ -15,7 +15,7 @@ from eoforge.errors import OutsideSourcesError
 from eoforge.geo import make_grid
 from eoforge.io import HANDLES, read, source_from_file
 from eoforge.io.reader import _read_warped
-from eoforge.io.warped import VIEWS, WarpedViews
+from eoforge.io.warped import BLOCK_COLS, BLOCK_ROWS, VIEWS, WarpedViews, anchored_blocks
 
 UTM31, UTM32 = "EPSG:32631", "EPSG:32632"
 # A file in UTM 32N near the zone edge; requests on a 10 m UTM 31N lattice.
@@ -133,3 +133,48 @@ def test_views_are_bounded(backscatter: Path) -> None:
     assert len(views._views) == 2
     views.clear()
     assert len(views._views) == 0 and VIEWS is not views
+
+
+def test_reads_into_the_callers_array_and_fill_nan_outside(backscatter: Path) -> None:
+    views = WarpedViews()
+    src_grid = HANDLES.grid(str(backscatter))
+    inside = _grid_31(backscatter, 40, 40, 24)
+    fresh = views.read(str(backscatter), src_grid, [1, 2], None, inside, Resampling.bilinear)
+    target = np.full((2, 24, 24), -1.0, np.float32)
+    into = views.read(str(backscatter), src_grid, [1, 2], None, inside, Resampling.bilinear, target)
+    assert fresh is not None and into is not None
+    assert into[0] is target and into[1]
+    np.testing.assert_array_equal(target, fresh[0])
+    # Across the file's edge: the part outside is NaN in the caller's array too.
+    edge = _grid_31(backscatter, 60, 150, 24)
+    target = np.zeros((2, 24, 24), np.float32)
+    got = views.read(str(backscatter), src_grid, [1, 2], None, edge, Resampling.bilinear, target)
+    assert got is not None and got[0] is target
+    assert np.isnan(target).any() and np.isfinite(target).any()
+    views.clear()
+
+
+def test_anchored_views_lay_blocks_from_the_anchor_and_read_the_same(backscatter: Path) -> None:
+    src_grid = HANDLES.grid(str(backscatter))
+    grid = _grid_31(backscatter, 40, 40, 32)
+    plain, anchored = WarpedViews(), WarpedViews()
+    want = plain.read(str(backscatter), src_grid, [1, 2], None, grid, Resampling.bilinear)
+    x, y = grid.affine.c - 30, grid.affine.f + 70  # a scene corner 3 px left of, 7 px above
+    with anchored_blocks(UTM31, x, y):
+        got = anchored.read(str(backscatter), src_grid, [1, 2], None, grid, Resampling.bilinear)
+    assert want is not None and got is not None
+    (view,) = anchored._views.values()
+    origin = view.vrt.transform
+    cols, rows = (origin.c - x) / 10, (y - origin.f) / 10
+    assert cols <= 0 and rows <= 0  # the view still starts before the file's footprint
+    assert cols % BLOCK_COLS == 0 and rows % BLOCK_ROWS == 0  # on the anchor's block lattice
+    (other,) = plain._views.values()
+    assert other.vrt.transform != origin
+    _close(got[0], want[0], _field(160, 160))
+    # An anchor in another CRS leaves the layout alone.
+    again = WarpedViews()
+    with anchored_blocks(UTM32, x, y):
+        again.read(str(backscatter), src_grid, [1], None, grid, Resampling.bilinear)
+    assert next(iter(again._views.values())).vrt.transform == other.vrt.transform
+    for views in (plain, anchored, again):
+        views.clear()

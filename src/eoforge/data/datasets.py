@@ -33,20 +33,38 @@ LabelKind = Literal["raster", "vector", "boxes", "oriented_boxes"]
 _VECTOR_KINDS = ("vector", "boxes", "oriented_boxes")
 
 
-def batch_buffer(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    """An uninitialised tensor for a batch; in shared memory inside a DataLoader worker.
+_ALIGN = 64
+"""Byte alignment of each tensor inside a batch's shared block (a cache line)."""
 
-    A worker's batch travels to the main process through shared memory; allocating it
-    there from the start (as ``default_collate`` does) spares a copy of every batch.
+
+def batch_buffers(specs: Sequence[tuple[tuple[int, ...], torch.dtype]]) -> list[torch.Tensor]:
+    """Uninitialised tensors for a batch, one per ``(shape, dtype)``, in one memory block.
+
+    Inside a DataLoader worker the block is shared memory: a worker's batch travels
+    to the main process through it, and allocating it there from the start (as
+    ``default_collate`` does) spares a copy of every batch. One block for all of a
+    batch's tensors (rather than one each) costs one shared-memory segment to create
+    in the worker and one file descriptor to receive in the main process: about
+    0.3 ms each, which for a multi-input batch of twenty tensors was a tenth of
+    its loading time. The tensors are disjoint views of the block, each starting
+    on a 64-byte boundary.
     """
+    offsets, total = [], 0
+    for shape, dtype in specs:
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        total = -(-total // _ALIGN) * _ALIGN
+        offsets.append(total)
+        total += int(np.prod(shape, dtype=np.int64)) * itemsize
     if get_worker_info() is None:
-        return torch.empty(shape, dtype=dtype)
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    storage: torch.UntypedStorage = torch.UntypedStorage._new_shared(  # type: ignore[no-untyped-call]
-        int(np.prod(shape)) * itemsize
-    )
-    strides = torch.empty(shape, dtype=dtype, device="meta").stride()
-    return torch.empty(0, dtype=dtype).set_(storage, 0, shape, strides)
+        storage = torch.UntypedStorage(max(total, 1))  # type: ignore[no-untyped-call]
+    else:
+        storage = torch.UntypedStorage._new_shared(max(total, 1))  # type: ignore[no-untyped-call]
+    out = []
+    for (shape, dtype), offset in zip(specs, offsets, strict=True):
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        strides = torch.empty(shape, dtype=dtype, device="meta").stride()
+        out.append(torch.empty(0, dtype=dtype).set_(storage, offset // itemsize, shape, strides))
+    return out
 
 
 def as_window(item: Window | GeoBox) -> Window:
@@ -144,8 +162,12 @@ class GeoDataset(Dataset[Sample]):
         if len(shapes) != 1 or any(w.is_time_series for w in windows):
             return [self._sample(w) for w in windows]
         height, width = shapes.pop()
-        images = batch_buffer((len(windows), len(self.bands), height, width), torch.float32)
-        valids = batch_buffer((len(windows), height, width), torch.bool)
+        images, valids = batch_buffers(
+            [
+                ((len(windows), len(self.bands), height, width), torch.float32),
+                ((len(windows), height, width), torch.bool),
+            ]
+        )
         return [
             self._sample(w, image_out=images[i], valid_out=valids[i]) for i, w in enumerate(windows)
         ]

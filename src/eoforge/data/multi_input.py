@@ -40,7 +40,7 @@ from affine import Affine
 from odc.geo.geobox import GeoBox
 from torch.utils.data import Dataset
 
-from eoforge.data.datasets import GeoDataset, as_window, batch_buffer
+from eoforge.data.datasets import GeoDataset, as_window, batch_buffers
 from eoforge.data.time_series import (
     Acquisition,
     SeriesSpec,
@@ -56,6 +56,7 @@ from eoforge.geo.grid import grid_to_sample, make_grid
 from eoforge.io.handles import HANDLES, stamp_memo
 from eoforge.io.reader import read
 from eoforge.io.source import RasterSource
+from eoforge.io.warped import Anchor, anchored_blocks
 
 Sample = dict[str, Any]
 INPUTS, PRESENT = "inputs", "present"
@@ -198,6 +199,7 @@ class MultiInputDataset(Dataset[Sample]):
             files_per_sample(g.sources, g.bands, g.series) if g.series else len(g.bands)
             for g in self.groups
         )
+        self._anchors: dict[int, Anchor] = {}
         # one sample's files stay open together: a series of 8 dates x 5 files outgrows the
         # default 32 handles and would reopen every file of every sample
         HANDLES.max_open = max(HANDLES.max_open, files + 8)
@@ -245,38 +247,62 @@ class MultiInputDataset(Dataset[Sample]):
         return as_window(key)
 
     def _buffers(self, size: int, footprint: GeoBox) -> Buffers:
-        """Batch buffers for ``size`` footprints shaped like ``footprint`` (see :data:`Buffers`)."""
+        """Batch buffers for ``size`` footprints shaped like ``footprint`` (see :data:`Buffers`).
+
+        All are views of one memory block (:func:`~eoforge.data.datasets.batch_buffers`).
+        """
         grids = {gsd: group_grid(footprint, gsd) for gsd in {g.gsd for g in self.groups}}
-        out: Buffers = {}
+        specs: list[tuple[str, str, tuple[int, ...], torch.dtype]] = []
         for group in self.groups:
             if group.series is not None and group.series.composite is not None:
                 continue  # the composite is computed into new tensors
             h, w = grids[group.gsd].shape.y, grids[group.gsd].shape.x
             channels = len(group.bands)
             if group.series is None:
-                out[group.name] = {
-                    "image": batch_buffer((size, channels, h, w), torch.float32),
-                    "valid": batch_buffer((size, h, w), torch.bool),
-                }
+                specs += [
+                    (group.name, "image", (size, channels, h, w), torch.float32),
+                    (group.name, "valid", (size, h, w), torch.bool),
+                ]
                 continue
             t = group.series.length
-            out[group.name] = {
-                "image": batch_buffer((size, t, channels, h, w), torch.float32),
-                "valid": batch_buffer((size, t, h, w), torch.bool),
-                "doy": batch_buffer((size, t), torch.float32),
-                "date_mask": batch_buffer((size, t), torch.bool),
-            }
+            specs += [
+                (group.name, "image", (size, t, channels, h, w), torch.float32),
+                (group.name, "valid", (size, t, h, w), torch.bool),
+                (group.name, "doy", (size, t), torch.float32),
+                (group.name, "date_mask", (size, t), torch.bool),
+            ]
         ref = next(g for g in self.groups if g.name == self.reference)
         label = grids[ref.gsd]
-        out[""] = {
-            "valid": batch_buffer((size, label.shape.y, label.shape.x), torch.bool),
-            **{g.name: batch_buffer((size,), torch.bool) for g in self.groups},
-        }
+        specs.append(("", "valid", (size, label.shape.y, label.shape.x), torch.bool))
+        specs += [("", g.name, (size,), torch.bool) for g in self.groups]
+        tensors = batch_buffers([(shape, dtype) for _, _, shape, dtype in specs])
+        out: Buffers = {}
+        for (group_name, key, _, _), tensor in zip(specs, tensors, strict=True):
+            out.setdefault(group_name, {})[key] = tensor
         return out
+
+    def _anchor(self, window: Window) -> Anchor:
+        """The upper-left corner of the reference scene ``window`` was drawn in.
+
+        Warped views of other groups lay their blocks from it
+        (:func:`~eoforge.io.warped.anchored_blocks`), so none straddles the scene's
+        edge. A bare grid (no ``sources``) counts as drawn in the first scene.
+        """
+        index = window.sources[0] if window.sources else 0
+        anchor = self._anchors.get(index)
+        if anchor is None:
+            ref = next(g for g in self.groups if g.name == self.reference)
+            scene = ref.sources[min(index, len(ref.sources) - 1)].grid()
+            anchor = (str(scene.crs), float(scene.affine.c), float(scene.affine.f))
+            self._anchors[index] = anchor
+        return anchor
 
     def _sample(self, window: Window, out: Buffers | None = None) -> Sample:
         """One footprint's sample, its tensors written into ``out`` where given."""
-        out = out or {}
+        with anchored_blocks(*self._anchor(window)):
+            return self._read_sample(window, out or {})
+
+    def _read_sample(self, window: Window, out: Buffers) -> Sample:
         ref = next(g for g in self.groups if g.name == self.reference)
         grids = {gsd: group_grid(window.grid, gsd) for gsd in {g.gsd for g in self.groups}}
         label_grid = grids[ref.gsd]

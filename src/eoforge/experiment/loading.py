@@ -365,9 +365,7 @@ def _check_series_arch(config: ExperimentConfig, file: Path) -> None:
             f"data.inputs.{series[0]}.composite: median (one image from the series).",
         )
     if temporal and (len(series) != 1 or len(config.data.inputs) != 1):
-        single = (
-            "field_unet on one date's bands (data.bands)" if fields else "fusion_unet"
-        )
+        single = "field_unet on one date's bands (data.bands)" if fields else "fusion_unet"
         raise ConfigError(
             f"model.arch: {config.model.arch!r} takes one time-series group; data.inputs names "
             f"{len(config.data.inputs)} group(s), {len(series)} of them series.",

@@ -470,14 +470,16 @@ def _fill_from_view(
     ):
         return None
     rad = assets[0].radiometry
-    got = VIEWS.read(path, src_grid, [a.index for a in assets], rad.nodata, grid, resampling)
+    whole = (slice(0, grid.shape.y), slice(0, grid.shape.x))
+    target = canvas.direct_target(channels, whole)  # the output itself when this read fills it
+    indexes = [a.index for a in assets]
+    got = VIEWS.read(path, src_grid, indexes, rad.nodata, grid, resampling, out=target)
     if got is None:
         return None
     dn, overlaps = got
     if not overlaps:
         return False
-    values = rad.apply(dn, out=dn)
-    whole = (slice(0, grid.shape.y), slice(0, grid.shape.x))
+    values = dn if rad.is_identity else rad.apply(dn, out=dn)
     ok = np.isfinite(values)
     if not ok.all():  # else nothing to replace (nan_to_num costs more than the check)
         values = np.nan_to_num(values, nan=0.0, copy=False)

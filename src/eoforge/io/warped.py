@@ -17,7 +17,12 @@ the file's footprint (two pixels in from its edge): there every pixel is
 valid and the two give the same values (except beside NaN pixels of a float
 file that declares no nodata: the fast view lets them spread to their kernel
 neighbours, which come out invalid, where the other renormalises around
-them). Radiometry
+them). GDAL warps a view block by block (512 x 128 pixels) and caches the blocks, so a
+block straddling the edge of the scene being sampled is warped whole although
+windows only use its inner part: for a 2,048-pixel scene a third more warping.
+Inside :func:`anchored_blocks` (the multi-input dataset reads so, with the
+corner of the reference scene) new views lay their blocks from that corner.
+Radiometry
 is applied afterwards, so only sources whose calibration is linear and whose
 validity is their nodata alone take this path (:func:`fits_view`); the reader
 falls back to a per-call reprojection for the others, for rotated grids and
@@ -30,7 +35,9 @@ import math
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,13 +51,47 @@ from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from eoforge.geo.grid import bounds_in, crs_of
+from eoforge.geo.grid import bounds_in, crs_equal, crs_of
 from eoforge.io.handles import FileStamp, file_stamp, is_complex, open_dataset, read_failed
 from eoforge.io.source import BandAsset
 
 ViewKey = tuple[str, str, float, float, float, float, str]
 """File, target CRS (its definition string: hashing a CRS object renders its WKT each
 time), pixel size (x, y), lattice phase (x, y), resampling."""
+
+
+BLOCK_ROWS, BLOCK_COLS = 128, 512
+"""Block shape of GDAL's warped VRTs (its default), pixels."""
+
+Anchor = tuple[str, float, float]
+"""A CRS (its definition string) and a point ``(x, y)`` in it."""
+
+_ANCHOR: ContextVar[Anchor | None] = ContextVar("eoforge_view_anchor", default=None)
+
+
+@contextmanager
+def anchored_blocks(crs: str, x: float, y: float) -> Iterator[None]:
+    """Within the block, views opened onto ``crs`` lay their blocks from ``(x, y)``.
+
+    Args:
+        crs: The CRS of ``x`` and ``y`` (its definition string); views onto another
+            CRS ignore the anchor.
+        x: Easting of a block corner, CRS units (e.g. the sampled scene's left edge).
+        y: Northing of that corner (e.g. the scene's top edge).
+
+    The point is moved onto the view's lattice (nearest pixel corner); views already
+    open keep their blocks. Only the speed of reads changes, never their values.
+    """
+    token = _ANCHOR.set((crs, x, y))
+    try:
+        yield
+    finally:
+        _ANCHOR.reset(token)
+
+
+def _anchored(start: int, anchor: int, block: int) -> int:
+    """The last pixel index at or before ``start`` that is ``anchor`` plus whole blocks."""
+    return anchor - math.ceil((anchor - start) / block) * block
 
 
 @dataclass
@@ -124,6 +165,7 @@ class WarpedViews:
         nodata: float | None,
         grid: GeoBox,
         resampling: Resampling,
+        out: npt.NDArray[np.float32] | None = None,
     ) -> tuple[npt.NDArray[np.float32], bool] | None:
         """Bands ``indexes`` of ``path`` warped onto ``grid``, NaN where invalid.
 
@@ -134,6 +176,8 @@ class WarpedViews:
             nodata: DN marking missing pixels (None: every finite DN is valid).
             grid: The north-up grid to fill.
             resampling: Warp kernel.
+            out: C-contiguous float32 ``[C, H, W]`` array to read into (returned as the
+                values), or None for a new array.
 
         Returns:
             ``(values, overlaps)``: float32 DN ``[C, H, W]`` and whether ``grid`` meets the file's
@@ -155,15 +199,23 @@ class WarpedViews:
         col_f, row_f = ~vrt.transform @ (grid.affine.c, grid.affine.f)
         row, col = round(row_f), round(col_f)
         height, width = grid.shape.y, grid.shape.x
-        out = np.full((len(indexes), height, width), np.nan, np.float32)
+        shape = (len(indexes), height, width)
+        if out is None or out.shape != shape or not out.flags.c_contiguous:
+            out = np.empty(shape, np.float32)
         r0, c0 = max(row, 0), max(col, 0)
         r1, c1 = min(row + height, vrt.height), min(col + width, vrt.width)
         if r0 >= r1 or c0 >= c1:
+            out.fill(np.nan)
             return out, False
+        inside = (r0, c0, r1, c1) == (row, col, row + height, col + width)
         try:
+            if inside:  # the usual case: straight into the caller's array
+                vrt.read(indexes, window=Window(c0, r0, width, height), out=out)
+                return out, True
             part = vrt.read(indexes, window=Window(c0, r0, c1 - c0, r1 - r0))
         except RasterioError as exc:
             raise read_failed(path, exc) from exc
+        out.fill(np.nan)
         out[:, r0 - row : r1 - row, c0 - col : c1 - col] = part
         return out, True
 
@@ -226,8 +278,13 @@ def _open_view(
     xres, yres = aff.a, -aff.e
     col0 = math.floor((left - aff.c) / xres) - 1
     row0 = math.floor((aff.f - top) / yres) - 1
-    width = math.ceil((right - aff.c) / xres) + 1 - col0
-    height = math.ceil((aff.f - bottom) / yres) + 1 - row0
+    col1 = math.ceil((right - aff.c) / xres) + 1
+    row1 = math.ceil((aff.f - bottom) / yres) + 1
+    anchor = _ANCHOR.get()
+    if anchor is not None and crs_equal(anchor[0], grid.crs):
+        col0 = _anchored(col0, round((anchor[1] - aff.c) / xres), BLOCK_COLS)
+        row0 = _anchored(row0, round((aff.f - anchor[2]) / yres), BLOCK_ROWS)
+    width, height = col1 - col0, row1 - row0
     transform = Affine(xres, 0, aff.c + col0 * xres, 0, -yres, aff.f - row0 * yres)
     source = open_dataset(path)
     float_source = np.issubdtype(np.dtype(source.dtypes[0]), np.floating)
@@ -254,8 +311,8 @@ def _open_view(
 
 def _inner(src_grid: GeoBox, grid: GeoBox, margin: float) -> shapely.Geometry | None:
     """The file's footprint in ``grid``'s CRS, ``margin`` in from its edge (prepared), or None."""
-    try:
-        outline = src_grid.extent.to_crs(crs_of(grid), resolution=margin).geom
+    try:  # 64 points an edge: curved edges within millimetres, 15x faster than densifying
+        outline = src_grid.footprint(crs_of(grid), npoints=64).geom  # at ``margin`` steps
     except Exception:  # pyproj/odc raise several types for impossible transforms
         return None
     inner = outline.buffer(-margin)
