@@ -30,6 +30,7 @@ def test_one_thread_fewer_while_a_read_runs() -> None:
         torch.set_num_threads(3)
         cores = CoreShare()
         assert cores.threads == 3 and cores.pace() == 3
+        _timed(cores, read_s=0.02, batch_s=0.02, n=1)  # reads as long as batches
         release = threading.Event()
         with ThreadPoolExecutor(1) as pool:
             read = pool.submit(release.wait, 10)
@@ -77,7 +78,7 @@ def test_reads_much_shorter_than_a_batch_keep_every_thread() -> None:
     try:
         torch.set_num_threads(2)
         short = CoreShare()
-        assert short.worth_it  # nothing timed yet: share
+        assert not short.worth_it  # nothing timed yet: every thread to the model
         _timed(short, read_s=0.001, batch_s=0.05)
         assert not short.worth_it
         short.track(pending := Future())
@@ -94,20 +95,22 @@ def test_reads_much_shorter_than_a_batch_keep_every_thread() -> None:
         torch.set_num_threads(before)
 
 
-def test_short_reads_give_the_core_back_after_the_first_batch() -> None:
+def test_the_first_batch_keeps_every_thread_and_long_reads_share_after_it() -> None:
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
         cores = CoreShare()
         assert cores.pace() == 2  # the run paces just before its first batch starts
         with ThreadPoolExecutor(1) as pool:
-            cores.track(read := pool.submit(time.sleep, 0.001))
-            assert cores.pace() == 1  # nothing timed yet: the first batch shares
+            cores.track(read := pool.submit(time.sleep, 0.05))
+            assert cores.busy and cores.pace() == 2  # nothing timed yet: no sharing
             read.result()
             time.sleep(0.05)  # the first batch
             cores.batch_done()
-            cores.track(pool.submit(time.sleep, 0.2))
-            assert cores.busy and not cores.worth_it and cores.pace() == 2
+            cores.track(pending := pool.submit(time.sleep, 0.2))
+            assert cores.busy and cores.worth_it and cores.pace() == 1  # a read ~ a batch
+            pending.result()
+            assert cores.pace() == 2
         cores.close()
     finally:
         torch.set_num_threads(before)

@@ -13,12 +13,15 @@ the block's outputs do not depend on them for the networks tested (ResNet, ViT).
 
 A read much shorter than a batch is not worth a core: a super-resolution tile
 decodes in milliseconds and its forward pass takes a tenth of a second, so one
-thread fewer for that batch costs far more than the read. Once a read and a
-batch are timed (the first batch period counts from the first :meth:`~CoreShare.pace`,
-which the run calls just before its first batch), sharing stays on only while
-the mean read takes at least ``min_share`` of the mean batch period
-(:attr:`CoreShare.worth_it`): only the first batch runs on one thread fewer when
-reads are short.
+thread fewer for that batch costs far more than the read. Sharing starts once a
+read and a batch are timed (the first batch period counts from the first
+:meth:`~CoreShare.pace`, which the run calls just before its first batch), and
+stays on only while the mean read takes at least ``min_share`` of the mean batch
+period (:attr:`CoreShare.worth_it`). Before that every batch keeps all threads:
+on a CPU, reads are shorter than a model's batches far more often than not
+(bench_sr's first batch took 0.33 s on one thread instead of 0.15 s on two,
+beside a read of 1 ms), and where they are longer only the first batch shares
+its cores with a read.
 
 Reads of remote files mostly wait on the network and leave their core free;
 they do not need a core of their own (:func:`decodes_locally`).
@@ -83,11 +86,11 @@ class CoreShare:
 
     @property
     def worth_it(self) -> bool:
-        """Whether reads take long enough to be given a core (yes until one of each is timed)."""
+        """Whether reads take long enough to be given a core (no until one of each is timed)."""
         with self._lock:
             reads = list(self._read_seconds)
         if not reads or not self._batch_seconds:
-            return True
+            return False
         mean_read = sum(reads) / len(reads)
         mean_batch = sum(self._batch_seconds) / len(self._batch_seconds)
         return mean_read >= self.min_share * mean_batch
