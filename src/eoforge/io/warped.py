@@ -80,7 +80,9 @@ def anchored_blocks(crs: str, x: float, y: float) -> Iterator[None]:
         y: Northing of that corner (e.g. the scene's top edge).
 
     The point is moved onto the view's lattice (nearest pixel corner); views already
-    open keep their blocks. Only the speed of reads changes, never their values.
+    open keep their blocks. Reads get faster; their values move only within the
+    warper's approximation (GDAL interpolates the transformation across each block,
+    to 0.125 px), as between any two layouts of a warped VRT.
     """
     token = _ANCHOR.set((crs, x, y))
     try:
@@ -311,8 +313,8 @@ def _open_view(
 
 def _inner(src_grid: GeoBox, grid: GeoBox, margin: float) -> shapely.Geometry | None:
     """The file's footprint in ``grid``'s CRS, ``margin`` in from its edge (prepared), or None."""
-    try:  # 64 points an edge: curved edges within millimetres, 15x faster than densifying
-        outline = src_grid.footprint(crs_of(grid), npoints=64).geom  # at ``margin`` steps
+    try:  # 64 points an edge keep curved edges within millimetres (15x faster than points
+        outline = src_grid.footprint(crs_of(grid), npoints=64).geom  # ``margin`` apart)
     except Exception:  # pyproj/odc raise several types for impossible transforms
         return None
     inner = outline.buffer(-margin)
