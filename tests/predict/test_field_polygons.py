@@ -174,3 +174,37 @@ def test_eoforge_evaluate_prints_and_writes_field_scores(
     report = json.loads((tmp_path / "cli.json").read_text())
     assert report["scores"] == evaluate_field_scene(bundle, scene, reference)["scores"]
     assert "matched_iou" in capsys.readouterr().out
+
+
+def test_the_watershed_thresholds_reach_the_polygons_from_both_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eoforge.cli.field_options import (
+        DEFAULT_BOUNDARY,
+        DEFAULT_DISTANCE,
+        DEFAULT_EXTENT,
+        field_options,
+    )
+
+    assert field_options(DEFAULT_EXTENT, DEFAULT_DISTANCE, DEFAULT_BOUNDARY) == (
+        FieldPolygonOptions()
+    )
+    bundle, scene, reference = untrained_bundle(tmp_path)
+    # predict: no pixel reaches an extent probability of 1, so no field at all
+    out = tmp_path / "maps"
+    assert run_cli(["predict", str(bundle), str(scene), "--out", str(out)], monkeypatch) == 0
+    default = gpd.read_parquet(out / "scene_fields.parquet")
+    assert len(default) > 0
+    strict = ["--extent-threshold", "1.0", "--out", str(tmp_path / "strict")]
+    assert run_cli(["predict", str(bundle), str(scene), *strict], monkeypatch) == 0
+    assert len(gpd.read_parquet(tmp_path / "strict" / "scene_fields.parquet")) == 0
+    # evaluate: the same flags, the same scores as the API with those options
+    options = FieldPolygonOptions(extent_threshold=0.3, seed_distance=0.2, seed_boundary=0.3)
+    flags = ["--extent-threshold", "0.3", "--seed-distance", "0.2", "--seed-boundary", "0.3"]
+    args = ["evaluate", str(bundle), str(scene), "--target", str(reference), *flags]
+    assert run_cli([*args, "--out", str(tmp_path / "cli.json")], monkeypatch) == 0
+    report = json.loads((tmp_path / "cli.json").read_text())
+    want = evaluate_field_scene(bundle, scene, reference, options=options)
+    assert report["scores"] == want["scores"] and report["options"] == want["options"]
+    # out of range: refused by the command line
+    assert run_cli(["predict", str(bundle), str(scene), "--seed-distance", "2"], monkeypatch) != 0

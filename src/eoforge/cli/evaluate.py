@@ -12,11 +12,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from eoforge.cli.field_options import (
+    DEFAULT_BOUNDARY,
+    DEFAULT_DISTANCE,
+    DEFAULT_EXTENT,
+    ExtentThreshold,
+    SeedBoundary,
+    SeedDistance,
+    field_options,
+)
 from eoforge.cli.globs import expand
 from eoforge.errors import ConfigError
 
 if TYPE_CHECKING:
     from eoforge.evaluate import SceneScore
+    from eoforge.predict.fields import FieldPolygonOptions
 
 HELP = """Score a model bundle on a dataset, or a predicted map against a reference.
 
@@ -67,7 +77,8 @@ the reference fields (default SCENE/vectors/fields.parquet of a synthetic
 scene), clipped to the scene: pairs matched one-to-one at IoU >= 0.5, mean
 matched IoU, share of reference fields recovered, precision, and over- and
 under-segmentation as in Persello et al. 2019 (evaluation_fields.json beside
-the bundle unless --out).
+the bundle unless --out). --extent-threshold, --seed-distance and
+--seed-boundary set the watershed's thresholds (as for eoforge predict).
 
 Super-resolution form (BUNDLE INPUT.tif --target TARGET.tif): a
 super_resolution bundle predicts the whole input raster on the grid
@@ -319,6 +330,9 @@ def evaluate(
             "image (another date of the place).",
         ),
     ] = None,
+    extent_threshold: ExtentThreshold = DEFAULT_EXTENT,
+    seed_distance: SeedDistance = DEFAULT_DISTANCE,
+    seed_boundary: SeedBoundary = DEFAULT_BOUNDARY,
 ) -> None:
     """Evaluate a bundle or a predicted map (see ``eoforge evaluate --help``)."""
     if masks is not None and target is None:
@@ -346,7 +360,8 @@ def evaluate(
                 path=first,
                 fix="drop them.",
             )
-        _evaluate_fields(first, second, target, out)
+        options = field_options(extent_threshold, seed_distance, seed_boundary)
+        _evaluate_fields(first, second, target, out, options)
         return
     if target is not None:
         if _bundle_task(first) == "image_to_image":
@@ -501,12 +516,18 @@ def _evaluate_i2i(bundle: Path, scene: Path, target: Path, out: Path | None) -> 
     console.print(f"wrote {path}", soft_wrap=True)
 
 
-def _evaluate_fields(bundle: Path, scene: Path, target: Path | None, out: Path | None) -> None:
+def _evaluate_fields(
+    bundle: Path,
+    scene: Path,
+    target: Path | None,
+    out: Path | None,
+    options: FieldPolygonOptions,
+) -> None:
     # Deferred for the CLI's start-up time: the prediction engine imports PyTorch (seconds).
     from eoforge.evaluate.field_scene import evaluate_field_scene
 
     path = out if out is not None else bundle.parent / "evaluation_fields.json"
-    report = evaluate_field_scene(bundle, scene, target, path)
+    report = evaluate_field_scene(bundle, scene, target, path, options=options)
     scores = report["scores"]
     table = Table(title=f"{bundle} on {scene} (fields {report['reference']})")
     table.add_column("score")

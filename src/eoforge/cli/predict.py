@@ -9,6 +9,15 @@ from typing import Annotated
 import typer
 
 from eoforge.cli import ui
+from eoforge.cli.field_options import (
+    DEFAULT_BOUNDARY,
+    DEFAULT_DISTANCE,
+    DEFAULT_EXTENT,
+    ExtentThreshold,
+    SeedBoundary,
+    SeedDistance,
+    field_options,
+)
 from eoforge.cli.globs import expand
 from eoforge.cli.run_options import Resume, Scheduler, Workers, run_options, scene_progress
 from eoforge.errors import ConfigError
@@ -126,6 +135,9 @@ def predict(
             "file; one per revisit file, same order; 1 = clear).",
         ),
     ] = None,
+    extent_threshold: ExtentThreshold = DEFAULT_EXTENT,
+    seed_distance: SeedDistance = DEFAULT_DISTANCE,
+    seed_boundary: SeedBoundary = DEFAULT_BOUNDARY,
     workers: Workers = None,
     scheduler: Scheduler = None,
     resume: Resume = False,
@@ -150,7 +162,13 @@ def predict(
             model,
             scene_paths,
             out,
-            products=Products(probabilities, confidence, vectors, simplify),
+            products=Products(
+                probabilities,
+                confidence,
+                vectors,
+                simplify,
+                field_options(extent_threshold, seed_distance, seed_boundary),
+            ),
             tiling=tiling,
             run=run_options(resume, workers, scheduler),
             grid=grid,
