@@ -179,3 +179,27 @@ def test_series_spec_round_trips_through_bundle_options() -> None:
     assert SeriesSpec.from_dict(spec.to_dict()) == spec
     plain = SeriesSpec(length=6, start=DAYS[0])
     assert SeriesSpec.from_dict(plain.to_dict()) == plain
+
+
+def test_a_series_of_an_index_holds_each_dates_index(tif: Writer) -> None:
+    # Field boundaries from multi-date NDVI stacks: a group's band may be a spectral index
+    # (ASI.NDVI from B04 and B08 of each date), computed per date, clouds masked as usual.
+    sources = []
+    for day, red, nir, cloudy in ((DAYS[0], 0.1, 0.2, 0), (DAYS[1], 0.05, 0.45, 2)):
+        b04 = dated(tif, day, red, cloudy_rows=cloudy)
+        b08 = tif(
+            f"b08_{day.isoformat()}.tif",
+            np.full((32, 32), nir, np.float32),
+            from_origin(X0, Y0, 10, 10),
+            UTM31,
+        )
+        nir_assets = source_from_file(b08, bands=["S2.B08"]).assets
+        sources.append(dataclasses.replace(b04, assets={**b04.assets, **nir_assets}))
+    spec = SeriesSpec(length=3, cloud_band="cloudmask")
+    dataset = MultiInputDataset([InputSource("s2", sources, ["ASI.NDVI"], 10.0, series=spec)], "s2")
+    series = dataset[window()]["inputs"]["s2"]
+    assert series["image"].shape == (3, 1, 8, 8)
+    np.testing.assert_allclose(series["image"][0, 0], 0.1 / 0.3, rtol=1e-6)
+    np.testing.assert_allclose(series["image"][1, 0, 2:], 0.4 / 0.5, rtol=1e-6)
+    assert not series["valid"][1, :2].any() and series["valid"][1, 2:].all()  # cloudy rows
+    assert series["date_mask"].tolist() == [True, True, False]  # the third slot is padding
