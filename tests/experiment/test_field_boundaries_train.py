@@ -127,3 +127,9 @@ def test_config_checks_name_the_key(tmp_path: Path) -> None:
     raw["model"]["arch"] = "unet"
     with pytest.raises(ConfigError, match="does not serve task 'field_boundaries'"):
         checked(raw)
+    raw = config(tmp_path, scene, scene)
+    raw["data"]["bands"] = ["ASI.NDVI"]  # indices alone: no stored band to match scenes by
+    with pytest.raises(ConfigError, match=r"data\.bands: ASI\.NDVI are all spectral indices"):
+        checked(raw)
+    raw["data"]["bands"] = ["ASI.NDVI", "S2.B08"]
+    checked(raw)

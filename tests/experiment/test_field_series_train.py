@@ -96,6 +96,12 @@ def test_config_checks_pair_series_groups_with_series_networks(tmp_path: Path) -
         checked(raw)
     assert "field_unet" in str(error.value.fix)
     raw = config(tmp_path, scene, scene)
+    raw["data"]["inputs"]["s2"]["bands"] = ["ASI.NDVI"]  # an NDVI stack: computed, not stored
+    with pytest.raises(ConfigError, match=r"data\.inputs\.s2\.bands: ASI\.NDVI are all"):
+        checked(raw)
+    raw["data"]["inputs"]["s2"]["bands"] = ["ASI.NDVI", "S2.B08"]
+    checked(raw)
+    raw = config(tmp_path, scene, scene)
     raw["data"]["inputs"]["s2"]["composite"] = "median"  # one image, not a series
     with pytest.raises(ConfigError, match=r"takes one time-series group.*0 of them series") as e:
         checked(raw)

@@ -26,6 +26,7 @@ from eoforge.models.field_series import FIELD_SERIES_ARCHS
 from eoforge.models.fusion import FUSION_ARCHS
 from eoforge.models.fusion_classifier import CLASSIFIER_FUSION_ARCHS
 from eoforge.models.temporal import TEMPORAL_ARCHS
+from eoforge.sensors.indices import is_index_name
 
 TASKS_OF_DATA = {
     "geo": (
@@ -234,6 +235,8 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
             fix=f"pick an architecture for {network!r} from `eoforge models`.",
         )
     _check_input_groups(config, file)
+    if kind == "geo":
+        _check_stored_bands(config, file)
     if kind == "geo" and task != "image_to_image":
         _check_no_target_bands(config, file)
     if task == "pretrain":
@@ -242,6 +245,27 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
         _check_image_to_image(config, file)
     elif kind == "geo":
         _check_geo_layers(config, file)
+
+
+def _check_stored_bands(config: ExperimentConfig, file: Path) -> None:
+    """Each band list of scenes names a stored band beside its spectral indices.
+
+    Scenes are matched to a model by the bands their rasters store; ``ASI.*`` indices
+    are computed from those when read (as :mod:`eoforge.predict.scenes` requires too).
+    """
+    inputs = getattr(config.data, "inputs", None) or {}
+    lists = {f"data.inputs.{name}.bands": group.bands for name, group in inputs.items()}
+    bands = getattr(config.data, "bands", None)
+    if not inputs and bands:
+        lists["data.bands"] = bands
+    for key, names in lists.items():
+        if names and all(is_index_name(b) for b in names):
+            raise ConfigError(
+                f"{key}: {', '.join(names)} are all spectral indices: scenes are matched by "
+                "the bands their rasters store, and the indices computed from those.",
+                path=file,
+                fix=f"add one stored band beside the indices (e.g. {key}: [{names[0]}, S2.B08]).",
+            )
 
 
 def _check_input_groups(config: ExperimentConfig, file: Path) -> None:
