@@ -161,3 +161,24 @@ def test_train_writes_a_bundle_recording_the_groups(
     images = {"s2": torch.zeros(1, 4, 32, 32), "s1": torch.zeros(1, 2, 16, 16)}
     present = {"s2": torch.tensor([True]), "s1": torch.tensor([False])}
     assert loaded.model(images, present).shape == (1, 3, 32, 32)
+
+
+def test_a_group_may_hold_indices_its_rasters_compute_and_not_others(
+    scene: Path, top_s1: Path, tmp_path: Path
+) -> None:
+    raw = groups_config(scene, tmp_path / "run", {})
+    raw["data"]["inputs"]["s2"]["bands"] = [*S2, "ASI.NDVI"]
+    config = _load(tmp_path, raw)
+    data = multi_input_data(config, config.data, tmp_path / "run")
+    sample = data.train[next(iter(data.train_sampler()))]  # type: ignore[index]
+    image = sample["inputs"]["s2"]["image"]
+    assert image.shape[0] == len(S2) + 1
+    ndvi = image[-1][sample["inputs"]["s2"]["valid"]]
+    assert ndvi.numel() and float(ndvi.min()) >= -1.0 and float(ndvi.max()) <= 1.0
+    config = _load(
+        tmp_path, groups_config(scene, tmp_path / "run", {"bands": ["S1.VV", "ASI.NBR"]})
+    )
+    with pytest.raises(
+        ConfigError, match=r"data\.inputs\.s1: no raster .* holds the bands \['ASI\.NBR'\]"
+    ):
+        multi_input_data(config, config.data, tmp_path / "run")

@@ -13,6 +13,7 @@ from tests.helpers import write_tif
 from eoforge.errors import BandNotFoundError
 from eoforge.geo.grid import make_grid
 from eoforge.io import read
+from eoforge.io.derived import uncomputable
 from eoforge.io.source import source_from_file
 from eoforge.sensors import get_band
 
@@ -51,3 +52,11 @@ def test_an_index_whose_bands_are_missing_is_refused_by_name(tmp_path: Path) -> 
         read(source_from_file(path), grid, ["ASI.NBR"])
     with pytest.raises(BandNotFoundError, match=r"no index .NDVX.*ASI.NDVI"):
         read(source_from_file(path), grid, ["ASI.NDVX"])
+
+
+def test_which_indices_the_stored_bands_cannot_give(tmp_path: Path) -> None:
+    path, _ = _scene(tmp_path)
+    source = source_from_file(path)
+    bands = ["S2.B04", "ASI.NDVI", "ASI.NBR", "ASI.NDWI"]
+    assert uncomputable([source], bands) == ["ASI.NBR"]  # no SWIR among B03, B04, B08
+    assert uncomputable([source], ["S2.B04"]) == []

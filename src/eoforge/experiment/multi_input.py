@@ -46,8 +46,10 @@ from eoforge.experiment.fields import FIELD_TASK, field_dataset
 from eoforge.experiment.fields import OUTPUTS as FIELD_OUTPUTS
 from eoforge.experiment.geo_data import Compose, OwnedPixels, geo_dataset, hold_out
 from eoforge.experiment.scenes import SceneSources, catalog_of, scene_sources, synthetic_folder
+from eoforge.io.derived import uncomputable
 from eoforge.io.source import RasterSource
 from eoforge.models import ModelSpec, Task
+from eoforge.sensors.indices import is_index_name
 from eoforge.transforms import compute_band_stats
 
 Sample = dict[str, Any]
@@ -107,7 +109,10 @@ def _split_groups(
         else:
             pool = list(split.images)
         found = [s for s in pool if any(s.resolve(b) for b in group.bands)]
-        missing = [b for b in group.bands if not any(s.resolve(b) for s in found)]
+        # spectral indices (ASI.*) are computed from the stored bands when read
+        stored = [b for b in group.bands if not is_index_name(b)]
+        missing = [b for b in stored if not any(s.resolve(b) for s in found)]
+        missing += uncomputable(found, group.bands)
         if missing:
             if group.scenes is None:  # every image of the split, not only those of other groups
                 pool = _all_images(scenes, run_dir)

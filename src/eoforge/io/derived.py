@@ -34,6 +34,22 @@ def derived_names(sources: Sequence[RasterSource], bands: Sequence[str]) -> list
     return [b for b in bands if is_index_name(b) and all(s.resolve(b) is None for s in sources)]
 
 
+def uncomputable(sources: Sequence[RasterSource], bands: Sequence[str]) -> list[str]:
+    """The catalogue indices among ``bands`` that the sources cannot give.
+
+    Those no source stores and whose inputs the stored bands of ``sources`` together
+    lack (e.g. ASI.NDVI without a red band).
+    """
+    stored = tuple(_stored_bands(sources))
+    out = []
+    for name in derived_names(sources, bands):
+        try:
+            _plan(get_band(name).id, stored)
+        except ConfigError:
+            out.append(name)
+    return out
+
+
 @cache
 def _plan(index: str, channels: tuple[str, ...]) -> IndexPlan:
     return index_plan(index, channels)
