@@ -20,8 +20,8 @@ stays on only while the mean read takes at least ``min_share`` of the mean batch
 period (:attr:`CoreShare.worth_it`). Before that every batch keeps all threads:
 on a CPU, reads are shorter than a model's batches far more often than not
 (bench_sr's first batch took 0.33 s on one thread instead of 0.15 s on two,
-beside a read of 1 ms), and where they are longer only the first batch shares
-its cores with a read.
+beside a read of 1 ms), and where they are longer only the first batch runs on
+every thread beside a read.
 
 Reads of remote files mostly wait on the network and leave their core free;
 they do not need a core of their own (:func:`decodes_locally`).
