@@ -73,6 +73,8 @@ class ResidualSR(SRNetwork):
         attention: Channel attention in every block.
         reduction: Channel squeeze of the attention.
         res_scale: Residual scaling (EDSR uses 0.1 for stability).
+        in_channels: Channels :meth:`residual` reads (default ``bands``; a subclass
+            may feed the trunk other planes than the bands themselves).
     """
 
     def __init__(
@@ -84,9 +86,10 @@ class ResidualSR(SRNetwork):
         attention: bool = False,
         reduction: int = 16,
         res_scale: float = 0.1,
+        in_channels: int | None = None,
     ) -> None:
         super().__init__(bands, scale)
-        self.head = nn.Conv2d(bands, features, 3, padding=1)
+        self.head = nn.Conv2d(in_channels or bands, features, 3, padding=1)
         body: list[nn.Module] = [
             ResidualBlock(features, attention, reduction, res_scale) for _ in range(blocks)
         ]
@@ -98,7 +101,7 @@ class ResidualSR(SRNetwork):
         nn.init.zeros_(self.tail.bias)  # type: ignore[arg-type]  # Conv2d with bias=True
 
     def residual(self, x: Tensor) -> Tensor:
-        """Standardised ``[B, C, h, w]`` to the residual ``[B, C, h s, w s]``."""
+        """Standardised ``[B, in_channels, h, w]`` to the residual ``[B, C, h s, w s]``."""
         f = self.head(x)
         out: Tensor = self.tail(self.upsample(f + self.body(f)))
         return out

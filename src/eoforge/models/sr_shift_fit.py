@@ -54,8 +54,8 @@ from torch import Tensor, nn
 from eoforge.errors import ConfigError
 from eoforge.models.registry import register_model
 from eoforge.models.spec import ModelSpec
-from eoforge.models.sr_common import PixelShuffleUp, SRNetwork, option, sr_scale
-from eoforge.models.sr_edsr import ResidualBlock
+from eoforge.models.sr_common import option, sr_scale
+from eoforge.models.sr_edsr import ResidualSR
 from eoforge.models.sr_multiframe import clearest
 
 OPTIONS = (
@@ -211,7 +211,7 @@ def fit_phases(
     return mean, torch.cat([g_y, g_x], dim=1), weight.sum(1)
 
 
-class ShiftFitSR(SRNetwork):
+class ShiftFitSR(ResidualSR):
     """Fit the revisits' sampling phases, then super-resolve (see the module docstring).
 
     Args:
@@ -243,20 +243,13 @@ class ShiftFitSR(SRNetwork):
         shift_sigma: float = 1.0,
         ridge: float = 1e-4,
     ) -> None:
-        super().__init__(bands, scale)
+        # the trunk reads [L, G_y, G_x, share]; its zero tail starts as bicubic of the mean
+        super().__init__(
+            bands, scale, features, blocks, attention, reduction, res_scale, 3 * bands + 1
+        )
         self.frames = frames
         self.shift_sigma = shift_sigma
         self.ridge = ridge
-        self.head = nn.Conv2d(3 * bands + 1, features, 3, padding=1)
-        body: list[nn.Module] = [
-            ResidualBlock(features, attention, reduction, res_scale) for _ in range(blocks)
-        ]
-        body.append(nn.Conv2d(features, features, 3, padding=1))
-        self.body = nn.Sequential(*body)
-        self.upsample = PixelShuffleUp(features, scale)
-        self.tail = nn.Conv2d(features, bands, 3, padding=1)
-        nn.init.zeros_(self.tail.weight)  # starts as the bicubic upsampling of the mean
-        nn.init.zeros_(self.tail.bias)  # type: ignore[arg-type]  # Conv2d with bias=True
 
     def phases(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Shifts and the phase fit of standardised revisits.
@@ -292,9 +285,7 @@ class ShiftFitSR(SRNetwork):
         """Bicubic of the clear mean plus the residual, standardised ``[B, C, h s, w s]``."""
         _, mean, gradient, share = self.phases(x)
         skip = F.interpolate(mean, scale_factor=self.scale, mode="bicubic", align_corners=False)
-        f = self.head(torch.cat([mean, gradient, share], dim=1))
-        residual: Tensor = self.tail(self.upsample(f + self.body(f)))
-        return skip + residual
+        return skip + self.residual(torch.cat([mean, gradient, share], dim=1))
 
 
 @register_model(
