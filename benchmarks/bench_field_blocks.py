@@ -36,7 +36,7 @@ import rasterio
 from odc.geo.geobox import GeoBox
 from scipy import ndimage
 
-from eoforge.evaluate.field_objects import score_fields
+from eoforge.evaluate.field_objects import instance_agreement, score_fields
 from eoforge.io.vector.fields import number_fields, rasterize_fields
 from eoforge.predict.field_blocks import blockwise_instances
 from eoforge.predict.fields import field_instances, instances_to_polygons
@@ -46,22 +46,6 @@ from eoforge.transforms.field_targets import field_targets
 ROOT = Path(__file__).resolve().parents[1]
 SCENE = ROOT / "benchmarks" / ".data" / "fields" / "seed0"
 BLOCKS = ((256, 64), (256, 128), (512, 128))
-
-
-def agreement(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of field pixels (of either) in fields paired one-to-one by their largest overlap."""
-    either = (a > 0) | (b > 0)
-    pairs, counts = np.unique(np.stack([a[either], b[either]]), axis=1, return_counts=True)
-    best_a: dict[int, tuple[int, int]] = {}
-    best_b: dict[int, tuple[int, int]] = {}
-    for (x, y), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
-        if x and y:
-            if count > best_a.get(x, (0, 0))[0]:
-                best_a[x] = (count, y)
-            if count > best_b.get(y, (0, 0))[0]:
-                best_b[y] = (count, x)
-    same = sum(c for x, (c, y) in best_a.items() if best_b.get(y, (0, 0))[1] == x)
-    return same / max(int(either.sum()), 1)
 
 
 def measured(run: Callable[[], Any]) -> tuple[Any, float, float]:
@@ -140,7 +124,7 @@ def compare(
                 "fields": int(result.instances.max()),
                 "cut": result.cut,
                 "grown": result.grown,
-                "agreement": round(agreement(whole, result.instances), 4),
+                "agreement": round(instance_agreement(whole, result.instances), 4),
                 "peak_bytes_per_pixel": round(peak / pixels, 1),
                 "cpu_s": round(cpu, 2),
                 "scores": scores(result.instances),

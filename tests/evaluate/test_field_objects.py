@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from shapely.geometry import box
 
 from eoforge.errors import ConfigError
-from eoforge.evaluate.field_objects import score_fields
+from eoforge.evaluate.field_objects import instance_agreement, score_fields
 
 
 def test_identical_fields_score_perfectly() -> None:
@@ -68,3 +69,15 @@ def test_layers_in_other_crs_are_compared_in_the_reference_crs() -> None:
         score_fields(gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)]), reference)
     empty = score_fields([], reference)
     assert empty.predicted_fields == 0 and empty.recovered == 0.0 and math.isnan(empty.precision)
+
+
+def test_instance_agreement_pairs_fields_whatever_their_ids() -> None:
+    a = np.zeros((4, 8), int)
+    a[:, :4], a[:, 4:] = 1, 2
+    assert instance_agreement(a, a) == 1.0
+    assert instance_agreement(a, 3 - a) == 1.0  # ids swapped: the same fields
+    merged = (a > 0).astype(int)  # one field where a has two: only one pair is mutual
+    assert instance_agreement(a, merged) == 0.5
+    assert instance_agreement(np.zeros((2, 2), int), np.zeros((2, 2), int)) == 0.0
+    with pytest.raises(ConfigError, match="cannot be compared"):
+        instance_agreement(a, a[:2])

@@ -16,6 +16,7 @@ from affine import Affine
 from scipy import ndimage
 
 from eoforge.errors import ConfigError
+from eoforge.evaluate.field_objects import instance_agreement
 from eoforge.predict.field_blocks import blockwise_instances
 from eoforge.predict.fields import FieldPolygonOptions, field_instances, field_polygons
 from eoforge.transforms.field_targets import field_targets
@@ -57,22 +58,6 @@ def _run(maps: Maps, block: int, overlap: int, **kwargs: int) -> tuple[np.ndarra
     return run.instances, run.cut, run.grown
 
 
-def agreement(a: npt.NDArray[np.integer], b: npt.NDArray[np.integer]) -> float:
-    """Share of field pixels (of either) in fields paired one-to-one by their largest overlap."""
-    either = (a > 0) | (b > 0)
-    pairs, counts = np.unique(np.stack([a[either], b[either]]), axis=1, return_counts=True)
-    best_a: dict[int, tuple[int, int]] = {}
-    best_b: dict[int, tuple[int, int]] = {}
-    for (x, y), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
-        if x and y:
-            if count > best_a.get(x, (0, 0))[0]:
-                best_a[x] = (count, y)
-            if count > best_b.get(y, (0, 0))[0]:
-                best_b[y] = (count, x)
-    same = sum(c for x, (c, y) in best_a.items() if best_b.get(y, (0, 0))[1] == x)
-    return same / max(int(either.sum()), 1)
-
-
 def test_one_block_over_the_scene_is_the_whole_scene_result() -> None:
     maps = _maps((96, 120))
     whole = field_instances(*maps)
@@ -86,7 +71,7 @@ def test_overlapping_blocks_agree_with_the_whole_scene() -> None:
     whole = field_instances(*maps)
     instances, cut, _ = _run(maps, 64, 48)
     assert cut == 0
-    assert agreement(whole, instances) >= 0.99
+    assert instance_agreement(whole, instances) >= 0.99
     assert abs(int(instances.max()) - int(whole.max())) <= 0.02 * whole.max()
     # fields never overlap and every whole-scene field pixel is a field pixel here
     assert ((whole > 0) == (instances > 0)).mean() >= 0.995
@@ -98,7 +83,7 @@ def test_cut_fields_are_counted_and_their_blocks_grown() -> None:
     assert cut > 10 and grown == 0
     instances, fewer, grown = _run(maps, 32, 8, max_overlap=64)
     assert grown > 0 and fewer < cut / 2
-    assert agreement(field_instances(*maps), instances) >= 0.95
+    assert instance_agreement(field_instances(*maps), instances) >= 0.95
 
 
 def test_field_polygons_in_blocks_from_the_maps_file(tmp_path: Path) -> None:

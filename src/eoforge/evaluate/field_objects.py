@@ -205,3 +205,39 @@ def _parts_share(owner: npt.NDArray[np.intp], share: npt.NDArray[np.float64], n:
         return math.nan
     counts = np.bincount(owner[share >= PART_SHARE], minlength=n)
     return float((counts >= 2).sum() / n)
+
+
+def instance_agreement(a: npt.NDArray[np.integer], b: npt.NDArray[np.integer]) -> float:
+    """How far two field-instance maps of one grid delineate the same fields.
+
+    Each field of ``a`` is paired with the field of ``b`` it overlaps most and back;
+    the pixels of mutually paired fields' overlaps count as agreeing.
+
+    Args:
+        a: Instance ids ``[H, W]`` (0: no field).
+        b: Instance ids of the same shape (ids need not match ``a``'s).
+
+    Returns:
+        Agreeing pixels over the pixels that are field in either map, in [0, 1]
+        (0 for two maps without any field).
+
+    Raises:
+        ConfigError: The maps differ in shape.
+    """
+    if a.shape != b.shape:
+        raise ConfigError(
+            f"instance maps of shapes {a.shape} and {b.shape} cannot be compared.",
+            fix="compare maps of one grid.",
+        )
+    either = (a > 0) | (b > 0)
+    pairs, counts = np.unique(np.stack([a[either], b[either]]), axis=1, return_counts=True)
+    best_a: dict[int, tuple[int, int]] = {}
+    best_b: dict[int, tuple[int, int]] = {}
+    for (x, y), count in zip(pairs.T.tolist(), counts.tolist(), strict=True):
+        if x and y:
+            if count > best_a.get(x, (0, 0))[0]:
+                best_a[x] = (count, y)
+            if count > best_b.get(y, (0, 0))[0]:
+                best_b[y] = (count, x)
+    same = sum(c for x, (c, y) in best_a.items() if best_b.get(y, (0, 0))[1] == x)
+    return same / max(int(either.sum()), 1)
