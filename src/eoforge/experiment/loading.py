@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from eoforge.errors import ConfigError, MissingFileError, UnreadableFileError
-from eoforge.experiment.config import DATA_KINDS, ExperimentConfig
+from eoforge.experiment.config import DATA_KINDS, ExperimentConfig, GeoData
 from eoforge.location.encoder import LOCATION_ARCH, LocationSpec
 from eoforge.models import list_models
 from eoforge.models.field_series import FIELD_SERIES_ARCHS
@@ -235,8 +235,7 @@ def check_consistency(config: ExperimentConfig, file: Path) -> None:
             fix=f"pick an architecture for {network!r} from `eoforge models`.",
         )
     _check_input_groups(config, file)
-    if kind == "geo":
-        _check_stored_bands(config, file)
+    _check_stored_bands(config, file)
     if kind == "geo" and task != "image_to_image":
         _check_no_target_bands(config, file)
     if task == "pretrain":
@@ -253,11 +252,12 @@ def _check_stored_bands(config: ExperimentConfig, file: Path) -> None:
     Scenes are matched to a model by the bands their rasters store; ``ASI.*`` indices
     are computed from those when read (as :mod:`eoforge.predict.scenes` requires too).
     """
-    inputs = getattr(config.data, "inputs", None) or {}
-    lists = {f"data.inputs.{name}.bands": group.bands for name, group in inputs.items()}
-    bands = getattr(config.data, "bands", None)
-    if not inputs and bands:
-        lists["data.bands"] = bands
+    data = config.data
+    if not isinstance(data, GeoData):
+        return
+    lists = {f"data.inputs.{name}.bands": g.bands for name, g in (data.inputs or {}).items()}
+    if not data.inputs:
+        lists["data.bands"] = data.bands
     for key, names in lists.items():
         if names and all(is_index_name(b) for b in names):
             raise ConfigError(
