@@ -64,7 +64,7 @@ def _bilinear_x4(images: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.interpolate(images, scale_factor=4, mode="bilinear")
 
 
-def test_x4_cog_overviews_average_its_pixels_and_no_scratch_is_left(tmp_path: Path) -> None:
+def test_x4_cog_overviews_average_its_pixels_and_no_fragment_is_left(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     data = rng.random((1, 16, 600), dtype=np.float32)
     data[0, 2:6, 100:130] = -9999  # nodata: NaN on output pixels
@@ -84,7 +84,7 @@ def test_x4_cog_overviews_average_its_pixels_and_no_scratch_is_left(tmp_path: Pa
     assert cog_validate(str(out), quiet=True)[0]
     with rasterio.open(out) as ds:
         assert ds.shape == (64, 2400)
-        assert ds.overviews(1) == [2, 4, 8]  # 2 and 4 from the pieces, 8 by GDAL from 4
+        assert ds.overviews(1) == [2, 4, 8]  # 2 and 4 from the pieces, 8 from 4 tile by tile
         full = ds.read(1)
         levels = {f: ds.read(1, out_shape=(64 // f, 2400 // f)) for f in (2, 4, 8)}
     assert np.isnan(full[8:24, 400:520]).all()
@@ -95,11 +95,18 @@ def test_x4_cog_overviews_average_its_pixels_and_no_scratch_is_left(tmp_path: Pa
         deeper = np.nanmean(levels[4].reshape(8, 2, 300, 2), axis=(1, 3))
     np.testing.assert_allclose(levels[8], deeper, rtol=1e-5)
     assert np.isnan(levels[4][2:6, 100:130]).all()
-    work = tmp_path / "out" / ".s.work"  # kept: the pieces stay, publishing's scratch does not
+    work = tmp_path / "out" / ".s.work"  # kept: the encoded tiles stay, no scratch is left
     assert sorted(p.name for p in work.iterdir()) == [
         "blocks.zarr",
+        "cog",
         "job.json",
         "journal.txt",
-        "pieces",
     ]
-    assert any(p.name.endswith(".ov4.tif") for p in (work / "pieces").iterdir())
+    tiles = work / "cog" / "values"
+    assert sorted(p.name for p in tiles.iterdir() if p.name.startswith("L")) == [
+        "L0",
+        "L1",
+        "L2",
+        "L3",
+    ]
+    assert not list(tiles.rglob("*.npy")) and not list(work.rglob(".*partial*"))

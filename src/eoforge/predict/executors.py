@@ -24,6 +24,7 @@ from eoforge.predict.blocks import (
     read_tiles,
 )
 from eoforge.predict.bundle import BundleModel
+from eoforge.predict.cog_tiles import parallel_encoding
 from eoforge.predict.cores import CoreShare, decodes_locally
 from eoforge.predict.plan import Block
 from eoforge.predict.types import Predictor, Progress
@@ -116,8 +117,9 @@ def run_local(job: SceneJob, model: Model, journal: Journal, progress: Progress 
         finally:
             reader.close()
             cores.close()
-    for f in futures:
-        f.result()
+        with parallel_encoding(torch.get_num_threads()):  # the model is done: its cores encode
+            for f in futures:
+                f.result()
 
 
 MAX_PENDING_WRITES = 1

@@ -7,27 +7,25 @@ finer than the plan (super-resolution), every piece of finished pixels starts
 and ends on multiples of ``scale`` output pixels, so its 2x, 4x, ... averages up
 to ``scale`` (the powers of two dividing it) are computable from the piece
 alone: the writer thread computes them beside the model from the values it
-holds anyway and writes them as small pieces of their own. Publishing mosaics
-each level, lets GDAL average the deeper levels (whose pixels cross pieces)
-from the coarsest exact one, a ``scale²``-times smaller raster, and hands the
-levels to the COG driver as the source's overviews.
+holds anyway (:mod:`.cog_tiles`). The deeper levels (whose pixels cross pieces)
+are halved from the coarsest exact one, a ``scale²``-times smaller raster, when
+publishing.
 
 The levels are the ones GDAL's COG driver makes for the raster
 (:func:`cog_overview_factors`) and their values are its ``average``: the mean of
 the valid (non-NaN) pixels under each overview pixel, NaN where none is. Levels
-deeper than ``scale`` average the coarsest exact level's valid pixels.
+deeper than ``scale`` average the coarsest exact level's valid pixels; where a
+level has an odd number of rows or columns, its last overview row or column
+averages the one left (GDAL weighs the source pixels by the exact ratio of the
+sizes there instead).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import numpy.typing as npt
-import rasterio
-from rasterio.enums import Resampling
 
-from eoforge.predict.cog import COG_BLOCK, PIECE_READS
+from eoforge.predict.cog import COG_BLOCK
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -91,33 +89,23 @@ def averages(values: FloatArray, levels: int) -> list[FloatArray]:
     return out
 
 
+def halve(values: FloatArray) -> FloatArray:
+    """The 2x average of ``values`` ``[n, h, w]`` (any sizes) over its valid pixels.
+
+    Returns:
+        ``[n, ceil(h / 2), ceil(w / 2)]`` float32; an odd last row or column is
+        averaged alone (padded with NaN).
+    """
+    n, h, w = values.shape
+    if h % 2 or w % 2:
+        padded = np.full((n, h + h % 2, w + w % 2), np.nan, np.float32)
+        padded[:, :h, :w] = values
+        values = padded
+    return averages(values, 1)[0]
+
+
 def _pair_sums(a: FloatArray) -> FloatArray:
     """Sums of the 2 x 2 pixel squares of ``a`` ``[n, h, w]`` (even ``h``, ``w``)."""
     rows = a[:, 0::2] + a[:, 1::2]
     out: FloatArray = rows[:, :, 0::2] + rows[:, :, 1::2]
     return out
-
-
-def deeper_levels(vrt: Path, factors: list[int]) -> list[str]:
-    """Average ``vrt`` (the coarsest exact level's mosaic) by ``factors``; their GDAL names.
-
-    GDAL writes the levels, uncompressed (they are read once, into the COG), to
-    ``<vrt>.ovr`` beside it, streaming; each is opened as a directory of that file.
-
-    Args:
-        vrt: A raster GDAL can add external overviews to (a VRT mosaic).
-        factors: Factors relative to ``vrt`` (e.g. ``[2, 4]``).
-
-    Returns:
-        One GDAL dataset name per factor, in order (``GTIFF_DIR:<n>:<vrt>.ovr``).
-    """
-    if not factors:
-        return []
-    ovr = vrt.with_name(vrt.name + ".ovr")
-    ovr.unlink(missing_ok=True)  # a resumed run's publishing builds them anew
-    with (
-        rasterio.Env(COMPRESS_OVERVIEW="NONE", INTERLEAVE_OVERVIEW="BAND", **PIECE_READS),
-        rasterio.open(vrt, "r+") as ds,
-    ):
-        ds.build_overviews(factors, Resampling.average)
-    return [f"GTIFF_DIR:{n}:{ovr}" for n in range(1, len(factors) + 1)]

@@ -18,10 +18,11 @@ Finished pixels go to small GeoTIFF pieces in the work folder as soon as they
 are final (a block's core when it is stored, its edge bands when it is
 finalised; each written under a temporary name and renamed), so publishing
 reads them once through a VRT mosaic straight into GDAL's COG driver: no
-assembled intermediate raster is written and read back. On a finer grid the
-float products' pieces come with their 2x, 4x, ... averages up to the scale,
-which the COG driver takes as the mosaic's overviews instead of reading the
-whole raster once more to compute them (:mod:`.overviews`).
+assembled intermediate raster is written and read back. On a finer grid
+(super-resolution: ``scale²`` times the input's pixels) the float products skip
+GDAL's copy: their finished pixels are cut into the COG's tiles, encoded beside
+the model with their 2x, 4x, ... averages up to the scale, and publishing only
+writes the file around them (:mod:`.cog_tiles`).
 """
 
 from __future__ import annotations
@@ -45,12 +46,13 @@ from odc.geo.geobox import GeoBox
 
 from eoforge.classes import ClassInfo
 from eoforge.errors import ConfigError, MissingFileError
-from eoforge.geo.grid import crs_of, make_grid
+from eoforge.geo.grid import crs_of
 from eoforge.models import LoadedBundle
 from eoforge.predict.blend import tile_weights
 from eoforge.predict.cog import Codec, OverviewResampling, copy_cog, has_zstd
+from eoforge.predict.cog_tiles import TiledCog
 from eoforge.predict.kinds import OutputKind
-from eoforge.predict.overviews import averages, cog_overview_factors, deeper_levels, exact_factors
+from eoforge.predict.overviews import cog_overview_factors, exact_factors
 from eoforge.predict.plan import Block, BlockPlan, Rect, Scaling, intersect, scale_rect
 from eoforge.predict.types import PredictorOutput, TileInput
 from eoforge.predict.work import WorkStore
@@ -204,9 +206,9 @@ class OutputSpec(OutputKind[Partial]):
             "confidence": self.confidence,
             "scale": str(Fraction(self.scale)),
             "halo": self.halo,
-            # finished pixels as GeoTIFF pieces (on finer grids with their overviews' pieces):
-            # older work folders differ
-            "work": "pieces" if self.scaling.up == 1 else "pieces+overviews",
+            # finished pixels as GeoTIFF pieces (on finer grids, float products as encoded
+            # COG tiles): older work folders differ
+            "work": "pieces" if self.scaling.up == 1 else "pieces+cog-tiles",
         }
 
     # -- blocks ---------------------------------------------------------------
@@ -349,32 +351,34 @@ class OutputSpec(OutputKind[Partial]):
         grid = self.output_grid(plan.grid)
         for name, values in finalize(partial, self).items():
             image = values if values.ndim == 3 else values[None]
-            piece = work.piece(block, f"{name}.{part}.tif")
-            _save_piece(piece, image, grid, rect, self.nodata(name))
-            factors = self.piece_overviews(plan, name)
-            if not factors:
-                continue
-            floats = image.astype(np.float32, copy=False)
-            for f, level in zip(factors, averages(floats, len(factors)), strict=True):
-                _save_piece(
-                    _overview_piece(piece, f),
-                    level,
-                    _coarser(grid, f),
-                    _coarser_rect(rect, f),
-                    self.nodata(name),
-                )
+            tiles = self.tiled(work, plan, name)
+            if tiles is not None:
+                tiles.add(rect, image.astype(np.float32, copy=False))
+            else:
+                piece = work.piece(block, f"{name}.{part}.tif")
+                _save_piece(piece, image, grid, rect, self.nodata(name))
 
-    def piece_overviews(self, plan: BlockPlan, product: str) -> list[int]:
-        """Overview factors of ``product`` averaged piece by piece (:mod:`.overviews`).
+    def tiled(self, work: WorkStore, plan: BlockPlan, product: str) -> TiledCog | None:
+        """``product``'s COG tiles when it is written tile by tile (:mod:`.cog_tiles`).
 
-        The COG's levels that divide the output scale, for float products on a finer
-        grid (averaged); none otherwise (GDAL's COG driver computes them).
+        Float products on a finer grid are; the others go through GeoTIFF pieces and
+        GDAL's COG driver (None).
         """
         up = self.scaling.up
         if up == 1 or self.dtype(product) != "float32":
-            return []
+            return None
         h, w = plan.grid.shape.y * up, plan.grid.shape.x * up
-        return exact_factors(cog_overview_factors(h, w), up)
+        factors = cog_overview_factors(h, w)
+        return TiledCog(
+            work.folder / "cog" / product,
+            h,
+            w,
+            self.bands(product),
+            tuple(factors),
+            len(exact_factors(factors, up)),
+            _fine_grid_codec(),
+            FINE_GRID_COG_LEVEL,
+        )
 
     def _pieces(self, plan: BlockPlan, block: Block) -> list[tuple[str, Rect]]:
         """``block``'s pieces: ``(part, rect)`` of its core and edge bands, output pixels."""
@@ -406,6 +410,10 @@ class OutputSpec(OutputKind[Partial]):
         """
         up = self.scaling.up
         grid = Scaling(up=up).output_grid(plan.grid)  # plan pixels are input or output pixels
+        tiles = self.tiled(work, plan, product)
+        if tiles is not None:
+            names = self.names if product == "values" else ()
+            return tiles.publish(out, grid, self.nodata(product), names)
         pieces = [
             (work.piece(block, f"{product}.{part}.tif"), rect)
             for block in plan.blocks
@@ -414,8 +422,7 @@ class OutputSpec(OutputKind[Partial]):
         _check_pieces(work, pieces)
         count, dtype, nodata = self.bands(product), self.dtype(product), self.nodata(product)
         vrt = work.folder / f"{product}.vrt"
-        levels = self._overview_mosaics(work, plan, product, grid, pieces)
-        vrt.write_text(_mosaic_vrt(grid, count, dtype, nodata, pieces, vrt, levels))
+        vrt.write_text(_mosaic_vrt(grid, count, dtype, nodata, pieces, vrt))
         with rasterio.open(vrt, "r+") as dst:  # band names, colours, scales into the VRT
             self._describe_bands(dst, product)
         resampling: OverviewResampling = "nearest" if product == "classes" else "average"
@@ -431,47 +438,9 @@ class OutputSpec(OutputKind[Partial]):
                 resampling=resampling,
                 level=level,
                 codec=codec,
-                overviews="source" if levels else "compute",
             )
         finally:
-            for name in [vrt.name, *levels]:  # the mosaics, and GDAL's deeper levels
-                work.folder.joinpath(name.rsplit(":", 1)[-1]).unlink(missing_ok=True)
-
-    def _overview_mosaics(
-        self,
-        work: WorkStore,
-        plan: BlockPlan,
-        product: str,
-        grid: GeoBox,
-        pieces: Sequence[tuple[Path, Rect]],
-    ) -> list[str]:
-        """VRT mosaics of ``product``'s overview pieces and GDAL's deeper levels, finest first.
-
-        Returns:
-            GDAL dataset names of every overview level of the COG (relative to the work
-            folder for the mosaics); empty when GDAL's COG driver computes them.
-
-        Raises:
-            MissingFileError: An overview piece is missing.
-        """
-        exact = self.piece_overviews(plan, product)
-        names: list[str] = []
-        for f in exact:
-            level = [(_overview_piece(path, f), _coarser_rect(rect, f)) for path, rect in pieces]
-            _check_pieces(work, level)
-            vrt = work.folder / f"{product}.ov{f}.vrt"
-            coarse = _coarser(grid, f)
-            vrt.write_text(
-                _mosaic_vrt(
-                    coarse, self.bands(product), "float32", self.nodata(product), level, vrt
-                )
-            )
-            names.append(vrt.name)
-        if exact:
-            factors = cog_overview_factors(grid.shape.y, grid.shape.x)
-            deeper = [f // exact[-1] for f in factors[len(exact) :]]
-            names += deeper_levels(work.folder / names[-1], deeper)
-        return names
+            vrt.unlink(missing_ok=True)
 
     def _describe_bands(self, dst: rasterio.io.DatasetWriter, product: str) -> None:
         if product == "classes":
@@ -564,21 +533,6 @@ def _check_pieces(work: WorkStore, pieces: Sequence[tuple[Path, Rect]]) -> None:
             )
 
 
-def _overview_piece(piece: Path, factor: int) -> Path:
-    """Path of the ``factor``x overview of the piece at ``piece``."""
-    return piece.with_name(f"{piece.stem}.ov{factor}.tif")
-
-
-def _coarser(grid: GeoBox, factor: int) -> GeoBox:
-    """``grid`` with ``factor`` times larger pixels (its shape divided, rounding up)."""
-    shape = (-(-grid.shape.y // factor), -(-grid.shape.x // factor))
-    return make_grid(shape, grid.affine @ Affine.scale(factor), crs_of(grid))
-
-
-def _coarser_rect(rect: Rect, factor: int) -> Rect:
-    return (rect[0] // factor, rect[1] // factor, rect[2] // factor, rect[3] // factor)
-
-
 def _save_piece(
     path: Path, values: npt.NDArray[np.generic], grid: GeoBox, rect: Rect, nodata: float
 ) -> None:
@@ -616,7 +570,6 @@ def _mosaic_vrt(
     nodata: float,
     pieces: Sequence[tuple[Path, Rect]],
     vrt: Path,
-    overviews: Sequence[str] = (),
 ) -> str:
     """A GDAL VRT of ``grid`` showing each piece at its rect (output pixels).
 
@@ -627,8 +580,6 @@ def _mosaic_vrt(
         nodata: Nodata value.
         pieces: ``(GeoTIFF path, rect)`` pairs; the rects partition the grid.
         vrt: Where the VRT will be written (piece paths are relative to it).
-        overviews: GDAL names of the band's overview levels, finest first (file names
-            in ``vrt``'s folder, or ``GTIFF_DIR:`` names with absolute paths).
     """
     root = ET.Element("VRTDataset", rasterXSize=str(grid.shape.x), rasterYSize=str(grid.shape.y))
     ET.SubElement(root, "SRS").text = crs_of(grid).to_wkt()
@@ -644,11 +595,6 @@ def _mosaic_vrt(
             size = {"xSize": str(c1 - c0), "ySize": str(r1 - r0)}
             ET.SubElement(source, "SrcRect", {"xOff": "0", "yOff": "0"} | size)
             ET.SubElement(source, "DstRect", {"xOff": str(c0), "yOff": str(r0)} | size)
-        for level in overviews:
-            overview = ET.SubElement(band, "Overview")
-            relative = "0" if level.startswith("GTIFF_DIR:") else "1"
-            ET.SubElement(overview, "SourceFilename", relativeToVRT=relative).text = level
-            ET.SubElement(overview, "SourceBand").text = str(b)
     return ET.tostring(root, encoding="unicode")
 
 
