@@ -17,7 +17,9 @@ Two measurements, each in one process run:
   sides; the bare model is timed before and after eoforge and averaged.
   ``efficiency_cpu`` is the same ratio of process CPU seconds (user + system,
   all threads): on a shared, loaded machine wall times mostly measure the other
-  processes, CPU seconds what each side costs.
+  processes, CPU seconds what each side costs. ``efficiency_paired``: each eoforge
+  run against the mean of the bare runs just before and after it (their median
+  too): the host's speed drifts between rounds by up to a fifth.
 * **Memory** (``rss_growth``): peak RSS of the real ``eoforge predict`` command, a
   child process per scene (kernel accounting through ``wait4``), on a 2,000² and an
   8,000² 10 m input at x4: the outputs are 8,000² and 32,000² px COGs (1.02
@@ -237,6 +239,9 @@ def speed(data: Path, size: int, opts: TilingOptions, rounds: int) -> dict[str, 
         assert ds.transform.a == GSD / scale
     bare_s, bare_cpu = (float(np.mean([b[i] for b in bare])) for i in (0, 1))
     pipe_s, pipe_cpu = (float(np.mean([p[i] for p in pipe])) for i in (0, 1))
+    # each eoforge run against the bare runs just before and after it: the machine's speed
+    # drifts between rounds (a shared host), so pairs are compared, and their median reported
+    paired = [(bare[i][0] + bare[i + 1][0]) / 2 / pipe[i][0] for i in range(len(pipe))]
     tile_px = sum(x.shape[0] * x.shape[2] * x.shape[3] for x in batches) * scale * scale
     return {
         "speed_input_px": size,
@@ -253,6 +258,8 @@ def speed(data: Path, size: int, opts: TilingOptions, rounds: int) -> dict[str, 
         "eoforge_output_mpix_per_s": round(out_px / 1e6 / pipe_s, 4),
         "efficiency": round(bare_s / pipe_s, 3),
         "efficiency_cpu": round(bare_cpu / pipe_cpu, 3),
+        "efficiency_paired": [round(e, 3) for e in paired],
+        "efficiency_paired_median": round(float(np.median(paired)), 3),
         "bare_s": [round(b[0], 2) for b in bare],
         "eoforge_s": [round(p[0], 2) for p in pipe],
         "bare_cpu_s": [round(b[1], 2) for b in bare],
@@ -379,6 +386,19 @@ def memory(data: Path, sizes: tuple[int, int], opts: TilingOptions) -> dict[str,
     return result
 
 
+def _cpu() -> str:
+    """The CPU's model name and widest vector extension (the network's speed depends on both)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor()
+    name = next(
+        (line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line), ""
+    )
+    vector = "AVX-512" if "avx512f" in info else "AVX2" if "avx2" in info else "no AVX2"
+    return f"{name} ({vector})"
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the parts asked for; print and write the JSON."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -430,6 +450,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "cpu": _cpu(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),  # unset: OpenMP's default
         "load_avg_1m_at_start": round(load[0], 2),
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
         "wall_s": round(time.perf_counter() - start, 1),
