@@ -98,7 +98,6 @@ def copy_cog(
     resampling: OverviewResampling = "average",
     level: int | None = None,
     codec: Codec = "DEFLATE",
-    overviews: Literal["compute", "source"] = "compute",
 ) -> Path:
     """Publish any raster GDAL reads (a GeoTIFF, a VRT mosaic) as a COG at ``out``.
 
@@ -112,9 +111,6 @@ def copy_cog(
         resampling: Overview resampling.
         level: Compression level (see :func:`write_cog`).
         codec: ``DEFLATE`` or ``ZSTD`` (see :func:`write_cog`).
-        overviews: ``compute``: GDAL averages (or samples) the overviews from the
-            source (``resampling``); ``source``: the source's own overviews are copied
-            as they are (e.g. a VRT's levels, :mod:`~eoforge.predict.overviews`).
 
     Returns:
         ``out``.
@@ -124,8 +120,6 @@ def copy_cog(
         # GDAL's COG driver streams block by block (memory bounded for any size) and
         # keeps the colour table, tags, descriptions, scales and nodata.
         extra: dict[str, object] = {} if level is None else {"LEVEL": level}
-        if overviews == "source":
-            extra["OVERVIEWS"] = "FORCE_USE_EXISTING"
         with rasterio.Env(COG_TMP_COMPRESSION=OVERVIEW_SCRATCH_COMPRESSION, **PIECE_READS):
             rasterio.shutil.copy(
                 str(source),

@@ -51,8 +51,6 @@ NODATA_TAG = 42113
 
 _SHORT, _LONG, _LONG8 = 3, 4, 16
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8}
-_CLASSIC_LIMIT = 2**32 - 2**20
-"""Files whose data reach this many bytes are written as BigTIFF (classic offsets are 32-bit)."""
 
 
 def encode_tile(tile: FloatArray, codec: Codec, level: int) -> bytes:
@@ -147,17 +145,11 @@ def write_tiled_tiff(
             file would pass 4 GB.
     """
     data_bytes = sum(c.length for image in images for c in image.chunks)
-    big = data_bytes + 2**20 * (1 + len(images)) >= _CLASSIC_LIMIT if bigtiff is None else bigtiff
-    header = 16 if big else 8
-    # directories' sizes do not depend on the offsets they hold: lay them out with zeros
-    blocks = [
-        _directory(_tags(im, [0] * len(im.chunks), tile, compression, big), 0, 0, big)
-        for im in images
-    ]
-    starts, position = [], header
-    for block in blocks:
-        starts.append(position)
-        position += len(block) + len(block) % 2
+    big = bool(bigtiff)
+    starts, position = _layout(images, tile, compression, big)
+    if bigtiff is None and position + data_bytes >= 2**32:  # past classic TIFF's offsets
+        big = True
+        starts, position = _layout(images, tile, compression, big)
     offsets: list[list[int]] = [[] for _ in images]
     for i in reversed(range(len(images))):  # data: coarsest overview first
         for chunk in images[i].chunks:
@@ -180,30 +172,46 @@ def write_tiled_tiff(
                 _copy(chunk, out)
 
 
+def _layout(
+    images: Sequence[Image], tile: int, compression: int, big: bool
+) -> tuple[list[int], int]:
+    """Where each directory starts, and where the tiles' data start (bytes).
+
+    A directory's size does not depend on the offsets it holds: laid out with zeros.
+    """
+    starts, position = [], 16 if big else 8
+    for im in images:
+        block = _directory(_tags(im, [0] * len(im.chunks), tile, compression, big), 0, 0, big)
+        starts.append(position)
+        position += len(block) + len(block) % 2
+    return starts, position
+
+
 def _tags(image: Image, offsets: list[int], tile: int, compression: int, big: bool) -> list[Tag]:
     n = image.bands
     tags = [
-        *([_shorts(254, [1], _LONG)] if image.reduced else []),
-        _shorts(256, [image.width], _LONG),
-        _shorts(257, [image.height], _LONG),
-        _shorts(258, [32] * n),
-        _shorts(259, [compression]),
-        _shorts(262, [1]),  # min-is-black
-        _shorts(277, [n]),
-        _shorts(284, [2 if n > 1 else 1]),  # band-separate tiles
-        _shorts(317, [FLOATING_POINT_PREDICTOR]),
-        _shorts(322, [tile]),
-        _shorts(323, [tile]),
-        _shorts(324, offsets, _LONG8 if big else _LONG),
-        _shorts(325, [c.length for c in image.chunks], _LONG8 if big else _LONG),
-        *([_shorts(338, [0] * (n - 1))] if n > 1 else []),  # unspecified extra samples
-        _shorts(339, [3] * n),  # IEEE floating point
+        *([_ints(254, [1], _LONG)] if image.reduced else []),
+        _ints(256, [image.width], _LONG),
+        _ints(257, [image.height], _LONG),
+        _ints(258, [32] * n),
+        _ints(259, [compression]),
+        _ints(262, [1]),  # min-is-black
+        _ints(277, [n]),
+        _ints(284, [2 if n > 1 else 1]),  # band-separate tiles
+        _ints(317, [FLOATING_POINT_PREDICTOR]),
+        _ints(322, [tile]),
+        _ints(323, [tile]),
+        _ints(324, offsets, _LONG8 if big else _LONG),
+        _ints(325, [c.length for c in image.chunks], _LONG8 if big else _LONG),
+        *([_ints(338, [0] * (n - 1))] if n > 1 else []),  # unspecified extra samples
+        _ints(339, [3] * n),  # IEEE floating point
         *image.tags,
     ]
     return sorted(tags, key=lambda t: t.code)
 
 
-def _shorts(code: int, values: Sequence[int], type_: int = _SHORT) -> Tag:
+def _ints(code: int, values: Sequence[int], type_: int = _SHORT) -> Tag:
+    """An integer tag: SHORT (16-bit), LONG (32-bit) or LONG8 (64-bit, BigTIFF) values."""
     fmt = {_SHORT: "H", _LONG: "I", _LONG8: "Q"}[type_]
     return Tag(code, type_, len(values), struct.pack(f"<{len(values)}{fmt}", *values))
 
