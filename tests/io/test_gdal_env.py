@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import rasterio
 import rasterio.env
 
-from eoforge.io.gdal_env import MIB, streaming_block_cache
+from eoforge.io.gdal_env import MIB, STREAMING_CACHE_MB, streaming_block_cache, streaming_cache_mb
+from eoforge.predict.memory import bound_process_memory
 
 
 def _cache_max() -> object:
@@ -34,3 +36,25 @@ def test_a_user_limit_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GDAL_CACHEMAX")
     with rasterio.Env(GDAL_CACHEMAX=300), streaming_block_cache(96):
         assert _cache_max() == 300
+
+
+def test_the_streaming_cache_holds_a_row_of_blocks_between_a_floor_and_a_bound() -> None:
+    # bench_sr's memory scenes: one float band, x4 SR blocks of 512 px (+ a 256-px tile, margins)
+    assert streaming_cache_mb(8000, 800, 1) == 49  # 2 x 8000 x 800 px x 4 bytes
+    assert streaming_cache_mb(2000, 800, 1) == 16  # the floor
+    assert streaming_cache_mb(10_000, 2560, 13) == STREAMING_CACHE_MB  # the bound
+
+
+def test_a_command_line_run_bounds_the_cache_as_an_option_not_a_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """So that the prediction can size it to the scene (the user's variable still wins)."""
+    monkeypatch.delenv("GDAL_CACHEMAX", raising=False)
+    default = _cache_max()
+    try:
+        bound_process_memory(77)
+        assert _cache_max() == 77 * MIB and "GDAL_CACHEMAX" not in os.environ
+        with streaming_block_cache(20):
+            assert _cache_max() == 20 * MIB
+    finally:
+        rasterio.env.set_gdal_config("GDAL_CACHEMAX", default)

@@ -48,7 +48,34 @@ MIB = 1 << 20
 """Bytes in a MB: an integer ``GDAL_CACHEMAX`` given to :class:`rasterio.Env` counts bytes."""
 
 
-def streaming_block_cache(megabytes: int = 128) -> AbstractContextManager[object]:
+STREAMING_CACHE_MB = 128
+"""Most GDAL block cache while a scene streams (MB)."""
+
+
+def streaming_cache_mb(width: int, rows: int, bands: int, floor: int = 16) -> int:
+    """GDAL block cache a scene streamed block row after block row needs (MB).
+
+    Tiles are read block by block along a row of blocks, and the next row of blocks
+    reads again the input rows its tiles share with the previous one: the cache only
+    needs the input that one row of blocks spans (decoded at up to 4 bytes per
+    band), twice over for input blocks that straddle two block rows. More holds
+    only pixels already used, and is memory that grows with the scene's width up
+    to :data:`STREAMING_CACHE_MB`.
+
+    Args:
+        width: Input columns the plan spans (pixels).
+        rows: Input rows one row of blocks spans, tile margins included (pixels).
+        bands: Bands read per input pixel (every date and input counted).
+        floor: Least cache (MB).
+
+    Returns:
+        Between ``floor`` and :data:`STREAMING_CACHE_MB`.
+    """
+    need = 2 * width * rows * bands * 4
+    return max(floor, min(STREAMING_CACHE_MB, -(-need // MIB)))
+
+
+def streaming_block_cache(megabytes: int = STREAMING_CACHE_MB) -> AbstractContextManager[object]:
     """Bound GDAL's block cache while a scene is read once, tile after tile.
 
     GDAL keeps decoded blocks up to ``GDAL_CACHEMAX`` (default 5 % of RAM, e.g.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from odc.geo.geobox import GeoBox
 
 from eoforge.errors import ConfigError
-from eoforge.io.gdal_env import streaming_block_cache
+from eoforge.io.gdal_env import STREAMING_CACHE_MB, streaming_block_cache, streaming_cache_mb
 from eoforge.io.handles import file_stamp
 from eoforge.io.reader import SourceLike, as_sources
 from eoforge.io.source import RasterSource
@@ -205,7 +205,14 @@ def predict_scene(
         }
     journal = prepare_work(work, fingerprint, run.resume)
     # tiles are read once, in order: a larger GDAL cache would only grow with the scene
-    with streaming_block_cache():
+    # (sized to a row of blocks: a block, a spilling tile and its margins; the plan counts
+    # output pixels on coarser grids, the reads input pixels)
+    rows = (plan.block + plan.tile + 2 * plan.overlap) * scaling.down
+    read_bands = len(bands) * len(inputs) + sum(len(g.bands) for g in job.groups)
+    cache = streaming_cache_mb(grid.shape.x, rows, read_bands)
+    if job.reference or job.masks:  # more rasters, on other grids: the full bound
+        cache = STREAMING_CACHE_MB
+    with streaming_block_cache(cache):
         if run.dask is not None or run.client is not None:
             run_dask(job, model, journal, progress, run.dask or DaskOptions(), run.client)
         else:

@@ -21,6 +21,10 @@ import ctypes
 import ctypes.util
 import os
 
+import rasterio.env
+
+from eoforge.io.gdal_env import MIB
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
 _M_ARENA_MAX = -8
@@ -73,10 +77,14 @@ def tune_allocator(trim_threshold: int = 1 << 30, arenas: int = 4) -> bool:
 
 
 def bound_process_memory(gdal_cache_mb: int = 128) -> bool:
-    """Tune the allocator (:func:`tune_allocator`) and default ``GDAL_CACHEMAX``.
+    """Tune the allocator (:func:`tune_allocator`) and bound GDAL's block cache.
 
     Call it once at the start of a command-line run, before any raster is read.
-    A ``GDAL_CACHEMAX`` set by the user is kept.
+    A ``GDAL_CACHEMAX`` set by the user in the environment is kept. The bound is a
+    GDAL configuration option, not an environment variable, so that a prediction
+    can size the cache to its scene while it streams it
+    (:func:`~eoforge.io.gdal_env.streaming_block_cache` steps aside for the user's
+    variable only).
 
     Args:
         gdal_cache_mb: GDAL block cache, MB.
@@ -84,5 +92,6 @@ def bound_process_memory(gdal_cache_mb: int = 128) -> bool:
     Returns:
         Whether the allocator settings were applied (False off glibc).
     """
-    os.environ.setdefault("GDAL_CACHEMAX", str(gdal_cache_mb))
+    if "GDAL_CACHEMAX" not in os.environ:
+        rasterio.env.set_gdal_config("GDAL_CACHEMAX", gdal_cache_mb * MIB)  # bytes
     return tune_allocator()
