@@ -38,8 +38,9 @@ output grid. Detection bundles write their boxes, merged
 across tiles, as GeoParquet (scene CRS) and GeoJSON (WGS84): class, score,
 polygon, centre, length and width in metres, angle from grid north. Memory
 depends on tile and block size, not on scene size (GDAL's block cache holds a
-row of blocks of the input, at most 128 MB, unless GDAL_CACHEMAX is set). Multi-frame super-resolution bundles read every revisit of a
-footprint as one scene (by date, else by name); output pixels that no revisit
+row of blocks of the input, at most 128 MB, unless GDAL_CACHEMAX is set).
+Multi-frame super-resolution bundles read every revisit of a footprint as one
+scene (by date, else by name); output pixels that no revisit
 covers are nodata; --masks gives each revisit file its clear mask (a quoted
 glob, one per revisit in the same order, 1 = clear): cloudy pixels are
 missing for the model, as in training.
