@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import rasterio
 from affine import Affine
 from rio_cogeo.cogeo import cog_validate
 
+import eoforge.predict.cog_tiles as cog_tiles
 from eoforge.errors import MissingFileError
 from eoforge.geo import make_grid
 from eoforge.predict.cog_tiles import TiledCog, parallel_encoding
@@ -120,3 +122,21 @@ def test_a_missing_tile_is_named_and_nothing_is_published(tmp_path: Path) -> Non
         cog.publish(tmp_path / "out.tif", make_grid((h, w), T, "EPSG:32631"), np.nan, ("a", "b"))
     assert "L0" in str(error.value) and "predict again" in str(error.value)
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".tif" or p.name.startswith(".")]
+
+
+def test_a_pool_closed_meanwhile_encodes_in_the_calling_thread(tmp_path: Path) -> None:
+    """Another prediction in this process ended and closed the encoders: nothing is lost."""
+    h, w = 128, 192
+    values = _values(h, w)
+    closed = ThreadPoolExecutor(2)
+    closed.shutdown()
+    cog = _cog(tmp_path / "work", h, w)
+    cog_tiles._ENCODING.pool = closed
+    try:
+        for r0, c0, r1, c1 in _pieces(h, w, 4):
+            cog.add((r0, c0, r1, c1), values[:, r0:r1, c0:c1])
+    finally:
+        cog_tiles._ENCODING.pool = None
+    out = cog.publish(tmp_path / "out.tif", make_grid((h, w), T, "EPSG:32631"), np.nan, ("a", "b"))
+    with rasterio.open(out) as ds:
+        np.testing.assert_array_equal(ds.read(), values)

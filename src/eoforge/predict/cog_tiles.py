@@ -29,8 +29,8 @@ import os
 import shutil
 import struct
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -109,12 +109,15 @@ class TiledCog:
             f = 1 if k == 0 else self.factors[k - 1]
             tasks += self._tasks(k, (rect[0] // f, rect[1] // f, rect[2] // f, rect[3] // f), level)
         pool = _ENCODING.pool
-        if pool is None:
-            for task in tasks:
-                task()
-        else:  # the model is done: its cores encode the last blocks' tiles
-            for done in [pool.submit(task) for task in tasks]:
-                done.result()
+        submitted: list[Future[None]] = []
+        if pool is not None:  # the model is done: its cores encode the last blocks' tiles
+            with suppress(RuntimeError):  # the pool closed meanwhile: the rest runs here
+                for task in tasks:
+                    submitted.append(pool.submit(task))
+        for done in submitted:
+            done.result()
+        for task in tasks[len(submitted) :]:
+            task()
 
     def _put(self, k: int, rect: Rect, values: FloatArray) -> None:
         """Store ``values`` at ``rect`` of level ``k`` (level pixels), in this thread."""
